@@ -1,0 +1,183 @@
+"""The command line: a thin layer over the library. The only module that knows click."""
+
+from __future__ import annotations
+
+import functools
+import signal
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from lockshim import __version__
+from lockshim.errors import Interrupted, LockshimError
+from lockshim.localfiles import LocalFile
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class ClickReporter:
+    """Messages to stderr, prefixed `lockshim:`; a progress bar while hashing on a terminal."""
+
+    def __init__(self, quiet: bool = False) -> None:
+        self.quiet = quiet
+        self._bar: Any = None
+
+    def info(self, message: str) -> None:
+        if not self.quiet:
+            click.echo(f"lockshim: {message}", err=True)
+
+    def warn(self, message: str) -> None:
+        click.echo(f"lockshim: warning: {message}", err=True)
+
+    def hashing(self, done: int, total: int, file: LocalFile) -> None:
+        if self.quiet or total < 20 or not sys.stderr.isatty():
+            return
+        if self._bar is None:
+            self._bar = click.progressbar(
+                length=total, label="lockshim: hashing local files", file=sys.stderr
+            )
+            self._bar.__enter__()
+        self._bar.update(1)
+        if done >= total:
+            self._bar.__exit__(None, None, None)
+            self._bar = None
+
+
+def _errors(function: F) -> F:
+    """Turn lockshim's errors and signals into a message and the documented exit status."""
+
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return function(*args, **kwargs)
+        except LockshimError as error:
+            click.echo(f"lockshim: error: {error}", err=True)
+            sys.exit(error.exit_code)
+        except Interrupted as stop:
+            name = signal.Signals(stop.signum).name
+            click.echo(f"lockshim: stopped by {name}; uv.lock was restored.", err=True)
+            sys.exit(stop.exit_code)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _project_option(function: F) -> F:
+    return click.option(
+        "--project",
+        type=click.Path(file_okay=False, path_type=Path),
+        help="The project folder (default: the nearest folder with uv.lock, upward).",
+    )(function)
+
+
+def _source_options(function: F) -> F:
+    options = [
+        click.option(
+            "-w",
+            "--wheelhouse",
+            "wheelhouse",
+            multiple=True,
+            type=click.Path(path_type=Path),
+            help="A folder of wheels and sdists, searched recursively (repeatable). Default: "
+            "[tool.lockshim] wheelhouses, else LOCKSHIM_WHEELHOUSE.",
+        ),
+        click.option(
+            "--pip-cache",
+            type=click.Path(file_okay=False, path_type=Path),
+            help="pip's cache folder to serve from (default: the one pip uses).",
+        ),
+        click.option("--no-pip-cache", is_flag=True, help="Do not look in pip's cache."),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def _pip_cache(pip_cache: Path | None, no_pip_cache: bool) -> bool | Path | None:
+    if no_pip_cache:
+        return False
+    return pip_cache
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="lockshim")
+def cli() -> None:
+    """Serve uv.lock from local files: offline `uv sync` from wheelhouses and pip's cache."""
+
+
+@cli.command(context_settings={"ignore_unknown_options": False})
+@_project_option
+@_source_options
+@click.option(
+    "--uv",
+    "uv_path",
+    metavar="PATH",
+    help="The uv binary (default: LOCKSHIM_UV, else `uv` on PATH, else the `uv` Python package).",
+)
+@click.option("--online", is_flag=True, help="Let uv fetch what is not found locally.")
+@click.option("-q", "--quiet", is_flag=True, help="Print only warnings and errors.")
+@click.argument("uv_args", nargs=-1, type=click.UNPROCESSED, metavar="[-- UV_SYNC_ARGS...]")
+@_errors
+def sync(
+    project: Path | None,
+    wheelhouse: tuple[Path, ...],
+    pip_cache: Path | None,
+    no_pip_cache: bool,
+    uv_path: str | None,
+    online: bool,
+    quiet: bool,
+    uv_args: tuple[str, ...],
+) -> None:
+    """Run `uv sync --offline --frozen` with uv.lock served from local files.
+
+    Artifacts whose sha256 (and size) match a local file are rewritten to file:// URLs for the
+    length of the run; uv.lock is put back byte for byte afterwards, whatever happens.
+    Everything after `--` goes to `uv sync`.
+    """
+    from lockshim.sync import Sources
+    from lockshim.sync import sync as run_sync
+
+    status = run_sync(
+        project_dir=project,
+        sources=Sources(wheelhouse, _pip_cache(pip_cache, no_pip_cache)),
+        uv_path=uv_path,
+        online=online,
+        uv_args=uv_args,
+        reporter=ClickReporter(quiet),
+    )
+    sys.exit(status)
+
+
+@cli.command()
+@_project_option
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Write the original back even if uv.lock was changed meanwhile "
+    "(the current file is saved as uv.lock.lockshim-replaced).",
+)
+@_errors
+def restore(project: Path | None, force: bool) -> None:
+    """Finish the restore of uv.lock after an interrupted `lockshim sync`."""
+    from lockshim.project import find_project
+    from lockshim.shim import project_lock
+    from lockshim.shim import restore as run_restore
+
+    found = find_project(project)
+    reporter = ClickReporter()
+    with project_lock(found.lock_path, lambda: reporter.info("waiting for a running lockshim ...")):
+        outcome = run_restore(found.lock_path, force=force)
+    if outcome is None:
+        reporter.info(f"nothing to restore: {found.lock_path} is not shimmed.")
+    elif outcome.action == "forced":
+        reporter.info(
+            f"restored {found.lock_path}; the file it replaced is saved as {outcome.saved_as}."
+        )
+    else:
+        reporter.info(f"restored {found.lock_path} to its original bytes.")
+
+
+def main() -> None:
+    cli(prog_name="lockshim")

@@ -1,0 +1,135 @@
+"""A persistent sha256 index, so that a big shared wheelhouse is hashed once, not every run.
+
+An entry is keyed by the file's path (relative to the folder indexed) and trusted only while the
+file's size, mtime_ns and inode are unchanged; a changed file is always hashed again. The index
+is one JSON file, written atomically (temp file + ``os.replace``) after merging with what other
+writers saved meanwhile, so concurrent runs never corrupt it; an index that cannot be read is
+rebuilt, never trusted. It lives beside the wheelhouse when that folder is writable (so a lab
+shares it), else in lockshim's user cache folder.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from lockshim.localfiles import LocalFile, user_cache_dir
+
+INDEX_NAME = ".lockshim-index.json"
+_FORMAT = 1
+_CHUNK = 1 << 20
+
+Entry = tuple[int, int, int, str]  # size, mtime_ns, inode, sha256
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        while chunk := stream.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class HashIndex:
+    """sha256 of the files under one folder, remembered across runs."""
+
+    def __init__(self, root: Path, location: Path | None) -> None:
+        self.root = root
+        self.location = location
+        self.entries: dict[str, Entry] = _load(location) if location else {}
+        self.fresh: dict[str, Entry] = {}
+        self.seen: set[str] = set()
+        self.hashed_files = 0
+        self.hashed_bytes = 0
+
+    @classmethod
+    def for_folder(cls, root: Path, *, shared: bool = True) -> HashIndex:
+        """The index of ``root``: beside it when writable and ``shared``, else in the user cache."""
+        if shared and os.access(root, os.W_OK):
+            return cls(root, root / INDEX_NAME)
+        key = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:16]
+        return cls(root, user_cache_dir() / "index" / f"{key}.json")
+
+    def known(self, file: LocalFile) -> str | None:
+        """The sha256 remembered for ``file``, if the file is unchanged since it was hashed."""
+        self.seen.add(file.relative)
+        entry = self.fresh.get(file.relative) or self.entries.get(file.relative)
+        if entry and entry[:3] == (file.size, file.mtime_ns, file.inode):
+            return entry[3]
+        return None
+
+    def hash_all(
+        self, files: Iterable[LocalFile], on_done: Callable[[LocalFile], None] | None = None
+    ) -> dict[Path, str]:
+        """sha256 of every file, hashing (in parallel) only those the index does not know."""
+        result: dict[Path, str] = {}
+        todo = []
+        for file in files:
+            known = self.known(file)
+            if known is None:
+                todo.append(file)
+            else:
+                result[file.path] = known
+        if not todo:
+            return result
+        workers = min(4, os.cpu_count() or 1, len(todo))
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            for file, digest in zip(
+                todo, pool.map(lambda f: _try_hash(f.path), todo), strict=False
+            ):
+                if on_done is not None:
+                    on_done(file)
+                if digest is None:
+                    continue  # vanished or unreadable since the scan: it serves nothing
+                self.hashed_files += 1
+                self.hashed_bytes += file.size
+                self.fresh[file.relative] = (file.size, file.mtime_ns, file.inode, digest)
+                result[file.path] = digest
+        return result
+
+    def save(self) -> None:
+        """Merge what this run hashed into the index file; never fails the run."""
+        if not self.fresh or self.location is None:
+            return
+        with contextlib.suppress(OSError):
+            self.location.parent.mkdir(parents=True, exist_ok=True)
+            merged = {k: v for k, v in _load(self.location).items() if k in self.seen}
+            merged.update(self.fresh)  # files gone from the folder drop out of the index
+            payload = json.dumps({"format": _FORMAT, "files": merged}, separators=(",", ":"))
+            fd, temp = tempfile.mkstemp(prefix=".lockshim-index.", dir=self.location.parent)
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as stream:
+                    stream.write(payload)
+                os.replace(temp, self.location)
+            except OSError:
+                with contextlib.suppress(OSError):
+                    os.unlink(temp)
+                raise
+
+
+def _try_hash(path: Path) -> str | None:
+    try:
+        return sha256_file(path)
+    except OSError:
+        return None
+
+
+def _load(location: Path) -> dict[str, Entry]:
+    try:
+        data = json.loads(location.read_text(encoding="utf-8"))
+        if data.get("format") != _FORMAT:
+            return {}
+        files = data["files"]
+        return {
+            str(name): (int(e[0]), int(e[1]), int(e[2]), str(e[3]))
+            for name, e in files.items()
+            if isinstance(e, list) and len(e) == 4 and len(str(e[3])) == 64
+        }
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}

@@ -1,0 +1,180 @@
+"""Local files that may serve a lock: wheelhouse folders and pip's HTTP cache."""
+
+from __future__ import annotations
+
+import configparser
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from lockshim.errors import LockshimError
+
+WHEELHOUSE = "wheelhouse"
+PIP_CACHE = "pip cache"
+
+
+@dataclass(frozen=True)
+class LocalFile:
+    """A regular file found under ``root``; the stat fields key the hash index."""
+
+    path: Path
+    root: Path
+    origin: str  # WHEELHOUSE or PIP_CACHE
+    size: int
+    mtime_ns: int
+    inode: int
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def relative(self) -> str:
+        return self.path.relative_to(self.root).as_posix()
+
+
+def _walk(root: Path, origin: str, suffix: str | None = None) -> Iterator[LocalFile]:
+    stack = [root]
+    while stack:
+        folder = stack.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError as error:
+            if folder == root:
+                raise LockshimError(
+                    f"{root}: the {origin} cannot be read ({error.strerror}). Check the path "
+                    "and its permissions, or leave it out."
+                ) from None
+            continue  # an unreadable subfolder is skipped, as `find` would
+        for entry in entries:
+            name = entry.name
+            if name.startswith(".lockshim"):
+                continue
+            try:
+                if entry.is_dir():
+                    stack.append(Path(entry.path))
+                elif entry.is_file() and (suffix is None or name.endswith(suffix)):
+                    info = entry.stat()
+                    yield LocalFile(
+                        Path(entry.path),
+                        root,
+                        origin,
+                        info.st_size,
+                        info.st_mtime_ns,
+                        info.st_ino,
+                    )
+            except OSError:
+                continue
+
+
+def scan_wheelhouse(root: Path) -> list[LocalFile]:
+    """Every file under ``root``, recursively: any of them may hold an artifact's bytes."""
+    if not root.is_dir():
+        raise LockshimError(
+            f"{root}: no such wheelhouse folder. Create it (`lockshim fetch --dest {root}` fills "
+            "it from the lock), or correct --wheelhouse / [tool.lockshim] wheelhouses / "
+            "LOCKSHIM_WHEELHOUSE."
+        )
+    return list(_walk(root, WHEELHOUSE))
+
+
+def scan_pip_cache(root: Path) -> list[LocalFile]:
+    """The downloaded files in pip's cache: ``http-v2/**/<key>.body`` (pip 23.3 and newer).
+
+    Bodies carry no file name; they are matched by size and sha256 alone.
+    """
+    http = root / "http-v2"
+    if not http.is_dir():
+        return []
+    return list(_walk(http, PIP_CACHE, ".body"))
+
+
+# --- where pip keeps its cache, found the way pip finds it ---------------------------------------
+
+
+def pip_cache_dir(environ: os._Environ[str] | dict[str, str] | None = None) -> Path | None:
+    """pip's cache folder: PIP_CACHE_DIR, pip's config ``cache-dir``, or pip's default.
+
+    None when pip's cache is turned off (PIP_NO_CACHE_DIR, ``no-cache-dir`` in pip's config).
+    """
+    env = os.environ if environ is None else environ
+    if _truthy(env.get("PIP_NO_CACHE_DIR")):
+        return None
+    if env.get("PIP_CACHE_DIR"):
+        return Path(env["PIP_CACHE_DIR"]).expanduser()
+    config = _pip_config(env)
+    for section in ("install", "download", "global"):
+        if config.has_option(section, "no-cache-dir") and _truthy(
+            config.get(section, "no-cache-dir")
+        ):
+            return None
+        if config.has_option(section, "cache-dir"):
+            return Path(os.path.expandvars(config.get(section, "cache-dir"))).expanduser()
+    return _default_pip_cache(env)
+
+
+def _truthy(value: str | None) -> bool:
+    return value is not None and value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def _pip_config_files(env: os._Environ[str] | dict[str, str]) -> Sequence[Path]:
+    """pip's configuration files, lowest priority first (pip's own order)."""
+    config_file = env.get("PIP_CONFIG_FILE")
+    if config_file == os.devnull:
+        return ()
+    home = Path(env.get("HOME", "~")).expanduser()
+    files: list[Path] = []
+    if sys.platform == "win32":
+        files.append(Path(env.get("ProgramData", "C:/ProgramData")) / "pip" / "pip.ini")
+        appdata = Path(env.get("APPDATA", home / "AppData" / "Roaming"))
+        files += [home / "pip" / "pip.ini", appdata / "pip" / "pip.ini"]
+        name = "pip.ini"
+    else:
+        xdg_dirs = env.get("XDG_CONFIG_DIRS", "/etc/xdg").split(os.pathsep)
+        files += [Path(d) / "pip" / "pip.conf" for d in reversed(xdg_dirs) if d]
+        files.append(Path("/etc/pip.conf"))
+        if sys.platform == "darwin":
+            files.append(home / "Library" / "Application Support" / "pip" / "pip.conf")
+        files.append(home / ".pip" / "pip.conf")
+        xdg_home = Path(env.get("XDG_CONFIG_HOME", home / ".config"))
+        files.append(xdg_home / "pip" / "pip.conf")
+        name = "pip.conf"
+    if env.get("VIRTUAL_ENV"):
+        files.append(Path(env["VIRTUAL_ENV"]) / name)
+    if config_file:
+        files.append(Path(config_file))
+    return files
+
+
+def _pip_config(env: os._Environ[str] | dict[str, str]) -> configparser.RawConfigParser:
+    parser = configparser.RawConfigParser()
+    for path in _pip_config_files(env):
+        try:
+            parser.read(path, encoding="utf-8")
+        except (configparser.Error, UnicodeDecodeError):
+            continue  # pip would refuse it; lockshim just does not learn a cache folder from it
+    return parser
+
+
+def _user_cache_base(env: os._Environ[str] | dict[str, str]) -> Path:
+    home = Path(env.get("HOME", "~")).expanduser()
+    if sys.platform == "win32":
+        return Path(env.get("LOCALAPPDATA", home / "AppData" / "Local"))
+    if sys.platform == "darwin":
+        return home / "Library" / "Caches"
+    return Path(env.get("XDG_CACHE_HOME") or home / ".cache")
+
+
+def _default_pip_cache(env: os._Environ[str] | dict[str, str]) -> Path:
+    base = _user_cache_base(env) / "pip"
+    return base / "Cache" if sys.platform == "win32" else base
+
+
+def user_cache_dir(environ: os._Environ[str] | dict[str, str] | None = None) -> Path:
+    """lockshim's own cache folder (LOCKSHIM_CACHE_DIR, else the platform's user cache)."""
+    env = os.environ if environ is None else environ
+    if env.get("LOCKSHIM_CACHE_DIR"):
+        return Path(env["LOCKSHIM_CACHE_DIR"]).expanduser()
+    return _user_cache_base(env) / "lockshim"

@@ -1,0 +1,183 @@
+"""Matching local files to the artifacts uv.lock pins: by sha256 (and size), never by name alone.
+
+Names only decide what is worth hashing. A file named like an artifact is hashed first; an
+artifact still unserved then looks at files of its exact size (renamed files, pip's cache
+bodies), or, when the lock gives no size, at files not named like any artifact of the lock.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from lockshim.hashindex import HashIndex
+from lockshim.localfiles import WHEELHOUSE, LocalFile
+from lockshim.lock import Artifact, Lock, Package
+
+#: Called after each file is hashed: (files done, files to hash, the file).
+OnHash = Callable[[int, int, LocalFile], None]
+
+
+@dataclass(frozen=True)
+class Served:
+    """``file`` holds exactly the bytes ``artifact`` pins."""
+
+    package: Package
+    artifact: Artifact
+    file: LocalFile
+
+    @property
+    def renamed(self) -> bool:
+        """The file's name is not the artifact's: uv needs it under the lock's file name."""
+        return self.file.name != self.artifact.filename
+
+
+@dataclass(frozen=True)
+class Ignored:
+    """A file named like an artifact whose bytes are not the ones the lock pins."""
+
+    package: Package
+    artifact: Artifact
+    file: LocalFile
+    reason: str
+
+
+@dataclass(frozen=True)
+class MatchResult:
+    served: tuple[Served, ...]
+    ignored: tuple[Ignored, ...]
+    #: Artifacts with a same-named local file but no sha256 in the lock: never served.
+    unverifiable: tuple[tuple[Package, Artifact, LocalFile], ...]
+
+    @property
+    def served_packages(self) -> set[int]:
+        return {s.package.index for s in self.served}
+
+
+def match(
+    lock: Lock,
+    files: Sequence[LocalFile],
+    indexes: Mapping[Path, HashIndex],
+    on_hash: OnHash | None = None,
+) -> MatchResult:
+    wanted: dict[str, list[tuple[Package, Artifact]]] = defaultdict(list)
+    unverifiable_names: dict[str, list[tuple[Package, Artifact]]] = defaultdict(list)
+    lock_names: set[str] = set()
+    for package, artifact in lock.artifacts():
+        lock_names.add(artifact.filename)
+        if not package.servable or artifact.url is None:
+            continue
+        if artifact.sha256 is None:
+            unverifiable_names[artifact.filename].append((package, artifact))
+        else:
+            wanted[artifact.sha256].append((package, artifact))
+    by_name: dict[str, list[LocalFile]] = defaultdict(list)
+    for file in files:
+        by_name[file.name].append(file)
+
+    ignored: list[Ignored] = []
+    digests: dict[Path, str] = {}
+    first_round: list[LocalFile] = []
+    wanted_by_name: dict[str, list[tuple[Package, Artifact]]] = defaultdict(list)
+    for pairs in wanted.values():
+        for package, artifact in pairs:
+            wanted_by_name[artifact.filename].append((package, artifact))
+            for file in by_name.get(artifact.filename, ()):
+                if artifact.size is not None and file.size != artifact.size:
+                    reason = f"{file.size} bytes, but uv.lock pins {artifact.size}"
+                    ignored.append(Ignored(package, artifact, file, reason))
+                else:
+                    first_round.append(file)
+    digests.update(_hash(first_round, indexes, on_hash))
+    found = _found(files, digests, wanted)
+
+    missing = [pairs for sha, pairs in wanted.items() if sha not in found]
+    sizes = {artifact.size for pairs in missing for _, artifact in pairs}
+    anonymous = any(size is None for size in sizes)
+    second_round = [
+        file
+        for file in files
+        if file.path not in digests
+        and (file.size in sizes or (anonymous and file.name not in lock_names))
+    ]
+    if second_round:
+        digests.update(_hash(second_round, indexes, on_hash))
+        found = _found(files, digests, wanted)
+
+    served: list[Served] = []
+    for sha, pairs in wanted.items():
+        holder = found.get(sha)
+        if holder is not None:
+            served.extend(Served(package, artifact, holder) for package, artifact in pairs)
+    for file in first_round:
+        digest = digests.get(file.path)
+        if digest in wanted:
+            continue
+        for package, artifact in wanted_by_name[file.name]:
+            reason = f"sha256 {digest or 'unreadable'}, but uv.lock pins {artifact.sha256}"
+            ignored.append(Ignored(package, artifact, file, reason))
+    unverifiable = [
+        (package, artifact, file)
+        for name, pairs in unverifiable_names.items()
+        for file in by_name.get(name, ())[:1]
+        for package, artifact in pairs
+    ]
+    served.sort(key=lambda s: (s.package.index, s.artifact.index))
+    return MatchResult(tuple(served), tuple(_unique(ignored)), tuple(unverifiable))
+
+
+def _unique(ignored: list[Ignored]) -> list[Ignored]:
+    seen: set[tuple[Path, int, int]] = set()
+    result = []
+    for item in ignored:
+        key = (item.file.path, item.package.index, item.artifact.index)
+        if key not in seen:
+            seen.add(key)
+            result.append(item)
+    return result
+
+
+def _found(
+    files: Sequence[LocalFile],
+    digests: Mapping[Path, str],
+    wanted: Mapping[str, list[tuple[Package, Artifact]]],
+) -> dict[str, LocalFile]:
+    """For each wanted sha256, the best file holding it: a correctly named wheelhouse file first."""
+    found: dict[str, LocalFile] = {}
+    best: dict[str, tuple[int, int]] = {}
+    for order, file in enumerate(files):
+        sha = digests.get(file.path)
+        if sha is None or sha not in wanted:
+            continue
+        named = any(file.name == artifact.filename for _, artifact in wanted[sha])
+        rank = (0 if named else 1) + (0 if file.origin == WHEELHOUSE else 2)
+        if sha not in best or (rank, order) < best[sha]:
+            best[sha] = (rank, order)
+            found[sha] = file
+    return found
+
+
+def _hash(
+    files: Sequence[LocalFile], indexes: Mapping[Path, HashIndex], on_hash: OnHash | None
+) -> dict[Path, str]:
+    unique = list({file.path: file for file in files}.values())
+    by_root: dict[Path, list[LocalFile]] = defaultdict(list)
+    for file in unique:
+        by_root[file.root].append(file)
+    total = sum(
+        1 for root, group in by_root.items() for f in group if indexes[root].known(f) is None
+    )
+    done = 0
+
+    def advance(file: LocalFile) -> None:
+        nonlocal done
+        done += 1
+        if on_hash is not None:
+            on_hash(done, total, file)
+
+    digests: dict[Path, str] = {}
+    for root, group in by_root.items():
+        digests.update(indexes[root].hash_all(group, advance))
+    return digests

@@ -1,0 +1,101 @@
+"""Finding the project's uv.lock and its ``[tool.lockshim]`` settings."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lockshim.errors import LockshimError, UsageError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+WHEELHOUSE_ENV = "LOCKSHIM_WHEELHOUSE"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """``[tool.lockshim]`` of the project's pyproject.toml (paths already resolved)."""
+
+    wheelhouses: tuple[Path, ...] = ()
+    pip_cache: bool | Path | None = None  # None: not set; False: off; a Path: that cache
+    check_allow: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Project:
+    root: Path
+    lock_path: Path
+    settings: Settings = field(default_factory=Settings)
+
+
+def find_project(start: Path | None = None, *, lock_name: str = "uv.lock") -> Project:
+    """The nearest folder holding uv.lock, from ``start`` (default: the current folder) upward.
+
+    A workspace member has no lock of its own, so this finds the workspace root's, as uv does.
+    """
+    here = (start or Path.cwd()).absolute()
+    if start is not None and not here.is_dir():
+        raise UsageError(f"--project {start}: no such folder.")
+    for folder in (here, *here.parents):
+        candidate = folder / lock_name
+        if candidate.is_file():
+            return Project(folder, candidate, read_settings(folder / "pyproject.toml"))
+    raise LockshimError(
+        f"no {lock_name} in {here} or any folder above it. Run lockshim inside a uv project "
+        "(or pass --project DIR), and create the lock first with `uv lock`."
+    )
+
+
+def read_settings(pyproject: Path) -> Settings:
+    try:
+        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return Settings()
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        raise LockshimError(f"{pyproject}: cannot be read as TOML ({error}).") from None
+    table = data.get("tool", {}).get("lockshim", {})
+    if not isinstance(table, Mapping):
+        raise LockshimError(f"{pyproject}: [tool.lockshim] must be a table.")
+    base = pyproject.parent
+    return Settings(
+        wheelhouses=tuple(base / p for p in _strings(table, "wheelhouses", pyproject)),
+        pip_cache=_pip_cache(table.get("pip-cache"), base, pyproject),
+        check_allow=tuple(_strings(table, "check-allow", pyproject)),
+    )
+
+
+def _strings(table: Mapping[str, Any], key: str, pyproject: Path) -> Sequence[str]:
+    value = table.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise LockshimError(
+            f"{pyproject}: [tool.lockshim] {key} must be a list of strings, "
+            f'e.g. {key} = ["../wheels"].'
+        )
+    return value
+
+
+def _pip_cache(value: object, base: Path, pyproject: Path) -> bool | Path | None:
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        return base / os.path.expanduser(value)
+    raise LockshimError(
+        f"{pyproject}: [tool.lockshim] pip-cache must be true, false or a folder path."
+    )
+
+
+def wheelhouses(explicit: Sequence[Path], project: Project) -> tuple[Path, ...]:
+    """``--wheelhouse`` folders, else ``[tool.lockshim] wheelhouses``, else LOCKSHIM_WHEELHOUSE."""
+    if explicit:
+        return tuple(Path(p).absolute() for p in explicit)
+    if project.settings.wheelhouses:
+        return tuple(p.absolute() for p in project.settings.wheelhouses)
+    value = os.environ.get(WHEELHOUSE_ENV, "")
+    return tuple(Path(p).expanduser().absolute() for p in value.split(os.pathsep) if p)

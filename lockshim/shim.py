@@ -1,0 +1,275 @@
+"""Putting the shimmed lock in place, and always putting the original back.
+
+The pattern is pre-commit's stash of unstaged changes: before uv.lock changes, everything needed to
+undo the change is on disk (the journal, written and fsynced beside uv.lock); the original comes
+back in ``finally``; and a journal found later (after ``kill -9`` or a power cut) is finished by the
+next run or by ``lockshim restore``.
+
+The journal ``.uv.lock.lockshim-journal`` holds one JSON header line and then the original bytes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import signal
+import stat
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from lockshim.errors import Interrupted, LockshimError, RestoreConflict
+
+JOURNAL_FORMAT = 1
+_STOP_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
+
+
+def journal_path(lock_path: Path) -> Path:
+    """Where the journal of an interrupted shim of ``lock_path`` lives."""
+    return lock_path.with_name(f".{lock_path.name}.lockshim-journal")
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@dataclass(frozen=True)
+class Journal:
+    path: Path
+    lock_path: Path
+    original: bytes
+    original_sha256: str
+    shimmed_sha256: str
+    mode: int
+    staging: Path | None
+    pid: int
+
+    @classmethod
+    def read(cls, path: Path, lock_path: Path) -> Journal:
+        data = path.read_bytes()
+        header, newline, original = data.partition(b"\n")
+        try:
+            meta = json.loads(header)
+            if meta["format"] != JOURNAL_FORMAT:
+                raise ValueError(f"journal format {meta['format']}")
+        except (ValueError, KeyError, TypeError) as error:
+            raise LockshimError(
+                f"{path}: the journal of an interrupted lockshim run cannot be read ({error}). "
+                "It is kept as it is; compare it with uv.lock by hand, then delete it."
+            ) from None
+        if not newline or sha256_bytes(original) != meta["original_sha256"]:
+            raise LockshimError(
+                f"{path}: the journal of an interrupted lockshim run is damaged (its copy of "
+                "uv.lock does not match its checksum). It is kept as it is; restore uv.lock from "
+                "version control (`git checkout -- uv.lock`), then delete the journal."
+            )
+        staging = meta.get("staging")
+        return cls(
+            path=path,
+            lock_path=lock_path,
+            original=original,
+            original_sha256=meta["original_sha256"],
+            shimmed_sha256=meta["shimmed_sha256"],
+            mode=meta["mode"],
+            staging=Path(staging) if staging else None,
+            pid=meta.get("pid", 0),
+        )
+
+
+def atomic_write(path: Path, data: bytes, mode: int) -> None:
+    """Replace ``path`` with ``data``: temp file in the same folder, fsync, ``os.replace``."""
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".lockshim-tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fchmod(stream.fileno(), mode)
+            os.fsync(stream.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(folder: Path) -> None:
+    with contextlib.suppress(OSError):  # not every platform can open a folder
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _write_journal(
+    lock_path: Path, original: bytes, shimmed: bytes, mode: int, staging: Path | None
+) -> Path:
+    header = {
+        "format": JOURNAL_FORMAT,
+        "lock": lock_path.name,
+        "original_sha256": sha256_bytes(original),
+        "shimmed_sha256": sha256_bytes(shimmed),
+        "mode": mode,
+        "staging": str(staging) if staging else None,
+        "pid": os.getpid(),
+        "created": time.time(),
+    }
+    path = journal_path(lock_path)
+    atomic_write(path, json.dumps(header).encode() + b"\n" + original, 0o600)
+    return path
+
+
+@dataclass(frozen=True)
+class RestoreOutcome:
+    """What :func:`restore` did: ``action`` is restored, unchanged or forced."""
+
+    action: str
+    saved_as: Path | None = None
+
+
+def restore(lock_path: Path, *, force: bool = False) -> RestoreOutcome | None:
+    """Finish an interrupted shim of ``lock_path``; None when there is nothing to finish.
+
+    uv.lock is written back only when it still holds exactly the shimmed bytes (or is gone). If
+    someone changed it meanwhile, nothing is overwritten: the original is saved beside it and
+    :class:`RestoreConflict` explains; with ``force`` the current file is saved aside instead and
+    the original written back.
+    """
+    path = journal_path(lock_path)
+    if not path.exists():
+        return None
+    journal = Journal.read(path, lock_path)
+    try:
+        current: bytes | None = lock_path.read_bytes()
+    except FileNotFoundError:
+        current = None
+    current_sha = sha256_bytes(current) if current is not None else None
+    saved_as = None
+    if current_sha == journal.original_sha256:
+        action = "unchanged"
+        if stat.S_IMODE(lock_path.stat().st_mode) != journal.mode:
+            os.chmod(lock_path, journal.mode)
+    elif current is None or current_sha == journal.shimmed_sha256 or force:
+        if current is not None and current_sha != journal.shimmed_sha256:
+            saved_as = lock_path.with_name(f"{lock_path.name}.lockshim-replaced")
+            atomic_write(saved_as, current, journal.mode)
+            action = "forced"
+        else:
+            action = "restored"
+        atomic_write(lock_path, journal.original, journal.mode)
+        if sha256_bytes(lock_path.read_bytes()) != journal.original_sha256:
+            raise LockshimError(
+                f"{lock_path}: the restored file does not read back as the original "
+                f"(sha256 {journal.original_sha256}); the journal {path} is kept. "
+                "Check the disk, then run `lockshim restore` again."
+            )
+    else:
+        saved_as = lock_path.with_name(f"{lock_path.name}.lockshim-original")
+        atomic_write(saved_as, journal.original, journal.mode)
+        raise RestoreConflict(
+            f"{lock_path} was changed while lockshim had it shimmed: it matches neither the "
+            f"original nor the shimmed lock, so it was left as it is. The original is saved as "
+            f"{saved_as} (and kept in {path}). Keep the version you want: "
+            "`lockshim restore --force` writes the original back (saving the current file as "
+            "uv.lock.lockshim-replaced); or delete the journal to keep the current file."
+        )
+    if journal.staging is not None:
+        shutil.rmtree(journal.staging, ignore_errors=True)
+    os.unlink(path)
+    _fsync_dir(path.parent)
+    return RestoreOutcome(action, saved_as)
+
+
+@contextlib.contextmanager
+def project_lock(lock_path: Path, on_wait: Callable[[], None]) -> Iterator[None]:
+    """Serialize lockshim runs on one lock file; different projects never block each other.
+
+    The lock is taken on the folder that holds uv.lock (it is never replaced, unlike uv.lock
+    itself, and no extra file is left behind).
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: one run at a time is the user's to ensure
+        yield
+        return
+    fd = os.open(lock_path.parent, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            on_wait()
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+
+
+@contextlib.contextmanager
+def signals_raise() -> Iterator[None]:
+    """While inside, SIGINT, SIGTERM and SIGHUP raise :class:`Interrupted` (so ``finally`` runs)."""
+
+    def handler(signum: int, frame: object) -> None:
+        raise Interrupted(signum)
+
+    previous = {signum: signal.signal(signum, handler) for signum in _STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
+
+
+@contextlib.contextmanager
+def signals_deferred() -> Iterator[list[int]]:
+    """Hold SIGINT, SIGTERM and SIGHUP back while inside; yields the list of those that came.
+
+    Used around the restore, so that a second Ctrl-C cannot cut it short. The signals are
+    recorded, not lost: the caller exits with the right status afterwards.
+    """
+    received: list[int] = []
+
+    def handler(signum: int, frame: object) -> None:
+        received.append(signum)
+
+    previous = {signum: signal.signal(signum, handler) for signum in _STOP_SIGNALS}
+    try:
+        yield received
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
+
+
+@contextlib.contextmanager
+def shimmed(
+    lock_path: Path, original: bytes, shimmed_bytes: bytes, staging: Path | None = None
+) -> Iterator[None]:
+    """Put ``shimmed_bytes`` in place of uv.lock while inside; the original is back afterwards.
+
+    The journal is on disk before uv.lock changes, and is removed only after the original has
+    been written back and read back by sha256. If uv.lock cannot be written, it is untouched
+    and no journal is left behind.
+    """
+    mode = stat.S_IMODE(os.stat(lock_path).st_mode)
+    journal = _write_journal(lock_path, original, shimmed_bytes, mode, staging)
+    try:
+        atomic_write(lock_path, shimmed_bytes, mode)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(journal)
+        raise
+    pending: list[int] = []
+    try:
+        yield
+    finally:
+        with signals_deferred() as pending:
+            restore(lock_path)
+    if pending:  # a signal came during the restore of a run that was otherwise done
+        raise Interrupted(pending[0])

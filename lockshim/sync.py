@@ -1,0 +1,184 @@
+"""`lockshim sync`: lock -> local files -> match -> shim -> uv -> restore."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from lockshim import uv as uvmod
+from lockshim.hashindex import HashIndex
+from lockshim.localfiles import (
+    PIP_CACHE,
+    LocalFile,
+    pip_cache_dir,
+    scan_pip_cache,
+    scan_wheelhouse,
+)
+from lockshim.lock import Lock, parse_lock
+from lockshim.match import MatchResult, Served, match
+from lockshim.project import Project, find_project, wheelhouses
+from lockshim.rewrite import file_url, rewrite
+from lockshim.shim import project_lock, restore, shimmed, signals_raise
+
+
+class Reporter(Protocol):
+    """Where lockshim's own messages go (the CLI prints them to stderr)."""
+
+    def info(self, message: str) -> None: ...
+
+    def warn(self, message: str) -> None: ...
+
+    def hashing(self, done: int, total: int, file: LocalFile) -> None: ...
+
+
+@dataclass(frozen=True)
+class Sources:
+    """Where local files are looked for."""
+
+    wheelhouses: tuple[Path, ...] = ()
+    pip_cache: bool | Path | None = None  # None: the project's setting, else pip's own cache
+
+
+@dataclass(frozen=True)
+class Found:
+    """The outcome of looking for the lock's artifacts in the local sources."""
+
+    project: Project
+    lock: Lock
+    original: bytes
+    wheelhouses: tuple[Path, ...]
+    pip_cache: Path | None
+    result: MatchResult
+    indexes: tuple[HashIndex, ...]
+
+
+def resolve_pip_cache(option: bool | Path | None, project: Project) -> Path | None:
+    setting = project.settings.pip_cache if option is None else option
+    if setting is False:
+        return None
+    if isinstance(setting, Path):
+        return setting.absolute()
+    return pip_cache_dir()
+
+
+def find_local(project: Project, sources: Sources, reporter: Reporter) -> Found:
+    """Read the lock and match it against every local file (hashing only what it must)."""
+    original = project.lock_path.read_bytes()
+    lock = parse_lock(original, project.lock_path)
+    folders = wheelhouses(sources.wheelhouses, project)
+    cache = resolve_pip_cache(sources.pip_cache, project)
+    files: list[LocalFile] = []
+    indexes: dict[Path, HashIndex] = {}
+    for folder in folders:
+        files += scan_wheelhouse(folder)
+        indexes[folder] = HashIndex.for_folder(folder)
+    if cache is not None:
+        files += scan_pip_cache(cache)
+        indexes[cache / "http-v2"] = HashIndex.for_folder(cache / "http-v2", shared=False)
+    result = match(lock, files, indexes, reporter.hashing)
+    for index in indexes.values():
+        index.save()
+    return Found(project, lock, original, folders, cache, result, tuple(indexes.values()))
+
+
+def summary(found: Found) -> list[str]:
+    """The short report printed before uv runs."""
+    result = found.result
+    servable = [p for p in found.lock.packages if p.servable]
+    served = result.served_packages
+    by_place: dict[str, int] = {}
+    for _, place in sorted({(s.package.index, _place(s)) for s in result.served}):
+        by_place[place] = by_place.get(place, 0) + 1
+    places = ", ".join(f"{count} from {place}" for place, count in by_place.items())
+    lines = [
+        f"{len(served)} of {len(servable)} locked packages served from local files"
+        + (f" ({places})" if places else "")
+        + "; uv.lock is restored afterwards."
+    ]
+    for item in result.ignored:
+        lines.append(
+            f"ignored {item.file.path}: {item.reason} for {item.package.label} "
+            f"({item.artifact.filename})."
+        )
+    for package, artifact, file in result.unverifiable:
+        lines.append(
+            f"not used {file.path}: uv.lock pins no sha256 for {package.label} "
+            f"({artifact.filename}), so it cannot be checked."
+        )
+    return lines
+
+
+def _place(served: Served) -> str:
+    return "pip's cache" if served.file.origin == PIP_CACHE else str(served.file.root)
+
+
+@contextlib.contextmanager
+def staged(served: Sequence[Served]) -> Iterator[tuple[dict[tuple[int, int], str], Path | None]]:
+    """The file:// URL of each served artifact; files named otherwise get the lock's name.
+
+    Renamed wheelhouse files and pip cache bodies are linked (or copied) under the artifact's
+    file name into a private staging folder, which is removed afterwards.
+    """
+    urls: dict[tuple[int, int], str] = {}
+    staging: Path | None = None
+    try:
+        for item in served:
+            path = item.file.path
+            if item.renamed:
+                if staging is None:
+                    staging = Path(tempfile.mkdtemp(prefix="lockshim-staging-"))
+                target = staging / item.artifact.filename
+                if not target.exists():
+                    _link_or_copy(path, target)
+                path = target
+            urls[(item.package.index, item.artifact.index)] = file_url(path.absolute())
+        yield urls, staging
+    finally:
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
+
+
+def sync(
+    *,
+    project_dir: Path | None,
+    sources: Sources,
+    uv_path: str | None,
+    online: bool,
+    uv_args: Sequence[str],
+    reporter: Reporter,
+) -> int:
+    """Serve the lock from local files, run `uv sync`, put uv.lock back; uv's exit status."""
+    uvmod.check_sync_args(uv_args)
+    project = find_project(project_dir)
+    uv = uvmod.find_uv(uv_path)
+    with (
+        signals_raise(),
+        project_lock(
+            project.lock_path,
+            lambda: reporter.info(f"waiting for another lockshim run on {project.lock_path} ..."),
+        ),
+    ):
+        recovered = restore(project.lock_path)
+        if recovered is not None:
+            reporter.info(f"finished restoring {project.lock_path} after an interrupted run.")
+        found = find_local(project, sources, reporter)
+        for line in summary(found):
+            reporter.info(line)
+        command = uvmod.sync_command(uv, uv_args, found.wheelhouses, online=online)
+        with staged(found.result.served) as (urls, staging):
+            shimmed_bytes = rewrite(found.lock, urls)
+            with shimmed(project.lock_path, found.original, shimmed_bytes, staging):
+                return uvmod.run(command)

@@ -1,0 +1,184 @@
+"""Finding uv, checking its version, building the `uv sync` command line, and running uv."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from lockshim.errors import Interrupted, LockshimError, UsageError
+
+#: The oldest uv checked to install `file://` artifacts of a shimmed lock offline.
+MINIMUM_UV = (0, 4, 30)
+#: How long uv gets to stop after a signal is passed on to it, before it is killed.
+STOP_GRACE_SECONDS = 10
+
+#: `uv sync` flags that would re-resolve or write uv.lock, or fight `--frozen`.
+_LOCK_WRITING_FLAGS = {
+    "--upgrade": "it re-resolves and rewrites uv.lock",
+    "-U": "it re-resolves and rewrites uv.lock",
+    "--upgrade-package": "it re-resolves and rewrites uv.lock",
+    "-P": "it re-resolves and rewrites uv.lock",
+    "--locked": "it checks the lock against the index; lockshim always installs with --frozen",
+    "--no-frozen": "lockshim always installs with --frozen, from the lock as it is",
+    "--refresh": "it asks uv to refetch everything from the index",
+    "--refresh-package": "it asks uv to refetch from the index",
+}
+
+
+@dataclass(frozen=True)
+class Uv:
+    path: Path
+    version: tuple[int, ...]
+
+    @property
+    def version_text(self) -> str:
+        return ".".join(map(str, self.version))
+
+
+def find_uv(explicit: str | None = None) -> Uv:
+    """``--uv PATH``, else ``LOCKSHIM_UV``, else ``uv`` on PATH, else the ``uv`` Python package."""
+    tried = []
+    candidate: str | None = None
+    if explicit:
+        candidate = explicit
+        tried.append(f"--uv {explicit}")
+    elif os.environ.get("LOCKSHIM_UV"):
+        candidate = os.environ["LOCKSHIM_UV"]
+        tried.append(f"LOCKSHIM_UV={candidate}")
+    else:
+        candidate = shutil.which("uv")
+        tried.append("`uv` on PATH")
+        if candidate is None:
+            tried.append("the `uv` Python package")
+            candidate = _uv_from_package()
+    if candidate is None or not (resolved := shutil.which(candidate)):
+        where = candidate if candidate else "uv"
+        raise LockshimError(
+            f"uv was not found ({where} tried via {', '.join(tried)}; lockshim looks at "
+            "--uv PATH, "
+            "then LOCKSHIM_UV, then `uv` on PATH, then the `uv` Python package). "
+            "Install uv (`pip install uv`) or name it with --uv PATH."
+        )
+    path = Path(resolved)
+    version = uv_version(path)
+    if version < MINIMUM_UV:
+        minimum = ".".join(map(str, MINIMUM_UV))
+        raise LockshimError(
+            f"{path} is uv {'.'.join(map(str, version))}, too old to install `file://` artifacts "
+            f"of a lock offline; lockshim needs uv {minimum} or newer. "
+            f"Upgrade it (`pip install -U uv` or `uv self update`) or name another with --uv PATH."
+        )
+    return Uv(path, version)
+
+
+def _uv_from_package() -> str | None:
+    try:
+        from uv import find_uv_bin  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        return None
+    try:
+        return str(find_uv_bin())
+    except FileNotFoundError:
+        return None
+
+
+def uv_version(path: Path) -> tuple[int, ...]:
+    try:
+        result = subprocess.run(
+            [str(path), "--version"], capture_output=True, text=True, check=False, timeout=60
+        )
+    except OSError as error:
+        raise LockshimError(f"{path}: cannot run uv ({error.strerror}).") from None
+    match = re.match(r"uv (\d+)\.(\d+)\.(\d+)", result.stdout.strip())
+    if result.returncode != 0 or match is None:
+        raise LockshimError(
+            f"{path} --version printed {result.stdout.strip() or result.stderr.strip()!r}, "
+            "not a uv version. Name the uv binary with --uv PATH."
+        )
+    return tuple(int(part) for part in match.groups())
+
+
+def check_sync_args(args: Sequence[str]) -> None:
+    """Refuse `uv sync` flags that would make uv resolve again or write the lock."""
+    for arg in args:
+        if arg == "--":
+            break
+        flag = arg.split("=", 1)[0]
+        reason = _LOCK_WRITING_FLAGS.get(flag)
+        if reason is None and len(flag) > 2 and flag[0] == "-" and flag[1] != "-":
+            short = flag[:2]  # -Pname, -U combined forms
+            reason = _LOCK_WRITING_FLAGS.get(short)
+        if reason is not None:
+            raise UsageError(
+                f"`{arg}` cannot go to `uv sync` through lockshim: {reason}. lockshim installs "
+                "exactly what uv.lock pins; to change the lock, run `uv lock` (with network) "
+                "first, then `lockshim sync`."
+            )
+
+
+def sync_command(
+    uv: Uv, args: Sequence[str], find_links: Sequence[Path], *, online: bool
+) -> list[str]:
+    """`uv sync --offline --frozen --find-links W ... ARGS`, without repeating a flag given."""
+    command = [str(uv.path), "sync"]
+    given = set(args)
+    if not online and "--offline" not in given:
+        command.append("--offline")
+    if "--frozen" not in given:
+        command.append("--frozen")
+    for folder in find_links:
+        command += ["--find-links", folder.absolute().as_uri()]
+    command += args
+    return command
+
+
+def run(command: Sequence[str]) -> int:
+    """Run uv in the foreground, passing SIGINT, SIGTERM and SIGHUP on to it.
+
+    uv's output streams through unchanged. When a signal comes, uv gets it and up to
+    ``STOP_GRACE_SECONDS`` to stop (then it is killed), and :class:`Interrupted` is raised so
+    that the caller restores uv.lock and exits 128 + signal.
+    """
+    received: list[int] = []
+    process: subprocess.Popen[bytes] | None = None
+
+    def forward(signum: int, frame: object) -> None:
+        received.append(signum)
+        if process is not None and process.poll() is None:
+            process.send_signal(signum)
+            if hasattr(signal, "SIGALRM"):
+                signal.alarm(STOP_GRACE_SECONDS)
+
+    def kill(signum: int, frame: object) -> None:
+        if process is not None and process.poll() is None:
+            process.kill()
+
+    stops = [s for s in ("SIGINT", "SIGTERM", "SIGHUP", "SIGALRM") if hasattr(signal, s)]
+    previous = {
+        getattr(signal, name): signal.signal(
+            getattr(signal, name), kill if name == "SIGALRM" else forward
+        )
+        for name in stops
+    }
+    try:
+        if received:
+            raise Interrupted(received[0])
+        try:
+            process = subprocess.Popen(list(command))
+        except OSError as error:
+            raise LockshimError(f"{command[0]}: cannot run uv ({error.strerror}).") from None
+        returncode = process.wait()
+    finally:
+        if hasattr(signal, "SIGALRM"):
+            signal.alarm(0)
+        for signum, old in previous.items():
+            signal.signal(signum, old)
+    if received:
+        raise Interrupted(received[0])
+    return returncode
