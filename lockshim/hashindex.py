@@ -16,7 +16,6 @@ import json
 import os
 import tempfile
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from lockshim.localfiles import LocalFile, user_cache_dir
@@ -78,6 +77,8 @@ class HashIndex:
                 result[file.path] = known
         if not todo:
             return result
+        from concurrent.futures import ThreadPoolExecutor  # only when there is hashing to do
+
         workers = min(4, os.cpu_count() or 1, len(todo))
         with ThreadPoolExecutor(max_workers=workers) as pool:
             for file, digest in zip(

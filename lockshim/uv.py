@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import re
 import shutil
@@ -12,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lockshim.errors import Interrupted, LockshimError, UsageError
+from lockshim.localfiles import user_cache_dir
 
 #: The oldest uv checked to install `file://` artifacts of a shimmed lock offline.
 MINIMUM_UV = (0, 4, 30)
@@ -89,6 +92,33 @@ def _uv_from_package() -> str | None:
 
 
 def uv_version(path: Path) -> tuple[int, ...]:
+    """The version of the uv binary at ``path``; remembered by the binary's size and mtime."""
+    try:
+        info = path.stat()
+    except OSError as error:
+        raise LockshimError(f"{path}: cannot run uv ({error.strerror}).") from None
+    key = f"{path}:{info.st_size}:{info.st_mtime_ns}"
+    memo = user_cache_dir() / "uv-versions.json"
+    try:
+        known = json.loads(memo.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        known = {}
+    if not isinstance(known, dict):
+        known = {}
+    cached = known.get(key)
+    if isinstance(cached, list) and cached and all(isinstance(p, int) for p in cached):
+        return tuple(cached)
+    version = _ask_version(path)
+    with contextlib.suppress(OSError):
+        memo.parent.mkdir(parents=True, exist_ok=True)
+        known[key] = list(version)
+        temp = memo.with_name(f".{memo.name}.{os.getpid()}")
+        temp.write_text(json.dumps(known), encoding="utf-8")
+        os.replace(temp, memo)
+    return version
+
+
+def _ask_version(path: Path) -> tuple[int, ...]:
     try:
         result = subprocess.run(
             [str(path), "--version"], capture_output=True, text=True, check=False, timeout=60
