@@ -107,11 +107,18 @@ class HashIndex:
             try:
                 with os.fdopen(fd, "w", encoding="utf-8") as stream:
                     stream.write(payload)
+                    os.fchmod(stream.fileno(), 0o666 & ~_umask())  # shared, like a normal file
                 os.replace(temp, self.location)
             except OSError:
                 with contextlib.suppress(OSError):
                     os.unlink(temp)
                 raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _try_hash(path: Path) -> str | None:
