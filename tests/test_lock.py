@@ -1,0 +1,145 @@
+"""Reading uv.lock: the fast scan agrees with a real TOML parser, and bad input is named."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import tomllib
+
+from lockshim.errors import LockError
+from lockshim.lock import parse_lock, read_lock
+
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "locks"
+LOCKS = sorted(FIXTURES.glob("*.lock"))
+
+
+def _from_toml(path: Path) -> list[tuple[object, ...]]:
+    """What tomllib sees: (name, version, source, [(kind, url or path or filename, hash, size)])."""
+    text = path.read_bytes().decode("utf-8").removeprefix("\ufeff")
+    rows = []
+    for raw in tomllib.loads(text).get("package", []):
+        entries = ([("sdist", raw["sdist"])] if "sdist" in raw else []) + [
+            ("wheel", w) for w in raw.get("wheels", [])
+        ]
+        source = next(iter(raw["source"].items())) if "source" in raw else None
+        rows.append(
+            (
+                raw["name"],
+                raw.get("version"),
+                source,
+                [
+                    (
+                        kind,
+                        e.get("url") or e.get("path") or e.get("filename"),
+                        e.get("hash"),
+                        e.get("size"),
+                    )
+                    for kind, e in entries
+                ],
+            )
+        )
+    return rows
+
+
+def _from_lockshim(path: Path) -> list[tuple[object, ...]]:
+    lock = read_lock(path)
+    return [
+        (
+            p.name,
+            p.version,
+            (p.source.kind, p.source.value) if p.source else None,
+            [(a.kind, a.url or a.path, a.hash, a.size) for a in p.artifacts],
+        )
+        for p in lock.packages
+    ]
+
+
+@pytest.mark.parametrize("path", LOCKS, ids=[p.stem for p in LOCKS])
+def test_scan_agrees_with_tomllib(path: Path) -> None:
+    assert _from_lockshim(path) == _from_toml(path)
+
+
+def test_uv_layout_takes_the_fast_path_and_spans_point_at_urls() -> None:
+    lock = read_lock(FIXTURES / "forked-universal.lock")
+    assert lock.fast
+    for _, artifact in lock.artifacts():
+        assert artifact.span is not None
+        assert lock.text[artifact.span[0] : artifact.span[1]] == artifact.url
+
+
+def test_crlf_and_bom_keep_spans_exact() -> None:
+    for name in ("mirror-crlf-no-newline.lock", "bom-comment.lock"):
+        lock = read_lock(FIXTURES / name)
+        assert lock.fast, name
+        assert all(lock.text[a.span[0] : a.span[1]] == a.url for _, a in lock.artifacts() if a.span)
+
+
+def test_hand_edited_lock_is_read_by_the_slow_path() -> None:
+    lock = read_lock(FIXTURES / "hand-edited.lock")
+    assert not lock.fast
+    assert [p.label for p in lock.packages] == ["tomli 2.2.1", "zipp 3.21.0"]
+
+
+def test_filenames_are_percent_decoded() -> None:
+    lock = read_lock(FIXTURES / "sources-mixed.lock")
+    torch = next(p for p in lock.packages if p.name == "torch")
+    assert [a.filename for a in torch.artifacts] == [
+        "torch-2.5.1+cpu-cp311-cp311-linux_x86_64.whl",
+        "torch-2.5.1+cpu-cp312-cp312-linux_x86_64.whl",
+        "torch-2.5.1+cpu-cp313-cp313-linux_x86_64.whl",
+    ]
+    assert torch.artifacts[2].sha256 is None  # a bare url: nothing to verify
+    kinds = {p.name: (p.source.kind if p.source else None, p.servable) for p in lock.packages}
+    assert kinds == {
+        "demo": ("virtual", False),
+        "anyio": ("git", False),
+        "mylib": ("directory", False),
+        "six": ("url", True),
+        "torch": ("registry", True),
+        "vendored": ("path", False),
+    }
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"", "the file is empty"),
+        (b"  \n", "the file is empty"),
+        (
+            b"version = 1\n<<<<<<< HEAD\nrevision = 2\n=======\nrevision = 3\n>>>>>>> x\n",
+            ":2: git merge-conflict markers",
+        ),
+        (b"version = 1\n[[package]\nname = 'x'\n", "not valid TOML"),
+        (b"version = 2\nrevision = 1\n", "lock version 2 is not one lockshim knows"),
+        (b'requires-python = ">=3.9"\n', "no lock `version`"),
+        (
+            b'version = 1\n\n[[distribution]]\nname = "x"\nsource = "registry+https://x"\n',
+            "pre-release uv lock",
+        ),
+        (b"\xff\xfeversion = 1\n", "not UTF-8"),
+    ],
+)
+def test_bad_locks_get_a_clear_error(tmp_path: Path, content: bytes, expected: str) -> None:
+    path = tmp_path / "uv.lock"
+    path.write_bytes(content)
+    with pytest.raises(LockError) as error:
+        read_lock(path)
+    assert str(path) in str(error.value)
+    assert expected in str(error.value)
+    assert path.read_bytes() == content
+
+
+def test_missing_lock_names_the_fix(tmp_path: Path) -> None:
+    with pytest.raises(LockError, match="uv lock"):
+        read_lock(tmp_path / "uv.lock")
+
+
+def test_script_lock_without_packages(tmp_path: Path) -> None:
+    lock = parse_lock(
+        b'version = 1\nrevision = 3\nrequires-python = ">=3.12"\n\n[manifest]\n'
+        b'requirements = [{ name = "rich" }]\n',
+        tmp_path / "script.py.lock",
+    )
+    assert lock.packages == ()
+    assert lock.revision == 3

@@ -1,0 +1,114 @@
+"""The shimmed lock: only the chosen artifact URLs change, and they are valid file:// URLs."""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path, PurePosixPath, PureWindowsPath
+from urllib.parse import unquote, urlsplit
+
+import pytest
+from pytest_regressions.file_regression import FileRegressionFixture
+
+from lockshim.errors import LockError
+from lockshim.lock import Lock, read_lock
+from lockshim.rewrite import file_url, rewrite
+
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "locks"
+LOCKS = sorted(FIXTURES.glob("*.lock"))
+WHEELHOUSE = PurePosixPath("/srv/wheel house/ü#1")
+
+
+def _serve_everything(lock: Lock) -> dict[tuple[int, int], str]:
+    """A file:// URL for every artifact lockshim may serve (remote source, sha256 pinned)."""
+    return {
+        (package.index, artifact.index): file_url(WHEELHOUSE / artifact.filename)
+        for package, artifact in lock.artifacts()
+        if package.servable and artifact.url and artifact.sha256
+    }
+
+
+@pytest.mark.parametrize("path", LOCKS, ids=[p.stem for p in LOCKS])
+def test_shimmed_lock_snapshot(path: Path, file_regression: FileRegressionFixture) -> None:
+    lock = read_lock(path)
+    shimmed = rewrite(lock, _serve_everything(lock))
+    file_regression.check(shimmed, binary=True, extension=".lock")
+
+
+@pytest.mark.parametrize("path", LOCKS, ids=[p.stem for p in LOCKS])
+def test_only_the_urls_change(path: Path) -> None:
+    lock = read_lock(path)
+    replacements = _serve_everything(lock)
+    shimmed = rewrite(lock, replacements).decode("utf-8")
+    assert shimmed.count("file://") == len(replacements)
+    if lock.fast:
+        # Put the original URLs back by plain text replacement: the files must be identical.
+        restored = shimmed
+        for package, artifact in lock.artifacts():
+            new = replacements.get((package.index, artifact.index))
+            if new is not None:
+                assert artifact.url is not None
+                restored = restored.replace(f'"{new}"', f'"{artifact.url}"', 1)
+        assert restored == lock.text
+    changed = [
+        line
+        for line in difflib.unified_diff(
+            lock.text.splitlines(keepends=True), shimmed.splitlines(keepends=True), n=0
+        )
+        if line[:1] in "+-" and not line.startswith(("+++", "---"))
+    ]
+    assert all("file://" in line or "https://" in line for line in changed)
+    assert sum(line.startswith("-") for line in changed) <= len(replacements)
+
+
+def test_nothing_to_serve_gives_the_same_bytes() -> None:
+    lock = read_lock(FIXTURES / "mirror-crlf-no-newline.lock")
+    assert rewrite(lock, {}) == (FIXTURES / "mirror-crlf-no-newline.lock").read_bytes()
+
+
+def test_crlf_survives_the_rewrite() -> None:
+    lock = read_lock(FIXTURES / "mirror-crlf-no-newline.lock")
+    shimmed = rewrite(lock, _serve_everything(lock))
+    assert shimmed.count(b"\r\n") == lock.text.count("\r\n")
+    assert not shimmed.endswith(b"\n")
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        (
+            PurePosixPath("/tmp/w h#1ü/six-1.17.0-py2.py3-none-any.whl"),
+            "file:///tmp/w%20h%231%C3%BC/six-1.17.0-py2.py3-none-any.whl",
+        ),
+        (
+            PurePosixPath("/tmp/100%/\"q\"/'s'/torch-2.5.1+cpu-cp311-cp311-linux_x86_64.whl"),
+            "file:///tmp/100%25/%22q%22/%27s%27/torch-2.5.1%2Bcpu-cp311-cp311-linux_x86_64.whl",
+        ),
+        (
+            PureWindowsPath(r"C:\Users\Zoë\wheel house\idna-3.10-py3-none-any.whl"),
+            "file:///C:/Users/Zo%C3%AB/wheel%20house/idna-3.10-py3-none-any.whl",
+        ),
+        (
+            PureWindowsPath(r"\\server\share\wheels\idna-3.10-py3-none-any.whl"),
+            "file://server/share/wheels/idna-3.10-py3-none-any.whl",
+        ),
+    ],
+)
+def test_file_urls_are_percent_encoded(path: PurePosixPath, expected: str) -> None:
+    url = file_url(path)
+    assert url == expected
+    # The last segment decodes back to the wheel's own file name, which uv parses.
+    assert unquote(urlsplit(url).path).rsplit("/", 1)[1] == path.name
+
+
+def test_relative_paths_are_refused() -> None:
+    with pytest.raises(ValueError, match="absolute"):
+        file_url(PurePosixPath("wheels/x.whl"))
+
+
+def test_a_rewrite_that_would_change_more_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    lock = read_lock(FIXTURES / "forked-universal.lock")
+    import lockshim.rewrite as module
+
+    monkeypatch.setattr(module, "_splice", lambda lock, r: lock.text.replace('"2.2.1"', '"9"'))
+    with pytest.raises(LockError, match="could not rewrite this lock safely"):
+        rewrite(lock, _serve_everything(lock))
