@@ -16,8 +16,9 @@ from pathlib import Path
 from lockshim.errors import Interrupted, LockshimError, UsageError
 from lockshim.localfiles import user_cache_dir
 
-#: The oldest uv checked to install `file://` artifacts of a shimmed lock offline.
-MINIMUM_UV = (0, 4, 30)
+#: The oldest uv checked to install a shimmed lock offline (file:// artifacts and find-links;
+#: 0.3.x honours file:// artifacts too, but cannot read locks with `virtual` sources).
+MINIMUM_UV = (0, 4, 0)
 #: How long uv gets to stop after a signal is passed on to it, before it is killed.
 STOP_GRACE_SECONDS = 10
 
