@@ -14,7 +14,7 @@ import itertools
 import re
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -28,8 +28,10 @@ else:  # pragma: no cover
 
 SUPPORTED_VERSIONS = (1,)
 
-#: Source kinds whose artifacts are downloaded from a URL, and so can be served from a local file.
-SERVABLE_SOURCES = frozenset({"registry", "url"})
+#: Source kinds whose artifacts uv downloads from the artifact's own ``url``, which lockshim can
+#: point at a local file. A direct URL source (``foo @ https://...``) is always downloaded from
+#: its *source* URL, whatever its artifact entry says, so it cannot be served this way.
+SERVABLE_SOURCES = frozenset({"registry"})
 
 
 @dataclass(frozen=True)
@@ -208,11 +210,11 @@ _FIELD = re.compile(r"^(name|version) = " + _STR, re.M)
 _SOURCE = re.compile(r"^source = \{ (\w+) = " + _STR, re.M)
 _ARTIFACT_KEYS = r"(url|path|filename)"
 _ENTRY = (
-    r"\{ "
+    r"\{ (?:"
     + _ARTIFACT_KEYS
     + r" = "
     + _STR
-    + r'(?:, hash = "([^"\\\r\n]*)")?(?:, size = (\d+))?(?=[, ])[^\r\n]*\}'
+    + r')?(?:(?:, )?hash = "([^"\\\r\n]*)")?(?:, size = (\d+))?(?=[, ])[^\r\n]*\}'
 )
 _SDIST = re.compile(r"^sdist = " + _ENTRY, re.M)
 _WHEELS = re.compile(r"^wheels = \[\r?\n((?:    [^\r\n]*\r?\n)*)\]", re.M)
@@ -249,7 +251,10 @@ def _scan(text: str, base: int) -> tuple[Package, ...] | None:
         artifacts: list[Artifact] = []
         sdist = _SDIST.search(top)
         if sdist:
-            artifacts.append(_artifact("sdist", sdist, base + start, len(artifacts)))
+            artifact = _artifact("sdist", sdist, base + start, len(artifacts))
+            if not artifact.filename and source is not None:  # `sdist = { hash = ... }`
+                artifact = replace(artifact, filename=filename_of(source.kind, source.value))
+            artifacts.append(artifact)
         elif "\nsdist = " in top:
             return None
         wheels = _WHEELS.search(top)
@@ -264,7 +269,7 @@ def _scan(text: str, base: int) -> tuple[Package, ...] | None:
                 return None
         elif "\nwheels = " in top:
             return None
-        seen_inline += len(artifacts)
+        seen_inline += sum(1 for a in artifacts if a.url is not None or a.path is not None)
         packages.append(
             Package(
                 name=fields["name"],
@@ -284,6 +289,15 @@ def _scan(text: str, base: int) -> tuple[Package, ...] | None:
 
 def _artifact(kind: str, match: re.Match[str], offset: int, index: int) -> Artifact:
     key, value, digest, size = match.group(1, 2, 3, 4)
+    if key is None:  # an entry with no location of its own: the source says where it is
+        return Artifact(
+            kind,
+            "",
+            hash=digest,
+            size=int(size) if size else None,
+            offset=offset + match.start(),
+            index=index,
+        )
     span = (offset + match.start(2), offset + match.end(2)) if key == "url" else None
     return Artifact(
         kind=kind,
@@ -324,9 +338,12 @@ def _from_document(document: dict[str, Any], text: str, base: int) -> tuple[Pack
         artifacts = []
         for index, (kind, entry) in enumerate(entries):
             key = next((k for k in ("url", "path", "filename") if k in entry), None)
-            if key is None:
+            if key is None and isinstance(raw_source, dict) and "url" in raw_source:
+                key, value = "source", str(raw_source["url"])
+            elif key is None:
                 continue
-            value = str(entry[key])
+            else:
+                value = str(entry[key])
             where = text.find(value, cursor)
             size = entry.get("size")
             artifacts.append(
@@ -334,7 +351,7 @@ def _from_document(document: dict[str, Any], text: str, base: int) -> tuple[Pack
                     kind=kind,
                     filename=filename_of(key, value),
                     url=value if key == "url" else None,
-                    path=value if key != "url" else None,
+                    path=value if key in ("path", "filename") else None,
                     hash=str(entry["hash"]) if "hash" in entry else None,
                     size=size if isinstance(size, int) else None,
                     offset=base + (where if where >= 0 else offset),
@@ -358,7 +375,7 @@ def filename_of(key: str, value: str) -> str:
     """The artifact's file name, from a URL (percent-decoded) or a path."""
     if key == "filename":
         return value
-    if key == "url":
+    if key in ("url", "source"):
         return unquote(PurePosixPath(urlsplit(value).path).name)
     return PurePosixPath(value.replace("\\", "/")).name
 

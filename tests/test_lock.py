@@ -95,7 +95,8 @@ def test_filenames_are_percent_decoded() -> None:
         "demo": ("virtual", False),
         "anyio": ("git", False),
         "mylib": ("directory", False),
-        "six": ("url", True),
+        "bar": ("url", False),
+        "six": ("url", False),
         "torch": ("registry", True),
         "vendored": ("path", False),
     }
