@@ -337,7 +337,7 @@ def _from_document(document: dict[str, Any], text: str, base: int) -> tuple[Pack
         entries.extend(("wheel", w) for w in raw.get("wheels", []) if isinstance(w, dict))
         artifacts = []
         for index, (kind, entry) in enumerate(entries):
-            key = next((k for k in ("url", "path", "filename") if k in entry), None)
+            key: str | None = next((k for k in ("url", "path", "filename") if k in entry), None)
             if key is None and isinstance(raw_source, dict) and "url" in raw_source:
                 key, value = "source", str(raw_source["url"])
             elif key is None:
