@@ -177,6 +177,8 @@ def sync(
         found = find_local(project, sources, reporter)
         for line in summary(found):
             reporter.info(line)
+        if project_dir is not None:  # uv must sync the project lockshim found, not the cwd's
+            uv_args = ["--project", str(project_dir), *uv_args]
         command = uvmod.sync_command(uv, uv_args, found.wheelhouses, online=online)
         with staged(found.result.served) as (urls, staging):
             shimmed_bytes = rewrite(found.lock, urls)
