@@ -28,10 +28,10 @@ else:  # pragma: no cover
 
 SUPPORTED_VERSIONS = (1,)
 
-#: Source kinds whose artifacts uv downloads from the artifact's own ``url``, which lockshim can
-#: point at a local file. A direct URL source (``foo @ https://...``) is always downloaded from
-#: its *source* URL, whatever its artifact entry says, so it cannot be served this way.
-SERVABLE_SOURCES = frozenset({"registry"})
+#: Source kinds whose artifacts uv downloads, so that a local file can stand in: a registry's
+#: artifacts by their own ``url``; a direct URL source (``foo @ https://...``) only by turning it
+#: into a path source for the run (uv always downloads it from its *source* URL).
+SERVABLE_SOURCES = frozenset({"registry", "url"})
 
 
 @dataclass(frozen=True)
@@ -43,11 +43,12 @@ class Source:
 
     kind: str
     value: str
+    plain: bool = True  # no other keys (such as a URL source's ``subdirectory``)
 
     @property
     def is_remote(self) -> bool:
         """True for a registry or URL on the network (not a local folder used as an index)."""
-        return self.kind in SERVABLE_SOURCES and _is_remote_url(self.value)
+        return self.kind in SERVABLE_SOURCES and self.plain and _is_remote_url(self.value)
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,10 @@ class Package:
         """True when uv downloads this package's artifacts, so a local file may stand in."""
         return self.source is not None and self.source.is_remote
 
+    @property
+    def source_kind(self) -> str | None:
+        return self.source.kind if self.source else None
+
 
 @dataclass(frozen=True)
 class Lock:
@@ -118,6 +123,16 @@ class Lock:
         for package in self.packages:
             for artifact in package.artifacts:
                 yield package, artifact
+
+    def servable(self) -> Iterator[tuple[Package, Artifact]]:
+        """The artifacts a local file may stand in for: those uv would download."""
+        for package in self.packages:
+            if not package.servable:
+                continue
+            for artifact in package.artifacts:
+                # A URL source's one artifact may carry no url of its own (`sdist = { hash }`).
+                if artifact.url is not None or package.source_kind == "url":
+                    yield package, artifact
 
 
 def read_lock(path: Path) -> Lock:
@@ -207,7 +222,7 @@ def _first_package(text: str) -> int:
 
 _STR = r'"([^"\\\r\n]*)"'
 _FIELD = re.compile(r"^(name|version) = " + _STR, re.M)
-_SOURCE = re.compile(r"^source = \{ (\w+) = " + _STR, re.M)
+_SOURCE = re.compile(r"^source = \{ (\w+) = " + _STR + r"( \}|,)", re.M)
 _ARTIFACT_KEYS = r"(url|path|filename)"
 _ENTRY = (
     r"\{ (?:"
@@ -245,7 +260,8 @@ def _scan(text: str, base: int) -> tuple[Package, ...] | None:
         source = None
         source_match = _SOURCE.search(top)
         if source_match:
-            source = Source(source_match.group(1), source_match.group(2))
+            kind, value, closing = source_match.group(1, 2, 3)
+            source = Source(kind, value, plain=closing == " }")
         elif "source = " in top:
             return None
         artifacts: list[Artifact] = []
@@ -330,7 +346,7 @@ def _from_document(document: dict[str, Any], text: str, base: int) -> tuple[Pack
         raw_source = raw.get("source")
         if isinstance(raw_source, dict) and raw_source:
             kind = next(iter(raw_source))
-            source = Source(str(kind), str(raw_source[kind]))
+            source = Source(str(kind), str(raw_source[kind]), plain=len(raw_source) == 1)
         entries: list[tuple[str, dict[str, Any]]] = []
         if isinstance(raw.get("sdist"), dict):
             entries.append(("sdist", raw["sdist"]))

@@ -64,11 +64,8 @@ def match(
 ) -> MatchResult:
     wanted: dict[str, list[tuple[Package, Artifact]]] = defaultdict(list)
     unverifiable_names: dict[str, list[tuple[Package, Artifact]]] = defaultdict(list)
-    lock_names: set[str] = set()
-    for package, artifact in lock.artifacts():
-        lock_names.add(artifact.filename)
-        if not package.servable or artifact.url is None:
-            continue
+    lock_names = {artifact.filename for _, artifact in lock.artifacts()}
+    for package, artifact in lock.servable():
         if artifact.sha256 is None:
             unverifiable_names[artifact.filename].append((package, artifact))
         else:

@@ -8,15 +8,17 @@ error, and uv.lock is never touched.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any
 
 from lockshim.errors import LockError
-from lockshim.lock import Lock, parse_lock
+from lockshim.lock import Artifact, Lock, Package, Source, parse_lock
 
-#: (package index, artifact index) -> the new URL of that artifact.
-Replacements = Mapping[tuple[int, int], str]
+#: (package index, artifact index) -> the local file that holds exactly that artifact's bytes.
+Served = Mapping[tuple[int, int], PurePath]
 
 
 def file_url(path: PurePath) -> str:
@@ -30,72 +32,149 @@ def file_url(path: PurePath) -> str:
     return path.as_uri()
 
 
-def rewrite(lock: Lock, replacements: Replacements) -> bytes:
-    """The lock's bytes with the given artifact URLs replaced (and nothing else changed)."""
-    if not replacements:
+def rewrite(lock: Lock, served: Served) -> bytes:
+    """The lock's bytes with the served artifacts pointing at their local files.
+
+    A registry artifact keeps everything but its ``url``, which becomes a ``file://`` URL. A
+    direct URL source becomes a path source for the run (uv downloads those from the source URL
+    whatever the artifact says): ``source = { url = U }`` -> ``{ path = P }`` wherever it stands,
+    and its artifact's ``url = U`` -> ``path = P``.
+    """
+    if not served:
         return lock.text.encode("utf-8")
-    for url in replacements.values():
-        if any(ch in url for ch in '"\\\n\r'):
-            raise ValueError(f"URL needs TOML escaping: {url!r}")
-    text = _splice(lock, replacements) if lock.fast else _through_tomlkit(lock, replacements)
+    plan = _plan(lock, served)
+    text = _splice(lock, plan) if lock.fast else _through_tomlkit(lock, plan)
     data = text.encode("utf-8")
-    _verify(lock, data, replacements)
+    _verify(lock, data, plan)
     return data
 
 
-def _splice(lock: Lock, replacements: Replacements) -> str:
-    edits = []
-    for package, artifact in lock.artifacts():
-        url = replacements.get((package.index, artifact.index))
-        if url is not None:
-            assert artifact.span is not None
-            edits.append((artifact.span, url))
+@dataclass(frozen=True)
+class _Change:
+    package: Package
+    artifact: Artifact
+    url: str | None  # the new url (registry artifacts)
+    path: str | None  # the new path (URL sources)
+
+
+def _plan(lock: Lock, served: Served) -> list[_Change]:
+    changes = []
+    for package, artifact in lock.servable():
+        local = served.get((package.index, artifact.index))
+        if local is None:
+            continue
+        if package.source_kind == "url":
+            changes.append(_Change(package, artifact, None, str(local)))
+        else:
+            changes.append(_Change(package, artifact, file_url(local), None))
+    return changes
+
+
+def _toml_string(value: str) -> str:
+    """A TOML basic string (JSON's escapes are valid TOML escapes)."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _splice(lock: Lock, plan: list[_Change]) -> str:
+    text = lock.text
+    edits: list[tuple[int, int, str]] = []
+    sources: dict[str, str] = {}
+    for change in plan:
+        span = change.artifact.span
+        if change.url is not None:
+            assert span is not None
+            edits.append((span[0], span[1], change.url))
+            continue
+        assert change.path is not None and change.package.source is not None
+        new_source = f"source = {{ path = {_toml_string(change.path)} }}"
+        sources[f"source = {{ url = {_toml_string(change.package.source.value)} }}"] = new_source
+        if span is not None:  # `{ url = "U", ...` -> `{ path = "P", ...`
+            start, end = span[0] - len('url = "'), span[1] + 1
+            if text[start:end] != f'url = "{change.artifact.url}"':
+                raise LockError(f"{lock.path}: unexpected layout near line {lock.line_of(start)}")
+            edits.append((start, end, f"path = {_toml_string(change.path)}"))
     edits.sort()
     pieces = []
     cursor = 0
-    for (start, end), url in edits:
-        pieces.append(lock.text[cursor:start])
-        pieces.append(url)
+    for start, end, new in edits:
+        pieces.append(text[cursor:start])
+        pieces.append(new)
         cursor = end
-    pieces.append(lock.text[cursor:])
-    return "".join(pieces)
+    pieces.append(text[cursor:])
+    result = "".join(pieces)
+    for old, new in sources.items():
+        result = result.replace(old, new)
+    return result
 
 
-def _through_tomlkit(lock: Lock, replacements: Replacements) -> str:
+def _through_tomlkit(lock: Lock, plan: list[_Change]) -> str:
     import tomlkit  # only for locks not in uv's own layout: it is slow on big files
 
     bom = "\ufeff" if lock.text.startswith("\ufeff") else ""
     document = tomlkit.parse(lock.text[len(bom) :])
     packages: Any = document["package"]
-    for (package_index, artifact_index), url in replacements.items():
-        raw = packages[package_index]
+    moved: dict[str, str] = {}
+    for change in plan:
+        raw = packages[change.package.index]
         entries = ([raw["sdist"]] if "sdist" in raw else []) + list(raw.get("wheels", []))
-        entries[artifact_index]["url"] = url
+        entry = entries[change.artifact.index]
+        if change.url is not None:
+            entry["url"] = change.url
+            continue
+        assert change.path is not None and change.package.source is not None
+        moved[change.package.source.value] = change.path
+        if "url" in entry:
+            del entry["url"]
+            entry["path"] = change.path
+    for raw in packages:  # the package's own source, and references to it from its dependents
+        for table in _source_tables(raw):
+            url = table.get("url")
+            if url in moved and len(table) == 1:
+                del table["url"]
+                table["path"] = moved[url]
     return bom + tomlkit.dumps(document)
 
 
-def _verify(lock: Lock, data: bytes, replacements: Replacements) -> None:
+def _source_tables(raw: Any) -> Iterator[Any]:
+    if isinstance(raw.get("source"), Mapping):
+        yield raw["source"]
+    groups = [raw.get("dependencies", [])]
+    for key in ("optional-dependencies", "dev-dependencies"):
+        groups.extend(raw.get(key, {}).values())
+    for group in groups:
+        for dependency in group:
+            if isinstance(dependency, Mapping) and isinstance(dependency.get("source"), Mapping):
+                yield dependency["source"]
+
+
+def _verify(lock: Lock, data: bytes, plan: list[_Change]) -> None:
     try:
         shimmed = parse_lock(data, lock.path)
     except LockError as error:
         raise LockError(f"{lock.path}: the shimmed lock would not read back ({error})") from None
+    changes = {(c.package.index, c.artifact.index): c for c in plan}
+    moved = {c.package.index: c.path for c in plan if c.path is not None}
     problem = None
     if len(shimmed.packages) != len(lock.packages):
         problem = "the number of packages changed"
     for before, after in zip(lock.packages, shimmed.packages, strict=False):
         if problem:
             break
-        if (before.name, before.version, before.source) != (
-            after.name,
-            after.version,
-            after.source,
-        ):
+        source = before.source
+        if before.index in moved:
+            source = Source("path", moved[before.index] or "")
+        if (before.name, before.version, source) != (after.name, after.version, after.source):
             problem = f"package {before.label} changed"
         elif len(before.artifacts) != len(after.artifacts):
             problem = f"the artifacts of {before.label} changed"
         for old, new in zip(before.artifacts, after.artifacts, strict=False):
-            expected = replacements.get((before.index, old.index), old.url)
-            if (new.url, new.path, new.hash, new.size) != (expected, old.path, old.hash, old.size):
+            change = changes.get((before.index, old.index))
+            expected = (old.url, old.path)
+            if change is not None and change.url is not None:
+                expected = (change.url, old.path)
+            elif change is not None and old.url is not None:
+                expected = (None, change.path)
+            if (new.url, new.path, new.hash, new.size) != (*expected, old.hash, old.size):
                 problem = f"artifact {old.filename} of {before.label} came out wrong"
                 break
     if problem is not None:

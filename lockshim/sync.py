@@ -23,7 +23,7 @@ from lockshim.localfiles import (
 from lockshim.lock import Lock, parse_lock
 from lockshim.match import MatchResult, Served, match
 from lockshim.project import Project, find_project, wheelhouses
-from lockshim.rewrite import file_url, rewrite
+from lockshim.rewrite import rewrite
 from lockshim.shim import project_lock, restore, shimmed, signals_raise
 
 
@@ -101,6 +101,12 @@ def summary(found: Found) -> list[str]:
         + (f" ({places})" if places else "")
         + "; uv.lock is restored afterwards."
     ]
+    direct = sorted({s.package.label for s in result.served if s.package.source_kind == "url"})
+    if direct:
+        lines.append(
+            f"direct URL packages ({', '.join(direct)}) are installed from local files as path "
+            "sources; a later plain `uv sync` reinstalls them from their URL."
+        )
     for item in result.ignored:
         lines.append(
             f"ignored {item.file.path}: {item.reason} for {item.package.label} "
@@ -119,13 +125,13 @@ def _place(served: Served) -> str:
 
 
 @contextlib.contextmanager
-def staged(served: Sequence[Served]) -> Iterator[tuple[dict[tuple[int, int], str], Path | None]]:
-    """The file:// URL of each served artifact; files named otherwise get the lock's name.
+def staged(served: Sequence[Served]) -> Iterator[tuple[dict[tuple[int, int], Path], Path | None]]:
+    """The local path of each served artifact; files named otherwise get the lock's name.
 
     Renamed wheelhouse files and pip cache bodies are linked (or copied) under the artifact's
     file name into a private staging folder, which is removed afterwards.
     """
-    urls: dict[tuple[int, int], str] = {}
+    paths: dict[tuple[int, int], Path] = {}
     staging: Path | None = None
     try:
         for item in served:
@@ -137,8 +143,8 @@ def staged(served: Sequence[Served]) -> Iterator[tuple[dict[tuple[int, int], str
                 if not target.exists():
                     _link_or_copy(path, target)
                 path = target
-            urls[(item.package.index, item.artifact.index)] = file_url(path.absolute())
-        yield urls, staging
+            paths[(item.package.index, item.artifact.index)] = path.absolute()
+        yield paths, staging
     finally:
         if staging is not None:
             shutil.rmtree(staging, ignore_errors=True)
@@ -180,7 +186,7 @@ def sync(
         if project_dir is not None:  # uv must sync the project lockshim found, not the cwd's
             uv_args = ["--project", str(project_dir), *uv_args]
         command = uvmod.sync_command(uv, uv_args, found.wheelhouses, online=online)
-        with staged(found.result.served) as (urls, staging):
-            shimmed_bytes = rewrite(found.lock, urls)
+        with staged(found.result.served) as (paths, staging):
+            shimmed_bytes = rewrite(found.lock, paths)
             with shimmed(project.lock_path, found.original, shimmed_bytes, staging):
                 return uvmod.run(command)

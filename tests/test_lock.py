@@ -95,8 +95,8 @@ def test_filenames_are_percent_decoded() -> None:
         "demo": ("virtual", False),
         "anyio": ("git", False),
         "mylib": ("directory", False),
-        "bar": ("url", False),
-        "six": ("url", False),
+        "bar": ("url", True),
+        "six": ("url", True),
         "torch": ("registry", True),
         "vendored": ("path", False),
     }

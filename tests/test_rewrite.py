@@ -18,12 +18,12 @@ LOCKS = sorted(FIXTURES.glob("*.lock"))
 WHEELHOUSE = PurePosixPath("/srv/wheel house/ü#1")
 
 
-def _serve_everything(lock: Lock) -> dict[tuple[int, int], str]:
-    """A file:// URL for every artifact lockshim may serve (remote source, sha256 pinned)."""
+def _serve_everything(lock: Lock) -> dict[tuple[int, int], PurePosixPath]:
+    """A local file for every artifact lockshim may serve (remote source, sha256 pinned)."""
     return {
-        (package.index, artifact.index): file_url(WHEELHOUSE / artifact.filename)
-        for package, artifact in lock.artifacts()
-        if package.servable and artifact.url and artifact.sha256
+        (package.index, artifact.index): WHEELHOUSE / artifact.filename
+        for package, artifact in lock.servable()
+        if artifact.sha256
     }
 
 
@@ -35,19 +35,27 @@ def test_shimmed_lock_snapshot(path: Path, file_regression: FileRegressionFixtur
 
 
 @pytest.mark.parametrize("path", LOCKS, ids=[p.stem for p in LOCKS])
-def test_only_the_urls_change(path: Path) -> None:
+def test_only_the_served_locations_change(path: Path) -> None:
     lock = read_lock(path)
-    replacements = _serve_everything(lock)
-    shimmed = rewrite(lock, replacements).decode("utf-8")
-    assert shimmed.count("file://") == len(replacements)
+    served = _serve_everything(lock)
+    shimmed = rewrite(lock, served).decode("utf-8")
+    registry = [key for key in served if lock.packages[key[0]].source_kind == "registry"]
+    assert shimmed.count("file://") == len(registry)
+    # Undo each change by plain text replacement: the files must then be identical.
+    restored = shimmed
+    for (package_index, artifact_index), local in served.items():
+        package = lock.packages[package_index]
+        artifact = package.artifacts[artifact_index]
+        assert package.source is not None
+        if package.source_kind == "registry":
+            restored = restored.replace(f'"{file_url(local)}"', f'"{artifact.url}"', 1)
+        else:  # a direct URL source became a path source, wherever it is referenced
+            restored = restored.replace(
+                f'source = {{ path = "{local}" }}', f'source = {{ url = "{package.source.value}" }}'
+            )
+            if artifact.url is not None:
+                restored = restored.replace(f'path = "{local}"', f'url = "{artifact.url}"', 1)
     if lock.fast:
-        # Put the original URLs back by plain text replacement: the files must be identical.
-        restored = shimmed
-        for package, artifact in lock.artifacts():
-            new = replacements.get((package.index, artifact.index))
-            if new is not None:
-                assert artifact.url is not None
-                restored = restored.replace(f'"{new}"', f'"{artifact.url}"', 1)
         assert restored == lock.text
     changed = [
         line
@@ -56,8 +64,9 @@ def test_only_the_urls_change(path: Path) -> None:
         )
         if line[:1] in "+-" and not line.startswith(("+++", "---"))
     ]
-    assert all("file://" in line or "https://" in line for line in changed)
-    assert sum(line.startswith("-") for line in changed) <= len(replacements)
+    assert all(
+        "file://" in line or str(WHEELHOUSE) in line or "https://" in line for line in changed
+    )
 
 
 def test_nothing_to_serve_gives_the_same_bytes() -> None:
