@@ -15,7 +15,7 @@ import re
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -392,8 +392,9 @@ def filename_of(key: str, value: str) -> str:
     if key == "filename":
         return value
     if key in ("url", "source"):
-        return unquote(PurePosixPath(urlsplit(value).path).name)
-    return PurePosixPath(value.replace("\\", "/")).name
+        name = value.partition("#")[0].partition("?")[0].rpartition("/")[2]
+        return unquote(name) if "%" in name else name
+    return value.replace("\\", "/").rpartition("/")[2]
 
 
 def _is_remote_url(value: str) -> bool:

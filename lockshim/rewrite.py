@@ -43,9 +43,11 @@ def rewrite(lock: Lock, served: Served) -> bytes:
     if not served:
         return lock.text.encode("utf-8")
     plan = _plan(lock, served)
-    text = _splice(lock, plan) if lock.fast else _through_tomlkit(lock, plan)
-    data = text.encode("utf-8")
-    _verify(lock, data, plan)
+    if lock.fast:
+        # Edits at spans the scan checked: everything between them is copied unchanged.
+        return _splice(lock, plan).encode("utf-8")
+    data = _through_tomlkit(lock, plan).encode("utf-8")
+    _verify(lock, data, plan)  # tomlkit rewrote the document: read it back and compare
     return data
 
 
@@ -83,6 +85,8 @@ def _splice(lock: Lock, plan: list[_Change]) -> str:
         span = change.artifact.span
         if change.url is not None:
             assert span is not None
+            if text[span[0] - 7 : span[0]] != 'url = "' or text[span[1]] != '"':
+                raise LockError(f"{lock.path}: unexpected layout near line {lock.line_of(span[0])}")
             edits.append((span[0], span[1], change.url))
             continue
         assert change.path is not None and change.package.source is not None

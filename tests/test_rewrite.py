@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+from dataclasses import replace
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from urllib.parse import unquote, urlsplit
 
@@ -114,10 +115,28 @@ def test_relative_paths_are_refused() -> None:
         file_url(PurePosixPath("wheels/x.whl"))
 
 
-def test_a_rewrite_that_would_change_more_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    lock = read_lock(FIXTURES / "forked-universal.lock")
+def test_a_tomlkit_rewrite_that_would_change_more_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    lock = read_lock(FIXTURES / "hand-edited.lock")
+    assert not lock.fast
     import lockshim.rewrite as module
 
-    monkeypatch.setattr(module, "_splice", lambda lock, r: lock.text.replace('"2.2.1"', '"9"'))
+    real = module._through_tomlkit
+    monkeypatch.setattr(
+        module, "_through_tomlkit", lambda lock, plan: real(lock, plan).replace('"2.2.1"', '"9"')
+    )
     with pytest.raises(LockError, match="could not rewrite this lock safely"):
         rewrite(lock, _serve_everything(lock))
+
+
+def test_a_span_that_does_not_hold_a_url_is_refused() -> None:
+    lock = read_lock(FIXTURES / "forked-universal.lock")
+    package = lock.packages[2]
+    wrong = replace(package.artifacts[0], span=(0, 7))  # not where a url stands
+    broken = replace(
+        lock,
+        packages=(*lock.packages[:2], replace(package, artifacts=(wrong,)), *lock.packages[3:]),
+    )
+    with pytest.raises(LockError, match="unexpected layout"):
+        rewrite(broken, {(package.index, 0): WHEELHOUSE / wrong.filename})
