@@ -1,4 +1,4 @@
-from lockshim.cli import main
+from lockshim.entry import main
 
 if __name__ == "__main__":
     main()

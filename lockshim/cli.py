@@ -1,9 +1,11 @@
-"""The command line: a thin layer over the library. The only module that knows click."""
+"""The command line: a thin layer over the library, and the only module that knows click.
+
+`lockshim sync` usually starts in lockshim.entry without loading this module at all.
+"""
 
 from __future__ import annotations
 
 import functools
-import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -12,38 +14,18 @@ from typing import Any, TypeVar
 import click
 
 from lockshim import __version__
-from lockshim.errors import Interrupted, LockshimError
-from lockshim.localfiles import LocalFile
+from lockshim.entry import Reporter, guarded, run_sync
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-class ClickReporter:
-    """Messages to stderr, prefixed `lockshim:`; a progress bar while hashing on a terminal."""
+#: The reporter every command uses (lockshim.entry's, shared with the click-free `sync` start).
+ClickReporter = Reporter
 
-    def __init__(self, quiet: bool = False) -> None:
-        self.quiet = quiet
-        self._bar: Any = None
 
-    def info(self, message: str) -> None:
-        if not self.quiet:
-            click.echo(f"lockshim: {message}", err=True)
-
-    def warn(self, message: str) -> None:
-        click.echo(f"lockshim: warning: {message}", err=True)
-
-    def hashing(self, done: int, total: int, file: LocalFile) -> None:
-        if self.quiet or total < 20 or not sys.stderr.isatty():
-            return
-        if self._bar is None:
-            self._bar = click.progressbar(
-                length=total, label="lockshim: hashing local files", file=sys.stderr
-            )
-            self._bar.__enter__()
-        self._bar.update(1)
-        if done >= total:
-            self._bar.__exit__(None, None, None)
-            self._bar = None
+def progress_bar(total: int, label: str) -> Any:
+    """A click progress bar on stderr (lockshim.entry.Reporter shows it while hashing)."""
+    return click.progressbar(length=total, label=label, file=sys.stderr)
 
 
 def _errors(function: F) -> F:
@@ -51,15 +33,9 @@ def _errors(function: F) -> F:
 
     @functools.wraps(function)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return function(*args, **kwargs)
-        except LockshimError as error:
-            click.echo(f"lockshim: error: {error}", err=True)
-            sys.exit(error.exit_code)
-        except Interrupted as stop:
-            name = signal.Signals(stop.signum).name
-            click.echo(f"lockshim: stopped by {name}; uv.lock was restored.", err=True)
-            sys.exit(stop.exit_code)
+        status = guarded(lambda: function(*args, **kwargs))
+        if status:
+            sys.exit(status)
 
     return wrapper  # type: ignore[return-value]
 
@@ -119,7 +95,6 @@ def cli() -> None:
 @click.option("--online", is_flag=True, help="Let uv fetch what is not found locally.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only warnings and errors.")
 @click.argument("uv_args", nargs=-1, type=click.UNPROCESSED, metavar="[-- UV_SYNC_ARGS...]")
-@_errors
 def sync(
     project: Path | None,
     wheelhouse: tuple[Path, ...],
@@ -136,18 +111,18 @@ def sync(
     length of the run; uv.lock is put back byte for byte afterwards, whatever happens.
     Everything after `--` goes to `uv sync`.
     """
-    from lockshim.sync import Sources
-    from lockshim.sync import sync as run_sync
-
-    status = run_sync(
-        project_dir=project,
-        sources=Sources(wheelhouse, _pip_cache(pip_cache, no_pip_cache)),
-        uv_path=uv_path,
-        online=online,
-        uv_args=uv_args,
-        reporter=ClickReporter(quiet),
+    sys.exit(
+        run_sync(
+            project=project,
+            wheelhouse=wheelhouse,
+            pip_cache=pip_cache,
+            no_pip_cache=no_pip_cache,
+            uv_path=uv_path,
+            online=online,
+            quiet=quiet,
+            uv_args=uv_args,
+        )
     )
-    sys.exit(status)
 
 
 @cli.command()
@@ -166,7 +141,7 @@ def restore(project: Path | None, force: bool) -> None:
     from lockshim.shim import restore as run_restore
 
     found = find_project(project)
-    reporter = ClickReporter()
+    reporter = Reporter()
     with project_lock(found.lock_path, lambda: reporter.info("waiting for a running lockshim ...")):
         outcome = run_restore(found.lock_path, force=force)
     if outcome is None:
@@ -179,5 +154,5 @@ def restore(project: Path | None, force: bool) -> None:
         reporter.info(f"restored {found.lock_path} to its original bytes.")
 
 
-def main() -> None:
-    cli(prog_name="lockshim")
+def main(args: list[str] | None = None) -> None:
+    cli.main(args=args, prog_name="lockshim")

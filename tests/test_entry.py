@@ -1,0 +1,91 @@
+"""The click-free start of `lockshim sync` reads command lines exactly as click does."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from lockshim.cli import sync as sync_command
+from lockshim.entry import SYNC_FLAGS, SYNC_OPTIONS, parse_sync
+
+ACCEPTED = [
+    [],
+    ["-q"],
+    ["--", "--all-extras", "--group", "dev"],
+    ["-w", "a", "--wheelhouse", "b c", "--wheelhouse=d", "--", "-q"],
+    ["--project", "p", "--project=q"],
+    ["--pip-cache", "/c", "--no-pip-cache", "--online", "--quiet"],
+    ["--uv", "/opt/uv/bin/uv", "-w", "wh", "--", "--", "--frozen"],
+    ["--online", "--", "--project", "elsewhere"],
+]
+FOR_CLICK = [
+    ["--help"],
+    ["-h"],
+    ["--bogus"],
+    ["-w"],
+    ["-w", "--online"],
+    ["-wdir"],
+    ["-qw", "dir"],
+    ["--project="],
+    ["--online=yes"],
+    ["stray"],
+    ["--all-extras"],
+]
+
+
+def _click_params(args: list[str]) -> dict[str, object]:
+    context = sync_command.make_context("sync", list(args))
+    return dict(context.params)
+
+
+def _normalized(params: dict[str, object]) -> dict[str, object]:
+    defaults: dict[str, object] = {
+        "project": None,
+        "wheelhouse": (),
+        "pip_cache": None,
+        "no_pip_cache": False,
+        "uv_path": None,
+        "online": False,
+        "quiet": False,
+        "uv_args": (),
+    }
+    return {**defaults, **params}
+
+
+@pytest.mark.parametrize("args", ACCEPTED, ids=lambda a: " ".join(a) or "(none)")
+def test_fast_parser_agrees_with_click(args: list[str]) -> None:
+    fast = parse_sync(args)
+    assert fast is not None
+    assert _normalized(fast) == _click_params(args)
+
+
+@pytest.mark.parametrize("args", FOR_CLICK, ids=lambda a: " ".join(a))
+def test_anything_else_goes_to_click(args: list[str]) -> None:
+    assert parse_sync(args) is None
+
+
+def test_the_fast_parser_knows_every_sync_option() -> None:
+    names = {
+        opt
+        for param in sync_command.params
+        for opt in (*getattr(param, "opts", ()), *getattr(param, "secondary_opts", ()))
+        if opt.startswith("-") and opt not in ("-h", "--help")
+    }
+    assert names == set(SYNC_OPTIONS) | set(SYNC_FLAGS)
+
+
+def test_sync_does_not_import_click(tmp_path: Path) -> None:
+    """A plain `lockshim sync` never loads click (it fails here: no uv.lock, which is fine)."""
+    probe = (
+        "import sys, runpy; sys.argv = ['lockshim', 'sync', '-q']\n"
+        "try:\n    runpy.run_module('lockshim', run_name='__main__')\n"
+        "except SystemExit as e:\n    print(e.code, 'click' in sys.modules)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.split() == ["3", "False"]
+    assert "no uv.lock" in result.stderr
