@@ -6,8 +6,8 @@ import configparser
 import os
 import sys
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from lockshim.errors import LockshimError
 
@@ -15,8 +15,7 @@ WHEELHOUSE = "wheelhouse"
 PIP_CACHE = "pip cache"
 
 
-@dataclass(frozen=True)
-class LocalFile:
+class LocalFile(NamedTuple):
     """A regular file found under ``root``; the stat fields key the hash index."""
 
     path: Path

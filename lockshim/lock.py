@@ -5,18 +5,22 @@ expressions (milliseconds for a 1.6 MB lock, where a TOML parser takes a quarter
 The scan checks itself: every inline table that could be an artifact or a source must be one it
 understood. A lock in any other shape (edited by hand or by another tool) is read with a real
 TOML parser instead; it is then rewritten through tomlkit (see :mod:`lockshim.rewrite`).
+
+Records here and across lockshim are immutable ``NamedTuple``s rather than frozen dataclasses:
+on the `lockshim sync` path, importing dataclasses and building a dozen frozen classes cost
+~50 ms of start-up on the reference machine, more than uv's whole no-op sync.
 """
 
 from __future__ import annotations
 
 import bisect
+import functools
 import itertools
 import re
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import unquote, urlsplit
 
 from lockshim.errors import LockError
@@ -34,8 +38,7 @@ SUPPORTED_VERSIONS = (1,)
 SERVABLE_SOURCES = frozenset({"registry", "url"})
 
 
-@dataclass(frozen=True)
-class Source:
+class Source(NamedTuple):
     """A package's ``source``.
 
     ``kind`` is registry, url, git, path, directory, editable or virtual.
@@ -51,8 +54,7 @@ class Source:
         return self.kind in SERVABLE_SOURCES and self.plain and _is_remote_url(self.value)
 
 
-@dataclass(frozen=True)
-class Artifact:
+class Artifact(NamedTuple):
     """One ``sdist`` or ``wheels`` entry.
 
     ``span`` is where the ``url`` string's contents stand in the lock text (the characters
@@ -67,7 +69,7 @@ class Artifact:
     size: int | None = None
     offset: int = 0
     span: tuple[int, int] | None = None
-    index: int = 0  # position among the package's artifacts (sdist first), for the slow path
+    position: int = 0  # among the package's artifacts (sdist first)
 
     @property
     def sha256(self) -> str | None:
@@ -80,14 +82,13 @@ class Artifact:
         return digest.lower()
 
 
-@dataclass(frozen=True)
-class Package:
+class Package(NamedTuple):
     name: str
     version: str | None
     source: Source | None
     artifacts: tuple[Artifact, ...]
     offset: int = 0
-    index: int = 0  # position among the lock's packages
+    position: int = 0  # among the lock's packages
 
     @property
     def label(self) -> str:
@@ -103,21 +104,17 @@ class Package:
         return self.source.kind if self.source else None
 
 
-@dataclass(frozen=True)
-class Lock:
+class Lock(NamedTuple):
     path: Path
     text: str
     version: int
     revision: int
     packages: tuple[Package, ...]
     fast: bool  # read by the regular-expression scan (spans known)
-    _newlines: list[int] = field(default_factory=list, repr=False, compare=False)
 
     def line_of(self, offset: int) -> int:
         """1-based line number of a character offset."""
-        if not self._newlines:
-            self._newlines.extend(m.start() for m in re.finditer("\n", self.text))
-        return bisect.bisect_left(self._newlines, offset) + 1
+        return bisect.bisect_left(_newlines(self.text), offset) + 1
 
     def artifacts(self) -> Iterator[tuple[Package, Artifact]]:
         for package in self.packages:
@@ -199,6 +196,11 @@ def parse_lock(data: bytes, path: Path) -> Lock:
     return Lock(path, text, version, int(revision), _from_document(document, body, offset), False)
 
 
+@functools.lru_cache(maxsize=4)
+def _newlines(text: str) -> list[int]:
+    return [m.start() for m in re.finditer("\n", text)]
+
+
 def _loads(text: str, path: Path) -> dict[str, Any]:
     try:
         document: dict[str, Any] = tomllib.loads(text)
@@ -269,7 +271,7 @@ def _scan(text: str, base: int) -> tuple[Package, ...] | None:
         if sdist:
             artifact = _artifact("sdist", sdist, base + start, len(artifacts))
             if not artifact.filename and source is not None:  # `sdist = { hash = ... }`
-                artifact = replace(artifact, filename=filename_of(source.kind, source.value))
+                artifact = artifact._replace(filename=filename_of(source.kind, source.value))
             artifacts.append(artifact)
         elif "\nsdist = " in top:
             return None
@@ -293,7 +295,7 @@ def _scan(text: str, base: int) -> tuple[Package, ...] | None:
                 source=source,
                 artifacts=tuple(artifacts),
                 offset=base + start,
-                index=number,
+                position=number,
             )
         )
     openers = sum(text.count(opener) for opener in _INLINE_OPENERS)
@@ -312,7 +314,7 @@ def _artifact(kind: str, match: re.Match[str], offset: int, index: int) -> Artif
             hash=digest,
             size=int(size) if size else None,
             offset=offset + match.start(),
-            index=index,
+            position=index,
         )
     span = (offset + match.start(2), offset + match.end(2)) if key == "url" else None
     return Artifact(
@@ -324,7 +326,7 @@ def _artifact(kind: str, match: re.Match[str], offset: int, index: int) -> Artif
         size=int(size) if size is not None else None,
         offset=offset + match.start(),
         span=span,
-        index=index,
+        position=index,
     )
 
 
@@ -371,7 +373,7 @@ def _from_document(document: dict[str, Any], text: str, base: int) -> tuple[Pack
                     hash=str(entry["hash"]) if "hash" in entry else None,
                     size=size if isinstance(size, int) else None,
                     offset=base + (where if where >= 0 else offset),
-                    index=index,
+                    position=index,
                 )
             )
         packages.append(
@@ -381,7 +383,7 @@ def _from_document(document: dict[str, Any], text: str, base: int) -> tuple[Pack
                 source=source,
                 artifacts=tuple(artifacts),
                 offset=base + offset,
-                index=number,
+                position=number,
             )
         )
     return tuple(packages)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from lockshim.hashindex import HashIndex
 from lockshim.localfiles import WHEELHOUSE, LocalFile
@@ -20,8 +20,7 @@ from lockshim.lock import Artifact, Lock, Package
 OnHash = Callable[[int, int, LocalFile], None]
 
 
-@dataclass(frozen=True)
-class Served:
+class Served(NamedTuple):
     """``file`` holds exactly the bytes ``artifact`` pins."""
 
     package: Package
@@ -34,8 +33,7 @@ class Served:
         return self.file.name != self.artifact.filename
 
 
-@dataclass(frozen=True)
-class Ignored:
+class Ignored(NamedTuple):
     """A file named like an artifact whose bytes are not the ones the lock pins."""
 
     package: Package
@@ -44,8 +42,7 @@ class Ignored:
     reason: str
 
 
-@dataclass(frozen=True)
-class MatchResult:
+class MatchResult(NamedTuple):
     served: tuple[Served, ...]
     ignored: tuple[Ignored, ...]
     #: Artifacts with a same-named local file but no sha256 in the lock: never served.
@@ -53,7 +50,7 @@ class MatchResult:
 
     @property
     def served_packages(self) -> set[int]:
-        return {s.package.index for s in self.served}
+        return {s.package.position for s in self.served}
 
 
 def match(
@@ -121,7 +118,7 @@ def match(
         for file in by_name.get(name, ())[:1]
         for package, artifact in pairs
     ]
-    served.sort(key=lambda s: (s.package.index, s.artifact.index))
+    served.sort(key=lambda s: (s.package.position, s.artifact.position))
     return MatchResult(tuple(served), tuple(_unique(ignored)), tuple(unverifiable))
 
 
@@ -129,7 +126,7 @@ def _unique(ignored: list[Ignored]) -> list[Ignored]:
     seen: set[tuple[Path, int, int]] = set()
     result = []
     for item in ignored:
-        key = (item.file.path, item.package.index, item.artifact.index)
+        key = (item.file.path, item.package.position, item.artifact.position)
         if key not in seen:
             seen.add(key)
             result.append(item)

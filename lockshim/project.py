@@ -5,9 +5,8 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from lockshim.errors import LockshimError, UsageError
 
@@ -19,8 +18,7 @@ else:  # pragma: no cover
 WHEELHOUSE_ENV = "LOCKSHIM_WHEELHOUSE"
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
     """``[tool.lockshim]`` of the project's pyproject.toml (paths already resolved)."""
 
     wheelhouses: tuple[Path, ...] = ()
@@ -28,11 +26,10 @@ class Settings:
     check_allow: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class Project:
+class Project(NamedTuple):
     root: Path
     lock_path: Path
-    settings: Settings = field(default_factory=Settings)
+    settings: Settings = Settings()
 
 
 def find_project(start: Path | None = None, *, lock_name: str = "uv.lock") -> Project:

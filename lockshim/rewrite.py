@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import PurePath
-from typing import Any
+from typing import Any, NamedTuple
 
 from lockshim.errors import LockError
 from lockshim.lock import Artifact, Lock, Package, Source, parse_lock
@@ -51,8 +50,7 @@ def rewrite(lock: Lock, served: Served) -> bytes:
     return data
 
 
-@dataclass(frozen=True)
-class _Change:
+class _Change(NamedTuple):
     package: Package
     artifact: Artifact
     url: str | None  # the new url (registry artifacts)
@@ -62,7 +60,7 @@ class _Change:
 def _plan(lock: Lock, served: Served) -> list[_Change]:
     changes = []
     for package, artifact in lock.servable():
-        local = served.get((package.index, artifact.index))
+        local = served.get((package.position, artifact.position))
         if local is None:
             continue
         if package.source_kind == "url":
@@ -119,9 +117,9 @@ def _through_tomlkit(lock: Lock, plan: list[_Change]) -> str:
     packages: Any = document["package"]
     moved: dict[str, str] = {}
     for change in plan:
-        raw = packages[change.package.index]
+        raw = packages[change.package.position]
         entries = ([raw["sdist"]] if "sdist" in raw else []) + list(raw.get("wheels", []))
-        entry = entries[change.artifact.index]
+        entry = entries[change.artifact.position]
         if change.url is not None:
             entry["url"] = change.url
             continue
@@ -156,8 +154,8 @@ def _verify(lock: Lock, data: bytes, plan: list[_Change]) -> None:
         shimmed = parse_lock(data, lock.path)
     except LockError as error:
         raise LockError(f"{lock.path}: the shimmed lock would not read back ({error})") from None
-    changes = {(c.package.index, c.artifact.index): c for c in plan}
-    moved = {c.package.index: c.path for c in plan if c.path is not None}
+    changes = {(c.package.position, c.artifact.position): c for c in plan}
+    moved = {c.package.position: c.path for c in plan if c.path is not None}
     problem = None
     if len(shimmed.packages) != len(lock.packages):
         problem = "the number of packages changed"
@@ -165,14 +163,14 @@ def _verify(lock: Lock, data: bytes, plan: list[_Change]) -> None:
         if problem:
             break
         source = before.source
-        if before.index in moved:
-            source = Source("path", moved[before.index] or "")
+        if before.position in moved:
+            source = Source("path", moved[before.position] or "")
         if (before.name, before.version, source) != (after.name, after.version, after.source):
             problem = f"package {before.label} changed"
         elif len(before.artifacts) != len(after.artifacts):
             problem = f"the artifacts of {before.label} changed"
         for old, new in zip(before.artifacts, after.artifacts, strict=False):
-            change = changes.get((before.index, old.index))
+            change = changes.get((before.position, old.position))
             expected = (old.url, old.path)
             if change is not None and change.url is not None:
                 expected = (change.url, old.path)

@@ -20,8 +20,8 @@ import stat
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from lockshim.errors import Interrupted, LockshimError, RestoreConflict
 
@@ -40,8 +40,7 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-@dataclass(frozen=True)
-class Journal:
+class Journal(NamedTuple):
     path: Path
     lock_path: Path
     original: bytes
@@ -127,8 +126,7 @@ def _write_journal(
     return path
 
 
-@dataclass(frozen=True)
-class RestoreOutcome:
+class RestoreOutcome(NamedTuple):
     """What :func:`restore` did: ``action`` is restored, unchanged or forced."""
 
     action: str

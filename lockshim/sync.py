@@ -7,9 +7,8 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from lockshim import uv as uvmod
 from lockshim.hashindex import HashIndex
@@ -37,16 +36,14 @@ class Reporter(Protocol):
     def hashing(self, done: int, total: int, file: LocalFile) -> None: ...
 
 
-@dataclass(frozen=True)
-class Sources:
+class Sources(NamedTuple):
     """Where local files are looked for."""
 
     wheelhouses: tuple[Path, ...] = ()
     pip_cache: bool | Path | None = None  # None: the project's setting, else pip's own cache
 
 
-@dataclass(frozen=True)
-class Found:
+class Found(NamedTuple):
     """The outcome of looking for the lock's artifacts in the local sources."""
 
     project: Project
@@ -93,7 +90,7 @@ def summary(found: Found) -> list[str]:
     servable = [p for p in found.lock.packages if p.servable]
     served = result.served_packages
     by_place: dict[str, int] = {}
-    for _, place in sorted({(s.package.index, _place(s)) for s in result.served}):
+    for _, place in sorted({(s.package.position, _place(s)) for s in result.served}):
         by_place[place] = by_place.get(place, 0) + 1
     places = ", ".join(f"{count} from {place}" for place, count in by_place.items())
     lines = [
@@ -143,7 +140,7 @@ def staged(served: Sequence[Served]) -> Iterator[tuple[dict[tuple[int, int], Pat
                 if not target.exists():
                     _link_or_copy(path, target)
                 path = target
-            paths[(item.package.index, item.artifact.index)] = path.absolute()
+            paths[(item.package.position, item.artifact.position)] = path.absolute()
         yield paths, staging
     finally:
         if staging is not None:

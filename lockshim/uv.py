@@ -10,8 +10,8 @@ import shutil
 import signal
 import subprocess
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from lockshim.errors import Interrupted, LockshimError, UsageError
 from lockshim.localfiles import user_cache_dir
@@ -35,8 +35,7 @@ _LOCK_WRITING_FLAGS = {
 }
 
 
-@dataclass(frozen=True)
-class Uv:
+class Uv(NamedTuple):
     path: Path
     version: tuple[int, ...]
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-from dataclasses import replace
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from urllib.parse import unquote, urlsplit
 
@@ -22,7 +21,7 @@ WHEELHOUSE = PurePosixPath("/srv/wheel house/ü#1")
 def _serve_everything(lock: Lock) -> dict[tuple[int, int], PurePosixPath]:
     """A local file for every artifact lockshim may serve (remote source, sha256 pinned)."""
     return {
-        (package.index, artifact.index): WHEELHOUSE / artifact.filename
+        (package.position, artifact.position): WHEELHOUSE / artifact.filename
         for package, artifact in lock.servable()
         if artifact.sha256
     }
@@ -133,10 +132,8 @@ def test_a_tomlkit_rewrite_that_would_change_more_is_refused(
 def test_a_span_that_does_not_hold_a_url_is_refused() -> None:
     lock = read_lock(FIXTURES / "forked-universal.lock")
     package = lock.packages[2]
-    wrong = replace(package.artifacts[0], span=(0, 7))  # not where a url stands
-    broken = replace(
-        lock,
-        packages=(*lock.packages[:2], replace(package, artifacts=(wrong,)), *lock.packages[3:]),
-    )
+    wrong = package.artifacts[0]._replace(span=(0, 7))  # not where a url stands
+    packages = (*lock.packages[:2], package._replace(artifacts=(wrong,)), *lock.packages[3:])
+    broken = lock._replace(packages=packages)
     with pytest.raises(LockError, match="unexpected layout"):
-        rewrite(broken, {(package.index, 0): WHEELHOUSE / wrong.filename})
+        rewrite(broken, {(package.position, 0): WHEELHOUSE / wrong.filename})
