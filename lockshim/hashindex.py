@@ -14,10 +14,10 @@ import contextlib
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from lockshim.atomic import atomic_write
 from lockshim.localfiles import LocalFile, user_cache_dir
 
 INDEX_NAME = ".lockshim-index.json"
@@ -103,16 +103,8 @@ class HashIndex:
             merged = {k: v for k, v in _load(self.location).items() if k in self.seen}
             merged.update(self.fresh)  # files gone from the folder drop out of the index
             payload = json.dumps({"format": _FORMAT, "files": merged}, separators=(",", ":"))
-            fd, temp = tempfile.mkstemp(prefix=".lockshim-index.", dir=self.location.parent)
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as stream:
-                    stream.write(payload)
-                    os.fchmod(stream.fileno(), 0o666 & ~_umask())  # shared, like a normal file
-                os.replace(temp, self.location)
-            except OSError:
-                with contextlib.suppress(OSError):
-                    os.unlink(temp)
-                raise
+            # A cache, not a record: no fsync; a torn write is a corrupt index, rebuilt next time.
+            atomic_write(self.location, payload.encode(), 0o666 & ~_umask(), durable=False)
 
 
 def _umask() -> int:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import configparser
 import os
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from lockshim.errors import LockshimError
+
+if TYPE_CHECKING:
+    import configparser
 
 WHEELHOUSE = "wheelhouse"
 PIP_CACHE = "pip cache"
@@ -148,6 +150,8 @@ def _pip_config_files(env: os._Environ[str] | dict[str, str]) -> Sequence[Path]:
 
 
 def _pip_config(env: os._Environ[str] | dict[str, str]) -> configparser.RawConfigParser:
+    import configparser  # only when PIP_CACHE_DIR does not already say where the cache is
+
     parser = configparser.RawConfigParser()
     for path in _pip_config_files(env):
         try:

@@ -14,15 +14,14 @@ import contextlib
 import hashlib
 import json
 import os
-import shutil
 import signal
 import stat
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import NamedTuple
 
+from lockshim.atomic import atomic_write, fsync_dir
 from lockshim.errors import Interrupted, LockshimError, RestoreConflict
 
 JOURNAL_FORMAT = 1
@@ -80,32 +79,6 @@ class Journal(NamedTuple):
             staging=Path(staging) if staging else None,
             pid=meta.get("pid", 0),
         )
-
-
-def atomic_write(path: Path, data: bytes, mode: int) -> None:
-    """Replace ``path`` with ``data``: temp file in the same folder, fsync, ``os.replace``."""
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".lockshim-tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fchmod(stream.fileno(), mode)
-            os.fsync(stream.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(folder: Path) -> None:
-    with contextlib.suppress(OSError):  # not every platform can open a folder
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 def _write_journal(
@@ -180,9 +153,11 @@ def restore(lock_path: Path, *, force: bool = False) -> RestoreOutcome | None:
             "uv.lock.lockshim-replaced); or delete the journal to keep the current file."
         )
     if journal.staging is not None:
+        import shutil
+
         shutil.rmtree(journal.staging, ignore_errors=True)
     os.unlink(path)
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
     return RestoreOutcome(action, saved_as)
 
 

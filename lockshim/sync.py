@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
-import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import NamedTuple, Protocol
@@ -135,6 +133,8 @@ def staged(served: Sequence[Served]) -> Iterator[tuple[dict[tuple[int, int], Pat
             path = item.file.path
             if item.renamed:
                 if staging is None:
+                    import tempfile
+
                     staging = Path(tempfile.mkdtemp(prefix="lockshim-staging-"))
                 target = staging / item.artifact.filename
                 if not target.exists():
@@ -144,6 +144,8 @@ def staged(served: Sequence[Served]) -> Iterator[tuple[dict[tuple[int, int], Pat
         yield paths, staging
     finally:
         if staging is not None:
+            import shutil
+
             shutil.rmtree(staging, ignore_errors=True)
 
 
@@ -151,6 +153,8 @@ def _link_or_copy(source: Path, target: Path) -> None:
     try:
         os.link(source, target)
     except OSError:
+        import shutil
+
         shutil.copyfile(source, target)
 
 

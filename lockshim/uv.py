@@ -6,7 +6,6 @@ import contextlib
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 from collections.abc import Sequence
@@ -55,12 +54,12 @@ def find_uv(explicit: str | None = None) -> Uv:
         candidate = os.environ["LOCKSHIM_UV"]
         tried.append(f"LOCKSHIM_UV={candidate}")
     else:
-        candidate = shutil.which("uv")
+        candidate = _which("uv")
         tried.append("`uv` on PATH")
         if candidate is None:
             tried.append("the `uv` Python package")
             candidate = _uv_from_package()
-    if candidate is None or not (resolved := shutil.which(candidate)):
+    if candidate is None or not (resolved := _which(candidate)):
         where = candidate if candidate else "uv"
         raise LockshimError(
             f"uv was not found ({where} tried via {', '.join(tried)}; lockshim looks at "
@@ -78,6 +77,21 @@ def find_uv(explicit: str | None = None) -> Uv:
             f"Upgrade it (`pip install -U uv` or `uv self update`) or name another with --uv PATH."
         )
     return Uv(path, version)
+
+
+def _which(name: str) -> str | None:
+    """``shutil.which`` without importing shutil (which costs more than this whole search)."""
+    if os.name == "nt":  # PATHEXT and friends
+        import shutil
+
+        return shutil.which(name)
+    if os.sep in name:
+        return name if os.path.isfile(name) and os.access(name, os.X_OK) else None
+    for folder in os.get_exec_path():
+        candidate = os.path.join(folder, name)
+        if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            return candidate
+    return None
 
 
 def _uv_from_package() -> str | None:
