@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import bisect
 import functools
-import itertools
 import re
 import sys
 from collections.abc import Iterator
@@ -159,9 +158,17 @@ def parse_lock(data: bytes, path: Path) -> Lock:
             f"{path}: the file is empty. Restore it from version control "
             "(`git checkout -- uv.lock`) or run `uv lock` to write it anew."
         )
-    conflict = re.search(r"^(<{7}|>{7}|={7})( |\r?$)", text, re.M)
-    if conflict:
-        line = text.count("\n", 0, conflict.start()) + 1
+    conflict = min(
+        (
+            at
+            for marker in ("<<<<<<<", "=======", ">>>>>>>")
+            for at in _at_line_start(text, marker)
+            if text[at + 7 : at + 8] in ("", " ", "\n", "\r")
+        ),
+        default=None,
+    )
+    if conflict is not None:
+        line = text.count("\n", 0, conflict) + 1
         raise LockError(
             f"{path}:{line}: git merge-conflict markers. Resolve the conflict, then run "
             "`uv lock` to write a consistent lock "
@@ -170,7 +177,7 @@ def parse_lock(data: bytes, path: Path) -> Lock:
     body = text[1:] if text.startswith("\ufeff") else text
     header_end = _first_package(body)
     header = _loads(body[:header_end], path)
-    if "distribution" in header or re.search(r"^\[\[distribution\]\]", body, re.M):
+    if "distribution" in header or next(_at_line_start(body, "[[distribution]]"), None) is not None:
         raise LockError(
             f"{path}: a pre-release uv lock (`[[distribution]]`), which current uv cannot read "
             "either. Run `uv lock` with a current uv to write it anew."
@@ -212,121 +219,156 @@ def _loads(text: str, path: Path) -> dict[str, Any]:
         ) from None
 
 
-_PACKAGE = re.compile(r"^\[\[package\]\][ \t]*\r?$", re.M)
+def _at_line_start(text: str, prefix: str, start: int = 0) -> Iterator[int]:
+    """Positions of ``prefix`` at the start of a line, from ``start`` (``str.find``: fast)."""
+    if start == 0 and text.startswith(prefix):
+        yield 0
+    needle = "\n" + prefix
+    at = text.find(needle, start)
+    while at >= 0:
+        yield at + 1
+        at = text.find(needle, at + 1)
+
+
+def _package_starts(text: str) -> list[int]:
+    """Where each ``[[package]]`` header line starts."""
+    return [at for at in _at_line_start(text, "[[package]]") if _line(text, at) == "[[package]]"]
+
+
+def _line(text: str, at: int) -> str:
+    """The line that starts at ``at``, without trailing blanks or line ending."""
+    end = text.find("\n", at)
+    return text[at : end if end >= 0 else len(text)].rstrip(" \t\r")
 
 
 def _first_package(text: str) -> int:
-    match = _PACKAGE.search(text)
-    return match.start() if match else len(text)
+    starts = _package_starts(text)
+    return starts[0] if starts else len(text)
 
 
 # --- the fast path: uv's own layout --------------------------------------------------------------
 
 _STR = r'"([^"\\\r\n]*)"'
-_FIELD = re.compile(r"^(name|version) = " + _STR, re.M)
-_SOURCE = re.compile(r"^source = \{ (\w+) = " + _STR + r"( \}|,)", re.M)
-_ARTIFACT_KEYS = r"(url|path|filename)"
+_VALUE = re.compile(_STR + r"[ \t]*\r?$", re.M)
+_SOURCE = re.compile(r"\{ (\w+) = " + _STR + r"( \}|,)")
 _ENTRY = (
-    r"\{ (?:"
-    + _ARTIFACT_KEYS
-    + r" = "
-    + _STR
-    + r')?(?:(?:, )?hash = "([^"\\\r\n]*)")?(?:, size = (\d+))?(?=[, ])[^\r\n]*\}'
+    r'\{ (?:(url|path|filename) = "([^"\\\r\n]*)")?'
+    r'(?:(?:, )?hash = "([^"\\\r\n]*)")?(?:, size = (\d+))?(?=[, ])[^\r\n]*\}'
 )
-_SDIST = re.compile(r"^sdist = " + _ENTRY, re.M)
-_WHEELS = re.compile(r"^wheels = \[\r?\n((?:    [^\r\n]*\r?\n)*)\]", re.M)
-_WHEEL = re.compile(r"^    " + _ENTRY + r",?\r?$", re.M)
-_OTHER_TABLE = re.compile(r"^\[(?!\[package\]\]|package\.)", re.M)
-#: Every inline table that opens with one of these keys is an artifact or a source.
-_INLINE_OPENERS = ("{ url = ", "{ path = ", "{ filename = ", "{ url=", "{ path=", "{url")
-_TRIPLE_QUOTES = ('"""', "'''")
+_SDIST = re.compile(_ENTRY + r"[ \t]*\r?$", re.M)
+_WHEEL = re.compile(r"    " + _ENTRY + r",?\r?\n")
+#: Inline tables that open with these keys, with any spacing: each must be an artifact the scan
+#: read, or a source (``source = { url = ...``); otherwise the lock is laid out unlike uv's own.
+_OPENER = re.compile(r"\{[ \t]*(?:url|path|filename)[ \t]*=")
+_SOURCE_OPENER = re.compile(r"source[ \t]*=[ \t]*\{[ \t]*(?:url|path|filename)[ \t]*=")
 
 
 def _scan(text: str, base: int) -> tuple[Package, ...] | None:
-    """Read the packages of a lock in uv's own layout; None if the text is laid out otherwise."""
-    if any(quotes in text for quotes in _TRIPLE_QUOTES):
+    """Read the packages of a lock in uv's own layout; None if the text is laid out otherwise.
+
+    It walks the text with ``str.find`` to each key uv writes at the start of a line and reads
+    the value there with an anchored match, so that it never searches the text twice.
+    """
+    if '"""' in text or "'''" in text:
         return None
-    starts = [m.start() for m in _PACKAGE.finditer(text)]
-    if starts and _OTHER_TABLE.search(text, starts[0]):
+    starts = _package_starts(text)
+    if starts and any(  # a table other than a package's after the first package
+        not text.startswith(("[[package]]", "[package."), at)
+        for at in _at_line_start(text, "[", starts[0])
+    ):
         return None
     starts.append(len(text))
     packages: list[Package] = []
-    seen_inline = 0
-    for number, (start, end) in enumerate(itertools.pairwise(starts)):
-        section = text[start:end]
-        top_end = section.find("\n[package.")
-        top = section if top_end < 0 else section[:top_end]
-        fields = {m.group(1): m.group(2) for m in _FIELD.finditer(top)}
-        if "name" not in fields:
+    seen = 0
+    for number in range(len(starts) - 1):
+        start, end = starts[number], starts[number + 1]
+        top = text.find("\n[package.", start, end)
+        top = end if top < 0 else top
+        name = _field(text, "\nname = ", start, top)
+        if not name:
             return None
+        version = _field(text, "\nversion = ", start, top)
         source = None
-        source_match = _SOURCE.search(top)
-        if source_match:
-            kind, value, closing = source_match.group(1, 2, 3)
-            source = Source(kind, value, plain=closing == " }")
-        elif "source = " in top:
-            return None
+        at = text.find("\nsource = ", start, top)
+        if at >= 0:
+            match = _SOURCE.match(text, at + 10)
+            if match is None:
+                return None
+            kind, value, closing = match.group(1, 2, 3)
+            source = Source(kind, value, closing == " }")
         artifacts: list[Artifact] = []
-        sdist = _SDIST.search(top)
-        if sdist:
-            artifact = _artifact("sdist", sdist, base + start, len(artifacts))
+        at = text.find("\nsdist = ", start, top)
+        if at >= 0:
+            match = _SDIST.match(text, at + 9)
+            if match is None:
+                return None
+            artifact = _artifact("sdist", match, base, 0)
             if not artifact.filename and source is not None:  # `sdist = { hash = ... }`
                 artifact = artifact._replace(filename=filename_of(source.kind, source.value))
             artifacts.append(artifact)
-        elif "\nsdist = " in top:
-            return None
-        wheels = _WHEELS.search(top)
-        if wheels:
-            rows = wheels.group(1)
-            offset = base + start + wheels.start(1)
-            found = 0
-            for wheel in _WHEEL.finditer(rows):
-                artifacts.append(_artifact("wheel", wheel, offset, len(artifacts)))
-                found += 1
-            if found != rows.count("\n"):
+        at = text.find("\nwheels = [", start, top)
+        if at >= 0:
+            rows = at + 11  # just after `wheels = [`
+            if text.startswith("\r\n", rows):
+                rows += 1
+            if not text.startswith("\n", rows):
+                return None  # an inline array: not uv's layout
+            close = text.find("\n]", rows, top)
+            if close < 0:
                 return None
-        elif "\nwheels = " in top:
-            return None
-        seen_inline += sum(1 for a in artifacts if a.url is not None or a.path is not None)
-        packages.append(
-            Package(
-                name=fields["name"],
-                version=fields.get("version"),
-                source=source,
-                artifacts=tuple(artifacts),
-                offset=base + start,
-                position=number,
-            )
-        )
-    openers = sum(text.count(opener) for opener in _INLINE_OPENERS)
-    sources = sum(text.count(f"source = {opener}") for opener in _INLINE_OPENERS)
-    if seen_inline != openers - sources:
+            position = rows + 1
+            while position <= close:
+                match = _WHEEL.match(text, position)
+                if match is None:
+                    return None
+                artifacts.append(_artifact("wheel", match, base, len(artifacts)))
+                position = match.end()
+        seen += sum(1 for a in artifacts if a.url is not None or a.path is not None)
+        packages.append(Package(name, version, source, tuple(artifacts), base + start, number))
+    if seen != len(_OPENER.findall(text)) - len(_SOURCE_OPENER.findall(text)):
         return None
     return tuple(packages)
 
 
-def _artifact(kind: str, match: re.Match[str], offset: int, index: int) -> Artifact:
+def _field(text: str, key: str, start: int, end: int) -> str | None:
+    """The basic-string value of ``key`` (a line start) between ``start`` and ``end``."""
+    at = text.find(key, start, end)
+    if at < 0:
+        return None
+    match = _VALUE.match(text, at + len(key))
+    return match.group(1) if match else None
+
+
+def _artifact(kind: str, match: re.Match[str], base: int, index: int) -> Artifact:
     key, value, digest, size = match.group(1, 2, 3, 4)
+    offset = base + match.start()
     if key is None:  # an entry with no location of its own: the source says where it is
         return Artifact(
-            kind,
-            "",
-            hash=digest,
-            size=int(size) if size else None,
-            offset=offset + match.start(),
-            position=index,
+            kind, "", None, None, digest, int(size) if size else None, offset, None, index
         )
-    span = (offset + match.start(2), offset + match.end(2)) if key == "url" else None
+    if key == "url":
+        span = (base + match.start(2), base + match.end(2))
+        return Artifact(
+            kind,
+            filename_of(key, value),
+            value,
+            None,
+            digest,
+            int(size) if size else None,
+            offset,
+            span,
+            index,
+        )
     return Artifact(
-        kind=kind,
-        filename=filename_of(key, value),
-        url=value if key == "url" else None,
-        path=value if key != "url" else None,
-        hash=digest,
-        size=int(size) if size is not None else None,
-        offset=offset + match.start(),
-        span=span,
-        position=index,
+        kind,
+        filename_of(key, value),
+        None,
+        value,
+        digest,
+        int(size) if size else None,
+        offset,
+        None,
+        index,
     )
 
 
