@@ -1,0 +1,342 @@
+"""Real things for the tests: wheels and sdists they build, a loopback index, the real uv.
+
+Nothing here touches the network beyond 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import http.server
+import io
+import os
+import subprocess
+import sys
+import tarfile
+import threading
+import zipfile
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from packaging.utils import canonicalize_name
+
+_EPOCH = (2024, 1, 1, 0, 0, 0)
+
+
+def sha256_of(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _metadata(
+    name: str,
+    version: str,
+    requires: Sequence[str],
+    extras: Mapping[str, Sequence[str]],
+    requires_python: str | None,
+) -> str:
+    lines = ["Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}"]
+    if requires_python:
+        lines.append(f"Requires-Python: {requires_python}")
+    lines += [f"Requires-Dist: {r}" for r in requires]
+    for extra, reqs in extras.items():
+        lines.append(f"Provides-Extra: {extra}")
+        lines += [f"Requires-Dist: {r}; extra == '{extra}'" for r in reqs]
+    return "\n".join(lines) + "\n"
+
+
+def wheel_bytes(files: Mapping[str, bytes], dist_info: str, tag: str) -> bytes:
+    """A valid wheel archive of ``files`` plus WHEEL and RECORD (deterministic bytes)."""
+    files = dict(files)
+    files[f"{dist_info}/WHEEL"] = (
+        f"Wheel-Version: 1.0\nGenerator: lockshim-tests\nRoot-Is-Purelib: true\nTag: {tag}\n"
+    ).encode()
+    record = []
+    for path, data in files.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        record.append(f"{path},sha256={digest},{len(data)}")
+    record.append(f"{dist_info}/RECORD,,")
+    files[f"{dist_info}/RECORD"] = ("\n".join(record) + "\n").encode()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path, data in files.items():
+            info = zipfile.ZipInfo(path, _EPOCH)
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, data)
+    return buffer.getvalue()
+
+
+def build_wheel(
+    dest: Path,
+    name: str,
+    version: str,
+    *,
+    requires: Sequence[str] = (),
+    extras: Mapping[str, Sequence[str]] | None = None,
+    tag: str = "py3-none-any",
+    requires_python: str | None = None,
+    payload: bytes = b"",
+    extra_files: Mapping[str, bytes] | None = None,
+) -> Path:
+    """Write a real, installable wheel: ``import <name>`` gives ``__version__``."""
+    module = canonicalize_name(name).replace("-", "_")
+    dist_info = f"{module}-{version}.dist-info"
+    files = {
+        f"{module}/__init__.py": f"__version__ = {version!r}\n".encode() + payload,
+        f"{dist_info}/METADATA": _metadata(
+            name, version, requires, extras or {}, requires_python
+        ).encode(),
+        **(extra_files or {}),
+    }
+    dest.mkdir(parents=True, exist_ok=True)
+    path = dest / f"{module}-{version}-{tag}.whl"
+    path.write_bytes(wheel_bytes(files, dist_info, tag))
+    return path
+
+
+#: A PEP 517 backend small enough to ship inside an sdist or a wheel: it builds a wheel (or an
+#: editable wheel, via a .pth file) of the package in the current folder from its pyproject.toml.
+BACKEND = """
+import base64, hashlib, io, os, sys, tomllib, zipfile
+
+def _project():
+    with open("pyproject.toml", "rb") as f:
+        return tomllib.load(f)["project"]
+
+def _wheel(directory, editable):
+    project = _project()
+    name, version = project["name"], project["version"]
+    module = name.replace("-", "_").lower()
+    info = f"{module}-{version}.dist-info"
+    meta = [f"Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}"]
+    meta += [f"Requires-Dist: {r}" for r in project.get("dependencies", [])]
+    for extra, reqs in project.get("optional-dependencies", {}).items():
+        meta.append(f"Provides-Extra: {extra}")
+        meta += [f"Requires-Dist: {r}; extra == '{extra}'" for r in reqs]
+    files = {f"{info}/METADATA": ("\\n".join(meta) + "\\n").encode()}
+    source = os.path.join(os.getcwd(), "src")
+    if editable:
+        files[f"_{module}_editable.pth"] = (source + "\\n").encode()
+    else:
+        for root, _, names in os.walk(os.path.join(source, module)):
+            for n in names:
+                full = os.path.join(root, n)
+                files[os.path.relpath(full, source).replace(os.sep, "/")] = open(full, "rb").read()
+    files[f"{info}/WHEEL"] = b"Wheel-Version: 1.0\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n"
+    record = []
+    for path, data in files.items():
+        d = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        record.append(f"{path},sha256={d},{len(data)}")
+    record.append(f"{info}/RECORD,,")
+    files[f"{info}/RECORD"] = ("\\n".join(record) + "\\n").encode()
+    filename = f"{module}-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(os.path.join(directory, filename), "w") as z:
+        for path, data in files.items():
+            z.writestr(path, data)
+    return filename
+
+def get_requires_for_build_wheel(config_settings=None): return []
+def get_requires_for_build_editable(config_settings=None): return []
+def get_requires_for_build_sdist(config_settings=None): return []
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    return _wheel(wheel_directory, False)
+def build_editable(wheel_directory, config_settings=None, metadata_directory=None):
+    return _wheel(wheel_directory, True)
+def build_sdist(sdist_directory, config_settings=None):
+    raise NotImplementedError
+"""
+
+
+def build_backend_wheel(dest: Path, name: str = "minibackend", version: str = "1.0") -> Path:
+    """A wheel of a real build backend (module ``name``): what a project's build needs offline."""
+    return build_wheel(dest, name, version, extra_files={f"{name}/__init__.py": BACKEND.encode()})
+
+
+def build_sdist(dest: Path, name: str, version: str, *, requires: Sequence[str] = ()) -> Path:
+    """A real sdist that builds offline with nothing else: its backend is in the tree."""
+    module = canonicalize_name(name).replace("-", "_")
+    base = f"{module}-{version}"
+    deps = ", ".join(f'"{r}"' for r in requires)
+    files = {
+        f"{base}/pyproject.toml": (
+            f'[build-system]\nrequires = []\nbuild-backend = "intree"\nbackend-path = ["."]\n\n'
+            f'[project]\nname = "{name}"\nversion = "{version}"\ndependencies = [{deps}]\n'
+        ).encode(),
+        f"{base}/intree.py": BACKEND.encode(),
+        f"{base}/src/{module}/__init__.py": f"__version__ = {version!r}\n".encode(),
+        f"{base}/PKG-INFO": _metadata(name, version, requires, {}, None).encode(),
+    }
+    dest.mkdir(parents=True, exist_ok=True)
+    path = dest / f"{base}.tar.gz"
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz", format=tarfile.PAX_FORMAT) as archive:
+        for member, data in files.items():
+            info = tarfile.TarInfo(member)
+            info.size = len(data)
+            info.mtime = 1704067200
+            info.mode = 0o644
+            archive.addfile(info, io.BytesIO(data))
+    path.write_bytes(buffer.getvalue())
+    return path
+
+
+# --- a PEP 503 index on 127.0.0.1 ----------------------------------------------------------------
+
+
+class LoopbackIndex:
+    """Serves the files of ``folder`` as a simple index at ``url`` (127.0.0.1 only)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.requests: list[str] = []
+        self._server: http.server.ThreadingHTTPServer | None = None
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None
+        return self._server.server_address[1]
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/simple"
+
+    def _files_of(self, project: str) -> list[Path]:
+        return sorted(
+            path
+            for path in self.folder.iterdir()
+            if path.is_file() and _project_of(path.name) == project
+        )
+
+    def _handler(self) -> type[http.server.BaseHTTPRequestHandler]:
+        index = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: object) -> None:
+                index.requests.append(self.path)
+
+            head_only = False
+
+            def _send(self, body: bytes, content_type: str) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                self.send_header("Cache-Control", "max-age=31536000")
+                self.end_headers()
+                if not self.head_only:
+                    self.wfile.write(body)
+
+            def do_HEAD(self) -> None:
+                self.head_only = True
+                self.do_GET()
+
+            def do_GET(self) -> None:
+                parts = [p for p in self.path.split("?")[0].split("/") if p]
+                if parts[:1] == ["simple"] and len(parts) == 2:
+                    files = index._files_of(canonicalize_name(parts[1]))
+                    if files:
+                        links = "".join(
+                            f'<a href="/files/{f.name}#sha256={sha256_of(f)}">{f.name}</a>\n'
+                            for f in files
+                        )
+                        self._send(f"<html><body>\n{links}</body></html>".encode(), "text/html")
+                        return
+                elif parts[:1] == ["files"] and len(parts) == 2:
+                    path = index.folder / parts[1]
+                    if path.is_file():
+                        self._send(path.read_bytes(), "application/octet-stream")
+                        return
+                self.send_error(404)
+
+        return Handler
+
+    def __enter__(self) -> LoopbackIndex:
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._server is not None
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def _project_of(filename: str) -> str:
+    stem = filename.removesuffix(".whl").removesuffix(".tar.gz")
+    return canonicalize_name(stem.split("-")[0])
+
+
+# --- the real uv and lockshim -------------------------------------------------------------------
+
+
+def uv_bin() -> str:
+    from uv import find_uv_bin
+
+    return str(find_uv_bin())
+
+
+def clean_env(tmp: Path, **extra: str) -> dict[str, str]:
+    """An environment with no pip or uv configuration of this machine, and a fresh uv cache."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("PIP_", "UV_", "LOCKSHIM_", "VIRTUAL_ENV"))
+    }
+    cache = tmp / "uv-cache"
+    cache.mkdir(parents=True, exist_ok=True)
+    env.update(
+        UV_CACHE_DIR=str(cache),
+        UV_NO_CONFIG="1",
+        UV_PYTHON_DOWNLOADS="never",
+        UV_PYTHON=sys.executable,
+        PIP_CONFIG_FILE=os.devnull,
+        LOCKSHIM_CACHE_DIR=str(tmp / "lockshim-cache"),
+        LOCKSHIM_UV=uv_bin(),
+    )
+    env.update(extra)
+    return env
+
+
+def uv_lock(project: Path, index: LoopbackIndex, env: Mapping[str, str]) -> bytes:
+    """Lock ``project`` with the real uv against the loopback index; the lock's bytes."""
+    result = subprocess.run(
+        [uv_bin(), "lock", "--index-url", index.url, "--project", str(project)],
+        env=dict(env),
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0:
+        raise AssertionError(f"uv lock failed:\n{result.stderr}")
+    return (project / "uv.lock").read_bytes()
+
+
+def can_unshare_net() -> bool:
+    try:
+        return subprocess.run(["unshare", "-n", "true"], capture_output=True).returncode == 0
+    except OSError:
+        return False
+
+
+def lockshim(
+    args: Sequence[str],
+    cwd: Path,
+    env: Mapping[str, str],
+    *,
+    offline: bool = True,
+) -> subprocess.CompletedProcess[str]:
+    """Run the real `lockshim` command (under `unshare -n` when asked and possible)."""
+    command = [sys.executable, "-m", "lockshim", *args]
+    if offline and can_unshare_net():
+        command = ["unshare", "-n", *command]
+    return subprocess.run(command, cwd=cwd, env=dict(env), capture_output=True, text=True)
+
+
+@contextmanager
+def serving(folder: Path) -> Iterator[LoopbackIndex]:
+    with LoopbackIndex(folder) as index:
+        yield index
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path

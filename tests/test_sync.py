@@ -1,0 +1,323 @@
+"""`lockshim sync` end to end: a real lock written by real uv, real wheels, uv run offline."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from realworld import (
+    build_backend_wheel,
+    build_sdist,
+    build_wheel,
+    can_unshare_net,
+    clean_env,
+    lockshim,
+    serving,
+    sha256_of,
+    uv_lock,
+    write,
+)
+
+BACKEND = '[build-system]\nrequires = ["minibackend"]\nbuild-backend = "minibackend"\n'
+
+
+def _registry(folder: Path) -> None:
+    build_wheel(folder, "alpha", "1.0")
+    build_wheel(folder, "forky", "1.0", requires_python="<3.11")
+    build_wheel(folder, "forky", "2.0", requires_python=">=3.11")
+    build_wheel(folder, "extra-dep", "1.0")
+    build_wheel(folder, "devtool", "1.0")
+    build_wheel(folder, "linter", "1.0", requires=["alpha"])
+    build_wheel(folder, "direct", "1.0")
+    build_sdist(folder, "sdisty", "1.0")
+    build_backend_wheel(folder)
+
+
+def _project(root: Path, direct_url: str) -> Path:
+    write(
+        root / "pyproject.toml",
+        BACKEND + '\n[project]\nname = "app"\nversion = "0.1.0"\nrequires-python = ">=3.9"\n'
+        "dependencies = [\n"
+        '    "alpha",\n'
+        "    \"forky<2; python_version < '3.11'\",\n"
+        "    \"forky>=2; python_version >= '3.11'\",\n"
+        '    "sdisty",\n'
+        '    "member",\n'
+        f'    "direct @ {direct_url}",\n'
+        "]\n\n"
+        '[project.optional-dependencies]\nx = ["extra-dep"]\n\n'
+        '[dependency-groups]\ndev = ["devtool"]\nlint = ["linter"]\n\n'
+        '[tool.uv.workspace]\nmembers = ["packages/member"]\n\n'
+        "[tool.uv.sources]\nmember = { workspace = true }\n",
+    )
+    write(root / "src" / "app" / "__init__.py", "VALUE = 'app'\n")
+    member = root / "packages" / "member"
+    write(
+        member / "pyproject.toml",
+        BACKEND + '\n[project]\nname = "member"\nversion = "0.2.0"\ndependencies = ["alpha"]\n',
+    )
+    write(member / "src" / "member" / "__init__.py", "VALUE = 'member'\n")
+    return root
+
+
+@pytest.fixture(scope="module")
+def locked(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """(a project locked by real uv against a loopback index, the index's files)."""
+    base = tmp_path_factory.mktemp("locked")
+    registry = base / "registry"
+    _registry(registry)
+    with serving(registry) as index:
+        project = _project(
+            base / "project", f"http://127.0.0.1:{index.port}/files/direct-1.0-py3-none-any.whl"
+        )
+        uv_lock(project, index, clean_env(base))
+    return project, registry
+
+
+@pytest.fixture
+def project(locked: tuple[Path, Path], tmp_path: Path) -> Path:
+    """A fresh copy of the locked project, in a folder with a space and unicode in its name."""
+    copy = tmp_path / "my prøject"
+    shutil.copytree(locked[0], copy)
+    return copy
+
+
+@pytest.fixture
+def wheelhouse(locked: tuple[Path, Path], tmp_path: Path) -> Path:
+    """Every registry file except forky 1.0 (for Python < 3.11: not needed here)."""
+    folder = tmp_path / "wheel house ü#1%"
+    folder.mkdir()
+    for path in locked[1].iterdir():
+        if not path.name.startswith("forky-1.0"):
+            shutil.copy(path, folder / path.name)
+    return folder
+
+
+def _installed(project: Path) -> dict[str, str]:
+    script = (
+        "import importlib.metadata as m, json; "
+        "print(json.dumps({d.metadata['Name']: d.version for d in m.distributions()}))"
+    )
+    python = project / ".venv" / ("Scripts" if os.name == "nt" else "bin") / "python"
+    result = subprocess.run([python, "-c", script], capture_output=True, text=True, check=True)
+    return dict(json.loads(result.stdout))
+
+
+def _untouched(project: Path, original: bytes) -> None:
+    assert (project / "uv.lock").read_bytes() == original
+    assert not (project / ".uv.lock.lockshim-journal").exists()
+    assert not list(project.glob("*.lockshim-tmp")) + list(project.glob(".*.lockshim-tmp"))
+
+
+def test_offline_sync_installs_exactly_the_lock(
+    project: Path, wheelhouse: Path, tmp_path: Path
+) -> None:
+    original = (project / "uv.lock").read_bytes()
+    result = lockshim(
+        ["sync", "-w", str(wheelhouse), "--", "--extra", "x", "--group", "lint"],
+        project,
+        clean_env(tmp_path),
+    )
+    assert result.returncode == 0, result.stderr
+    assert _installed(project) == {
+        "alpha": "1.0",
+        "app": "0.1.0",
+        "devtool": "1.0",  # the default group
+        "direct": "1.0",  # a direct URL source, served as a path for the run
+        "extra-dep": "1.0",
+        "forky": "2.0",  # the fork for this Python; forky 1.0 is not in the wheelhouse
+        "linter": "1.0",
+        "member": "0.2.0",
+        "sdisty": "1.0",  # built from the sdist, offline
+    }
+    assert "served from local files" in result.stderr
+    _untouched(project, original)
+    assert not list(Path(tmp_path).glob("lockshim-staging-*"))
+
+
+def test_extras_and_groups_pass_through(project: Path, wheelhouse: Path, tmp_path: Path) -> None:
+    result = lockshim(
+        ["sync", "-w", str(wheelhouse), "--", "--no-dev"], project, clean_env(tmp_path)
+    )
+    assert result.returncode == 0, result.stderr
+    installed = _installed(project)
+    assert "devtool" not in installed and "extra-dep" not in installed
+    assert "linter" not in installed and installed["alpha"] == "1.0"
+
+
+def test_workspace_member_finds_the_root_lock(
+    project: Path, wheelhouse: Path, tmp_path: Path
+) -> None:
+    original = (project / "uv.lock").read_bytes()
+    member = project / "packages" / "member"
+    result = lockshim(["sync", "-w", str(wheelhouse)], member, clean_env(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert str(project / "uv.lock") not in result.stderr  # no error about the lock
+    _untouched(project, original)
+    assert {"member", "alpha"} <= set(_installed(project))
+
+
+def test_project_option_from_elsewhere(project: Path, wheelhouse: Path, tmp_path: Path) -> None:
+    original = (project / "uv.lock").read_bytes()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    result = lockshim(
+        ["sync", "--project", str(project), "-w", str(wheelhouse)], elsewhere, clean_env(tmp_path)
+    )
+    assert result.returncode == 0, result.stderr
+    assert (project / ".venv").is_dir() and not (elsewhere / ".venv").exists()
+    _untouched(project, original)
+
+
+def test_wheelhouse_from_pyproject_and_env(project: Path, wheelhouse: Path, tmp_path: Path) -> None:
+    env = clean_env(
+        tmp_path, LOCKSHIM_WHEELHOUSE=os.pathsep.join([str(tmp_path / "none"), str(wheelhouse)])
+    )
+    (tmp_path / "none").mkdir()
+    result = lockshim(["sync"], project, env)
+    assert result.returncode == 0, result.stderr
+    settings = f'\n[tool.lockshim]\nwheelhouses = ["{os.path.relpath(wheelhouse, project)}"]\n'
+    with open(project / "pyproject.toml", "a", encoding="utf-8") as stream:
+        stream.write(settings)
+    shutil.rmtree(project / ".venv")
+    result = lockshim(["sync"], project, clean_env(tmp_path / "second"))
+    assert result.returncode == 0, result.stderr
+
+
+def test_tampered_wheel_is_refused_and_named(
+    project: Path, wheelhouse: Path, tmp_path: Path
+) -> None:
+    original = (project / "uv.lock").read_bytes()
+    good = wheelhouse / "alpha-1.0-py3-none-any.whl"
+    pinned = sha256_of(good)
+    tampered_dir = tmp_path / "tampered"
+    build_wheel(tampered_dir, "alpha", "1.0", payload=b"# not the locked bytes\n")
+    tampered = tampered_dir / good.name
+    actual = sha256_of(tampered)
+    good.unlink()
+
+    result = lockshim(
+        ["sync", "-w", str(tampered_dir), "-w", str(wheelhouse)], project, clean_env(tmp_path)
+    )
+    assert result.returncode != 0
+    assert f"ignored {tampered}" in result.stderr
+    assert actual in result.stderr and pinned in result.stderr
+    assert "alpha 1.0" in result.stderr
+    _untouched(project, original)
+
+    rebuilt = build_wheel(tmp_path / "rebuilt", "alpha", "1.0")  # deterministic: the locked bytes
+    assert sha256_of(rebuilt) == pinned
+    shutil.copy(rebuilt, wheelhouse / good.name)
+    result = lockshim(
+        ["sync", "-w", str(tampered_dir), "-w", str(wheelhouse)], project, clean_env(tmp_path)
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"ignored {tampered}" in result.stderr  # still reported, never used
+    _untouched(project, original)
+
+
+def test_uv_failing_restores_the_lock(project: Path, wheelhouse: Path, tmp_path: Path) -> None:
+    original = (project / "uv.lock").read_bytes()
+    (wheelhouse / "sdisty-1.0.tar.gz").unlink()
+    result = lockshim(["sync", "-w", str(wheelhouse)], project, clean_env(tmp_path))
+    assert result.returncode not in (0, 2, 3)  # uv's own failure status
+    assert "sdisty" in result.stderr
+    _untouched(project, original)
+
+
+def test_renamed_files_serve_by_their_bytes(
+    project: Path, wheelhouse: Path, tmp_path: Path
+) -> None:
+    original = (project / "uv.lock").read_bytes()
+    (wheelhouse / "alpha-1.0-py3-none-any.whl").rename(wheelhouse / "downloaded.bin")
+    (wheelhouse / "direct-1.0-py3-none-any.whl").rename(wheelhouse / "direct.zip")
+    result = lockshim(["sync", "-w", str(wheelhouse)], project, clean_env(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert _installed(project)["alpha"] == "1.0"
+    _untouched(project, original)
+
+
+def test_crlf_lock_comes_back_crlf(project: Path, wheelhouse: Path, tmp_path: Path) -> None:
+    lock = project / "uv.lock"
+    crlf = lock.read_bytes().replace(b"\n", b"\r\n")
+    lock.write_bytes(crlf)
+    os.chmod(lock, 0o640)
+    result = lockshim(["sync", "-w", str(wheelhouse)], project, clean_env(tmp_path))
+    assert result.returncode == 0, result.stderr
+    _untouched(project, crlf)
+    assert lock.stat().st_mode & 0o777 == 0o640
+
+
+def test_offline_for_real(project: Path, wheelhouse: Path, tmp_path: Path) -> None:
+    if not can_unshare_net():
+        pytest.skip("`unshare -n` is not allowed here: offline is shown by the stopped index only")
+    probe = subprocess.run(
+        [
+            "unshare",
+            "-n",
+            sys.executable,
+            "-c",
+            "import socket; s = socket.socket(); s.settimeout(1); s.connect(('1.1.1.1', 53))",
+        ],
+        capture_output=True,
+    )
+    assert probe.returncode != 0  # no network in there
+    result = lockshim(["sync", "-w", str(wheelhouse)], project, clean_env(tmp_path))
+    assert result.returncode == 0, result.stderr
+
+
+def test_lock_writing_flags_are_refused(project: Path, tmp_path: Path) -> None:
+    original = (project / "uv.lock").read_bytes()
+    for flag in (["--upgrade"], ["-U"], ["--upgrade-package", "alpha"], ["-Palpha"], ["--locked"]):
+        result = lockshim(["sync", "--", *flag], project, clean_env(tmp_path))
+        assert result.returncode == 2, flag
+        assert "uv lock" in result.stderr
+    _untouched(project, original)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "the file is empty"),
+        (b"version = 1\n[[package]\n", "not valid TOML"),
+        (b"version = 7\n", "lock version 7"),
+    ],
+)
+def test_bad_lock_is_named_and_left_alone(
+    project: Path, tmp_path: Path, content: bytes, message: str
+) -> None:
+    (project / "uv.lock").write_bytes(content)
+    result = lockshim(["sync"], project, clean_env(tmp_path))
+    assert result.returncode == 3
+    assert str(project / "uv.lock") in result.stderr and message in result.stderr
+    _untouched(project, content)
+
+
+def test_missing_uv_names_every_place_looked(project: Path, tmp_path: Path) -> None:
+    env = clean_env(tmp_path, PATH=str(tmp_path / "empty"))
+    env.pop("LOCKSHIM_UV")
+    result = subprocess.run(
+        [sys.executable, "-S", "-m", "lockshim", "sync"],
+        cwd=project,
+        env={**env, "PYTHONPATH": str(Path(__file__).parent.parent)},
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 3
+    for place in ("--uv PATH", "LOCKSHIM_UV", "`uv` on PATH", "the `uv` Python package"):
+        assert place in result.stderr
+
+
+def test_old_uv_is_refused(project: Path, tmp_path: Path) -> None:
+    fake = write(tmp_path / "old-uv", "#!/bin/sh\necho 'uv 0.3.5'\n")
+    fake.chmod(0o755)
+    original = (project / "uv.lock").read_bytes()
+    result = lockshim(["sync", "--uv", str(fake)], project, clean_env(tmp_path))
+    assert result.returncode == 3
+    assert "0.3.5" in result.stderr and "0.4.0 or newer" in result.stderr
+    _untouched(project, original)
