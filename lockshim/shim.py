@@ -81,6 +81,14 @@ class Journal(NamedTuple):
         )
 
 
+def _unwritable(lock_path: Path, target: Path, error: OSError) -> LockshimError:
+    return LockshimError(
+        f"{target}: cannot be written ({error.strerror or error}); {lock_path} was not changed "
+        "and no journal is left behind. Free some space or fix the folder's permissions, "
+        "then run lockshim again."
+    )
+
+
 def _write_journal(
     lock_path: Path, original: bytes, shimmed: bytes, mode: int, staging: Path | None
 ) -> Path:
@@ -107,6 +115,18 @@ class RestoreOutcome(NamedTuple):
 
 
 def restore(lock_path: Path, *, force: bool = False) -> RestoreOutcome | None:
+    """Finish an interrupted shim of ``lock_path`` (see :func:`_restore`); errors explained."""
+    try:
+        return _restore(lock_path, force=force)
+    except OSError as error:
+        raise LockshimError(
+            f"{lock_path}: could not be restored ({error.strerror or error}). Its original bytes "
+            f"are safe in {journal_path(lock_path)}; fix the cause (disk space, permissions), "
+            "then run `lockshim restore`."
+        ) from None
+
+
+def _restore(lock_path: Path, *, force: bool = False) -> RestoreOutcome | None:
     """Finish an interrupted shim of ``lock_path``; None when there is nothing to finish.
 
     uv.lock is written back only when it still holds exactly the shimmed bytes (or is gone). If
@@ -231,12 +251,17 @@ def shimmed(
     and no journal is left behind.
     """
     mode = stat.S_IMODE(os.stat(lock_path).st_mode)
-    journal = _write_journal(lock_path, original, shimmed_bytes, mode, staging)
+    try:
+        journal = _write_journal(lock_path, original, shimmed_bytes, mode, staging)
+    except OSError as error:
+        raise _unwritable(lock_path, journal_path(lock_path), error) from None
     try:
         atomic_write(lock_path, shimmed_bytes, mode)
-    except BaseException:
+    except BaseException as error:
         with contextlib.suppress(OSError):
             os.unlink(journal)
+        if isinstance(error, OSError):
+            raise _unwritable(lock_path, lock_path, error) from None
         raise
     pending: list[int] = []
     try:

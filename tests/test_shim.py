@@ -1,0 +1,102 @@
+"""The shim gives back the exact bytes, whatever they are, after a clean run or a crash."""
+
+from __future__ import annotations
+
+import os
+import stat
+import tempfile
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lockshim.errors import Interrupted
+from lockshim.shim import _write_journal, atomic_write, journal_path, restore, shimmed
+
+LINE = st.text(st.characters(blacklist_categories=("Cs",)), max_size=300)
+LOCK_TEXT = st.one_of(
+    st.binary(max_size=4000),
+    st.lists(LINE, max_size=40).map(lambda lines: "\n".join(lines).encode()),
+    st.lists(LINE, max_size=40).map(lambda lines: "\r\n".join(lines).encode()),
+    st.lists(LINE, max_size=10).map(lambda lines: ("\ufeff" + "\n".join(lines)).encode()),
+    st.integers(1, 200_000).map(lambda n: b"x" * n),  # one very long line, no final newline
+)
+MODES = st.sampled_from([0o644, 0o600, 0o664, 0o444])
+
+
+def _folder() -> tempfile.TemporaryDirectory[str]:
+    return tempfile.TemporaryDirectory(prefix="lockshim-shim-test-")
+
+
+@settings(max_examples=60, deadline=None)
+@given(original=LOCK_TEXT, replacement=LOCK_TEXT, mode=MODES)
+def test_a_clean_run_gives_back_the_exact_bytes(
+    original: bytes, replacement: bytes, mode: int
+) -> None:
+    with _folder() as folder:
+        lock = Path(folder) / "uv.lock"
+        lock.write_bytes(original)
+        os.chmod(lock, mode)
+        with shimmed(lock, original, replacement):
+            assert lock.read_bytes() == replacement
+            assert journal_path(lock).exists()
+        assert lock.read_bytes() == original
+        assert stat.S_IMODE(lock.stat().st_mode) == mode
+        assert sorted(os.listdir(folder)) == ["uv.lock"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(original=LOCK_TEXT, replacement=LOCK_TEXT, mode=MODES)
+def test_a_crash_is_finished_by_restore(original: bytes, replacement: bytes, mode: int) -> None:
+    with _folder() as folder:
+        lock = Path(folder) / "uv.lock"
+        lock.write_bytes(original)
+        os.chmod(lock, mode)
+        _write_journal(lock, original, replacement, mode, None)  # what sync does first,
+        atomic_write(lock, replacement, mode)  # then this, then the process dies
+        outcome = restore(lock)
+        assert outcome is not None
+        assert outcome.action == ("unchanged" if replacement == original else "restored")
+        assert lock.read_bytes() == original
+        assert stat.S_IMODE(lock.stat().st_mode) == mode
+        assert sorted(os.listdir(folder)) == ["uv.lock"]
+
+
+def test_an_exception_inside_still_restores(tmp_path: Path) -> None:
+    lock = tmp_path / "uv.lock"
+    lock.write_bytes(b"original\r\n")
+    with pytest.raises(ZeroDivisionError), shimmed(lock, b"original\r\n", b"shimmed"):
+        _ = 1 / 0
+    assert lock.read_bytes() == b"original\r\n"
+    assert not journal_path(lock).exists()
+
+
+def test_a_signal_inside_still_restores(tmp_path: Path) -> None:
+    lock = tmp_path / "uv.lock"
+    lock.write_bytes(b"original")
+    with pytest.raises(Interrupted), shimmed(lock, b"original", b"shimmed"):
+        raise Interrupted(15)
+    assert lock.read_bytes() == b"original"
+
+
+def test_a_damaged_journal_is_kept_and_explained(tmp_path: Path) -> None:
+    lock = tmp_path / "uv.lock"
+    lock.write_bytes(b"shimmed")
+    journal_path(lock).write_bytes(b'{"format": 1, "original_sha256": "00"}\nnot the original')
+    from lockshim.errors import LockshimError
+
+    with pytest.raises(LockshimError, match="damaged"):
+        restore(lock)
+    assert lock.read_bytes() == b"shimmed" and journal_path(lock).exists()
+
+
+def test_a_journal_from_a_newer_lockshim_is_not_guessed_at(tmp_path: Path) -> None:
+    lock = tmp_path / "uv.lock"
+    lock.write_bytes(b"shimmed")
+    journal_path(lock).write_bytes(b'{"format": 99}\nwhatever')
+    from lockshim.errors import LockshimError
+
+    with pytest.raises(LockshimError, match="cannot be read"):
+        restore(lock)
+    assert lock.read_bytes() == b"shimmed" and journal_path(lock).exists()
