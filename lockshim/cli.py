@@ -154,5 +154,33 @@ def restore(project: Path | None, force: bool) -> None:
         reporter.info(f"restored {found.lock_path} to its original bytes.")
 
 
+@cli.command()
+@click.argument("files", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--allow",
+    multiple=True,
+    metavar="PACKAGE",
+    help="A package whose local source is intended (repeatable; also [tool.lockshim] check-allow).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
+@_errors
+def check(files: tuple[Path, ...], allow: tuple[str, ...], as_json: bool) -> None:
+    """Refuse a uv.lock with machine-local sources, or one left shimmed by lockshim.
+
+    FILES default to the uv.lock of the project found from the current folder. Exit 0 when
+    clean, 1 with findings, 2 when a file cannot be read. For pre-commit: hook id
+    `lockshim-check`.
+    """
+    from lockshim.check import check as run_check
+    from lockshim.project import find_project
+
+    paths = list(files) or [find_project().lock_path]
+    report = run_check(paths, allow)
+    output = report.json() if as_json else report.text()
+    if output:
+        click.echo(output, err=not as_json and report.status == 2)
+    sys.exit(report.status)
+
+
 def main(args: list[str] | None = None) -> None:
     cli.main(args=args, prog_name="lockshim")

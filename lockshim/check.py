@@ -1,0 +1,210 @@
+"""`lockshim check`: a uv.lock that only works on one machine must not be committed.
+
+uv writes machine-local sources into the lock when someone runs `uv lock --find-links DIR
+--no-index` (a registry that is a folder, wheels given by path), and a lock left shimmed by an
+interrupted `lockshim sync` carries `file://` URLs. Both break every other machine and leak
+folder names. Each finding is one line: ``FILE:LINE: NAME VERSION: what is wrong — how to fix it``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from collections.abc import Iterable, Sequence
+from pathlib import Path, PurePosixPath, PureWindowsPath
+from typing import NamedTuple
+from urllib.parse import urlsplit
+
+from packaging.utils import canonicalize_name
+
+from lockshim.errors import LockshimError
+from lockshim.lock import Lock, Package, read_lock
+from lockshim.project import read_settings
+from lockshim.shim import journal_path
+
+CLEAN, FINDINGS, UNREADABLE = 0, 1, 2
+
+RESTORE = "run `lockshim restore` (it puts back the lock as it was before the run)"
+
+
+class Finding(NamedTuple):
+    file: Path
+    line: int
+    package: str
+    version: str | None
+    kind: str  # interrupted-shim, file-url, local-registry, local-path
+    problem: str
+    fix: str
+
+    def render(self) -> str:
+        who = f"{self.package} {self.version}" if self.version else self.package
+        return f"{self.file}:{self.line}: {who}: {self.problem} — {self.fix}"
+
+
+class Unreadable(NamedTuple):
+    file: Path
+    message: str
+
+
+class Report(NamedTuple):
+    findings: tuple[Finding, ...]
+    unreadable: tuple[Unreadable, ...]
+
+    @property
+    def status(self) -> int:
+        if self.unreadable:
+            return UNREADABLE
+        return FINDINGS if self.findings else CLEAN
+
+    def text(self) -> str:
+        lines = [f.render() for f in self.findings]
+        lines += [f"{u.file}: cannot be checked: {u.message}" for u in self.unreadable]
+        return "\n".join(lines)
+
+    def json(self) -> str:
+        return json.dumps(
+            {
+                "findings": [
+                    {**f._asdict(), "file": str(f.file), "message": f.render()}
+                    for f in self.findings
+                ],
+                "unreadable": [
+                    {"file": str(u.file), "message": u.message} for u in self.unreadable
+                ],
+            },
+            indent=2,
+        )
+
+
+def check(paths: Sequence[Path], allow: Iterable[str] = ()) -> Report:
+    """Check each lock file; ``allow`` names packages whose local sources are intended."""
+    findings: list[Finding] = []
+    unreadable: list[Unreadable] = []
+    allowed = {_normalize(name) for name in allow}
+    for path in paths:
+        try:
+            settings = read_settings(path.parent / "pyproject.toml")
+            lock = read_lock(path)
+        except LockshimError as error:
+            message = str(error)
+            prefix = f"{path}: "
+            unreadable.append(Unreadable(path, message.removeprefix(prefix)))
+            continue
+        these = allowed | {_normalize(name) for name in settings.check_allow}
+        findings += [
+            f for f in check_lock(lock, repository_root(path)) if _normalize(f.package) not in these
+        ]
+    return Report(tuple(findings), tuple(unreadable))
+
+
+def check_lock(lock: Lock, root: Path) -> list[Finding]:
+    """The findings of one lock; ``root`` is the folder relative paths must stay inside."""
+    findings = []
+    shimmed = journal_path(lock.path).exists()
+    if shimmed:
+        findings.append(
+            Finding(
+                lock.path,
+                1,
+                "(lock)",
+                None,
+                "interrupted-shim",
+                "left shimmed by an interrupted `lockshim sync` "
+                f"(journal {journal_path(lock.path).name})",
+                RESTORE,
+            )
+        )
+    for package in lock.packages:
+        findings += _package_findings(lock, package, root, shimmed)
+    return findings
+
+
+def _package_findings(lock: Lock, package: Package, root: Path, shimmed: bool) -> list[Finding]:
+    found = []
+
+    def add(offset: int, kind: str, problem: str, fix: str) -> None:
+        found.append(
+            Finding(
+                lock.path, lock.line_of(offset), package.name, package.version, kind, problem, fix
+            )
+        )
+
+    source = package.source
+    if source is not None and source.kind == "registry" and not _is_url(source.value):
+        paths = [a for a in package.artifacts if a.path is not None]
+        add(
+            _source_offset(lock, package),
+            "local-registry",
+            f"registry is a local folder ({source.value})"
+            + (f" with {len(paths)} artifact(s) given by path" if paths else ""),
+            "re-lock against your index: run `uv lock` without `--find-links`/`--no-index`",
+        )
+    elif source is not None and source.kind in ("path", "directory", "editable", "virtual"):
+        where = _outside(source.value, lock.path.absolute().parent, root)
+        if where:
+            add(
+                _source_offset(lock, package),
+                "local-path",
+                f"{source.kind} source {source.value!r} {where}",
+                "use a path inside the repository (or publish the package to an index), "
+                "then run `uv lock`",
+            )
+    for artifact in package.artifacts:
+        if artifact.url is not None and artifact.url.startswith("file:"):
+            add(
+                artifact.offset,
+                "file-url",
+                f"artifact URL is a local file ({artifact.url})",
+                RESTORE
+                if shimmed
+                else f"restore the committed lock (`git checkout -- {lock.path.name}`) or re-lock "
+                f"it from the index (`uv lock --upgrade-package {package.name}`)",
+            )
+    return found
+
+
+def _source_offset(lock: Lock, package: Package) -> int:
+    at = lock.text.find("\nsource", package.offset)
+    return at + 1 if at >= 0 else package.offset
+
+
+def _outside(value: str, base: Path, root: Path) -> str | None:
+    """Why a path source is machine-local: absolute, or leaving the repository; else None."""
+    if (
+        PurePosixPath(value).is_absolute()
+        or PureWindowsPath(value).is_absolute()
+        or (len(value) > 1 and value[1] == ":")
+    ):
+        return "is an absolute path"
+    target = os.path.normpath(os.path.join(base, value))
+    try:
+        inside = os.path.commonpath([target, os.path.normpath(root)]) == os.path.normpath(root)
+    except ValueError:  # another drive
+        inside = False
+    return None if inside else f"leaves the repository ({root})"
+
+
+def repository_root(lock_path: Path) -> Path:
+    """The git work tree holding the lock, else the lock's own folder."""
+    folder = lock_path.absolute().parent
+    try:
+        result = subprocess.run(
+            ["git", "rev-parse", "--show-toplevel"],
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    except OSError:
+        return folder
+    top = result.stdout.strip()
+    return Path(top) if result.returncode == 0 and top else folder
+
+
+def _is_url(value: str) -> bool:
+    return urlsplit(value).scheme in ("http", "https")
+
+
+def _normalize(name: str) -> str:
+    return canonicalize_name(name) if name != "(lock)" else name
