@@ -1,0 +1,250 @@
+"""`lockshim check` on locks written by the real uv, and as a real pre-commit hook."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from pytest_regressions.data_regression import DataRegressionFixture
+from realworld import build_sdist, build_wheel, clean_env, serving, uv_bin, uv_lock, write
+
+from lockshim.lock import read_lock
+from lockshim.rewrite import rewrite
+from lockshim.shim import _write_journal, journal_path
+
+ROOT = Path(__file__).parent.parent
+
+
+def _lockshim(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "lockshim", "check", *args], cwd=cwd, capture_output=True, text=True
+    )
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("registry")
+    build_wheel(folder, "alpha", "1.0", requires=["beta"])
+    build_wheel(folder, "beta", "2.0")
+    build_sdist(folder, "gamma", "0.5")
+    return folder
+
+
+def _project(root: Path, extra: str = "") -> Path:
+    write(
+        root / "pyproject.toml",
+        '[project]\nname = "app"\nversion = "0.1.0"\nrequires-python = ">=3.9"\n'
+        'dependencies = ["alpha", "gamma"]\n' + extra,
+    )
+    return root
+
+
+@pytest.fixture
+def clean_lock(registry: Path, tmp_path: Path) -> Path:
+    project = _project(tmp_path / "repo")
+    with serving(registry) as index:
+        uv_lock(project, index, clean_env(tmp_path))
+    return project / "uv.lock"
+
+
+def _normalized(report_json: str, *roots: Path) -> list[dict[str, object]]:
+    text = report_json
+    for root in roots:
+        text = text.replace(str(root), "<tmp>")
+    findings = json.loads(text)["findings"]
+    for finding in findings:
+        finding["file"] = Path(finding["file"]).name
+    return list(findings)
+
+
+def test_a_lock_from_the_index_is_clean(clean_lock: Path) -> None:
+    result = _lockshim([], clean_lock.parent)
+    assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
+
+
+def test_find_links_relock_is_refused(
+    clean_lock: Path, registry: Path, tmp_path: Path, data_regression: DataRegressionFixture
+) -> None:
+    project = clean_lock.parent
+    subprocess.run(
+        [uv_bin(), "lock", "--find-links", str(registry), "--no-index", "--project", str(project)],
+        env=clean_env(tmp_path),
+        check=True,
+        capture_output=True,
+    )
+    assert f'registry = "{registry}"' in clean_lock.read_text()
+    result = _lockshim(["--json", str(clean_lock)], project)
+    assert result.returncode == 1, result.stderr
+    findings = _normalized(result.stdout, registry, tmp_path)
+    assert {f["package"] for f in findings} == {"alpha", "beta", "gamma"}
+    data_regression.check(findings)
+    text = _lockshim([str(clean_lock)], project)
+    assert text.returncode == 1
+    assert "alpha 1.0: registry is a local folder" in text.stdout
+    assert "uv lock` without `--find-links`" in text.stdout
+
+
+def test_a_lock_shimmed_by_an_interrupted_run_is_refused(
+    clean_lock: Path, registry: Path, tmp_path: Path, data_regression: DataRegressionFixture
+) -> None:
+    lock = read_lock(clean_lock)
+    original = clean_lock.read_bytes()
+    served = {
+        (p.position, a.position): registry / a.filename for p, a in lock.servable() if a.sha256
+    }
+    shimmed = rewrite(lock, served)
+    _write_journal(clean_lock, original, shimmed, 0o644, None)  # as `lockshim sync` does,
+    clean_lock.write_bytes(shimmed)  # then killed while uv runs
+    result = _lockshim(["--json"], clean_lock.parent)
+    assert result.returncode == 1
+    findings = _normalized(result.stdout, registry, tmp_path)
+    assert findings[0]["kind"] == "interrupted-shim"
+    assert all("lockshim restore" in str(f["fix"]) for f in findings)
+    data_regression.check(findings)
+
+    journal_path(clean_lock).unlink()  # committed by accident, with no journal around
+    result = _lockshim([str(clean_lock)], clean_lock.parent)
+    assert result.returncode == 1
+    assert "gamma 0.5: artifact URL is a local file" in result.stdout
+    assert "git checkout -- uv.lock" in result.stdout
+
+
+def test_workspace_git_and_relative_paths_inside_the_repo_pass(
+    registry: Path, tmp_path: Path
+) -> None:
+    repo = tmp_path / "repo"
+    project = _project(
+        repo,
+        '\n[tool.uv.workspace]\nmembers = ["packages/*"]\n\n'
+        "[tool.uv.sources]\nmember = { workspace = true }\n"
+        'localpkg = { path = "vendor/localpkg" }\n',
+    )
+    write(
+        project / "pyproject.toml",
+        (project / "pyproject.toml")
+        .read_text()
+        .replace('"gamma"]', '"gamma", "member", "localpkg"]'),
+    )
+    for name, where in (("member", "packages/member"), ("localpkg", "vendor/localpkg")):
+        write(
+            repo / where / "pyproject.toml",
+            f'[project]\nname = "{name}"\nversion = "1.0"\ndependencies = ["beta"]\n'
+            '[build-system]\nrequires = []\nbuild-backend = "intree"\nbackend-path = ["."]\n',
+        )
+    with serving(registry) as index:
+        uv_lock(project, index, clean_env(tmp_path))
+    lock = project / "uv.lock"
+    text = lock.read_text()
+    assert 'editable = "packages/member"' in text and 'directory = "vendor/localpkg"' in text
+    # A git source as uv writes it (no network here to lock a real one).
+    lock.write_text(
+        text + '\n[[package]]\nname = "gitdep"\nversion = "1.2.0"\nsource = { git = '
+        '"https://github.com/example/gitdep?subdirectory=sub%2Fdir&rev=v1.2.0#'
+        '0123456789abcdef0123456789abcdef01234567" }\n'
+    )
+    result = _lockshim([], project)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_paths_that_leave_the_repository_or_are_absolute(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    (repo / "sub" / "dir").mkdir(parents=True)
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    lock = repo / "sub" / "dir" / "uv.lock"
+    lock.write_text(
+        'version = 1\nrevision = 3\nrequires-python = ">=3.10"\n\n'
+        '[[package]]\nname = "inside"\nversion = "1.0"\nsource = { directory = "../../" }\n\n'
+        '[[package]]\nname = "outside"\nversion = "1.0"\nsource = { directory = "../../../" }\n\n'
+        '[[package]]\nname = "wheel"\nversion = "1.0"\n'
+        'source = { path = "/opt/wheels/wheel-1.0-py3-none-any.whl" }\n'
+        'wheels = [\n    { filename = "wheel-1.0-py3-none-any.whl", hash = "sha256:'
+        + "0" * 64
+        + '" },\n]\n'
+    )
+    result = _lockshim([str(lock)], tmp_path)
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    assert len(lines) == 2, lines
+    assert lines[0].startswith(f"{lock}:13: outside 1.0: directory source '../../../' leaves the")
+    assert lines[1].startswith(f"{lock}:18: wheel 1.0: path source")
+    assert "is an absolute path" in lines[1]
+
+    allowed = _lockshim(["--allow", "outside", "--allow", "Wheel", str(lock)], tmp_path)
+    assert allowed.returncode == 0, allowed.stdout
+    write(repo / "sub" / "dir" / "pyproject.toml", '[tool.lockshim]\ncheck-allow = ["outside"]\n')
+    configured = _lockshim([str(lock)], tmp_path)
+    assert configured.returncode == 1 and "outside" not in configured.stdout
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"version = 1\n\n[[package]]\nname = 'x'\nversion = \n", "line 5"),
+        (b"", "the file is empty"),
+        (b"<<<<<<< HEAD\nversion = 1\n=======\n", "merge-conflict"),
+    ],
+)
+def test_unreadable_locks_exit_2(tmp_path: Path, content: bytes, expected: str) -> None:
+    lock = tmp_path / "uv.lock"
+    lock.write_bytes(content)
+    result = _lockshim([str(lock)], tmp_path)
+    assert result.returncode == 2
+    assert expected in result.stderr and str(lock) in result.stderr
+
+
+def _index_reachable() -> bool:
+    try:
+        socket.create_connection(("pypi.org", 443), timeout=3).close()
+    except OSError:
+        return False
+    return True
+
+
+@pytest.mark.index
+def test_real_pre_commit_refuses_a_shimmed_lock(
+    clean_lock: Path, registry: Path, tmp_path: Path
+) -> None:
+    if shutil.which("git") is None:
+        pytest.skip("git is not available")
+    if not _index_reachable():
+        pytest.skip("the package index cannot be reached: pre-commit cannot install the hook")
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    if head.returncode != 0 or not (ROOT / ".pre-commit-hooks.yaml").exists():
+        pytest.skip("this checkout is not a git repository with the hook committed")
+    repo = clean_lock.parent
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.org"]
+    write(
+        repo / ".pre-commit-config.yaml",
+        f"repos:\n- repo: {ROOT}\n  rev: {head.stdout.strip()}\n  hooks:\n  - id: lockshim-check\n",
+    )
+    env = {
+        **{k: v for k, v in __import__("os").environ.items() if not k.startswith("UV_")},
+        "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home"),
+    }
+    subprocess.run([*git, "init", "-q"], cwd=repo, check=True)
+    subprocess.run([*git, "add", "-A"], cwd=repo, check=True)
+    install = [sys.executable, "-m", "pre_commit", "install"]
+    subprocess.run(install, cwd=repo, env=env, check=True, capture_output=True)
+    run = [sys.executable, "-m", "pre_commit", "run", "--all-files"]
+    clean = subprocess.run(run, cwd=repo, env=env, capture_output=True, text=True)
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    subprocess.run([*git, "commit", "-qm", "clean lock"], cwd=repo, env=env, check=True)
+
+    lock = read_lock(clean_lock)
+    served = {(p.position, a.position): registry / a.filename for p, a in lock.servable()}
+    clean_lock.write_bytes(rewrite(lock, served))
+    subprocess.run([*git, "add", "uv.lock"], cwd=repo, check=True)
+    refused = subprocess.run(
+        [*git, "commit", "-m", "oops"], cwd=repo, env=env, capture_output=True, text=True
+    )
+    assert refused.returncode != 0
+    output = refused.stdout + refused.stderr  # git shows the hook's output on either
+    assert "lockshim check" in output
+    assert "alpha 1.0: artifact URL is a local file" in output
