@@ -155,6 +155,52 @@ def restore(project: Path | None, force: bool) -> None:
 
 
 @cli.command()
+@_project_option
+@_source_options
+@click.option("--uv", "uv_path", metavar="PATH", help="The uv binary (as for sync).")
+@click.option("--python", metavar="X.Y", help="Plan for this Python version on this machine.")
+@click.option(
+    "--python-platform",
+    metavar="TRIPLE",
+    help="Plan for another platform, named as uv names it (e.g. x86_64-manylinux_2_28, "
+    "aarch64-apple-darwin, x86_64-pc-windows-msvc).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
+@click.argument("uv_args", nargs=-1, type=click.UNPROCESSED, metavar="[-- UV_SYNC_ARGS...]")
+@_errors
+def plan(
+    project: Path | None,
+    wheelhouse: tuple[Path, ...],
+    pip_cache: Path | None,
+    no_pip_cache: bool,
+    uv_path: str | None,
+    python: str | None,
+    python_platform: str | None,
+    as_json: bool,
+    uv_args: tuple[str, ...],
+) -> None:
+    """Show what `uv sync` would install here and where each file would come from.
+
+    Exit 0 when every file uv needs is local, 1 when some are missing (each named, with the
+    file uv wants and its sha256).
+    """
+    from lockshim.plan import run_plan
+    from lockshim.sync import Sources
+
+    result = run_plan(
+        project_dir=project,
+        sources=Sources(wheelhouse, _pip_cache(pip_cache, no_pip_cache)),
+        uv_path=uv_path,
+        python=python,
+        platform=python_platform,
+        uv_args=uv_args,
+        reporter=Reporter(quiet=as_json),
+    )
+    click.echo(result.json() if as_json else result.text())
+    sys.exit(result.status)
+
+
+@cli.command()
 @click.argument("files", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
     "--allow",

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import NamedTuple, Protocol
 
 from lockshim import uv as uvmod
+from lockshim.errors import LockshimError
 from lockshim.hashindex import HashIndex
 from lockshim.localfiles import (
     PIP_CACHE,
@@ -158,6 +159,24 @@ def _link_or_copy(source: Path, target: Path) -> None:
         shutil.copyfile(source, target)
 
 
+@contextlib.contextmanager
+def prepared(
+    project_dir: Path | None, uv_path: str | None, reporter: Reporter
+) -> Iterator[tuple[Project, uvmod.Uv]]:
+    """The project and uv, with this run holding the project's lock and any interrupted
+    shim of it finished first (every command that reads the lock starts here)."""
+    project = find_project(project_dir)
+    uv = uvmod.find_uv(uv_path)
+
+    def waiting() -> None:
+        reporter.info(f"waiting for another lockshim run on {project.lock_path} to finish ...")
+
+    with signals_raise(), project_lock(project.lock_path, waiting):
+        if restore(project.lock_path) is not None:
+            reporter.info(f"finished restoring {project.lock_path} after an interrupted run.")
+        yield project, uv
+
+
 def sync(
     *,
     project_dir: Path | None,
@@ -169,25 +188,45 @@ def sync(
 ) -> int:
     """Serve the lock from local files, run `uv sync`, put uv.lock back; uv's exit status."""
     uvmod.check_sync_args(uv_args)
-    project = find_project(project_dir)
-    uv = uvmod.find_uv(uv_path)
-    with (
-        signals_raise(),
-        project_lock(
-            project.lock_path,
-            lambda: reporter.info(f"waiting for another lockshim run on {project.lock_path} ..."),
-        ),
-    ):
-        recovered = restore(project.lock_path)
-        if recovered is not None:
-            reporter.info(f"finished restoring {project.lock_path} after an interrupted run.")
+    with prepared(project_dir, uv_path, reporter) as (project, uv):
         found = find_local(project, sources, reporter)
         for line in summary(found):
             reporter.info(line)
         if project_dir is not None:  # uv must sync the project lockshim found, not the cwd's
             uv_args = ["--project", str(project_dir), *uv_args]
+        missing = _missing(found, uv, uv_args, reporter)
         command = uvmod.sync_command(uv, uv_args, found.wheelhouses, online=online)
         with staged(found.result.served) as (paths, staging):
             shimmed_bytes = rewrite(found.lock, paths)
             with shimmed(project.lock_path, found.original, shimmed_bytes, staging):
-                return uvmod.run(command)
+                status = uvmod.run(command)
+        if status != 0 and missing:
+            reporter.info(
+                f"uv failed; {len(missing)} file(s) it needs are not local: "
+                + ", ".join(missing)
+                + ". Fetch them with `lockshim fetch --dest DIR` (where you have a network), "
+                "then sync again with that wheelhouse."
+            )
+        return status
+
+
+def _missing(found: Found, uv: uvmod.Uv, uv_args: Sequence[str], reporter: Reporter) -> list[str]:
+    """What uv will need that no local file holds, said before uv runs (empty: all there).
+
+    Worked out only when some remote package has nothing served at all (else every package
+    has its file here, nothing to say), and never in the way of the sync itself.
+    """
+    served = found.result.served_packages
+    if all(p.position in served for p in found.lock.packages if p.servable):
+        return []
+    from lockshim.plan import plan_for  # packaging and uv export: only when needed
+
+    try:
+        plan = plan_for(found, uv, uv_args)
+    except LockshimError as error:
+        reporter.warn(f"could not work out what is missing ({error}).")
+        return []
+    missing = [f"{e.name} {e.version} ({e.filename})" for e in plan.missing]
+    if missing:
+        reporter.info(f"not found locally for {plan.target}: " + "; ".join(missing) + ".")
+    return missing

@@ -1,0 +1,161 @@
+"""`lockshim plan`: for what `uv sync` would install here, where each file comes from.
+
+Served: a local file holds the exact bytes uv would use. Missing: nothing local holds them
+(name, version, the file uv wants, its sha256). Mismatched: files named like an artifact whose
+bytes differ. Packages built from local source (the project, workspace members, path and git
+sources) are not files to serve and are listed apart.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NamedTuple
+
+from lockshim import uv as uvmod
+from lockshim.localfiles import PIP_CACHE
+from lockshim.match import Ignored
+from lockshim.project import Project
+from lockshim.select import Selected, export, select
+from lockshim.sync import Found, Reporter, Sources, find_local, prepared
+from lockshim.target import Target, for_platform, for_python, probe, project_interpreter
+
+
+class Entry(NamedTuple):
+    name: str
+    version: str | None
+    filename: str | None
+    sha256: str | None
+    url: str | None
+    path: Path | None = None  # the local file, when served
+    origin: str | None = None  # wheelhouse or pip cache
+
+
+class Plan(NamedTuple):
+    target: str
+    served: tuple[Entry, ...]
+    missing: tuple[Entry, ...]
+    mismatched: tuple[Ignored, ...]
+    local: tuple[str, ...]
+
+    @property
+    def status(self) -> int:
+        return 1 if self.missing else 0
+
+    def text(self) -> str:
+        lines = [f"for {self.target}:"]
+        for entry in self.served:
+            where = "pip's cache" if entry.origin == PIP_CACHE else str(entry.path)
+            lines.append(f"  served   {_label(entry)}  {entry.filename}  <- {where}")
+        for entry in self.missing:
+            lines.append(
+                f"  MISSING  {_label(entry)}  {entry.filename or '(no file fits this target)'}"
+                + (f"  sha256:{entry.sha256}" if entry.sha256 else "")
+            )
+        for item in self.mismatched:
+            lines.append(f"  ignored  {item.file.path}: {item.reason} ({item.package.label})")
+        if self.local:
+            lines.append(f"  built from local source: {', '.join(self.local)}")
+        lines.append(
+            f"{len(self.served)} served, {len(self.missing)} missing, "
+            f"{len(self.mismatched)} mismatched."
+        )
+        return "\n".join(lines)
+
+    def json(self) -> str:
+        def entry(e: Entry) -> dict[str, object]:
+            return {
+                "name": e.name,
+                "version": e.version,
+                "filename": e.filename,
+                "sha256": e.sha256,
+                "url": e.url,
+                **({"path": str(e.path), "origin": e.origin} if e.path else {}),
+            }
+
+        return json.dumps(
+            {
+                "target": self.target,
+                "served": [entry(e) for e in self.served],
+                "missing": [entry(e) for e in self.missing],
+                "mismatched": [
+                    {
+                        "name": i.package.name,
+                        "version": i.package.version,
+                        "filename": i.artifact.filename,
+                        "path": str(i.file.path),
+                        "reason": i.reason,
+                    }
+                    for i in self.mismatched
+                ],
+                "local": list(self.local),
+            },
+            indent=2,
+        )
+
+
+def _label(entry: Entry) -> str:
+    return f"{entry.name} {entry.version}" if entry.version else entry.name
+
+
+def resolve_target(
+    project: Project, uv: uvmod.Uv, python: str | None, platform: str | None
+) -> Target:
+    """The interpreter uv would use for the project, changed by --python / --python-platform."""
+    base = probe(project_interpreter(project.root, uv.path))
+    if python:
+        base = for_python(base, python)
+    if platform:
+        base = for_platform(base, platform)
+    return base
+
+
+def make_plan(found: Found, selected: Sequence[Selected], target: Target) -> Plan:
+    """Sort the selected files into served and missing, by sha256 against the matched files."""
+    served_by_sha = {s.artifact.sha256: s for s in found.result.served if s.artifact.sha256}
+    served, missing, local = [], [], []
+    for item in selected:
+        if item.kind == "local":
+            local.append(item.name)
+            continue
+        hit = served_by_sha.get(item.sha256) if item.sha256 else None
+        entry = Entry(item.name, item.version, item.filename, item.sha256, item.url)
+        if hit is not None:
+            served.append(entry._replace(path=hit.file.path, origin=hit.file.origin))
+        else:
+            missing.append(entry)
+    wanted = {item.sha256 for item in selected if item.sha256}
+    mismatched = tuple(i for i in found.result.ignored if i.artifact.sha256 in wanted)
+    return Plan(target.name, tuple(served), tuple(missing), mismatched, tuple(local))
+
+
+def plan_for(
+    found: Found,
+    uv: uvmod.Uv,
+    sync_args: Sequence[str],
+    python: str | None = None,
+    platform: str | None = None,
+) -> Plan:
+    target = resolve_target(found.project, uv, python, platform)
+    exported = export(uv.path, sync_args)
+    return make_plan(found, select(exported, target), target)
+
+
+def run_plan(
+    *,
+    project_dir: Path | None,
+    sources: Sources,
+    uv_path: str | None,
+    python: str | None,
+    platform: str | None,
+    uv_args: Sequence[str],
+    reporter: Reporter,
+) -> Plan:
+    """`lockshim plan`: look for every file, then sort what uv would install into served and
+    missing."""
+    with prepared(project_dir, uv_path, reporter) as (project, uv):
+        found = find_local(project, sources, reporter)
+    if project_dir is not None:
+        uv_args = ["--project", str(project_dir), *uv_args]
+    return plan_for(found, uv, uv_args, python, platform)

@@ -1,0 +1,164 @@
+"""What `uv sync ARGS` installs for a target, and which file of each package it takes.
+
+uv's own `uv export --frozen --format pylock.toml` applies the extras, groups and packages the
+arguments ask for and writes one marker per package; the target's markers decide which packages
+apply, and its tags which wheel uv picks (the most preferred one that fits, as uv does: a wheel
+uv prefers is used even if a less preferred one is on disk), else the sdist.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from lockshim.errors import LockshimError
+from lockshim.lock import filename_of
+from lockshim.target import Target
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+#: `uv sync` options that choose what is installed -> what `uv export` calls them.
+_VALUE_OPTIONS = {
+    **{
+        name: name
+        for name in (
+            "--extra",
+            "--no-extra",
+            "--group",
+            "--no-group",
+            "--only-group",
+            "--package",
+            "--project",
+            "--directory",
+        )
+    },
+    "--no-install-package": "--no-emit-package",
+}
+_FLAG_OPTIONS = {
+    **{
+        name: name
+        for name in (
+            "--all-extras",
+            "--all-groups",
+            "--no-default-groups",
+            "--dev",
+            "--no-dev",
+            "--only-dev",
+            "--all-packages",
+            "--no-editable",
+        )
+    },
+    "--no-install-project": "--no-emit-project",
+    "--no-install-workspace": "--no-emit-workspace",
+    "--no-install-local": "--no-emit-local",
+}
+
+
+class Selected(NamedTuple):
+    """One package to install and the file uv takes for it (None: built from local source)."""
+
+    name: str
+    version: str | None
+    kind: str  # wheel, sdist, archive, local, or none (no file fits this target)
+    filename: str | None = None
+    url: str | None = None
+    sha256: str | None = None
+    size: int | None = None
+
+
+def export_args(sync_args: Sequence[str]) -> list[str]:
+    """The `uv export` arguments that select what `uv sync SYNC_ARGS` would install."""
+    result: list[str] = []
+    args = list(sync_args)
+    position = 0
+    while position < len(args):
+        name, equals, value = args[position].partition("=")
+        position += 1
+        if name in _FLAG_OPTIONS:
+            result.append(_FLAG_OPTIONS[name])
+        elif name in _VALUE_OPTIONS:
+            if not equals and position < len(args):
+                value = args[position]
+                position += 1
+            result += [_VALUE_OPTIONS[name], value]
+    return result
+
+
+def export(uv: Path, sync_args: Sequence[str], cwd: Path | None = None) -> dict[str, Any]:
+    """The packages `uv sync SYNC_ARGS` would install, as uv exports them (pylock.toml)."""
+    command = [
+        str(uv),
+        "export",
+        "--frozen",
+        "--format",
+        "pylock.toml",
+        "--quiet",
+        *export_args(sync_args),
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, cwd=cwd, check=False)
+    if result.returncode != 0:
+        raise LockshimError(
+            f"`uv export` could not list what uv sync would install ({result.stderr.strip()}). "
+            "lockshim plan needs uv 0.6.15 or newer for this."
+        )
+    return tomllib.loads(result.stdout)
+
+
+def select(exported: Mapping[str, Any], target: Target) -> list[Selected]:
+    """For each exported package that applies to ``target``, the file uv would install."""
+    chosen = []
+    for package in exported.get("packages", []):
+        if not target.applies(package.get("marker")):
+            continue
+        name, version = str(package["name"]), package.get("version")
+        if "directory" in package or "vcs" in package:
+            chosen.append(Selected(name, version, "local"))
+            continue
+        ranked = []
+        for wheel in package.get("wheels", []):
+            filename = _filename(wheel)
+            rank = target.rank(filename)
+            if rank is not None:
+                ranked.append((rank, filename, wheel))
+        if ranked:
+            _, filename, wheel = min(ranked, key=lambda item: item[0])
+            chosen.append(_selected(name, version, "wheel", filename, wheel))
+        elif "sdist" in package:
+            sdist = package["sdist"]
+            chosen.append(_selected(name, version, "sdist", _filename(sdist), sdist))
+        elif "archive" in package:
+            archive = package["archive"]
+            chosen.append(_selected(name, version, "archive", _filename(archive), archive))
+        else:
+            chosen.append(Selected(name, version, "none"))
+    return chosen
+
+
+def _filename(entry: Mapping[str, Any]) -> str:
+    if entry.get("name"):
+        return str(entry["name"])
+    if "url" in entry:
+        return filename_of("url", str(entry["url"]))
+    return filename_of("path", str(entry.get("path", "")))
+
+
+def _selected(
+    name: str, version: str | None, kind: str, filename: str, entry: Mapping[str, Any]
+) -> Selected:
+    hashes = entry.get("hashes", {})
+    size = entry.get("size")
+    return Selected(
+        name,
+        version,
+        kind,
+        filename,
+        entry.get("url"),
+        str(hashes["sha256"]).lower() if "sha256" in hashes else None,
+        size if isinstance(size, int) else None,
+    )

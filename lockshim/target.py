@@ -1,0 +1,250 @@
+"""The environment an install is for: its marker values and the wheel tags it accepts.
+
+By default that is the interpreter uv would use for the project (its `.venv`, else what
+`uv python find` picks), read by running it; ``--python X.Y`` keeps this machine and changes the
+Python version; ``--python-platform`` takes uv's target names for another machine.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import NamedTuple
+
+from packaging import tags as wheeltags
+from packaging.markers import InvalidMarker, Marker
+from packaging.tags import Tag
+from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+
+from lockshim.errors import LockshimError, UsageError
+
+#: What an interpreter tells about itself (stdlib only, so any interpreter can answer).
+_PROBE = """
+import json, os, platform, sys, sysconfig
+i = sys.implementation
+v = i.version
+iv = "%d.%d.%d" % (v.major, v.minor, v.micro)
+if v.releaselevel != "final":
+    iv += v.releaselevel[0] + str(v.serial)
+print(json.dumps({
+    "markers": {
+        "implementation_name": i.name,
+        "implementation_version": iv,
+        "os_name": os.name,
+        "platform_machine": platform.machine(),
+        "platform_release": platform.release(),
+        "platform_system": platform.system(),
+        "platform_version": platform.version(),
+        "python_full_version": platform.python_version(),
+        "platform_python_implementation": platform.python_implementation(),
+        "python_version": ".".join(platform.python_version_tuple()[:2]),
+        "sys_platform": sys.platform,
+    },
+    "abiflags": getattr(sys, "abiflags", ""),
+    "gil_disabled": bool(sysconfig.get_config_var("Py_GIL_DISABLED")),
+}))
+"""
+
+#: uv's --python-platform names -> (sys_platform, platform_system, platform_machine, os_name).
+_PLATFORMS: Mapping[str, tuple[str, str, str, str]] = {
+    "linux": ("linux", "Linux", "", "posix"),
+    "darwin": ("darwin", "Darwin", "", "posix"),
+    "windows": ("win32", "Windows", "", "nt"),
+}
+_MACHINES = {"x86_64": "x86_64", "aarch64": "aarch64", "i686": "i686", "arm64": "arm64"}
+
+
+class Target(NamedTuple):
+    """Marker values and accepted wheel tags (most preferred first) of one environment."""
+
+    name: str
+    markers: Mapping[str, str]
+    tags: tuple[Tag, ...]
+
+    def applies(self, marker: str | None, extras: Sequence[str] = ()) -> bool:
+        if not marker:
+            return True
+        try:
+            parsed = Marker(marker)
+        except InvalidMarker:
+            return True  # uv wrote it; when in doubt, count the package in
+        environment = dict(self.markers)
+        if not extras:
+            return parsed.evaluate({**environment, "extra": ""})
+        return any(parsed.evaluate({**environment, "extra": extra}) for extra in extras)
+
+    def rank(self, wheel_filename: str) -> int | None:
+        """How much this environment prefers a wheel (0 best), or None if it cannot install it."""
+        try:
+            wheel_tags = parse_wheel_filename(wheel_filename)[3]
+        except InvalidWheelFilename:
+            return None
+        ranks = [self._priority.get(tag) for tag in wheel_tags]
+        known = [r for r in ranks if r is not None]
+        return min(known) if known else None
+
+    @property
+    def _priority(self) -> dict[Tag, int]:
+        return _priorities(self.tags)
+
+
+_PRIORITY_CACHE: dict[int, dict[Tag, int]] = {}
+
+
+def _priorities(accepted: tuple[Tag, ...]) -> dict[Tag, int]:
+    key = id(accepted)
+    cached = _PRIORITY_CACHE.get(key)
+    if cached is None:
+        cached = {}
+        for position, tag in enumerate(accepted):
+            cached.setdefault(tag, position)
+        _PRIORITY_CACHE[key] = cached
+    return cached
+
+
+def _cpython_tags(
+    version: tuple[int, int], platforms: Sequence[str], abiflags: str = "", free: bool = False
+) -> tuple[Tag, ...]:
+    nodot = f"{version[0]}{version[1]}"
+    abi = f"cp{nodot}{'t' if free else ''}{abiflags.replace('t', '')}"
+    return tuple(wheeltags.cpython_tags(version, [abi], platforms)) + tuple(
+        wheeltags.compatible_tags(version, f"cp{nodot}", platforms)
+    )
+
+
+def probe(python: Path) -> Target:
+    """The target of an installed interpreter, asked directly."""
+    try:
+        result = subprocess.run(
+            [str(python), "-I", "-c", _PROBE], capture_output=True, text=True, check=True
+        )
+        data = json.loads(result.stdout)
+    except (OSError, subprocess.CalledProcessError, ValueError) as error:
+        raise LockshimError(
+            f"{python}: cannot ask this interpreter about itself ({error})."
+        ) from None
+    markers = data["markers"]
+    version = tuple(int(p) for p in markers["python_version"].split("."))[:2]
+    platforms = list(wheeltags.platform_tags())  # the same machine: its glibc, its macOS
+    if markers["implementation_name"] == "cpython":
+        accepted = _cpython_tags(
+            (version[0], version[1]), platforms, data["abiflags"], data["gil_disabled"]
+        )
+    else:
+        accepted = tuple(wheeltags.compatible_tags((version[0], version[1]), None, platforms))
+    return Target(f"{python} (Python {markers['python_full_version']})", markers, accepted)
+
+
+def for_python(base: Target, version: str) -> Target:
+    """``base`` with another CPython version (``--python 3.12``)."""
+    try:
+        major, minor = (int(p) for p in version.split(".")[:2])
+    except ValueError:
+        raise UsageError(f"--python {version}: expected a version such as 3.12.") from None
+    markers = dict(base.markers)
+    markers.update(
+        python_version=f"{major}.{minor}",
+        python_full_version=f"{major}.{minor}.0",
+        implementation_name="cpython",
+        implementation_version=f"{major}.{minor}.0",
+        platform_python_implementation="CPython",
+    )
+    platforms = _platforms_of(base)
+    return Target(f"Python {major}.{minor}", markers, _cpython_tags((major, minor), platforms))
+
+
+def _platforms_of(target: Target) -> list[str]:
+    seen: dict[str, None] = {}
+    for tag in target.tags:
+        if tag.platform != "any":
+            seen.setdefault(tag.platform, None)
+    return list(seen)
+
+
+def for_platform(base: Target, triple: str) -> Target:
+    """``base``'s Python on another machine, named as uv names it (``--python-platform``)."""
+    name = triple.lower()
+    arch = name.split("-", 1)[0]
+    if arch not in _MACHINES:
+        raise UsageError(_unknown_platform(triple))
+    if "-apple-darwin" in name or name.startswith(("macos", "aarch64-macos", "x86_64-macos")):
+        system = "darwin"
+        mac_arch = "arm64" if arch in ("aarch64", "arm64") else "x86_64"
+        platforms = list(
+            wheeltags.mac_platforms((13, 0) if mac_arch == "arm64" else (10, 15), mac_arch)
+        )
+        machine = "arm64" if mac_arch == "arm64" else "x86_64"
+    elif "windows" in name:
+        system = "windows"
+        platforms = [{"x86_64": "win_amd64", "aarch64": "win_arm64", "i686": "win32"}[arch]]
+        machine = {"x86_64": "AMD64", "aarch64": "ARM64", "i686": "x86"}[arch]
+    elif "musl" in name:
+        system = "linux"
+        minor = _trailing_version(name, default=(1, 2))[1]
+        platforms = [f"musllinux_1_{m}_{arch}" for m in range(minor, -1, -1)] + [f"linux_{arch}"]
+        machine = arch
+    elif "linux" in name:
+        system = "linux"
+        glibc = _trailing_version(name, default=(2, 28))[1]
+        platforms = [f"manylinux_2_{m}_{arch}" for m in range(glibc, 4, -1)]
+        legacy = {17: "manylinux2014", 12: "manylinux2010", 5: "manylinux1"}
+        platforms += [f"{alias}_{arch}" for minimum, alias in legacy.items() if glibc >= minimum]
+        platforms.append(f"linux_{arch}")
+        machine = arch
+    else:
+        raise UsageError(_unknown_platform(triple))
+    sys_platform, platform_system, _, os_name = _PLATFORMS[system]
+    markers = dict(base.markers)
+    markers.update(
+        sys_platform=sys_platform,
+        platform_system=platform_system,
+        platform_machine=machine,
+        os_name=os_name,
+        platform_release="",
+        platform_version="",
+    )
+    version = tuple(int(p) for p in markers["python_version"].split("."))
+    accepted = _cpython_tags((version[0], version[1]), platforms)
+    return Target(f"Python {markers['python_version']} on {triple}", markers, accepted)
+
+
+def _trailing_version(name: str, default: tuple[int, int]) -> tuple[int, int]:
+    last = name.rsplit("_", 2)
+    try:
+        return int(last[-2]), int(last[-1])
+    except (ValueError, IndexError):
+        return default
+
+
+def _unknown_platform(triple: str) -> str:
+    return (
+        f"--python-platform {triple}: not a platform lockshim knows. Use uv's names, e.g. "
+        "x86_64-unknown-linux-gnu, x86_64-manylinux_2_28, aarch64-unknown-linux-gnu, "
+        "x86_64-unknown-linux-musl, aarch64-apple-darwin, x86_64-apple-darwin, "
+        "x86_64-pc-windows-msvc."
+    )
+
+
+def project_interpreter(project_root: Path, uv: Path) -> Path:
+    """The interpreter `uv sync` would use: the project's `.venv`, else `uv python find`."""
+    for candidate in (
+        project_root / ".venv" / "bin" / "python",
+        project_root / ".venv" / "Scripts" / "python.exe",
+    ):
+        if candidate.exists():
+            return candidate
+    result = subprocess.run(
+        [str(uv), "--directory", str(project_root), "python", "find", "--offline"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    found = result.stdout.strip()
+    if result.returncode != 0 or not found:
+        raise LockshimError(
+            f"uv found no interpreter for {project_root} ({result.stderr.strip()}). "
+            "Name a Python version with --python X.Y."
+        )
+    return Path(found)
