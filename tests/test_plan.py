@@ -1,0 +1,221 @@
+"""Where files come from: `lockshim plan`, pip's cache written by real pip, the hash index."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from realworld import build_wheel, clean_env, lockshim, serving, sha256_of
+
+from lockshim.hashindex import INDEX_NAME, HashIndex
+from lockshim.localfiles import scan_pip_cache, scan_wheelhouse
+from lockshim.project import find_project
+from lockshim.sync import Sources, find_local
+
+
+class Quiet:
+    def info(self, message: str) -> None:
+        pass
+
+    def warn(self, message: str) -> None:
+        pass
+
+    def hashing(self, done: int, total: int, file: object) -> None:
+        pass
+
+
+def _plan(project: Path, tmp_path: Path, *args: str) -> tuple[int, dict[str, list[dict[str, str]]]]:
+    result = lockshim(["plan", "--json", *args], project, clean_env(tmp_path))
+    assert result.returncode in (0, 1), result.stderr
+    return result.returncode, json.loads(result.stdout)
+
+
+def _names(entries: list[dict[str, str]]) -> set[tuple[str, str]]:
+    return {(e["name"], e["version"]) for e in entries}
+
+
+def test_plan_names_nothing_missing_for_this_interpreter(
+    project: Path, wheelhouse: Path, tmp_path: Path
+) -> None:
+    status, plan = _plan(project, tmp_path, "--no-pip-cache", "-w", str(wheelhouse))
+    assert status == 0
+    assert plan["missing"] == []  # forky 1.0 (Python < 3.11) is not needed here: no false alarm
+    assert ("forky", "2.0") in _names(plan["served"])
+    assert ("forky", "1.0") not in _names(plan["served"])
+    assert ("devtool", "1.0") in _names(plan["served"])  # the default group
+    assert ("linter", "1.0") not in _names(plan["served"])  # not asked for
+
+
+def test_plan_names_exactly_what_is_absent(project: Path, wheelhouse: Path, tmp_path: Path) -> None:
+    alpha = wheelhouse / "alpha-1.0-py3-none-any.whl"
+    pinned = sha256_of(alpha)
+    alpha.unlink()
+    status, plan = _plan(
+        project, tmp_path, "--no-pip-cache", "-w", str(wheelhouse), "--", "--group", "lint"
+    )
+    assert status == 1
+    assert plan["missing"] == [
+        {
+            "name": "alpha",
+            "version": "1.0",
+            "filename": "alpha-1.0-py3-none-any.whl",
+            "sha256": pinned,
+            "url": plan["missing"][0]["url"],
+        }
+    ]
+    assert plan["missing"][0]["url"].endswith("/files/alpha-1.0-py3-none-any.whl")
+    assert ("linter", "1.0") in _names(plan["served"])
+
+
+def test_plan_for_another_python_names_its_fork(
+    project: Path, wheelhouse: Path, tmp_path: Path
+) -> None:
+    status, plan = _plan(
+        project, tmp_path, "--no-pip-cache", "-w", str(wheelhouse), "--python", "3.10"
+    )
+    assert status == 1
+    assert _names(plan["missing"]) == {("forky", "1.0")}
+    text = lockshim(
+        ["plan", "--no-pip-cache", "-w", str(wheelhouse), "--python", "3.10"],
+        project,
+        clean_env(tmp_path),
+    )
+    assert "MISSING  forky 1.0  forky-1.0-py3-none-any.whl  sha256:" in text.stdout
+
+
+def test_plan_lists_mismatched_files(project: Path, wheelhouse: Path, tmp_path: Path) -> None:
+    build_wheel(tmp_path / "other", "alpha", "1.0", payload=b"# tampered\n")
+    shutil.copy(tmp_path / "other" / "alpha-1.0-py3-none-any.whl", wheelhouse)
+    status, plan = _plan(project, tmp_path, "--no-pip-cache", "-w", str(wheelhouse))
+    assert status == 1
+    assert [(m["name"], m["filename"]) for m in plan["mismatched"]] == [
+        ("alpha", "alpha-1.0-py3-none-any.whl")
+    ]
+    assert "but uv.lock pins" in plan["mismatched"][0]["reason"]
+
+
+def test_sync_says_what_is_missing_and_how_to_get_it(
+    project: Path, wheelhouse: Path, tmp_path: Path
+) -> None:
+    (wheelhouse / "alpha-1.0-py3-none-any.whl").unlink()
+    result = lockshim(
+        ["sync", "--no-pip-cache", "-w", str(wheelhouse)], project, clean_env(tmp_path)
+    )
+    assert result.returncode not in (0, 2, 3)
+    before, _, after = result.stderr.partition("uv failed;")
+    assert "not found locally for" in before and "alpha 1.0 (alpha-1.0-py3-none-any.whl)" in before
+    assert "lockshim fetch" in after
+
+
+def _pip_download(index_url: str, cache: Path, dest: Path, env: dict[str, str], *reqs: str) -> None:
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--dest",
+            str(dest),
+            "--index-url",
+            index_url,
+            "--trusted-host",
+            "127.0.0.1",
+            "--cache-dir",
+            str(cache),
+            "--disable-pip-version-check",
+            *reqs,
+        ],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+
+
+def test_pip_cache_written_by_real_pip_serves_an_offline_sync(
+    project: Path, wheelhouse: Path, locked: tuple[Path, Path], tmp_path: Path
+) -> None:
+    cache = tmp_path / "pip cache"
+    env = clean_env(tmp_path)
+    with serving(locked[1]) as index:
+        _pip_download(index.url, cache, tmp_path / "downloads", env, "alpha==1.0", "direct==1.0")
+    bodies = scan_pip_cache(cache)
+    assert bodies, "pip wrote no http-v2 cache entry"
+    assert all(body.name.endswith(".body") for body in bodies)
+    (wheelhouse / "alpha-1.0-py3-none-any.whl").unlink()
+    (wheelhouse / "direct-1.0-py3-none-any.whl").unlink()
+    before = {p: p.read_bytes() for p in cache.rglob("*") if p.is_file()}
+
+    status, plan = _plan(project, tmp_path, "--pip-cache", str(cache), "-w", str(wheelhouse))
+    assert status == 0, plan
+    served = {(e["name"], e["origin"]) for e in plan["served"]}
+    assert ("alpha", "pip cache") in served and ("direct", "pip cache") in served
+
+    result = lockshim(["sync", "--pip-cache", str(cache), "-w", str(wheelhouse)], project, env)
+    assert result.returncode == 0, result.stderr
+    assert "from pip's cache" in result.stderr
+    assert {p: p.read_bytes() for p in cache.rglob("*") if p.is_file()} == before  # untouched
+    assert not (project / ".uv.lock.lockshim-journal").exists()
+
+    off = lockshim(["plan", "--no-pip-cache", "-w", str(wheelhouse)], project, env)
+    assert off.returncode == 1 and "MISSING  alpha 1.0" in off.stdout
+
+
+def test_pip_cache_found_the_way_pip_finds_it(tmp_path: Path) -> None:
+    from lockshim.localfiles import pip_cache_dir
+
+    config = tmp_path / "pip.conf"
+    config.write_text("[global]\ncache-dir = /somewhere/pip-cache\n")
+    home = {"HOME": str(tmp_path), "XDG_CONFIG_DIRS": str(tmp_path / "none")}
+    assert pip_cache_dir({**home, "PIP_CACHE_DIR": "/env/cache"}) == Path("/env/cache")
+    assert pip_cache_dir({**home, "PIP_CONFIG_FILE": str(config)}) == Path("/somewhere/pip-cache")
+    assert pip_cache_dir({**home, "PIP_NO_CACHE_DIR": "1"}) is None
+    assert pip_cache_dir({**home, "PIP_CONFIG_FILE": os.devnull}) == tmp_path / ".cache" / "pip"
+
+
+def _find(project: Path, wheelhouse: Path) -> int:
+    found = find_local(find_project(project), Sources((wheelhouse,), False), Quiet())
+    return sum(index.hashed_files for index in found.indexes)
+
+
+def test_a_second_run_hashes_nothing(project: Path, wheelhouse: Path) -> None:
+    files = len(scan_wheelhouse(wheelhouse))
+    # Every file: forky 1.0 is absent and this index gave the lock no sizes, so the one file
+    # named like no artifact (the build backend) is hashed too, in case it is forky renamed.
+    assert _find(project, wheelhouse) == files
+    assert _find(project, wheelhouse) == 0
+    index = wheelhouse / INDEX_NAME
+    assert index.exists()
+    # A file changed in place (same size, new mtime) is hashed again, and only that one.
+    alpha = wheelhouse / "alpha-1.0-py3-none-any.whl"
+    stat = alpha.stat()
+    os.utime(alpha, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    assert _find(project, wheelhouse) == 1
+    # A corrupt index is rebuilt, never trusted.
+    index.write_text("{ not json")
+    assert _find(project, wheelhouse) == files
+    assert json.loads(index.read_text())["format"] == 1
+
+
+def _hash_and_save(folder: str) -> None:
+    root = Path(folder)
+    index = HashIndex.for_folder(root)
+    index.hash_all(scan_wheelhouse(root))
+    index.save()
+
+
+def test_concurrent_writers_never_corrupt_the_index(tmp_path: Path) -> None:
+    folder = tmp_path / "shared"
+    for number in range(30):
+        build_wheel(folder, f"pkg{number}", "1.0", payload=os.urandom(2000))
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(4) as pool:
+        pool.map(_hash_and_save, [str(folder)] * 8)
+    data = json.loads((folder / INDEX_NAME).read_text())
+    assert len(data["files"]) == 30
+    assert all(entry[3] == sha256_of(folder / name) for name, entry in data["files"].items())
