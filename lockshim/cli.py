@@ -228,5 +228,82 @@ def check(files: tuple[Path, ...], allow: tuple[str, ...], as_json: bool) -> Non
     sys.exit(report.status)
 
 
+@cli.command()
+@click.option(
+    "--dest",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The wheelhouse to fill (created if needed).",
+)
+@_project_option
+@click.option("--uv", "uv_path", metavar="PATH", help="The uv binary (as for sync).")
+@click.option("--python", metavar="X.Y", help="Fetch for this Python version.")
+@click.option(
+    "--python-platform",
+    metavar="TRIPLE",
+    help="Fetch for this platform, named as uv names it (e.g. x86_64-manylinux_2_28, "
+    "aarch64-apple-darwin, x86_64-pc-windows-msvc).",
+)
+@click.option("--all-platforms", is_flag=True, help="Every file of the selected packages.")
+@click.option(
+    "--no-build-deps", is_flag=True, help="Do not fetch what building the project and sdists needs."
+)
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(1, 64),
+    default=8,
+    show_default=True,
+    help="Downloads at once.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print what was done as JSON.")
+@click.argument("uv_args", nargs=-1, type=click.UNPROCESSED, metavar="[-- UV_SYNC_ARGS...]")
+@_errors
+def fetch(
+    dest: Path,
+    project: Path | None,
+    uv_path: str | None,
+    python: str | None,
+    python_platform: str | None,
+    all_platforms: bool,
+    no_build_deps: bool,
+    jobs: int,
+    as_json: bool,
+    uv_args: tuple[str, ...],
+) -> None:
+    """Fill a wheelhouse with the files uv.lock pins, checked by sha256 as they stream.
+
+    By default the files `uv sync UV_SYNC_ARGS` would install on the interpreter uv would use
+    here, plus what building the project and any sdist needs. Files already there are skipped.
+    """
+    from lockshim.fetch import run_fetch
+
+    reporter = Reporter(quiet=as_json)
+    bars: list[Any] = []
+
+    def progress(outcome: object, done: int, total: int) -> None:
+        if not bars:
+            bars.append(progress_bar(total, "lockshim: fetching"))
+        bars[-1].update(1)
+        if done >= total:
+            bars.pop().render_finish()
+
+    report = run_fetch(
+        project_dir=project,
+        dest=dest,
+        uv_path=uv_path,
+        python=python,
+        platform=python_platform,
+        all_platforms=all_platforms,
+        build_deps=not no_build_deps,
+        jobs=jobs,
+        uv_args=uv_args,
+        reporter=reporter,
+        on_done=progress if not as_json and sys.stderr.isatty() else None,
+    )
+    click.echo(report.json() if as_json else report.text(), err=not as_json)
+    sys.exit(report.status)
+
+
 def main(args: list[str] | None = None) -> None:
     cli.main(args=args, prog_name="lockshim")

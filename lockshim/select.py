@@ -122,7 +122,7 @@ def select(exported: Mapping[str, Any], target: Target) -> list[Selected]:
             continue
         ranked = []
         for wheel in package.get("wheels", []):
-            filename = _filename(wheel)
+            filename = entry_filename(wheel)
             rank = target.rank(filename)
             if rank is not None:
                 ranked.append((rank, filename, wheel))
@@ -131,16 +131,17 @@ def select(exported: Mapping[str, Any], target: Target) -> list[Selected]:
             chosen.append(_selected(name, version, "wheel", filename, wheel))
         elif "sdist" in package:
             sdist = package["sdist"]
-            chosen.append(_selected(name, version, "sdist", _filename(sdist), sdist))
+            chosen.append(_selected(name, version, "sdist", entry_filename(sdist), sdist))
         elif "archive" in package:
             archive = package["archive"]
-            chosen.append(_selected(name, version, "archive", _filename(archive), archive))
+            chosen.append(_selected(name, version, "archive", entry_filename(archive), archive))
         else:
             chosen.append(Selected(name, version, "none"))
     return chosen
 
 
-def _filename(entry: Mapping[str, Any]) -> str:
+def entry_filename(entry: Mapping[str, Any]) -> str:
+    """The file name of a pylock.toml wheel, sdist or archive entry."""
     if entry.get("name"):
         return str(entry["name"])
     if "url" in entry:

@@ -1,0 +1,329 @@
+"""`lockshim fetch`: fill a wheelhouse straight from uv.lock, for any target.
+
+The lock already names every file, its URL and its sha256: nothing is resolved for the lock's
+own packages. What `uv sync ARGS` would install for the target is taken from `uv export`
+(lockshim.select); `--all-platforms` takes every file of those packages. Build requirements (the
+project's backend, what it asks for an editable build, and those of every sdist fetched) are
+resolved for the target by `uv pip compile` and fetched too, so that an offline
+`lockshim sync` can build.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import subprocess
+import sys
+import tarfile
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from lockshim import uv as uvmod
+from lockshim.download import Credentials, Outcome, Wanted, fetch_all, redact
+from lockshim.errors import LockshimError
+from lockshim.hashindex import HashIndex
+from lockshim.localfiles import scan_wheelhouse
+from lockshim.plan import resolve_target
+from lockshim.project import Project
+from lockshim.select import entry_filename, export, select
+from lockshim.sync import Reporter, prepared
+from lockshim.target import Target
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+DEFAULT_JOBS = 8
+#: What a backend asks for, beyond its own requires, to build an editable wheel.
+_EDITABLE_REQUIRES = {"hatchling.build": ["editables"]}
+#: PEP 517's fallback when an sdist has no [build-system].
+_LEGACY_REQUIRES = ["setuptools>=40.8.0"]
+
+
+class Report(NamedTuple):
+    dest: Path
+    downloaded: tuple[Outcome, ...]
+    present: tuple[Wanted, ...]
+    failed: tuple[Outcome, ...]
+    build_requirements: tuple[str, ...]  # "requirement (why)"
+    unverifiable: tuple[str, ...]
+
+    @property
+    def status(self) -> int:
+        return 1 if self.failed else 0
+
+    def text(self) -> str:
+        size = sum(o.size for o in self.downloaded)
+        lines = [
+            f"{failure.wanted.name} {failure.wanted.version}: {redact(failure.wanted.url)}: "
+            f"{failure.detail}"
+            for failure in self.failed
+        ]
+        if self.build_requirements:
+            lines.append("build requirements added: " + "; ".join(self.build_requirements))
+        lines += [f"not fetched (uv.lock pins no sha256): {name}" for name in self.unverifiable]
+        lines.append(
+            f"fetched {len(self.downloaded)} files ({size / 1e6:.1f} MB) into {self.dest}; "
+            f"{len(self.present)} already there; {len(self.failed)} failed."
+            + ("" if self.downloaded else " Nothing to download.")
+        )
+        return "\n".join(lines)
+
+    def json(self) -> str:
+        def row(wanted: Wanted, **extra: object) -> dict[str, object]:
+            return {
+                "name": wanted.name,
+                "version": wanted.version,
+                "filename": wanted.filename,
+                "sha256": wanted.sha256,
+                "url": redact(wanted.url),
+                **extra,
+            }
+
+        return json.dumps(
+            {
+                "dest": str(self.dest),
+                "downloaded": [row(o.wanted, size=o.size) for o in self.downloaded],
+                "skipped": [row(w) for w in self.present],
+                "failed": [row(o.wanted, reason=o.detail) for o in self.failed],
+                "build_requirements": list(self.build_requirements),
+                "unverifiable": list(self.unverifiable),
+            },
+            indent=2,
+        )
+
+
+def wanted_from_export(
+    exported: Mapping[str, Any], target: Target | None
+) -> tuple[list[Wanted], list[str]]:
+    """The files to fetch (and the packages skipped for want of a sha256).
+
+    With a target, the file uv would install for each package that applies; with None, every
+    file of every package.
+    """
+    wanted: list[Wanted] = []
+    unverifiable: list[str] = []
+    if target is not None:
+        for item in select(exported, target):
+            if item.kind in ("local", "none") or item.url is None or item.filename is None:
+                continue
+            if item.sha256 is None:
+                unverifiable.append(f"{item.name} {item.version} ({item.filename})")
+                continue
+            wanted.append(
+                Wanted(item.name, item.version, item.filename, item.url, item.sha256, item.size)
+            )
+        return wanted, unverifiable
+    for package in exported.get("packages", []):
+        entries = list(package.get("wheels", []))
+        entries += [package[key] for key in ("sdist", "archive") if key in package]
+        for entry in entries:
+            sha = entry.get("hashes", {}).get("sha256")
+            name, version = str(package["name"]), package.get("version")
+            if "url" not in entry:
+                continue
+            if sha is None:
+                unverifiable.append(f"{name} {version} ({entry_filename(entry)})")
+                continue
+            size = entry.get("size")
+            wanted.append(
+                Wanted(
+                    name,
+                    version,
+                    entry_filename(entry),
+                    str(entry["url"]),
+                    str(sha).lower(),
+                    size if isinstance(size, int) else None,
+                )
+            )
+    return wanted, unverifiable
+
+
+def credentials_for(project: Project) -> Credentials:
+    """Index credentials the way uv takes them: ``UV_INDEX_<NAME>_USERNAME``/``_PASSWORD`` for
+    each ``[[tool.uv.index]]`` of the project (netrc is read per host as a fallback)."""
+    try:
+        data = tomllib.loads((project.root / "pyproject.toml").read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError):
+        data = {}
+    by_prefix: dict[str, tuple[str, str]] = {}
+    for index in data.get("tool", {}).get("uv", {}).get("index", []):
+        name, url = index.get("name"), index.get("url")
+        if not name or not url:
+            continue
+        key = re.sub(r"[^A-Z0-9]", "_", str(name).upper())
+        user = os.environ.get(f"UV_INDEX_{key}_USERNAME")
+        password = os.environ.get(f"UV_INDEX_{key}_PASSWORD")
+        if user is not None or password is not None:
+            by_prefix[str(url)] = (user or "", password or "")
+    return Credentials(by_prefix)
+
+
+def _present(wanted: Sequence[Wanted], dest: Path) -> set[str]:
+    """Filenames already in ``dest`` with the pinned bytes (hashed once, via the index)."""
+    if not dest.is_dir():
+        return set()
+    files = {f.name: f for f in scan_wheelhouse(dest) if f.path.parent == dest}
+    candidates = [files[w.filename] for w in wanted if w.filename in files]
+    index = HashIndex.for_folder(dest)
+    digests = index.hash_all(candidates)
+    index.save()
+    return {w.filename for w in wanted if digests.get(dest / w.filename) == w.sha256}
+
+
+def _index_url(exported: Mapping[str, Any]) -> str | None:
+    """The index most of the lock's packages come from: where build requirements are looked up."""
+    indexes = [str(p["index"]) for p in exported.get("packages", []) if p.get("index")]
+    return max(set(indexes), key=indexes.count) if indexes else None
+
+
+def _build_requirements(
+    project: Project, exported: Mapping[str, Any], sdists: Iterable[Path]
+) -> list[tuple[str, str]]:
+    """(requirement, why) for building the project's local packages and the fetched sdists."""
+    found: list[tuple[str, str]] = []
+    for package in exported.get("packages", []):
+        directory = package.get("directory")
+        if not isinstance(directory, Mapping):
+            continue
+        pyproject = project.root / str(directory.get("path", ".")) / "pyproject.toml"
+        try:
+            system = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("build-system")
+        except (OSError, tomllib.TOMLDecodeError):
+            continue
+        if not system:
+            continue
+        why = f"builds {package['name']}"
+        found += [(r, why) for r in system.get("requires", [])]
+        if directory.get("editable"):
+            extra = _EDITABLE_REQUIRES.get(str(system.get("build-backend")), [])
+            found += [(r, f"editable build of {package['name']}") for r in extra]
+    for sdist in sdists:
+        found += [(r, f"builds {sdist.name}") for r in _sdist_requires(sdist)]
+    return found
+
+
+def _sdist_requires(sdist: Path) -> list[str]:
+    try:
+        with tarfile.open(sdist) as archive:
+            member = next(
+                (
+                    m
+                    for m in archive.getmembers()
+                    if m.name.count("/") == 1 and m.name.endswith("/pyproject.toml")
+                ),
+                None,
+            )
+            if member is None:
+                return list(_LEGACY_REQUIRES)
+            stream = archive.extractfile(member)
+            data = tomllib.load(io.BytesIO(stream.read())) if stream else {}
+    except (OSError, tarfile.TarError, tomllib.TOMLDecodeError):
+        return []
+    system = data.get("build-system")
+    return list(system.get("requires", [])) if system else list(_LEGACY_REQUIRES)
+
+
+def _compile(
+    uv: uvmod.Uv,
+    requirements: Sequence[str],
+    index_url: str | None,
+    python: str | None,
+    platform: str | None,
+    universal: bool,
+) -> dict[str, Any]:
+    command = [
+        str(uv.path),
+        "pip",
+        "compile",
+        "-",
+        "--format",
+        "pylock.toml",
+        "--quiet",
+        "--no-header",
+    ]
+    if index_url:
+        command += ["--index-url", index_url]
+    if universal:
+        command.append("--universal")
+    if python:
+        command += ["--python-version", python]
+    if platform:
+        command += ["--python-platform", platform]
+    result = subprocess.run(
+        command, input="\n".join(requirements), capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0:
+        raise LockshimError(
+            "could not resolve the build requirements "
+            f"({', '.join(requirements)}): {result.stderr.strip()} "
+            "Fetch them yourself, or pass --no-build-deps."
+        )
+    return tomllib.loads(result.stdout)
+
+
+def run_fetch(
+    *,
+    project_dir: Path | None,
+    dest: Path,
+    uv_path: str | None,
+    python: str | None,
+    platform: str | None,
+    all_platforms: bool,
+    build_deps: bool,
+    jobs: int,
+    uv_args: Sequence[str],
+    reporter: Reporter,
+    on_done: Callable[[Outcome, int, int], None] | None = None,
+) -> Report:
+    with prepared(project_dir, uv_path, reporter) as (project, uv):
+        args = ["--project", str(project_dir), *uv_args] if project_dir else list(uv_args)
+        exported = export(uv.path, args)
+    target = None if all_platforms else resolve_target(project, uv, python, platform)
+    wanted, unverifiable = wanted_from_export(exported, target)
+    credentials = credentials_for(project)
+    dest = dest.absolute()
+    present_names = _present(wanted, dest)
+    outcomes = fetch_all(
+        [w for w in wanted if w.filename not in present_names], dest, credentials, jobs, on_done
+    )
+    build: list[str] = []
+    if build_deps:
+        sdists = [dest / w.filename for w in wanted if w.filename.endswith((".tar.gz", ".zip"))]
+        requirements = _build_requirements(project, exported, [s for s in sdists if s.exists()])
+        if requirements:
+            compiled = _compile(
+                uv,
+                sorted({r for r, _ in requirements}),
+                _index_url(exported),
+                python,
+                platform,
+                all_platforms,
+            )
+            more, more_unverifiable = wanted_from_export(compiled, target)
+            known = {w.filename for w in wanted}
+            more = [w for w in more if w.filename not in known]
+            unverifiable += more_unverifiable
+            more_present = _present(more, dest)
+            outcomes += fetch_all(
+                [w for w in more if w.filename not in more_present],
+                dest,
+                credentials,
+                jobs,
+                on_done,
+            )
+            wanted += more
+            present_names |= more_present
+            build = [f"{r} ({why})" for r, why in dict.fromkeys(requirements)]
+    return Report(
+        dest,
+        tuple(o for o in outcomes if o.status == "downloaded"),
+        tuple(w for w in wanted if w.filename in present_names),
+        tuple(o for o in outcomes if o.status == "failed"),
+        tuple(build),
+        tuple(unverifiable),
+    )
