@@ -140,14 +140,16 @@ def _download(wanted: Wanted, dest: Path, credentials: Credentials) -> int:
     received = 0
     try:
         with urllib.request.urlopen(request, timeout=60) as response, open(part, "wb") as out:
+            announced = response.headers.get("Content-Length")
             while chunk := response.read(_CHUNK):
                 digest.update(chunk)
                 received += len(chunk)
                 if wanted.size is not None and received > wanted.size:
                     raise _Refused(f"more bytes than the {wanted.size} uv.lock pins")
                 out.write(chunk)
-        if wanted.size is not None and received != wanted.size:
-            raise _Transient(f"connection ended after {received} of {wanted.size} bytes")
+        expected = wanted.size if wanted.size is not None else _int(announced)
+        if expected is not None and received < expected:
+            raise _Transient(f"connection ended after {received} of {expected} bytes")
         if digest.hexdigest() != wanted.sha256:
             raise _Refused(
                 f"sha256 {digest.hexdigest()}, but uv.lock pins {wanted.sha256}: refused"
@@ -161,6 +163,13 @@ def _download(wanted: Wanted, dest: Path, credentials: Credentials) -> int:
     finally:
         with contextlib.suppress(FileNotFoundError):
             part.unlink()
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
 
 
 def fetch_all(

@@ -6,56 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from realworld import (
-    build_backend_wheel,
-    build_sdist,
-    build_wheel,
-    clean_env,
-    serving,
-    uv_lock,
-    write,
-)
-
-BACKEND = '[build-system]\nrequires = ["minibackend"]\nbuild-backend = "minibackend"\n'
-
-
-def _registry(folder: Path) -> None:
-    build_wheel(folder, "alpha", "1.0")
-    build_wheel(folder, "forky", "1.0", requires_python="<3.11")
-    build_wheel(folder, "forky", "2.0", requires_python=">=3.11")
-    build_wheel(folder, "extra-dep", "1.0")
-    build_wheel(folder, "devtool", "1.0")
-    build_wheel(folder, "linter", "1.0", requires=["alpha"])
-    build_wheel(folder, "direct", "1.0")
-    build_sdist(folder, "sdisty", "1.0")
-    build_backend_wheel(folder)
-
-
-def _project(root: Path, direct_url: str) -> Path:
-    write(
-        root / "pyproject.toml",
-        BACKEND + '\n[project]\nname = "app"\nversion = "0.1.0"\nrequires-python = ">=3.9"\n'
-        "dependencies = [\n"
-        '    "alpha",\n'
-        "    \"forky<2; python_version < '3.11'\",\n"
-        "    \"forky>=2; python_version >= '3.11'\",\n"
-        '    "sdisty",\n'
-        '    "member",\n'
-        f'    "direct @ {direct_url}",\n'
-        "]\n\n"
-        '[project.optional-dependencies]\nx = ["extra-dep"]\n\n'
-        '[dependency-groups]\ndev = ["devtool"]\nlint = ["linter"]\n\n'
-        '[tool.uv.workspace]\nmembers = ["packages/member"]\n\n'
-        "[tool.uv.sources]\nmember = { workspace = true }\n",
-    )
-    write(root / "src" / "app" / "__init__.py", "VALUE = 'app'\n")
-    member = root / "packages" / "member"
-    write(
-        member / "pyproject.toml",
-        BACKEND + '\n[project]\nname = "member"\nversion = "0.2.0"\ndependencies = ["alpha"]\n',
-    )
-    write(member / "src" / "member" / "__init__.py", "VALUE = 'member'\n")
-    return root
+from realworld import build_registry, clean_env, serving, uv_lock, write_project
 
 
 @pytest.fixture(scope="session")
@@ -63,9 +14,9 @@ def locked(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """(a project locked by real uv against a loopback index, the index's files)."""
     base = tmp_path_factory.mktemp("locked")
     registry = base / "registry"
-    _registry(registry)
+    build_registry(registry)
     with serving(registry) as index:
-        project = _project(
+        project = write_project(
             base / "project", f"http://127.0.0.1:{index.port}/files/direct-1.0-py3-none-any.whl"
         )
         uv_lock(project, index, clean_env(base))

@@ -189,6 +189,11 @@ class LoopbackIndex:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.requests: list[str] = []
+        #: filename -> faults to play, one per request: "drop" (close the connection halfway
+        #: through the file), "corrupt" (other bytes, same length), "503".
+        self.faults: dict[str, list[str]] = {}
+        #: Basic-auth (user, password) the files need, or None.
+        self.auth: tuple[str, str] | None = None
         self._server: http.server.ThreadingHTTPServer | None = None
 
     @property
@@ -225,6 +230,29 @@ class LoopbackIndex:
                 if not self.head_only:
                     self.wfile.write(body)
 
+            def _authorized(self) -> bool:
+                assert index.auth is not None
+                expected = base64.b64encode(":".join(index.auth).encode()).decode()
+                return self.headers.get("Authorization") == f"Basic {expected}"
+
+            def _file(self, path: Path) -> None:
+                body = path.read_bytes()
+                queue = index.faults.get(path.name, [])
+                fault = queue.pop(0) if queue else None
+                if fault == "503":
+                    self.send_error(503)
+                elif fault == "drop" and not self.head_only:
+                    self.send_response(200)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body[: len(body) // 2])
+                    self.wfile.flush()
+                    self.close_connection = True
+                elif fault == "corrupt":
+                    self._send(bytes(b ^ 0xFF for b in body), "application/octet-stream")
+                else:
+                    self._send(body, "application/octet-stream")
+
             def do_HEAD(self) -> None:
                 self.head_only = True
                 self.do_GET()
@@ -242,8 +270,14 @@ class LoopbackIndex:
                         return
                 elif parts[:1] == ["files"] and len(parts) == 2:
                     path = index.folder / parts[1]
+                    if index.auth is not None and not self._authorized():
+                        self.send_response(401)
+                        self.send_header("WWW-Authenticate", 'Basic realm="index"')
+                        self.send_header("Content-Length", "0")
+                        self.end_headers()
+                        return
                     if path.is_file():
-                        self._send(path.read_bytes(), "application/octet-stream")
+                        self._file(path)
                         return
                 self.send_error(404)
 
@@ -340,3 +374,50 @@ def write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return path
+
+
+# --- the project most tests use ----------------------------------------------------------------
+
+BUILD_SYSTEM = '[build-system]\nrequires = ["minibackend"]\nbuild-backend = "minibackend"\n'
+
+
+def build_registry(folder: Path) -> None:
+    """The files of the test index: wheels, a fork, an sdist, a build backend."""
+    build_wheel(folder, "alpha", "1.0")
+    build_wheel(folder, "forky", "1.0", requires_python="<3.11")
+    build_wheel(folder, "forky", "2.0", requires_python=">=3.11")
+    build_wheel(folder, "extra-dep", "1.0")
+    build_wheel(folder, "devtool", "1.0")
+    build_wheel(folder, "linter", "1.0", requires=["alpha"])
+    build_wheel(folder, "direct", "1.0")
+    build_sdist(folder, "sdisty", "1.0")
+    build_backend_wheel(folder)
+
+
+def write_project(root: Path, direct_url: str) -> Path:
+    """A workspace (app + member) built with minibackend, with extras, groups and a fork."""
+    write(
+        root / "pyproject.toml",
+        BUILD_SYSTEM + '\n[project]\nname = "app"\nversion = "0.1.0"\nrequires-python = ">=3.9"\n'
+        "dependencies = [\n"
+        '    "alpha",\n'
+        "    \"forky<2; python_version < '3.11'\",\n"
+        "    \"forky>=2; python_version >= '3.11'\",\n"
+        '    "sdisty",\n'
+        '    "member",\n'
+        f'    "direct @ {direct_url}",\n'
+        "]\n\n"
+        '[project.optional-dependencies]\nx = ["extra-dep"]\n\n'
+        '[dependency-groups]\ndev = ["devtool"]\nlint = ["linter"]\n\n'
+        '[tool.uv.workspace]\nmembers = ["packages/member"]\n\n'
+        "[tool.uv.sources]\nmember = { workspace = true }\n",
+    )
+    write(root / "src" / "app" / "__init__.py", "VALUE = 'app'\n")
+    member = root / "packages" / "member"
+    write(
+        member / "pyproject.toml",
+        BUILD_SYSTEM
+        + '\n[project]\nname = "member"\nversion = "0.2.0"\ndependencies = ["alpha"]\n',
+    )
+    write(member / "src" / "member" / "__init__.py", "VALUE = 'member'\n")
+    return root

@@ -1,0 +1,176 @@
+"""`lockshim fetch` against a real loopback index: then an offline sync from what it fetched."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from realworld import (
+    LoopbackIndex,
+    build_registry,
+    clean_env,
+    lockshim,
+    serving,
+    sha256_of,
+    uv_lock,
+    write_project,
+)
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, LoopbackIndex]]:
+    """A project locked against an index that stays up for the module's tests."""
+    base = tmp_path_factory.mktemp("live")
+    registry = base / "registry"
+    build_registry(registry)
+    with serving(registry) as index:
+        project = write_project(
+            base / "project", f"http://127.0.0.1:{index.port}/files/direct-1.0-py3-none-any.whl"
+        )
+        uv_lock(project, index, clean_env(base))
+        yield project, index
+
+
+@pytest.fixture
+def index(live: tuple[Path, LoopbackIndex]) -> Iterator[LoopbackIndex]:
+    yield live[1]
+    live[1].faults.clear()
+    live[1].auth = None
+
+
+@pytest.fixture
+def copy(live: tuple[Path, LoopbackIndex], tmp_path: Path) -> Path:
+    target = tmp_path / "project"
+    shutil.copytree(live[0], target)
+    return target
+
+
+def _fetch(project: Path, dest: Path, tmp_path: Path, *args: str, **env: str):  # type: ignore[no-untyped-def]
+    result = lockshim(
+        ["fetch", "--dest", str(dest), "--json", *args],
+        project,
+        clean_env(tmp_path, **env),
+        offline=False,
+    )
+    assert result.stdout, result.stderr
+    return result, json.loads(result.stdout)
+
+
+def _names(rows: list[dict[str, str]]) -> set[str]:
+    return {row["filename"] for row in rows}
+
+
+def test_fetch_then_sync_offline(copy: Path, index: LoopbackIndex, tmp_path: Path) -> None:
+    dest = tmp_path / "wheels"
+    result, report = _fetch(copy, dest, tmp_path, "--", "--extra", "x")
+    assert result.returncode == 0, result.stderr
+    fetched = _names(report["downloaded"])
+    assert {
+        "alpha-1.0-py3-none-any.whl",
+        "forky-2.0-py3-none-any.whl",
+        "sdisty-1.0.tar.gz",
+        "direct-1.0-py3-none-any.whl",
+        "extra_dep-1.0-py3-none-any.whl",
+        "devtool-1.0-py3-none-any.whl",
+    } <= fetched
+    assert "forky-1.0-py3-none-any.whl" not in fetched  # for Python < 3.11: not this target
+    assert "minibackend-1.0-py3-none-any.whl" in fetched  # the project's build backend
+    assert any("minibackend" in why for why in report["build_requirements"])
+    for row in report["downloaded"]:
+        assert sha256_of(dest / row["filename"]) == row["sha256"]
+    assert not list(dest.glob(".*.part"))
+
+    again, second = _fetch(copy, dest, tmp_path, "--", "--extra", "x")
+    assert again.returncode == 0 and second["downloaded"] == []
+    assert len(second["skipped"]) == len(report["downloaded"])
+
+    synced = lockshim(
+        ["sync", "--no-pip-cache", "-w", str(dest), "--", "--extra", "x"], copy, clean_env(tmp_path)
+    )
+    assert synced.returncode == 0, synced.stderr
+
+
+def test_another_target_selects_other_files(
+    copy: Path, index: LoopbackIndex, tmp_path: Path
+) -> None:
+    result, report = _fetch(
+        copy, tmp_path / "py310", tmp_path, "--python", "3.10", "--no-build-deps"
+    )
+    assert result.returncode == 0, result.stderr
+    fetched = _names(report["downloaded"])
+    assert "forky-1.0-py3-none-any.whl" in fetched and "forky-2.0-py3-none-any.whl" not in fetched
+    assert "minibackend-1.0-py3-none-any.whl" not in fetched  # --no-build-deps
+
+    result, report = _fetch(copy, tmp_path / "all", tmp_path, "--all-platforms", "--no-build-deps")
+    assert result.returncode == 0, result.stderr
+    assert {"forky-1.0-py3-none-any.whl", "forky-2.0-py3-none-any.whl"} <= _names(
+        report["downloaded"]
+    )
+
+
+def test_a_dropped_connection_leaves_no_partial_file(
+    copy: Path, index: LoopbackIndex, tmp_path: Path
+) -> None:
+    dest = tmp_path / "wheels"
+    index.faults["alpha-1.0-py3-none-any.whl"] = ["drop"] * 20
+    result, report = _fetch(copy, dest, tmp_path, "--no-build-deps")
+    assert result.returncode == 1
+    assert [row["filename"] for row in report["failed"]] == ["alpha-1.0-py3-none-any.whl"]
+    assert "/files/alpha-1.0-py3-none-any.whl" in report["failed"][0]["url"]
+    assert not (dest / "alpha-1.0-py3-none-any.whl").exists()
+    assert not list(dest.glob(".*.part"))
+    index.faults.clear()
+    rerun, second = _fetch(copy, dest, tmp_path, "--no-build-deps")
+    assert rerun.returncode == 0, rerun.stderr
+    assert _names(second["downloaded"]) == {"alpha-1.0-py3-none-any.whl"}  # only what was missing
+
+
+def test_wrong_bytes_are_refused(copy: Path, index: LoopbackIndex, tmp_path: Path) -> None:
+    dest = tmp_path / "wheels"
+    index.faults["devtool-1.0-py3-none-any.whl"] = ["corrupt"] * 5
+    result, report = _fetch(copy, dest, tmp_path, "--no-build-deps")
+    assert result.returncode == 1
+    failed = report["failed"]
+    assert [row["filename"] for row in failed] == ["devtool-1.0-py3-none-any.whl"]
+    assert "but uv.lock pins" in failed[0]["reason"]
+    assert not (dest / "devtool-1.0-py3-none-any.whl").exists()
+    text = lockshim(
+        ["fetch", "--dest", str(dest), "--no-build-deps"], copy, clean_env(tmp_path), offline=False
+    )
+    assert "devtool 1.0" in text.stderr and "refused" in text.stderr
+
+
+def test_transient_errors_are_retried(copy: Path, index: LoopbackIndex, tmp_path: Path) -> None:
+    index.faults["alpha-1.0-py3-none-any.whl"] = ["503", "drop"]
+    result, report = _fetch(copy, tmp_path / "wheels", tmp_path, "--no-build-deps")
+    assert result.returncode == 0, result.stderr
+    assert "alpha-1.0-py3-none-any.whl" in _names(report["downloaded"])
+    assert index.faults["alpha-1.0-py3-none-any.whl"] == []  # both faults were met
+
+
+def test_credentials_the_way_uv_takes_them(
+    copy: Path, index: LoopbackIndex, tmp_path: Path
+) -> None:
+    index.auth = ("lab", "s3cr3t-token")
+    with open(copy / "pyproject.toml", "a", encoding="utf-8") as stream:
+        stream.write(f'\n[[tool.uv.index]]\nname = "lab-mirror"\nurl = "{index.url}"\n')
+
+    denied, report = _fetch(copy, tmp_path / "none", tmp_path, "--no-build-deps")
+    assert denied.returncode == 1 and "HTTP 401" in report["failed"][0]["reason"]
+
+    env = {"UV_INDEX_LAB_MIRROR_USERNAME": "lab", "UV_INDEX_LAB_MIRROR_PASSWORD": "s3cr3t-token"}
+    result, report = _fetch(copy, tmp_path / "env", tmp_path, "--no-build-deps", **env)
+    assert result.returncode == 0, result.stderr
+    assert "s3cr3t-token" not in result.stdout + result.stderr
+
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login lab password s3cr3t-token\n")
+    netrc.chmod(0o600)
+    result, report = _fetch(
+        copy, tmp_path / "netrc-dest", tmp_path, "--no-build-deps", NETRC=str(netrc)
+    )
+    assert result.returncode == 0, result.stderr
+    assert report["downloaded"] and "s3cr3t-token" not in result.stdout + result.stderr
