@@ -26,17 +26,15 @@ class LocalFile(NamedTuple):
     size: int
     mtime_ns: int
     inode: int
+    relative: str  # the path under ``root``, with forward slashes: the hash index's key
 
     @property
     def name(self) -> str:
         return self.path.name
 
-    @property
-    def relative(self) -> str:
-        return self.path.relative_to(self.root).as_posix()
-
 
 def _walk(root: Path, origin: str, suffix: str | None = None) -> Iterator[LocalFile]:
+    prefix = len(os.path.join(str(root), ""))
     stack = [root]
     while stack:
         folder = stack.pop()
@@ -65,6 +63,7 @@ def _walk(root: Path, origin: str, suffix: str | None = None) -> Iterator[LocalF
                         info.st_size,
                         info.st_mtime_ns,
                         info.st_ino,
+                        entry.path[prefix:].replace(os.sep, "/"),
                     )
             except OSError:
                 continue

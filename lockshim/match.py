@@ -63,10 +63,11 @@ def match(
     unverifiable_names: dict[str, list[tuple[Package, Artifact]]] = defaultdict(list)
     lock_names = {artifact.filename for _, artifact in lock.artifacts()}
     for package, artifact in lock.servable():
-        if artifact.sha256 is None:
+        sha = artifact.sha256
+        if sha is None:
             unverifiable_names[artifact.filename].append((package, artifact))
         else:
-            wanted[artifact.sha256].append((package, artifact))
+            wanted[sha].append((package, artifact))
     by_name: dict[str, list[LocalFile]] = defaultdict(list)
     for file in files:
         by_name[file.name].append(file)
@@ -156,13 +157,15 @@ def _found(
 def _hash(
     files: Sequence[LocalFile], indexes: Mapping[Path, HashIndex], on_hash: OnHash | None
 ) -> dict[Path, str]:
-    unique = list({file.path: file for file in files}.values())
-    by_root: dict[Path, list[LocalFile]] = defaultdict(list)
-    for file in unique:
-        by_root[file.root].append(file)
-    total = sum(
-        1 for root, group in by_root.items() for f in group if indexes[root].known(f) is None
-    )
+    digests: dict[Path, str] = {}
+    todo: dict[Path, list[LocalFile]] = defaultdict(list)
+    for file in {file.path: file for file in files}.values():
+        known = indexes[file.root].known(file)
+        if known is None:
+            todo[file.root].append(file)
+        else:
+            digests[file.path] = known
+    total = sum(len(group) for group in todo.values())
     done = 0
 
     def advance(file: LocalFile) -> None:
@@ -171,7 +174,6 @@ def _hash(
         if on_hash is not None:
             on_hash(done, total, file)
 
-    digests: dict[Path, str] = {}
-    for root, group in by_root.items():
+    for root, group in todo.items():
         digests.update(indexes[root].hash_all(group, advance))
     return digests

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import NamedTuple, Protocol
 
 from lockshim import uv as uvmod
+from lockshim.atomic import atomic_write
 from lockshim.errors import LockshimError
 from lockshim.hashindex import HashIndex
 from lockshim.localfiles import (
@@ -17,6 +20,7 @@ from lockshim.localfiles import (
     pip_cache_dir,
     scan_pip_cache,
     scan_wheelhouse,
+    user_cache_dir,
 )
 from lockshim.lock import Lock, parse_lock
 from lockshim.match import MatchResult, Served, match
@@ -214,19 +218,48 @@ def _missing(found: Found, uv: uvmod.Uv, uv_args: Sequence[str], reporter: Repor
     """What uv will need that no local file holds, said before uv runs (empty: all there).
 
     Worked out only when some remote package has nothing served at all (else every package
-    has its file here, nothing to say), and never in the way of the sync itself.
+    has its file here), and never in the way of the sync itself. The answer depends only on
+    the lock, the arguments, the files served and the interpreter, so it is remembered under
+    those: a re-sync of an unchanged project does not ask uv again.
     """
     served = found.result.served_packages
     if all(p.position in served for p in found.lock.packages if p.servable):
         return []
-    from lockshim.plan import plan_for  # packaging and uv export: only when needed
-
+    key = _missing_key(found, uv, uv_args)
+    memo = user_cache_dir() / "missing" / f"{key}.json"
     try:
-        plan = plan_for(found, uv, uv_args)
-    except LockshimError as error:
-        reporter.warn(f"could not work out what is missing ({error}).")
-        return []
-    missing = [f"{e.name} {e.version} ({e.filename})" for e in plan.missing]
+        target, missing = json.loads(memo.read_text(encoding="utf-8"))
+    except (OSError, ValueError, TypeError):
+        from lockshim.plan import plan_for  # packaging and uv export: only when needed
+
+        try:
+            plan = plan_for(found, uv, uv_args)
+        except LockshimError as error:
+            reporter.warn(f"could not work out what is missing ({error}).")
+            return []
+        target = plan.target
+        missing = [f"{e.name} {e.version} ({e.filename})" for e in plan.missing]
+        with contextlib.suppress(OSError):
+            memo.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(memo, json.dumps([target, missing]).encode(), 0o644, durable=False)
     if missing:
-        reporter.info(f"not found locally for {plan.target}: " + "; ".join(missing) + ".")
-    return missing
+        reporter.info(f"not found locally for {target}: " + "; ".join(missing) + ".")
+    return list(missing)
+
+
+def _missing_key(found: Found, uv: uvmod.Uv, uv_args: Sequence[str]) -> str:
+    """Everything the missing list depends on: lock bytes, arguments, served files, uv and the
+    interpreter it would use (the project's .venv, by its identity)."""
+    parts = [
+        hashlib.sha256(found.original).hexdigest(),
+        str(uv.path),
+        uv.version_text,
+        json.dumps(list(uv_args)),
+        str(found.project.root),
+    ]
+    parts += [f"{s.package.position}:{s.artifact.position}" for s in found.result.served]
+    for python in (".venv/bin/python", ".venv/Scripts/python.exe"):
+        with contextlib.suppress(OSError):
+            info = os.stat(found.project.root / python)
+            parts.append(f"{python}:{info.st_ino}:{info.st_mtime_ns}")
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
