@@ -77,6 +77,7 @@ def env(**extra: str) -> dict[str, str]:
         PIP_CONFIG_FILE=os.devnull,
         PIP_DISABLE_PIP_VERSION_CHECK="1",
     )
+    clean["PATH"] = os.pathsep.join([str(Path(uv_bin()).parent), clean.get("PATH", "")])
     clean.update(extra)
     return clean
 
@@ -512,7 +513,11 @@ def row_fetch(pairs: int) -> list[Row]:
     with loopback_index(wheels) as index_url:
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
-        shutil.copy(project / "pyproject.toml", folder)
+        # The index holds the wheels for this machine only: lock for this environment alone.
+        (folder / "pyproject.toml").write_text(
+            (project / "pyproject.toml").read_text()
+            + "environments = [\"sys_platform == 'linux' and python_version == '3.11'\"]\n"
+        )
         run(
             [uv_bin(), "lock", "--index-url", index_url],
             folder,
@@ -628,7 +633,8 @@ def main() -> None:
         try:
             measured = measure()
         except SystemExit as failure:  # one row failing to set up does not lose the others
-            print(f"| {number}. could not be measured: {str(failure).splitlines()[0]} | | | | | |")
+            reason = " ".join(str(failure).split())[:300]
+            print(f"| {number}. could not be measured: {reason} | | | | | |")
             continue
         for name, ours, theirs, ratio, goal, ok in measured:
             print(

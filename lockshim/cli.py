@@ -71,6 +71,27 @@ def _source_options(function: F) -> F:
     return function
 
 
+def _target_options(verb: str) -> Callable[[F], F]:
+    """``--uv``, ``--python`` and ``--python-platform``, as plan and fetch take them."""
+
+    def decorate(function: F) -> F:
+        options = [
+            click.option("--uv", "uv_path", metavar="PATH", help="The uv binary (as for sync)."),
+            click.option("--python", metavar="X.Y", help=f"{verb} for this Python version."),
+            click.option(
+                "--python-platform",
+                metavar="TRIPLE",
+                help=f"{verb} for another platform, named as uv names it (e.g. "
+                "x86_64-manylinux_2_28, aarch64-apple-darwin, x86_64-pc-windows-msvc).",
+            ),
+        ]
+        for option in reversed(options):
+            function = option(function)
+        return function
+
+    return decorate
+
+
 def _pip_cache(pip_cache: Path | None, no_pip_cache: bool) -> bool | Path | None:
     if no_pip_cache:
         return False
@@ -157,14 +178,7 @@ def restore(project: Path | None, force: bool) -> None:
 @cli.command()
 @_project_option
 @_source_options
-@click.option("--uv", "uv_path", metavar="PATH", help="The uv binary (as for sync).")
-@click.option("--python", metavar="X.Y", help="Plan for this Python version on this machine.")
-@click.option(
-    "--python-platform",
-    metavar="TRIPLE",
-    help="Plan for another platform, named as uv names it (e.g. x86_64-manylinux_2_28, "
-    "aarch64-apple-darwin, x86_64-pc-windows-msvc).",
-)
+@_target_options("Plan")
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
 @click.argument("uv_args", nargs=-1, type=click.UNPROCESSED, metavar="[-- UV_SYNC_ARGS...]")
 @_errors
@@ -236,14 +250,7 @@ def check(files: tuple[Path, ...], allow: tuple[str, ...], as_json: bool) -> Non
     help="The wheelhouse to fill (created if needed).",
 )
 @_project_option
-@click.option("--uv", "uv_path", metavar="PATH", help="The uv binary (as for sync).")
-@click.option("--python", metavar="X.Y", help="Fetch for this Python version.")
-@click.option(
-    "--python-platform",
-    metavar="TRIPLE",
-    help="Fetch for this platform, named as uv names it (e.g. x86_64-manylinux_2_28, "
-    "aarch64-apple-darwin, x86_64-pc-windows-msvc).",
-)
+@_target_options("Fetch")
 @click.option("--all-platforms", is_flag=True, help="Every file of the selected packages.")
 @click.option(
     "--no-build-deps", is_flag=True, help="Do not fetch what building the project and sdists needs."

@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from realworld import build_registry, clean_env, serving, uv_lock, write_project
+from realworld import build_registry, lock_project, serving
 
 
 @pytest.fixture(scope="session")
@@ -16,10 +16,7 @@ def locked(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     registry = base / "registry"
     build_registry(registry)
     with serving(registry) as index:
-        project = write_project(
-            base / "project", f"http://127.0.0.1:{index.port}/files/direct-1.0-py3-none-any.whl"
-        )
-        uv_lock(project, index, clean_env(base))
+        project = lock_project(base, index)
     return project, registry
 
 

@@ -421,3 +421,11 @@ def write_project(root: Path, direct_url: str) -> Path:
     )
     write(member / "src" / "member" / "__init__.py", "VALUE = 'member'\n")
     return root
+
+
+def lock_project(base: Path, index: LoopbackIndex) -> Path:
+    """The project of :func:`write_project`, locked by the real uv against ``index``."""
+    direct = f"http://127.0.0.1:{index.port}/files/direct-1.0-py3-none-any.whl"
+    project = write_project(base / "project", direct)
+    uv_lock(project, index, clean_env(base))
+    return project

@@ -12,11 +12,10 @@ from realworld import (
     LoopbackIndex,
     build_registry,
     clean_env,
+    lock_project,
     lockshim,
     serving,
     sha256_of,
-    uv_lock,
-    write_project,
 )
 
 
@@ -27,11 +26,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Loopb
     registry = base / "registry"
     build_registry(registry)
     with serving(registry) as index:
-        project = write_project(
-            base / "project", f"http://127.0.0.1:{index.port}/files/direct-1.0-py3-none-any.whl"
-        )
-        uv_lock(project, index, clean_env(base))
-        yield project, index
+        yield lock_project(base, index), index
 
 
 @pytest.fixture

@@ -80,23 +80,22 @@ def test_a_signal_inside_still_restores(tmp_path: Path) -> None:
     assert lock.read_bytes() == b"original"
 
 
-def test_a_damaged_journal_is_kept_and_explained(tmp_path: Path) -> None:
-    lock = tmp_path / "uv.lock"
-    lock.write_bytes(b"shimmed")
-    journal_path(lock).write_bytes(b'{"format": 1, "original_sha256": "00"}\nnot the original')
+@pytest.mark.parametrize(
+    ("journal", "message"),
+    [
+        (b'{"format": 1, "original_sha256": "00"}\nnot the original', "damaged"),
+        (b'{"format": 99}\nwhatever', "cannot be read"),  # from a newer lockshim: not guessed at
+        (b"no header at all", "cannot be read"),
+    ],
+)
+def test_a_journal_that_cannot_be_trusted_is_kept_and_explained(
+    tmp_path: Path, journal: bytes, message: str
+) -> None:
     from lockshim.errors import LockshimError
 
-    with pytest.raises(LockshimError, match="damaged"):
-        restore(lock)
-    assert lock.read_bytes() == b"shimmed" and journal_path(lock).exists()
-
-
-def test_a_journal_from_a_newer_lockshim_is_not_guessed_at(tmp_path: Path) -> None:
     lock = tmp_path / "uv.lock"
     lock.write_bytes(b"shimmed")
-    journal_path(lock).write_bytes(b'{"format": 99}\nwhatever')
-    from lockshim.errors import LockshimError
-
-    with pytest.raises(LockshimError, match="cannot be read"):
+    journal_path(lock).write_bytes(journal)
+    with pytest.raises(LockshimError, match=message):
         restore(lock)
-    assert lock.read_bytes() == b"shimmed" and journal_path(lock).exists()
+    assert lock.read_bytes() == b"shimmed" and journal_path(lock).read_bytes() == journal
