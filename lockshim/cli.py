@@ -19,10 +19,6 @@ from lockshim.entry import Reporter, guarded, run_sync
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-#: The reporter every command uses (lockshim.entry's, shared with the click-free `sync` start).
-ClickReporter = Reporter
-
-
 def progress_bar(total: int, label: str) -> Any:
     """A click progress bar on stderr (lockshim.entry.Reporter shows it while hashing)."""
     return click.progressbar(length=total, label=label, file=sys.stderr)
