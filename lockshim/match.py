@@ -59,38 +59,45 @@ def match(
     indexes: Mapping[Path, HashIndex],
     on_hash: OnHash | None = None,
 ) -> MatchResult:
-    wanted: dict[str, list[tuple[Package, Artifact]]] = defaultdict(list)
-    unverifiable_names: dict[str, list[tuple[Package, Artifact]]] = defaultdict(list)
-    lock_names = {artifact.filename for _, artifact in lock.artifacts()}
-    for package, artifact in lock.servable():
-        sha = artifact.sha256
-        if sha is None:
-            unverifiable_names[artifact.filename].append((package, artifact))
-        else:
-            wanted[sha].append((package, artifact))
     by_name: dict[str, list[LocalFile]] = defaultdict(list)
     for file in files:
         by_name[file.name].append(file)
+    sizes_here = {file.size for file in files}
+    # Only artifacts a local file could hold are worth a look: one named like it, or (for the
+    # second round) one of its size. A big lock has far more artifacts than a wheelhouse.
+    named: dict[str, list[tuple[Package, Artifact]]] = defaultdict(list)
+    wanted: dict[str, list[tuple[Package, Artifact]]] = defaultdict(list)
+    unverifiable: list[tuple[Package, Artifact, LocalFile]] = []
+    for package, artifact in lock.servable():
+        sha = artifact.sha256
+        hits = by_name.get(artifact.filename)
+        if sha is None:
+            if hits:
+                unverifiable.append((package, artifact, hits[0]))
+        elif hits:
+            named[artifact.filename].append((package, artifact))
+            wanted[sha].append((package, artifact))
+        elif artifact.size is None or artifact.size in sizes_here:
+            wanted[sha].append((package, artifact))
 
     ignored: list[Ignored] = []
-    digests: dict[Path, str] = {}
     first_round: list[LocalFile] = []
-    wanted_by_name: dict[str, list[tuple[Package, Artifact]]] = defaultdict(list)
-    for pairs in wanted.values():
+    for name, pairs in named.items():
         for package, artifact in pairs:
-            wanted_by_name[artifact.filename].append((package, artifact))
-            for file in by_name.get(artifact.filename, ()):
+            for file in by_name[name]:
                 if artifact.size is not None and file.size != artifact.size:
                     reason = f"{file.size} bytes, but uv.lock pins {artifact.size}"
                     ignored.append(Ignored(package, artifact, file, reason))
                 else:
                     first_round.append(file)
-    digests.update(_hash(first_round, indexes, on_hash))
+    digests = _hash(first_round, indexes, on_hash)
     found = _found(files, digests, wanted)
 
-    missing = [pairs for sha, pairs in wanted.items() if sha not in found]
-    sizes = {artifact.size for pairs in missing for _, artifact in pairs}
-    anonymous = any(size is None for size in sizes)
+    sizes = {
+        artifact.size for sha, pairs in wanted.items() if sha not in found for _, artifact in pairs
+    }
+    anonymous = None in sizes
+    lock_names = {a.filename for _, a in lock.artifacts()} if anonymous else set()
     second_round = [
         file
         for file in files
@@ -110,15 +117,9 @@ def match(
         digest = digests.get(file.path)
         if digest in wanted:
             continue
-        for package, artifact in wanted_by_name[file.name]:
+        for package, artifact in named[file.name]:
             reason = f"sha256 {digest or 'unreadable'}, but uv.lock pins {artifact.sha256}"
             ignored.append(Ignored(package, artifact, file, reason))
-    unverifiable = [
-        (package, artifact, file)
-        for name, pairs in unverifiable_names.items()
-        for file in by_name.get(name, ())[:1]
-        for package, artifact in pairs
-    ]
     served.sort(key=lambda s: (s.package.position, s.artifact.position))
     return MatchResult(tuple(served), tuple(_unique(ignored)), tuple(unverifiable))
 

@@ -59,10 +59,11 @@ class _Change(NamedTuple):
 
 def _plan(lock: Lock, served: Served) -> list[_Change]:
     changes = []
-    for package, artifact in lock.servable():
-        local = served.get((package.position, artifact.position))
-        if local is None:
-            continue
+    for (package_position, artifact_position), local in sorted(served.items()):
+        package = lock.packages[package_position]
+        artifact = package.artifacts[artifact_position]
+        if not package.servable or (artifact.url is None and package.source_kind != "url"):
+            raise ValueError(f"{package.label}: {artifact.filename} cannot be served")
         if package.source_kind == "url":
             changes.append(_Change(package, artifact, None, str(local)))
         else:
