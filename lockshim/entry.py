@@ -71,7 +71,7 @@ def guarded(function: Callable[[], int | None]) -> int:
         return error.exit_code
     except Interrupted as stop:
         name = signal.Signals(stop.signum).name
-        print(f"lockshim: stopped by {name}; uv.lock was restored.", file=sys.stderr, flush=True)
+        print(f"lockshim: stopped by {name}; uv.lock is as it was.", file=sys.stderr, flush=True)
         return stop.exit_code
 
 

@@ -12,7 +12,6 @@ from typing import NamedTuple, Protocol
 
 from lockshim import uv as uvmod
 from lockshim.atomic import atomic_write
-from lockshim.errors import LockshimError
 from lockshim.hashindex import HashIndex
 from lockshim.localfiles import (
     PIP_CACHE,
@@ -202,8 +201,11 @@ def sync(
         command = uvmod.sync_command(uv, uv_args, found.wheelhouses, online=online)
         with staged(found.result.served) as (paths, staging):
             shimmed_bytes = rewrite(found.lock, paths)
-            with shimmed(project.lock_path, found.original, shimmed_bytes, staging):
+            if shimmed_bytes == found.original:  # nothing served: uv.lock is left alone
                 status = uvmod.run(command)
+            else:
+                with shimmed(project.lock_path, found.original, shimmed_bytes, staging):
+                    status = uvmod.run(command)
         if status != 0 and missing:
             reporter.info(
                 f"uv failed; {len(missing)} file(s) it needs are not local: "
@@ -234,7 +236,7 @@ def _missing(found: Found, uv: uvmod.Uv, uv_args: Sequence[str], reporter: Repor
 
         try:
             plan = plan_for(found, uv, uv_args)
-        except LockshimError as error:
+        except Exception as error:  # advisory only: it must never stop the sync itself
             reporter.warn(f"could not work out what is missing ({error}).")
             return []
         target = plan.target

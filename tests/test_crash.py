@@ -36,6 +36,8 @@ for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
     signal.signal(number, stop)
 project = sys.argv[sys.argv.index("--project") + 1] if "--project" in sys.argv else "."
 (state / "seen.lock").write_bytes(pathlib.Path(project, "uv.lock").read_bytes())
+if pathlib.Path(project, ".uv.lock.lockshim-journal").exists():
+    (state / "journal-seen").write_text("")
 (state / "ready").write_text(str(os.getpid()))
 time.sleep(float(os.environ.get("STANDIN_SLEEP", "60")))
 (state / "done").write_text("")
@@ -127,7 +129,7 @@ def test_signal_while_uv_runs(project: Path, standin: Path, tmp_path: Path, name
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 128 + number, stderr
     assert (state / "signal").read_text() == str(number)  # uv got it
-    assert f"stopped by {name}; uv.lock was restored" in stderr
+    assert f"stopped by {name}; uv.lock is as it was" in stderr
     _clean(project, original)
     assert not staging.exists()
 
@@ -339,3 +341,17 @@ def test_git_status_is_clean_after_a_run(project: Path, standin: Path, tmp_path:
     )
     # The example ignores its wheelhouse index; nothing else may appear.
     assert [line for line in status.stdout.splitlines() if "lockshim-index" not in line] == []
+
+
+def test_nothing_served_leaves_the_lock_alone(project: Path, standin: Path, tmp_path: Path) -> None:
+    original = (project / "uv.lock").read_bytes()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    state = _state(tmp_path)
+    env = _env(tmp_path, state, standin, STANDIN_SLEEP="0")
+    result = _run(project, env, "sync", "--no-pip-cache", "-w", str(empty))
+    assert result.returncode == 0, result.stderr
+    assert "0 of 5 locked packages served" in result.stderr
+    assert (state / "seen.lock").read_bytes() == original  # uv got the lock as it is
+    assert not (state / "journal-seen").exists()  # and nothing was written to get there
+    _clean(project, original)
