@@ -251,9 +251,16 @@ def _first_package(text: str) -> int:
 _STR = r'"([^"\\\r\n]*)"'
 _VALUE = re.compile(_STR + r"[ \t]*\r?$", re.M)
 _SOURCE = re.compile(r"\{ (\w+) = " + _STR + r"( \}|,)")
+_NEXT = r"(?:, |(?= \}))"  # each field is followed by another or by the closing brace
+#: An artifact entry exactly as uv writes it: these fields, in this order, each optional.
 _ENTRY = (
-    r'\{ (?:(url|path|filename) = "([^"\\\r\n]*)")?'
-    r'(?:(?:, )?hash = "([^"\\\r\n]*)")?(?:, size = (\d+))?(?=[, ])[^\r\n]*\}'
+    r"\{ "
+    r'(?:(url|path|filename) = "([^"\\\r\n]*)"' + _NEXT + ")?"
+    r'(?:hash = "([^"\\\r\n]*)"' + _NEXT + ")?"
+    r"(?:size = (\d+)" + _NEXT + ")?"
+    r'(?:upload-time = "[^"\\\r\n]*"' + _NEXT + ")?"
+    r'(?:zstd = \{ hash = "[^"\\\r\n]*", size = \d+ \}' + _NEXT + ")?"
+    r" \}"
 )
 _SDIST = re.compile(_ENTRY + r"[ \t]*\r?$", re.M)
 _WHEEL = re.compile(r"    " + _ENTRY + r",?\r?\n")

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import pytest
 import tomllib
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lockshim.errors import LockError
 from lockshim.lock import parse_lock, read_lock
@@ -144,3 +147,92 @@ def test_script_lock_without_packages(tmp_path: Path) -> None:
     )
     assert lock.packages == ()
     assert lock.revision == 3
+
+
+# --- the fast scan never misreads: generated locks, in uv's layout and perturbed ------------------
+
+NAMES = st.from_regex(r"[a-z][a-z0-9_-]{0,12}", fullmatch=True)
+VERSIONS = st.from_regex(r"[0-9]{1,2}\.[0-9]{1,2}(\.[0-9])?(\+cpu)?", fullmatch=True)
+DIGESTS = st.binary(min_size=1, max_size=8).map(lambda b: hashlib.sha256(b).hexdigest())
+
+
+@st.composite
+def artifact_lines(draw: st.DrawFn, name: str, version: str) -> str:
+    filename = f"{name.replace('-', '_')}-{version}-py3-none-any.whl"
+    parts = [f'url = "https://files.example.org/{draw(NAMES)}/{filename}"']
+    if draw(st.booleans()):
+        parts.append(f'hash = "sha256:{draw(DIGESTS)}"')
+        if draw(st.booleans()):
+            parts.append(f"size = {draw(st.integers(0, 10**9))}")
+            if draw(st.booleans()):
+                parts.append('upload-time = "2024-01-02T03:04:05.678Z"')
+            if draw(st.booleans()):
+                parts.append(f'zstd = {{ hash = "sha256:{draw(DIGESTS)}", size = 12 }}')
+    return "{ " + ", ".join(parts) + " }"
+
+
+@st.composite
+def locks(draw: st.DrawFn) -> str:
+    out = ["version = 1", f"revision = {draw(st.integers(0, 5))}", 'requires-python = ">=3.9"', ""]
+    for _ in range(draw(st.integers(0, 6))):
+        name, version = draw(NAMES), draw(VERSIONS)
+        kind = draw(st.sampled_from(["registry", "registry", "editable", "git", "virtual"]))
+        value = {
+            "registry": "https://pypi.org/simple",
+            "editable": ".",
+            "virtual": ".",
+            "git": "https://example.org/repo?rev=v1#0123456789abcdef",
+        }[kind]
+        out += [
+            "[[package]]",
+            f'name = "{name}"',
+            f'version = "{version}"',
+            f'source = {{ {kind} = "{value}" }}',
+        ]
+        if draw(st.booleans()):
+            out += ["dependencies = [", f'    {{ name = "{draw(NAMES)}" }},', "]"]
+        if kind == "registry":
+            if draw(st.booleans()):
+                out.append(
+                    "sdist = " + draw(artifact_lines(name, version)).replace(".whl", ".tar.gz")
+                )
+            wheels = draw(st.lists(artifact_lines(name, version), max_size=4))
+            if wheels:
+                out += ["wheels = [", *[f"    {w}," for w in wheels], "]"]
+        if draw(st.booleans()):
+            out += ["", "[package.metadata]", f'requires-dist = [{{ name = "{draw(NAMES)}" }}]']
+        out.append("")
+    return "\n".join(out)
+
+
+PERTURBATIONS = [
+    lambda t: t,
+    lambda t: t.replace("\n", "\r\n"),
+    lambda t: t.replace("{ url = ", "{url=", 1),
+    lambda t: t.replace("wheels = [\n    ", "wheels = [", 1),
+    lambda t: t.replace(", hash = ", ",  hash = ", 1),
+    lambda t: t.replace('source = { registry = "', "source = { registry = '", 1).replace(
+        'simple" }', "simple' }", 1
+    ),
+    lambda t: "\ufeff" + t,
+    lambda t: t.rstrip("\n"),
+]
+
+
+@settings(max_examples=150, deadline=None)
+@given(text=locks(), perturb=st.sampled_from(PERTURBATIONS))
+def test_the_scan_agrees_with_tomllib_on_any_lock(
+    text: str, perturb: object, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    text = perturb(text)  # type: ignore[operator]
+    try:
+        tomllib.loads(text.removeprefix("\ufeff"))
+    except tomllib.TOMLDecodeError:
+        return  # a perturbation that breaks TOML: read_lock must refuse it (tested elsewhere)
+    path = tmp_path_factory.mktemp("lock") / "uv.lock"
+    path.write_bytes(text.encode("utf-8"))
+    assert _from_lockshim(path) == _from_toml(path)
+    lock = read_lock(path)
+    for _, artifact in lock.artifacts():
+        if artifact.span is not None:
+            assert lock.text[artifact.span[0] : artifact.span[1]] == artifact.url
