@@ -27,11 +27,16 @@ _CHUNK = 1 << 20
 Entry = tuple[int, int, int, str]  # size, mtime_ns, inode, sha256
 
 
-def sha256_file(path: Path) -> str:
+def sha256_file(path: Path, offset: int = 0, length: int | None = None) -> str:
+    """sha256 of a file, or of ``length`` bytes of it from ``offset``."""
     digest = hashlib.sha256()
     with open(path, "rb") as stream:
-        while chunk := stream.read(_CHUNK):
+        stream.seek(offset)
+        left = length
+        while chunk := stream.read(_CHUNK if left is None else min(_CHUNK, left)):
             digest.update(chunk)
+            if left is not None:
+                left -= len(chunk)
     return digest.hexdigest()
 
 
@@ -81,9 +86,7 @@ class HashIndex:
 
         workers = min(4, os.cpu_count() or 1, len(todo))
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            for file, digest in zip(
-                todo, pool.map(lambda f: _try_hash(f.path), todo), strict=False
-            ):
+            for file, digest in zip(todo, pool.map(_try_hash, todo), strict=False):
                 if on_done is not None:
                     on_done(file)
                 if digest is None:
@@ -113,9 +116,11 @@ def _umask() -> int:
     return mask
 
 
-def _try_hash(path: Path) -> str | None:
+def _try_hash(file: LocalFile) -> str | None:
     try:
-        return sha256_file(path)
+        if file.offset:
+            return sha256_file(file.path, file.offset, file.size)
+        return sha256_file(file.path)
     except OSError:
         return None
 

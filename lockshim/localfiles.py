@@ -27,6 +27,7 @@ class LocalFile(NamedTuple):
     mtime_ns: int
     inode: int
     relative: str  # the path under ``root``, with forward slashes: the hash index's key
+    offset: int = 0  # where the artifact's bytes start in ``path`` (old pip cache entries)
 
     @property
     def name(self) -> str:
@@ -81,14 +82,80 @@ def scan_wheelhouse(root: Path) -> list[LocalFile]:
 
 
 def scan_pip_cache(root: Path) -> list[LocalFile]:
-    """The downloaded files in pip's cache: ``http-v2/**/<key>.body`` (pip 23.3 and newer).
+    """The downloaded files in pip's cache, which carry no file name (matched by size and
+    sha256 alone): ``http-v2/**/<key>.body`` (pip 23.3 and newer) and the responses pip kept
+    whole in ``http/`` before that, wherever the body can be located exactly."""
+    files: list[LocalFile] = []
+    if (root / "http-v2").is_dir():
+        files += _walk(root / "http-v2", PIP_CACHE, ".body")
+    if (root / "http").is_dir():
+        for entry in _walk(root / "http", PIP_CACHE):
+            body = _old_body(entry.path, entry.size)
+            if body is not None:
+                files.append(entry._replace(offset=body[0], size=body[1]))
+    return files
 
-    Bodies carry no file name; they are matched by size and sha256 alone.
+
+def _old_body(path: Path, file_size: int) -> tuple[int, int] | None:
+    """(offset, length) of the body in a pip < 23.3 cache entry, else None.
+
+    Such an entry is cachecontrol's ``cc=4,`` and then msgpack of
+    ``{"response": {"body": <bytes>, ...}, ...}``, the body first: its place and length are in
+    the first bytes. Anything else (older formats, other layouts) is not guessed at; a body that
+    is located wrongly could never match a sha256 anyway.
     """
-    http = root / "http-v2"
-    if not http.is_dir():
-        return []
-    return list(_walk(http, PIP_CACHE, ".body"))
+    try:
+        with open(path, "rb") as stream:
+            head = stream.read(64)
+    except OSError:
+        return None
+    if not head.startswith(b"cc=4,"):
+        return None
+    try:
+        position = _msgpack_map(head, 5)
+        key, position = _msgpack_bytes(head, position, strings=True)
+        if key != b"response":
+            return None
+        position = _msgpack_map(head, position)
+        key, position = _msgpack_bytes(head, position, strings=True)
+        if key != b"body":
+            return None
+        length, position = _msgpack_length(head, position, binary=True)
+    except (IndexError, ValueError):
+        return None
+    return (position, length) if position + length <= file_size else None
+
+
+def _msgpack_map(data: bytes, position: int) -> int:
+    marker = data[position]
+    if 0x80 <= marker <= 0x8F:
+        return position + 1
+    widths = {0xDE: 2, 0xDF: 4}
+    if marker not in widths:
+        raise ValueError("not a map")
+    return position + 1 + widths[marker]
+
+
+def _msgpack_length(data: bytes, position: int, *, binary: bool) -> tuple[int, int]:
+    """The length of a str (or, with ``binary``, a bin or str) and where its bytes start."""
+    marker = data[position]
+    if 0xA0 <= marker <= 0xBF:
+        return marker & 0x1F, position + 1
+    widths = {0xD9: 1, 0xDA: 2, 0xDB: 4}
+    if binary:
+        widths.update({0xC4: 1, 0xC5: 2, 0xC6: 4})
+    if marker not in widths:
+        raise ValueError("not a string")
+    width = widths[marker]
+    length = int.from_bytes(data[position + 1 : position + 1 + width], "big")
+    if len(data) < position + 1 + width:
+        raise IndexError("cut short")
+    return length, position + 1 + width
+
+
+def _msgpack_bytes(data: bytes, position: int, *, strings: bool) -> tuple[bytes, int]:
+    length, start = _msgpack_length(data, position, binary=not strings)
+    return data[start : start + length], start + length
 
 
 # --- where pip keeps its cache, found the way pip finds it ---------------------------------------

@@ -79,7 +79,8 @@ def find_local(project: Project, sources: Sources, reporter: Reporter) -> Found:
         indexes[folder] = HashIndex.for_folder(folder)
     if cache is not None:
         files += scan_pip_cache(cache)
-        indexes[cache / "http-v2"] = HashIndex.for_folder(cache / "http-v2", shared=False)
+        for layout in ("http-v2", "http"):
+            indexes[cache / layout] = HashIndex.for_folder(cache / layout, shared=False)
     result = match(lock, files, indexes, reporter.hashing)
     for index in indexes.values():
         index.save()
@@ -142,7 +143,7 @@ def staged(served: Sequence[Served]) -> Iterator[tuple[dict[tuple[int, int], Pat
                     staging = Path(tempfile.mkdtemp(prefix="lockshim-staging-"))
                 target = staging / item.artifact.filename
                 if not target.exists():
-                    _link_or_copy(path, target)
+                    _link_or_copy(item.file, target)
                 path = target
             paths[(item.package.position, item.artifact.position)] = path.absolute()
         yield paths, staging
@@ -153,13 +154,19 @@ def staged(served: Sequence[Served]) -> Iterator[tuple[dict[tuple[int, int], Pat
             shutil.rmtree(staging, ignore_errors=True)
 
 
-def _link_or_copy(source: Path, target: Path) -> None:
+def _link_or_copy(source: LocalFile, target: Path) -> None:
+    """``target`` holding the artifact's bytes: a hard link where it can, else a copy."""
+    if source.offset:  # the bytes sit inside an old pip cache entry: copy them out
+        with open(source.path, "rb") as stream, open(target, "wb") as out:
+            stream.seek(source.offset)
+            out.write(stream.read(source.size))
+        return
     try:
-        os.link(source, target)
+        os.link(source.path, target)
     except OSError:
         import shutil
 
-        shutil.copyfile(source, target)
+        shutil.copyfile(source.path, target)
 
 
 @contextlib.contextmanager

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from realworld import build_wheel, clean_env, lockshim, serving, sha256_of
 
 from lockshim.hashindex import INDEX_NAME, HashIndex
@@ -219,3 +220,43 @@ def test_concurrent_writers_never_corrupt_the_index(tmp_path: Path) -> None:
     data = json.loads((folder / INDEX_NAME).read_text())
     assert len(data["files"]) == 30
     assert all(entry[3] == sha256_of(folder / name) for name, entry in data["files"].items())
+
+
+def test_old_pip_cache_layout_serves_an_offline_sync(
+    project: Path, wheelhouse: Path, locked: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """pip < 23.3 kept whole responses in `http/`; the pip that `venv` bundles here is one."""
+    old = tmp_path / "old-pip"
+    subprocess.run([sys.executable, "-m", "venv", str(old)], check=True, capture_output=True)
+    pip = old / "bin" / "pip"
+    version = subprocess.run([pip, "--version"], capture_output=True, text=True).stdout.split()[1]
+    if tuple(int(p) for p in version.split(".")[:2]) >= (23, 3):
+        pytest.skip(f"the pip bundled with this Python ({version}) writes the new layout")
+    cache = tmp_path / "old cache"
+    env = clean_env(tmp_path)
+    with serving(locked[1]) as index:
+        subprocess.run(
+            [
+                pip,
+                "download",
+                "--no-deps",
+                "--dest",
+                str(tmp_path / "dl"),
+                "--index-url",
+                index.url,
+                "--trusted-host",
+                "127.0.0.1",
+                "--cache-dir",
+                str(cache),
+                "alpha==1.0",
+            ],
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+    assert (cache / "http").is_dir() and not (cache / "http-v2").exists()
+    (wheelhouse / "alpha-1.0-py3-none-any.whl").unlink()
+    result = lockshim(["sync", "--pip-cache", str(cache), "-w", str(wheelhouse)], project, env)
+    assert result.returncode == 0, result.stderr
+    assert "from pip's cache" in result.stderr
+    assert not (project / ".uv.lock.lockshim-journal").exists()
