@@ -62,6 +62,7 @@ class Target(NamedTuple):
     name: str
     markers: Mapping[str, str]
     tags: tuple[Tag, ...]
+    priority: Mapping[Tag, int]  # tag -> its place in ``tags`` (0 is the most preferred)
 
     def applies(self, marker: str | None, extras: Sequence[str] = ()) -> bool:
         if not marker:
@@ -81,27 +82,15 @@ class Target(NamedTuple):
             wheel_tags = parse_wheel_filename(wheel_filename)[3]
         except InvalidWheelFilename:
             return None
-        ranks = [self._priority.get(tag) for tag in wheel_tags]
-        known = [r for r in ranks if r is not None]
+        known = [self.priority[tag] for tag in wheel_tags if tag in self.priority]
         return min(known) if known else None
 
-    @property
-    def _priority(self) -> dict[Tag, int]:
-        return _priorities(self.tags)
 
-
-_PRIORITY_CACHE: dict[int, dict[Tag, int]] = {}
-
-
-def _priorities(accepted: tuple[Tag, ...]) -> dict[Tag, int]:
-    key = id(accepted)
-    cached = _PRIORITY_CACHE.get(key)
-    if cached is None:
-        cached = {}
-        for position, tag in enumerate(accepted):
-            cached.setdefault(tag, position)
-        _PRIORITY_CACHE[key] = cached
-    return cached
+def target(name: str, markers: Mapping[str, str], accepted: Sequence[Tag]) -> Target:
+    priority: dict[Tag, int] = {}
+    for position, tag in enumerate(accepted):
+        priority.setdefault(tag, position)
+    return Target(name, markers, tuple(accepted), priority)
 
 
 def _cpython_tags(
@@ -134,7 +123,7 @@ def probe(python: Path) -> Target:
         )
     else:
         accepted = tuple(wheeltags.compatible_tags((version[0], version[1]), None, platforms))
-    return Target(f"{python} (Python {markers['python_full_version']})", markers, accepted)
+    return target(f"{python} (Python {markers['python_full_version']})", markers, accepted)
 
 
 def for_python(base: Target, version: str) -> Target:
@@ -152,7 +141,7 @@ def for_python(base: Target, version: str) -> Target:
         platform_python_implementation="CPython",
     )
     platforms = _platforms_of(base)
-    return Target(f"Python {major}.{minor}", markers, _cpython_tags((major, minor), platforms))
+    return target(f"Python {major}.{minor}", markers, _cpython_tags((major, minor), platforms))
 
 
 def _platforms_of(target: Target) -> list[str]:
@@ -207,7 +196,7 @@ def for_platform(base: Target, triple: str) -> Target:
     )
     version = tuple(int(p) for p in markers["python_version"].split("."))
     accepted = _cpython_tags((version[0], version[1]), platforms)
-    return Target(f"Python {markers['python_version']} on {triple}", markers, accepted)
+    return target(f"Python {markers['python_version']} on {triple}", markers, accepted)
 
 
 def _trailing_version(name: str, default: tuple[int, int]) -> tuple[int, int]:
