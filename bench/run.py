@@ -119,6 +119,14 @@ def paired(
     return statistics.median(mine), statistics.median(peer), statistics.median(ratios)
 
 
+def compare(
+    name: str, ours: Callable[[], float], theirs: Callable[[], float], pairs: int, goal: float
+) -> Row:
+    """One row: ``ours`` against ``theirs``, whose ratio should be at most ``goal``."""
+    a, b, ratio = paired(ours, theirs, pairs)
+    return (name, a, b, ratio, f"<= {goal}", ratio <= goal)
+
+
 # --- fixtures, made once --------------------------------------------------------------------------
 
 
@@ -354,15 +362,13 @@ def row_resync(pairs: int) -> list[Row]:
     theirs = functools.partial(
         timed, [uv_bin(), "sync", "-q", "--offline", "--frozen"], project, UV_CACHE_DIR=cache
     )
-    a, b, ratio = paired(ours, theirs, pairs)
     return [
-        (
+        compare(
             "1. re-sync, 43-package app: lockshim sync / uv sync --offline --frozen",
-            a,
-            b,
-            ratio,
-            "<= 1.5",
-            ratio <= 1.5,
+            ours,
+            theirs,
+            pairs,
+            1.5,
         )
     ]
 
@@ -388,18 +394,9 @@ def row_overhead(pairs: int, sizes: Sequence[float]) -> list[Row]:
             folder,
             UV_CACHE_DIR=str(WORK / "uv-cache-dry"),
         )
-        a, b, ratio = paired(ours, theirs, pairs)
-        ours_by_size[megabytes] = a
-        rows.append(
-            (
-                f"2. overhead, {actual:.1f} MB lock (uv step a no-op) / uv sync --dry-run",
-                a,
-                b,
-                ratio,
-                "<= 1.0",
-                ratio <= 1.0,
-            )
-        )
+        name = f"2. overhead, {actual:.1f} MB lock (uv step a no-op) / uv sync --dry-run"
+        rows.append(compare(name, ours, theirs, pairs, 1.0))
+        ours_by_size[megabytes] = rows[-1][1]
     if len(sizes) >= 2:
         growth = ours_by_size[sizes[-1]] / ours_by_size[sizes[-2]]
         rows.append(
@@ -464,15 +461,13 @@ def row_cold(pairs: int) -> list[Row]:
         )
         return time.perf_counter() - start
 
-    a, b, ratio = paired(ours, theirs, pairs)
     return [
-        (
+        compare(
             "3. cold offline install: lockshim sync / export + uv pip sync recipe",
-            a,
-            b,
-            ratio,
-            "<= 1.0",
-            ratio <= 1.0,
+            ours,
+            theirs,
+            pairs,
+            1.0,
         )
     ]
 
@@ -540,15 +535,9 @@ def row_fetch(pairs: int) -> list[Row]:
             folder,
             before=empty,
         )
-        a, b, ratio = paired(ours, theirs, pairs)
         rows.append(
-            (
-                "5. fill a wheelhouse: lockshim fetch / uv-wheel-download",
-                a,
-                b,
-                ratio,
-                "<= 1.0",
-                ratio <= 1.0,
+            compare(
+                "5. fill a wheelhouse: lockshim fetch / uv-wheel-download", ours, theirs, pairs, 1.0
             )
         )
 
@@ -590,15 +579,13 @@ def row_fetch(pairs: int) -> list[Row]:
             )
             return time.perf_counter() - start
 
-        a, b, ratio = paired(ours, pip_way, pairs)
         rows.append(
-            (
+            compare(
                 "5b. fill a wheelhouse: lockshim fetch / uv export + pip download",
-                a,
-                b,
-                ratio,
-                "<= 0.2",
-                ratio <= 0.2,
+                ours,
+                pip_way,
+                pairs,
+                0.2,
             )
         )
     return rows
