@@ -280,7 +280,7 @@ def run_fetch(
     reporter: Reporter,
     on_done: Callable[[Outcome, int, int], None] | None = None,
 ) -> Report:
-    with prepared(project_dir, uv_path, reporter) as (project, uv):
+    with prepared(project_dir, uv_path, reporter, uv_args) as (project, uv):
         args = ["--project", str(project_dir), *uv_args] if project_dir else list(uv_args)
         exported = export(uv.path, args)
     target = None if all_platforms else resolve_target(project, uv, python, platform)

@@ -154,7 +154,7 @@ def run_plan(
 ) -> Plan:
     """`lockshim plan`: look for every file, then sort what uv would install into served and
     missing."""
-    with prepared(project_dir, uv_path, reporter) as (project, uv):
+    with prepared(project_dir, uv_path, reporter, uv_args) as (project, uv):
         found = find_local(project, sources, reporter)
     if project_dir is not None:
         uv_args = ["--project", str(project_dir), *uv_args]

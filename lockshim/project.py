@@ -50,6 +50,18 @@ def find_project(start: Path | None = None, *, lock_name: str = "uv.lock") -> Pr
     )
 
 
+def script_project(script: Path) -> Project:
+    """A PEP 723 script's lock: ``script.py.lock`` beside ``script.py`` (as `uv lock --script`
+    writes it)."""
+    script = script.absolute()
+    lock = script.with_name(f"{script.name}.lock")
+    if not lock.is_file():
+        raise LockshimError(
+            f"{lock}: no lock for the script {script}. Lock it first: `uv lock --script {script}`."
+        )
+    return Project(script.parent, lock, read_settings(script.parent / "pyproject.toml"))
+
+
 def read_settings(pyproject: Path) -> Settings:
     try:
         data = tomllib.loads(pyproject.read_text(encoding="utf-8"))

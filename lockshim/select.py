@@ -36,6 +36,7 @@ _VALUE_OPTIONS = {
             "--package",
             "--project",
             "--directory",
+            "--script",
         )
     },
     "--no-install-package": "--no-emit-package",

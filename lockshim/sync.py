@@ -23,7 +23,7 @@ from lockshim.localfiles import (
 )
 from lockshim.lock import Lock, parse_lock
 from lockshim.match import MatchResult, Served, match
-from lockshim.project import Project, find_project, wheelhouses
+from lockshim.project import Project, find_project, script_project, wheelhouses
 from lockshim.rewrite import rewrite
 from lockshim.shim import project_lock, restore, shimmed, signals_raise
 
@@ -171,11 +171,15 @@ def _link_or_copy(source: LocalFile, target: Path) -> None:
 
 @contextlib.contextmanager
 def prepared(
-    project_dir: Path | None, uv_path: str | None, reporter: Reporter
+    project_dir: Path | None, uv_path: str | None, reporter: Reporter, uv_args: Sequence[str] = ()
 ) -> Iterator[tuple[Project, uvmod.Uv]]:
     """The project and uv, with this run holding the project's lock and any interrupted
-    shim of it finished first (every command that reads the lock starts here)."""
-    project = find_project(project_dir)
+    shim of it finished first (every command that reads the lock starts here).
+
+    With ``--script PATH`` among the uv arguments, the lock is the script's (``PATH.lock``).
+    """
+    script = uvmod.script_arg(uv_args)
+    project = script_project(Path(script)) if script else find_project(project_dir)
     uv = uvmod.find_uv(uv_path)
 
     def waiting() -> None:
@@ -198,7 +202,7 @@ def sync(
 ) -> int:
     """Serve the lock from local files, run `uv sync`, put uv.lock back; uv's exit status."""
     uvmod.check_sync_args(uv_args)
-    with prepared(project_dir, uv_path, reporter) as (project, uv):
+    with prepared(project_dir, uv_path, reporter, uv_args) as (project, uv):
         found = find_local(project, sources, reporter)
         for line in summary(found):
             reporter.info(line)

@@ -166,6 +166,18 @@ def check_sync_args(args: Sequence[str]) -> None:
             )
 
 
+def script_arg(args: Sequence[str]) -> str | None:
+    """The script of `--script PATH` (or `--script=PATH`) among uv arguments, if any."""
+    for position, arg in enumerate(args):
+        if arg == "--":
+            break
+        if arg == "--script" and position + 1 < len(args):
+            return args[position + 1]
+        if arg.startswith("--script="):
+            return arg.partition("=")[2]
+    return None
+
+
 def sync_command(
     uv: Uv, args: Sequence[str], find_links: Sequence[Path], *, online: bool
 ) -> list[str]:

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from realworld import build_wheel, can_unshare_net, clean_env, lockshim, sha256_of, write
+from realworld import build_wheel, can_unshare_net, clean_env, lockshim, serving, sha256_of, write
 
 
 def _installed(project: Path) -> dict[str, str]:
@@ -236,3 +236,32 @@ def test_old_uv_is_refused(project: Path, tmp_path: Path) -> None:
     assert result.returncode == 3
     assert "0.3.5" in result.stderr and "0.4.0 or newer" in result.stderr
     _untouched(project, original)
+
+
+def test_a_script_lock(locked: tuple[Path, Path], wheelhouse: Path, tmp_path: Path) -> None:
+    """`uv sync --script tool.py` reads `tool.py.lock`; lockshim serves and restores that one."""
+    folder = tmp_path / "scripts"
+    script = write(
+        folder / "tool.py",
+        '# /// script\n# requires-python = ">=3.9"\n# dependencies = ["alpha", "sdisty"]\n'
+        "# ///\nimport alpha\n",
+    )
+    env = clean_env(tmp_path)
+    with serving(locked[1]) as index:
+        subprocess.run(
+            [env["LOCKSHIM_UV"], "lock", "--script", str(script), "--index-url", index.url],
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+    lock = folder / "tool.py.lock"
+    original = lock.read_bytes()
+    result = lockshim(["sync", "-w", str(wheelhouse), "--", "--script", str(script)], folder, env)
+    assert result.returncode == 0, result.stderr
+    assert "2 of 2 locked packages served" in result.stderr
+    assert "+ alpha==1.0" in result.stderr and "+ sdisty==1.0" in result.stderr
+    assert lock.read_bytes() == original
+    assert not (folder / ".tool.py.lock.lockshim-journal").exists()
+
+    missing = lockshim(["sync", "--", "--script", str(folder / "other.py")], folder, env)
+    assert missing.returncode == 3 and "uv lock --script" in missing.stderr
