@@ -1,0 +1,40 @@
+"""Test support for lockshim: real wheels and sdists, a loopback index, the real uv.
+
+Nothing here reaches the network beyond 127.0.0.1, except :mod:`.wheelhouse`, which downloads
+hatchling's wheels once with this machine's pip configuration.
+"""
+
+from .index import LoopbackIndex
+from .uvenv import (
+    can_unshare_net,
+    isolated_env,
+    make_project,
+    make_venv,
+    needs_unshare,
+    offline_command,
+    run_uv,
+    uv_bin,
+    uv_lock,
+)
+from .wheelhouse import WheelhouseUnavailable, hatchling_wheelhouse
+from .wheels import build_sdist, build_wheel, module_name, normalize, sha256_of
+
+__all__ = [
+    "LoopbackIndex",
+    "WheelhouseUnavailable",
+    "build_sdist",
+    "build_wheel",
+    "can_unshare_net",
+    "hatchling_wheelhouse",
+    "isolated_env",
+    "make_project",
+    "make_venv",
+    "module_name",
+    "needs_unshare",
+    "normalize",
+    "offline_command",
+    "run_uv",
+    "sha256_of",
+    "uv_bin",
+    "uv_lock",
+]
