@@ -1,12 +1,75 @@
-"""Shared fixtures: one project locked by the real uv against a loopback index, per session."""
+"""Shared fixtures.
+
+From :mod:`support`: ``uv_bin``, ``isolated_env``, ``wheel_factory``, ``sdist_factory``,
+``loopback_index`` and the session-wide ``hatchling_wheelhouse``. From :mod:`realworld`: one
+project locked by the real uv against a loopback index, per session (``locked``, ``project``,
+``wheelhouse``).
+"""
 
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+import support
 from realworld import build_registry, lock_project, serving
+
+
+@pytest.fixture(scope="session")
+def uv_bin() -> str:
+    """The real uv executable (from the ``uv`` package)."""
+    return support.uv_bin()
+
+
+@pytest.fixture
+def isolated_env(tmp_path: Path) -> dict[str, str]:
+    """An environment free of this machine's pip/uv configuration, with an empty uv cache."""
+    return support.isolated_env(tmp_path)
+
+
+@pytest.fixture
+def wheel_factory(tmp_path: Path) -> Callable[..., Path]:
+    """``wheel_factory(name, version, **build_wheel_options)``: a wheel in ``tmp_path/wheels``."""
+    folder = tmp_path / "wheels"
+
+    def make(name: str, version: str, **options: Any) -> Path:
+        return support.build_wheel(folder, name, version, **options)
+
+    return make
+
+
+@pytest.fixture
+def sdist_factory(tmp_path: Path) -> Callable[..., Path]:
+    """``sdist_factory(name, version, **build_sdist_options)``: an sdist in ``tmp_path/wheels``."""
+    folder = tmp_path / "wheels"
+
+    def make(name: str, version: str, **options: Any) -> Path:
+        return support.build_sdist(folder, name, version, **options)
+
+    return make
+
+
+@pytest.fixture
+def loopback_index(tmp_path: Path) -> Iterator[support.LoopbackIndex]:
+    """A running index serving ``tmp_path/wheels`` (where the factories write)."""
+    with support.LoopbackIndex(tmp_path / "wheels") as index:
+        yield index
+
+
+@pytest.fixture(scope="session")
+def hatchling_wheelhouse() -> Path:
+    """Real wheels of hatchling, its requirements and editables (downloaded once, kept in the
+    system temp dir). Skips the test when they cannot be obtained."""
+    try:
+        return support.hatchling_wheelhouse()
+    except support.WheelhouseUnavailable as error:
+        pytest.skip(f"hatchling wheelhouse unavailable (needs a reachable package index): {error}")
+
+
+# --- the project most lockshim tests use ----------------------------------------------------------
 
 
 @pytest.fixture(scope="session")
