@@ -10,11 +10,19 @@ from pathlib import Path
 _counter = itertools.count()
 
 
-def atomic_write(path: Path, data: bytes, mode: int, *, durable: bool = True) -> None:
+def atomic_write(
+    path: Path,
+    data: bytes,
+    mode: int,
+    *,
+    durable: bool = True,
+    owner: tuple[int, int] | None = None,
+) -> None:
     """Replace ``path`` with ``data`` (permission bits ``mode``); never a half-written file.
 
     The temp file is made in the same folder with an exclusive create (no ``tempfile``: it costs
-    more to import than this whole write). ``durable`` fsyncs the file and the folder.
+    more to import than this whole write). ``durable`` fsyncs the file and the folder. ``owner``
+    (uid, gid) is kept where this process may set it (a root run over a user's repository).
     """
     temp = path.with_name(f".{path.name}.{os.getpid()}.{next(_counter)}.lockshim-tmp")
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
@@ -22,12 +30,16 @@ def atomic_write(path: Path, data: bytes, mode: int, *, durable: bool = True) ->
         with os.fdopen(fd, "wb") as stream:
             stream.write(data)
             stream.flush()
+            if owner is not None and hasattr(os, "fchown"):
+                with contextlib.suppress(OSError):
+                    if os.fstat(stream.fileno())[4:6] != owner:
+                        os.fchown(stream.fileno(), *owner)
             if hasattr(os, "fchmod"):
-                os.fchmod(stream.fileno(), mode)
+                os.fchmod(stream.fileno(), mode & 0o777)
             if durable:
                 os.fsync(stream.fileno())
         if not hasattr(os, "fchmod"):
-            os.chmod(temp, mode)
+            os.chmod(temp, mode & 0o777)
         os.replace(temp, path)
     except BaseException:
         with contextlib.suppress(OSError):

@@ -14,13 +14,14 @@ from typing import Any, TypeVar
 import click
 
 from lockshim import __version__
-from lockshim.entry import Reporter, guarded, run_sync
+from lockshim.local import SourceOptions
+from lockshim.report import StderrReporter, guarded
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 def progress_bar(total: int, label: str) -> Any:
-    """A click progress bar on stderr (lockshim.entry.Reporter shows it while hashing)."""
+    """A click progress bar on stderr (shown while hashing and fetching)."""
     return click.progressbar(length=total, label=label, file=sys.stderr)
 
 
@@ -88,6 +89,10 @@ def _target_options(verb: str) -> Callable[[F], F]:
     return decorate
 
 
+def _reporter(quiet: bool = False) -> StderrReporter:
+    return StderrReporter(quiet, bar=progress_bar)
+
+
 def _pip_cache(pip_cache: Path | None, no_pip_cache: bool) -> bool | Path | None:
     if no_pip_cache:
         return False
@@ -128,16 +133,18 @@ def sync(
     length of the run; uv.lock is put back byte for byte afterwards, whatever happens.
     Everything after `--` goes to `uv sync`.
     """
+    from lockshim.sync import sync as run_sync
+
     sys.exit(
-        run_sync(
-            project=project,
-            wheelhouse=wheelhouse,
-            pip_cache=pip_cache,
-            no_pip_cache=no_pip_cache,
-            uv_path=uv_path,
-            online=online,
-            quiet=quiet,
-            uv_args=uv_args,
+        guarded(
+            lambda: run_sync(
+                project_dir=project,
+                sources=SourceOptions(wheelhouse, _pip_cache(pip_cache, no_pip_cache)),
+                uv_path=uv_path,
+                online=online,
+                uv_args=list(uv_args),
+                reporter=_reporter(quiet),
+            )
         )
     )
 
@@ -158,7 +165,7 @@ def restore(project: Path | None, force: bool) -> None:
     from lockshim.shim import restore as run_restore
 
     found = find_project(project)
-    reporter = Reporter()
+    reporter = _reporter()
     with project_lock(found.lock_path, lambda: reporter.info("waiting for a running lockshim ...")):
         outcome = run_restore(found.lock_path, force=force)
     if outcome is None:
@@ -195,16 +202,15 @@ def plan(
     file uv wants and its sha256).
     """
     from lockshim.plan import run_plan
-    from lockshim.sync import Sources
 
     result = run_plan(
         project_dir=project,
-        sources=Sources(wheelhouse, _pip_cache(pip_cache, no_pip_cache)),
+        sources=SourceOptions(wheelhouse, _pip_cache(pip_cache, no_pip_cache)),
         uv_path=uv_path,
         python=python,
         platform=python_platform,
         uv_args=uv_args,
-        reporter=Reporter(quiet=as_json),
+        reporter=_reporter(quiet=as_json),
     )
     click.echo(result.json() if as_json else result.text())
     sys.exit(result.status)
@@ -281,7 +287,7 @@ def fetch(
     """
     from lockshim.fetch import run_fetch
 
-    reporter = Reporter(quiet=as_json)
+    reporter = _reporter(quiet=as_json)
     bars: list[Any] = []
 
     def progress(outcome: object, done: int, total: int) -> None:

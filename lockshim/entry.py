@@ -10,13 +10,12 @@ that both read every accepted command line alike.
 
 from __future__ import annotations
 
-import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from lockshim.errors import Interrupted, LockshimError
+from lockshim.report import StderrReporter, guarded
 
 #: `lockshim sync` options that take a value -> parameter name (as click names them).
 SYNC_OPTIONS = {
@@ -35,46 +34,6 @@ SYNC_FLAGS = {
 }
 
 
-class Reporter:
-    """lockshim's messages on stderr, prefixed `lockshim:`; a progress bar while hashing a lot."""
-
-    def __init__(self, quiet: bool = False) -> None:
-        self.quiet = quiet
-        self._bar: Any = None
-
-    def info(self, message: str) -> None:
-        if not self.quiet:
-            print(f"lockshim: {message}", file=sys.stderr, flush=True)
-
-    def warn(self, message: str) -> None:
-        print(f"lockshim: warning: {message}", file=sys.stderr, flush=True)
-
-    def hashing(self, done: int, total: int, file: object) -> None:
-        if self.quiet or total < 20 or not sys.stderr.isatty():
-            return
-        if self._bar is None:
-            from lockshim.cli import progress_bar  # click, only when a bar is shown
-
-            self._bar = progress_bar(total, "lockshim: hashing local files")
-        self._bar.update(1)
-        if done >= total:
-            self._bar.render_finish()
-            self._bar = None
-
-
-def guarded(function: Callable[[], int | None]) -> int:
-    """Run a command; lockshim's errors and signals become a message and the exit status."""
-    try:
-        return function() or 0
-    except LockshimError as error:
-        print(f"lockshim: error: {error}", file=sys.stderr, flush=True)
-        return error.exit_code
-    except Interrupted as stop:
-        name = signal.Signals(stop.signum).name
-        print(f"lockshim: stopped by {name}; uv.lock is as it was.", file=sys.stderr, flush=True)
-        return stop.exit_code
-
-
 def run_sync(
     *,
     project: Path | None = None,
@@ -86,20 +45,27 @@ def run_sync(
     quiet: bool = False,
     uv_args: Sequence[str] = (),
 ) -> int:
-    """`lockshim sync` with its command-line parameters; the exit status."""
-    from lockshim.sync import Sources, sync
+    """`lockshim sync` with its command-line parameters, read here; the exit status."""
+    from lockshim.local import SourceOptions
+    from lockshim.sync import sync
 
     def run() -> int:
         return sync(
             project_dir=project,
-            sources=Sources(tuple(wheelhouse), False if no_pip_cache else pip_cache),
+            sources=SourceOptions(tuple(wheelhouse), False if no_pip_cache else pip_cache),
             uv_path=uv_path,
             online=online,
             uv_args=list(uv_args),
-            reporter=Reporter(quiet),
+            reporter=StderrReporter(quiet, bar=_click_bar),
         )
 
     return guarded(run)
+
+
+def _click_bar(total: int, label: str) -> Any:
+    from lockshim.cli import progress_bar  # click, only when a bar is shown
+
+    return progress_bar(total, label)
 
 
 def parse_sync(args: Sequence[str]) -> dict[str, Any] | None:

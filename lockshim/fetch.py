@@ -24,12 +24,12 @@ from typing import Any, NamedTuple
 from lockshim import uv as uvmod
 from lockshim.download import Credentials, Outcome, Wanted, fetch_all, redact
 from lockshim.errors import LockshimError
-from lockshim.hashindex import HashIndex
-from lockshim.localfiles import scan_wheelhouse
 from lockshim.plan import resolve_target
 from lockshim.project import Project
+from lockshim.report import Reporter
 from lockshim.select import entry_filename, export, select
-from lockshim.sync import Reporter, prepared
+from lockshim.session import prepared
+from lockshim.sources.wheelhouse import Wheelhouse
 from lockshim.target import Target
 
 if sys.version_info >= (3, 11):
@@ -167,11 +167,11 @@ def _present(wanted: Sequence[Wanted], dest: Path) -> set[str]:
     """Filenames already in ``dest`` with the pinned bytes (hashed once, via the index)."""
     if not dest.is_dir():
         return set()
-    files = {f.name: f for f in scan_wheelhouse(dest) if f.path.parent == dest}
+    house = Wheelhouse(dest, lambda path, reason: None)
+    files = {f.name: f for f in house.scan() if f.path.parent == dest}
     candidates = [files[w.filename] for w in wanted if w.filename in files]
-    index = HashIndex.for_folder(dest)
-    digests = index.hash_all(candidates)
-    index.save()
+    digests = house.index.hash_all(candidates)
+    house.index.save()
     return {w.filename for w in wanted if digests.get(dest / w.filename) == w.sha256}
 
 

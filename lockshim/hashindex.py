@@ -16,9 +16,13 @@ import json
 import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lockshim.atomic import atomic_write
-from lockshim.localfiles import LocalFile, user_cache_dir
+from lockshim.paths import user_cache_dir
+
+if TYPE_CHECKING:
+    from lockshim.sources import LocalFile
 
 INDEX_NAME = ".lockshim-index.json"
 _FORMAT = 1

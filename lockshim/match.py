@@ -12,9 +12,8 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
-from lockshim.hashindex import HashIndex
-from lockshim.localfiles import WHEELHOUSE, LocalFile
 from lockshim.lock import Artifact, Lock, Package
+from lockshim.sources import LocalFile
 
 #: Called after each file is hashed: (files done, files to hash, the file).
 OnHash = Callable[[int, int, LocalFile], None]
@@ -53,12 +52,9 @@ class MatchResult(NamedTuple):
         return {s.package.position for s in self.served}
 
 
-def match(
-    lock: Lock,
-    files: Sequence[LocalFile],
-    indexes: Mapping[Path, HashIndex],
-    on_hash: OnHash | None = None,
-) -> MatchResult:
+def match(lock: Lock, files: Sequence[LocalFile], on_hash: OnHash | None = None) -> MatchResult:
+    """Which local file serves which artifact (each file hashed at most once, via its source's
+    hash index)."""
     by_name: dict[str, list[LocalFile]] = defaultdict(list)
     for file in files:
         by_name[file.name].append(file)
@@ -90,7 +86,7 @@ def match(
                     ignored.append(Ignored(package, artifact, file, reason))
                 else:
                     first_round.append(file)
-    digests = _hash(first_round, indexes, on_hash)
+    digests = _hash(first_round, on_hash)
     found = _found(files, digests, wanted)
 
     sizes = {
@@ -105,7 +101,7 @@ def match(
         and (file.size in sizes or (anonymous and file.name not in lock_names))
     ]
     if second_round:
-        digests.update(_hash(second_round, indexes, on_hash))
+        digests.update(_hash(second_round, on_hash))
         found = _found(files, digests, wanted)
 
     served: list[Served] = []
@@ -140,7 +136,8 @@ def _found(
     digests: Mapping[Path, str],
     wanted: Mapping[str, list[tuple[Package, Artifact]]],
 ) -> dict[str, LocalFile]:
-    """For each wanted sha256, the best file holding it: a correctly named wheelhouse file first."""
+    """For each wanted sha256, the best file holding it: a correctly named file first, then by
+    the source's rank."""
     found: dict[str, LocalFile] = {}
     best: dict[str, tuple[int, int]] = {}
     for order, file in enumerate(files):
@@ -148,22 +145,20 @@ def _found(
         if sha is None or sha not in wanted:
             continue
         named = any(file.name == artifact.filename for _, artifact in wanted[sha])
-        rank = (0 if named else 1) + (0 if file.origin == WHEELHOUSE else 2)
+        rank = (0 if named else 1) + file.source.rank
         if sha not in best or (rank, order) < best[sha]:
             best[sha] = (rank, order)
             found[sha] = file
     return found
 
 
-def _hash(
-    files: Sequence[LocalFile], indexes: Mapping[Path, HashIndex], on_hash: OnHash | None
-) -> dict[Path, str]:
+def _hash(files: Sequence[LocalFile], on_hash: OnHash | None) -> dict[Path, str]:
     digests: dict[Path, str] = {}
-    todo: dict[Path, list[LocalFile]] = defaultdict(list)
+    todo: dict[int, list[LocalFile]] = defaultdict(list)
     for file in {file.path: file for file in files}.values():
-        known = indexes[file.root].known(file)
+        known = file.source.index.known(file)
         if known is None:
-            todo[file.root].append(file)
+            todo[id(file.source)].append(file)
         else:
             digests[file.path] = known
     total = sum(len(group) for group in todo.values())
@@ -175,6 +170,6 @@ def _hash(
         if on_hash is not None:
             on_hash(done, total, file)
 
-    for root, group in todo.items():
-        digests.update(indexes[root].hash_all(group, advance))
+    for group in todo.values():
+        digests.update(group[0].source.index.hash_all(group, advance))
     return digests

@@ -14,11 +14,13 @@ from pathlib import Path
 from typing import NamedTuple
 
 from lockshim import uv as uvmod
-from lockshim.localfiles import PIP_CACHE
+from lockshim.local import Found, SourceOptions, find_local
 from lockshim.match import Ignored
 from lockshim.project import Project
+from lockshim.report import Reporter
 from lockshim.select import Selected, export, select
-from lockshim.sync import Found, Reporter, Sources, find_local, prepared
+from lockshim.session import prepared
+from lockshim.sources import PIP_CACHE
 from lockshim.target import Target, for_platform, for_python, probe, project_interpreter
 
 
@@ -145,7 +147,7 @@ def plan_for(
 def run_plan(
     *,
     project_dir: Path | None,
-    sources: Sources,
+    sources: SourceOptions,
     uv_path: str | None,
     python: str | None,
     platform: str | None,
@@ -155,7 +157,7 @@ def run_plan(
     """`lockshim plan`: look for every file, then sort what uv would install into served and
     missing."""
     with prepared(project_dir, uv_path, reporter, uv_args) as (project, uv):
-        found = find_local(project, sources, reporter)
+        found = find_local(project, sources, reporter.hashing)
     if project_dir is not None:
         uv_args = ["--project", str(project_dir), *uv_args]
     return plan_for(found, uv, uv_args, python, platform)

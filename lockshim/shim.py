@@ -6,6 +6,10 @@ back in ``finally``; and a journal found later (after ``kill -9`` or a power cut
 next run or by ``lockshim restore``.
 
 The journal ``.uv.lock.lockshim-journal`` holds one JSON header line and then the original bytes.
+A journal is data: every field is checked before use, one this user did not write (owned by
+someone else, or tracked by git, so it came with the repository) is not acted on without
+``--force``, and the only thing it can get removed is a staging folder that passes every check
+in :mod:`lockshim.staging`.
 """
 
 from __future__ import annotations
@@ -14,19 +18,23 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import signal
 import stat
+import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from lockshim.atomic import atomic_write, fsync_dir
 from lockshim.errors import Interrupted, LockshimError, RestoreConflict
 
 JOURNAL_FORMAT = 1
 _STOP_SIGNALS = tuple(
-    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+    getattr(signal, name)
+    for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT")
+    if hasattr(signal, name)
 )
 
 
@@ -39,6 +47,9 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+_SHA256 = re.compile(r"[0-9a-f]{64}\Z")
+
+
 class Journal(NamedTuple):
     path: Path
     lock_path: Path
@@ -47,16 +58,15 @@ class Journal(NamedTuple):
     shimmed_sha256: str
     mode: int
     staging: Path | None
+    staging_token: str | None
     pid: int
 
     @classmethod
     def read(cls, path: Path, lock_path: Path) -> Journal:
-        data = path.read_bytes()
+        data = _read_regular(path)
         header, newline, original = data.partition(b"\n")
         try:
-            meta = json.loads(header)
-            if meta["format"] != JOURNAL_FORMAT:
-                raise ValueError(f"journal format {meta['format']}")
+            meta = _checked(json.loads(header))
         except (ValueError, KeyError, TypeError) as error:
             raise LockshimError(
                 f"{path}: the journal of an interrupted lockshim run cannot be read ({error}). "
@@ -75,10 +85,78 @@ class Journal(NamedTuple):
             original=original,
             original_sha256=meta["original_sha256"],
             shimmed_sha256=meta["shimmed_sha256"],
-            mode=meta["mode"],
+            mode=meta["mode"] & 0o777,  # permission bits only, never setuid or file type
             staging=Path(staging) if staging else None,
+            staging_token=meta.get("staging_token"),
             pid=meta.get("pid", 0),
         )
+
+
+def _checked(meta: Any) -> dict[str, Any]:
+    """The header, every field of the right type and shape (else ValueError naming it)."""
+    if not isinstance(meta, dict):
+        raise ValueError("the header is not a JSON object")
+    if meta.get("format") != JOURNAL_FORMAT:
+        raise ValueError(f"journal format {meta.get('format')!r}")
+    for key in ("original_sha256", "shimmed_sha256"):
+        if not isinstance(meta.get(key), str) or not _SHA256.match(meta[key]):
+            raise ValueError(f"{key} is not a sha256")
+    mode = meta.get("mode")
+    if not isinstance(mode, int) or isinstance(mode, bool) or not 0 <= mode <= 0o7777:
+        raise ValueError("mode is not a permission mode")
+    for key in ("staging", "staging_token"):
+        if meta.get(key) is not None and not isinstance(meta[key], str):
+            raise ValueError(f"{key} is not a string")
+    pid = meta.get("pid", 0)
+    if not isinstance(pid, int) or isinstance(pid, bool):
+        raise ValueError("pid is not a number")
+    return meta
+
+
+def _read_regular(path: Path) -> bytes:
+    """The bytes of ``path`` if it is a regular file (never a FIFO, device or symlink: a
+    journal read must not hang or read elsewhere)."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    flags |= getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as error:
+        raise LockshimError(
+            f"{path}: the journal of an interrupted lockshim run cannot be opened "
+            f"({error.strerror}); it is not a regular file of yours. Look at it, then delete it."
+        ) from None
+    with os.fdopen(fd, "rb") as stream:
+        if not stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
+            raise LockshimError(
+                f"{path}: the journal of an interrupted lockshim run is not a regular file "
+                "(a FIFO or device); it is left alone. Delete it."
+            )
+        return stream.read()
+
+
+def foreign(path: Path) -> str | None:
+    """Why the journal at ``path`` is not this user's own, or None when it is.
+
+    lockshim writes a journal only for the length of a run, owned by whoever ran it; one owned
+    by someone else, or one git tracks (it came with a clone), was not written by this user.
+    """
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return None
+    if hasattr(os, "getuid") and info.st_uid != os.getuid():
+        return f"owned by another user (uid {info.st_uid})"
+    try:
+        tracked = subprocess.run(
+            ["git", "ls-files", "--error-unmatch", "--", path.name],
+            cwd=path.parent,
+            capture_output=True,
+            timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None  # no git here: nothing to tell
+    return "tracked by git (it came with the repository)" if tracked.returncode == 0 else None
 
 
 def _unwritable(lock_path: Path, target: Path, error: OSError) -> LockshimError:
@@ -90,7 +168,12 @@ def _unwritable(lock_path: Path, target: Path, error: OSError) -> LockshimError:
 
 
 def _write_journal(
-    lock_path: Path, original: bytes, shimmed: bytes, mode: int, staging: Path | None
+    lock_path: Path,
+    original: bytes,
+    shimmed: bytes,
+    mode: int,
+    staging: Path | None,
+    staging_token: str | None = None,
 ) -> Path:
     header = {
         "format": JOURNAL_FORMAT,
@@ -99,6 +182,7 @@ def _write_journal(
         "shimmed_sha256": sha256_bytes(shimmed),
         "mode": mode,
         "staging": str(staging) if staging else None,
+        "staging_token": staging_token,
         "pid": os.getpid(),
         "created": time.time(),
     }
@@ -108,16 +192,21 @@ def _write_journal(
 
 
 class RestoreOutcome(NamedTuple):
-    """What :func:`restore` did: ``action`` is restored, unchanged or forced."""
+    """What :func:`restore` did: ``action`` is restored, unchanged or forced; ``note`` says
+    what was left alone."""
 
     action: str
     saved_as: Path | None = None
+    note: str | None = None
 
 
-def restore(lock_path: Path, *, force: bool = False) -> RestoreOutcome | None:
-    """Finish an interrupted shim of ``lock_path`` (see :func:`_restore`); errors explained."""
+def restore(lock_path: Path, *, force: bool = False, own: bool = False) -> RestoreOutcome | None:
+    """Finish an interrupted shim of ``lock_path`` (see :func:`_restore`); errors explained.
+
+    ``own``: the journal is the one this very run wrote (no need to ask whose it is).
+    """
     try:
-        return _restore(lock_path, force=force)
+        return _restore(lock_path, force=force, own=own)
     except OSError as error:
         raise LockshimError(
             f"{lock_path}: could not be restored ({error.strerror or error}). Its original bytes "
@@ -126,7 +215,7 @@ def restore(lock_path: Path, *, force: bool = False) -> RestoreOutcome | None:
         ) from None
 
 
-def _restore(lock_path: Path, *, force: bool = False) -> RestoreOutcome | None:
+def _restore(lock_path: Path, *, force: bool = False, own: bool = False) -> RestoreOutcome | None:
     """Finish an interrupted shim of ``lock_path``; None when there is nothing to finish.
 
     uv.lock is written back only when it still holds exactly the shimmed bytes (or is gone). If
@@ -135,13 +224,22 @@ def _restore(lock_path: Path, *, force: bool = False) -> RestoreOutcome | None:
     the original written back.
     """
     path = journal_path(lock_path)
-    if not path.exists():
+    if not os.path.lexists(path):
         return None
+    reason = None if own else foreign(path)
+    if reason is not None and not force:
+        raise LockshimError(
+            f"{path}: a lockshim journal {reason}. lockshim did not write it, so it does not act "
+            f"on it: {lock_path} was not changed. If it came with the repository, remove it "
+            f"(`git rm --cached {path.name}`, then delete it); if it is the journal of your own "
+            "interrupted run, `lockshim restore --force` finishes it."
+        )
     journal = Journal.read(path, lock_path)
     try:
         current: bytes | None = lock_path.read_bytes()
+        owner: tuple[int, int] | None = tuple(os.stat(lock_path)[4:6])  # type: ignore[assignment]
     except FileNotFoundError:
-        current = None
+        current, owner = None, None
     current_sha = sha256_bytes(current) if current is not None else None
     saved_as = None
     if current_sha == journal.original_sha256:
@@ -151,11 +249,11 @@ def _restore(lock_path: Path, *, force: bool = False) -> RestoreOutcome | None:
     elif current is None or current_sha == journal.shimmed_sha256 or force:
         if current is not None and current_sha != journal.shimmed_sha256:
             saved_as = lock_path.with_name(f"{lock_path.name}.lockshim-replaced")
-            atomic_write(saved_as, current, journal.mode)
+            atomic_write(saved_as, current, journal.mode, owner=owner)
             action = "forced"
         else:
             action = "restored"
-        atomic_write(lock_path, journal.original, journal.mode)
+        atomic_write(lock_path, journal.original, journal.mode, owner=owner)
         if sha256_bytes(lock_path.read_bytes()) != journal.original_sha256:
             raise LockshimError(
                 f"{lock_path}: the restored file does not read back as the original "
@@ -172,13 +270,16 @@ def _restore(lock_path: Path, *, force: bool = False) -> RestoreOutcome | None:
             "`lockshim restore --force` writes the original back (saving the current file as "
             "uv.lock.lockshim-replaced); or delete the journal to keep the current file."
         )
+    note = None
     if journal.staging is not None:
-        import shutil
+        from lockshim import staging
 
-        shutil.rmtree(journal.staging, ignore_errors=True)
+        why = staging.remove(journal.staging, journal.staging_token or "")
+        if why is not None:
+            note = f"the journal named {journal.staging} as its staging folder; left alone: {why}."
     os.unlink(path)
     fsync_dir(path.parent)
-    return RestoreOutcome(action, saved_as)
+    return RestoreOutcome(action, saved_as, note)
 
 
 @contextlib.contextmanager
@@ -242,7 +343,10 @@ def signals_deferred() -> Iterator[list[int]]:
 
 @contextlib.contextmanager
 def shimmed(
-    lock_path: Path, original: bytes, shimmed_bytes: bytes, staging: Path | None = None
+    lock_path: Path,
+    original: bytes,
+    shimmed_bytes: bytes,
+    staging: tuple[Path | None, str | None] = (None, None),
 ) -> Iterator[None]:
     """Put ``shimmed_bytes`` in place of uv.lock while inside; the original is back afterwards.
 
@@ -250,13 +354,20 @@ def shimmed(
     been written back and read back by sha256. If uv.lock cannot be written, it is untouched
     and no journal is left behind.
     """
-    mode = stat.S_IMODE(os.stat(lock_path).st_mode)
+    info = os.lstat(lock_path)
+    if stat.S_ISLNK(info.st_mode):
+        raise LockshimError(
+            f"{lock_path} is a symlink (to {os.readlink(lock_path)}); lockshim would replace the "
+            "link with a file, so it does not shim it. Run lockshim on the project the link "
+            "points into (--project), or use a plain uv.lock."
+        )
+    mode = stat.S_IMODE(info.st_mode)
     try:
-        journal = _write_journal(lock_path, original, shimmed_bytes, mode, staging)
+        journal = _write_journal(lock_path, original, shimmed_bytes, mode, *staging)
     except OSError as error:
         raise _unwritable(lock_path, journal_path(lock_path), error) from None
     try:
-        atomic_write(lock_path, shimmed_bytes, mode)
+        atomic_write(lock_path, shimmed_bytes, mode, owner=(info.st_uid, info.st_gid))
     except BaseException as error:
         with contextlib.suppress(OSError):
             os.unlink(journal)
@@ -268,6 +379,6 @@ def shimmed(
         yield
     finally:
         with signals_deferred() as pending:
-            restore(lock_path)
+            restore(lock_path, own=True)
     if pending:  # a signal came during the restore of a run that was otherwise done
         raise Interrupted(pending[0])

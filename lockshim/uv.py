@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from lockshim.errors import Interrupted, LockshimError, UsageError
-from lockshim.localfiles import user_cache_dir
+from lockshim.paths import user_cache_dir
 
 #: The oldest uv checked to install a shimmed lock offline (file:// artifacts and find-links;
 #: 0.3.x honours file:// artifacts too, but cannot read locks with `virtual` sources).

@@ -13,21 +13,11 @@ from pathlib import Path
 import pytest
 from realworld import build_wheel, clean_env, lockshim, serving, sha256_of
 
-from lockshim.hashindex import INDEX_NAME, HashIndex
-from lockshim.localfiles import scan_pip_cache, scan_wheelhouse
+from lockshim.hashindex import INDEX_NAME
+from lockshim.local import SourceOptions, find_local
 from lockshim.project import find_project
-from lockshim.sync import Sources, find_local
-
-
-class Quiet:
-    def info(self, message: str) -> None:
-        pass
-
-    def warn(self, message: str) -> None:
-        pass
-
-    def hashing(self, done: int, total: int, file: object) -> None:
-        pass
+from lockshim.sources.pipcache import PipCache, pip_cache_dir
+from lockshim.sources.wheelhouse import Wheelhouse
 
 
 def _plan(project: Path, tmp_path: Path, *args: str) -> tuple[int, dict[str, list[dict[str, str]]]]:
@@ -145,7 +135,7 @@ def test_pip_cache_written_by_real_pip_serves_an_offline_sync(
     env = clean_env(tmp_path)
     with serving(locked[1]) as index:
         _pip_download(index.url, cache, tmp_path / "downloads", env, "alpha==1.0", "direct==1.0")
-    bodies = scan_pip_cache(cache)
+    bodies = PipCache(cache, _no_skips).scan()
     assert bodies, "pip wrote no http-v2 cache entry"
     assert all(body.name.endswith(".body") for body in bodies)
     (wheelhouse / "alpha-1.0-py3-none-any.whl").unlink()
@@ -168,8 +158,6 @@ def test_pip_cache_written_by_real_pip_serves_an_offline_sync(
 
 
 def test_pip_cache_found_the_way_pip_finds_it(tmp_path: Path) -> None:
-    from lockshim.localfiles import pip_cache_dir
-
     config = tmp_path / "pip.conf"
     config.write_text("[global]\ncache-dir = /somewhere/pip-cache\n")
     home = {"HOME": str(tmp_path), "XDG_CONFIG_DIRS": str(tmp_path / "none")}
@@ -179,13 +167,21 @@ def test_pip_cache_found_the_way_pip_finds_it(tmp_path: Path) -> None:
     assert pip_cache_dir({**home, "PIP_CONFIG_FILE": os.devnull}) == tmp_path / ".cache" / "pip"
 
 
+def _no_skips(path: Path, reason: str) -> None:
+    raise AssertionError(f"{path} skipped: {reason}")
+
+
+def _scan(folder: Path) -> list[object]:
+    return list(Wheelhouse(folder, _no_skips).scan())
+
+
 def _find(project: Path, wheelhouse: Path) -> int:
-    found = find_local(find_project(project), Sources((wheelhouse,), False), Quiet())
-    return sum(index.hashed_files for index in found.indexes)
+    found = find_local(find_project(project), SourceOptions((wheelhouse,), False))
+    return sum(source.index.hashed_files for source in found.sources)
 
 
 def test_a_second_run_hashes_nothing(project: Path, wheelhouse: Path) -> None:
-    files = len(scan_wheelhouse(wheelhouse))
+    files = len(_scan(wheelhouse))
     # Every file: forky 1.0 is absent and this index gave the lock no sizes, so the one file
     # named like no artifact (the build backend) is hashed too, in case it is forky renamed.
     assert _find(project, wheelhouse) == files
@@ -205,9 +201,9 @@ def test_a_second_run_hashes_nothing(project: Path, wheelhouse: Path) -> None:
 
 def _hash_and_save(folder: str) -> None:
     root = Path(folder)
-    index = HashIndex.for_folder(root)
-    index.hash_all(scan_wheelhouse(root))
-    index.save()
+    house = Wheelhouse(root, _no_skips)
+    house.index.hash_all(house.scan())
+    house.index.save()
 
 
 def test_concurrent_writers_never_corrupt_the_index(tmp_path: Path) -> None:

@@ -1,99 +1,65 @@
-"""Local files that may serve a lock: wheelhouse folders and pip's HTTP cache."""
+"""pip's HTTP cache as a source: downloaded files kept by pip, with no file names.
+
+Bodies are matched by size and sha256 alone: ``http-v2/**/<key>.body`` (pip 23.3 and newer),
+and the responses pip kept whole in ``http/`` before that, wherever the body can be located
+exactly. Where pip keeps its cache is found the way pip finds it.
+"""
 
 from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
-from lockshim.errors import LockshimError
+from lockshim.hashindex import HashIndex
+from lockshim.paths import user_cache_base
+from lockshim.sources import PIP_CACHE, LocalFile
+from lockshim.sources.walk import OnSkip, walk
 
 if TYPE_CHECKING:
     import configparser
 
-WHEELHOUSE = "wheelhouse"
-PIP_CACHE = "pip cache"
 
+class PipCache:
+    kind = PIP_CACHE
+    rank = 2  # a named wheelhouse file is preferred: it needs no staging under another name
 
-class LocalFile(NamedTuple):
-    """A regular file found under ``root``; the stat fields key the hash index."""
-
-    path: Path
-    root: Path
-    origin: str  # WHEELHOUSE or PIP_CACHE
-    size: int
-    mtime_ns: int
-    inode: int
-    relative: str  # the path under ``root``, with forward slashes: the hash index's key
-    offset: int = 0  # where the artifact's bytes start in ``path`` (old pip cache entries)
+    def __init__(self, root: Path, on_skip: OnSkip) -> None:
+        self.root = root
+        # pip's cache is the user's own: its index never lives beside it.
+        self.index = HashIndex.for_folder(root, shared=False)
+        self._on_skip = on_skip
 
     @property
-    def name(self) -> str:
-        return self.path.name
+    def label(self) -> str:
+        return "pip's cache"
 
+    @property
+    def find_links(self) -> Path | None:
+        return None  # bodies carry no file names: uv cannot read them as --find-links
 
-def _walk(root: Path, origin: str, suffix: str | None = None) -> Iterator[LocalFile]:
-    prefix = len(os.path.join(str(root), ""))
-    stack = [root]
-    while stack:
-        folder = stack.pop()
-        try:
-            entries = list(os.scandir(folder))
-        except OSError as error:
-            if folder == root:
-                raise LockshimError(
-                    f"{root}: the {origin} cannot be read ({error.strerror}). Check the path "
-                    "and its permissions, or leave it out."
-                ) from None
-            continue  # an unreadable subfolder is skipped, as `find` would
-        for entry in entries:
-            name = entry.name
-            if name.startswith(".lockshim"):
-                continue
-            try:
-                if entry.is_dir():
-                    stack.append(Path(entry.path))
-                elif entry.is_file() and (suffix is None or name.endswith(suffix)):
-                    info = entry.stat()
-                    yield LocalFile(
-                        Path(entry.path),
-                        root,
-                        origin,
-                        info.st_size,
-                        info.st_mtime_ns,
-                        info.st_ino,
-                        entry.path[prefix:].replace(os.sep, "/"),
-                    )
-            except OSError:
-                continue
+    def scan(self) -> list[LocalFile]:
+        files: list[LocalFile] = []
+        if (self.root / "http-v2").is_dir():
+            for path, info, relative in walk(
+                self.root / "http-v2", "pip cache", self._on_skip, ".body"
+            ):
+                files.append(self._file(path, info, "http-v2/" + relative))
+        if (self.root / "http").is_dir():
+            for path, info, relative in walk(self.root / "http", "pip cache", self._on_skip):
+                body = _old_body(path, info.st_size)
+                if body is not None:
+                    file = self._file(path, info, "http/" + relative)
+                    files.append(file._replace(offset=body[0], size=body[1]))
+        return files
 
+    def _file(self, path: Path, info: os.stat_result, relative: str) -> LocalFile:
+        return LocalFile(path, self, info.st_size, info.st_mtime_ns, info.st_ino, relative)
 
-def scan_wheelhouse(root: Path) -> list[LocalFile]:
-    """Every file under ``root``, recursively: any of them may hold an artifact's bytes."""
-    if not root.is_dir():
-        raise LockshimError(
-            f"{root}: no such wheelhouse folder. Create it (`lockshim fetch --dest {root}` fills "
-            "it from the lock), or correct --wheelhouse / [tool.lockshim] wheelhouses / "
-            "LOCKSHIM_WHEELHOUSE."
-        )
-    return list(_walk(root, WHEELHOUSE))
-
-
-def scan_pip_cache(root: Path) -> list[LocalFile]:
-    """The downloaded files in pip's cache, which carry no file name (matched by size and
-    sha256 alone): ``http-v2/**/<key>.body`` (pip 23.3 and newer) and the responses pip kept
-    whole in ``http/`` before that, wherever the body can be located exactly."""
-    files: list[LocalFile] = []
-    if (root / "http-v2").is_dir():
-        files += _walk(root / "http-v2", PIP_CACHE, ".body")
-    if (root / "http").is_dir():
-        for entry in _walk(root / "http", PIP_CACHE):
-            body = _old_body(entry.path, entry.size)
-            if body is not None:
-                files.append(entry._replace(offset=body[0], size=body[1]))
-    return files
+    def __repr__(self) -> str:
+        return f"PipCache({str(self.root)!r})"
 
 
 def _old_body(path: Path, file_size: int) -> tuple[int, int] | None:
@@ -161,7 +127,7 @@ def _msgpack_bytes(data: bytes, position: int, *, strings: bool) -> tuple[bytes,
 # --- where pip keeps its cache, found the way pip finds it ---------------------------------------
 
 
-def pip_cache_dir(environ: os._Environ[str] | dict[str, str] | None = None) -> Path | None:
+def pip_cache_dir(environ: Mapping[str, str] | None = None) -> Path | None:
     """pip's cache folder: PIP_CACHE_DIR, pip's config ``cache-dir``, or pip's default.
 
     None when pip's cache is turned off (PIP_NO_CACHE_DIR, ``no-cache-dir`` in pip's config).
@@ -179,14 +145,15 @@ def pip_cache_dir(environ: os._Environ[str] | dict[str, str] | None = None) -> P
             return None
         if config.has_option(section, "cache-dir"):
             return Path(os.path.expandvars(config.get(section, "cache-dir"))).expanduser()
-    return _default_pip_cache(env)
+    base = user_cache_base(env) / "pip"
+    return base / "Cache" if sys.platform == "win32" else base
 
 
 def _truthy(value: str | None) -> bool:
     return value is not None and value.strip().lower() in ("1", "true", "yes", "on")
 
 
-def _pip_config_files(env: os._Environ[str] | dict[str, str]) -> Sequence[Path]:
+def _pip_config_files(env: Mapping[str, str]) -> Sequence[Path]:
     """pip's configuration files, lowest priority first (pip's own order)."""
     config_file = env.get("PIP_CONFIG_FILE")
     if config_file == os.devnull:
@@ -215,7 +182,7 @@ def _pip_config_files(env: os._Environ[str] | dict[str, str]) -> Sequence[Path]:
     return files
 
 
-def _pip_config(env: os._Environ[str] | dict[str, str]) -> configparser.RawConfigParser:
+def _pip_config(env: Mapping[str, str]) -> configparser.RawConfigParser:
     import configparser  # only when PIP_CACHE_DIR does not already say where the cache is
 
     parser = configparser.RawConfigParser()
@@ -225,25 +192,3 @@ def _pip_config(env: os._Environ[str] | dict[str, str]) -> configparser.RawConfi
         except (configparser.Error, UnicodeDecodeError):
             continue  # pip would refuse it; lockshim just does not learn a cache folder from it
     return parser
-
-
-def _user_cache_base(env: os._Environ[str] | dict[str, str]) -> Path:
-    home = Path(env.get("HOME", "~")).expanduser()
-    if sys.platform == "win32":
-        return Path(env.get("LOCALAPPDATA", home / "AppData" / "Local"))
-    if sys.platform == "darwin":
-        return home / "Library" / "Caches"
-    return Path(env.get("XDG_CACHE_HOME") or home / ".cache")
-
-
-def _default_pip_cache(env: os._Environ[str] | dict[str, str]) -> Path:
-    base = _user_cache_base(env) / "pip"
-    return base / "Cache" if sys.platform == "win32" else base
-
-
-def user_cache_dir(environ: os._Environ[str] | dict[str, str] | None = None) -> Path:
-    """lockshim's own cache folder (LOCKSHIM_CACHE_DIR, else the platform's user cache)."""
-    env = os.environ if environ is None else environ
-    if env.get("LOCKSHIM_CACHE_DIR"):
-        return Path(env["LOCKSHIM_CACHE_DIR"]).expanduser()
-    return _user_cache_base(env) / "lockshim"

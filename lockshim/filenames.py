@@ -1,0 +1,36 @@
+"""Artifact file names are data: only a plain file name may become a path lockshim writes to."""
+
+from __future__ import annotations
+
+from lockshim.errors import LockshimError
+
+_RESERVED = set('<>:"|?*')
+
+
+def unsafe(name: str) -> str | None:
+    """Why ``name`` is not a plain file name, or None when it is one on every platform."""
+    if not name or name in (".", ".."):
+        return "it is empty or names a folder"
+    if "/" in name or "\\" in name:
+        return "it holds a path separator"
+    if any(ord(c) < 32 or ord(c) == 127 for c in name):
+        return "it holds a control character"
+    if _RESERVED & set(name):
+        return "it holds a character Windows reserves (drive letters, streams)"
+    if name.endswith((" ", ".")):
+        return "it ends with a space or dot"
+    if len(name.encode("utf-8", "surrogateescape")) > 255:
+        return "it is longer than 255 bytes"
+    return None
+
+
+def require_plain(name: str, package: str, where: str) -> str:
+    """``name``, if plain; else a LockshimError naming the package, the file and the fix."""
+    reason = unsafe(name)
+    if reason is not None:
+        raise LockshimError(
+            f"{where}: {package}: the artifact file name {name!r} is not a plain file name "
+            f"({reason}), so lockshim will not write it anywhere. Nothing was changed. Check "
+            "where this lock came from, then re-create it with `uv lock`."
+        )
+    return name

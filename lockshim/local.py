@@ -1,0 +1,95 @@
+"""The local files step: gather the sources, list their files, match them against the lock."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NamedTuple
+
+from lockshim.errors import LockshimError
+from lockshim.lock import Lock, parse_lock
+from lockshim.match import MatchResult, OnHash, match
+from lockshim.project import Project, wheelhouses
+from lockshim.sources import FileSource, LocalFile
+from lockshim.sources.pipcache import PipCache, pip_cache_dir
+from lockshim.sources.wheelhouse import Wheelhouse
+
+
+class SourceOptions(NamedTuple):
+    """Where local files are looked for, as the command line says."""
+
+    wheelhouses: tuple[Path, ...] = ()
+    pip_cache: bool | Path | None = None  # None: the project's setting, else pip's own cache
+
+
+class Found(NamedTuple):
+    """The outcome of looking for the lock's artifacts in the local sources."""
+
+    project: Project
+    lock: Lock
+    original: bytes
+    sources: tuple[FileSource, ...]
+    counts: tuple[int, ...]  # files listed in each source
+    result: MatchResult
+    skipped: tuple[tuple[Path, str], ...]  # entries of a source that were not read, and why
+
+    @property
+    def find_links(self) -> tuple[Path, ...]:
+        """Folders uv may read directly (``--find-links``) for what the lock does not pin."""
+        return tuple(s.find_links for s in self.sources if s.find_links is not None)
+
+
+def resolve_pip_cache(option: bool | Path | None, project: Project) -> Path | None:
+    """pip's cache folder to read, or None. A folder named explicitly must exist."""
+    setting = project.settings.pip_cache if option is None else option
+    if setting is False:
+        return None
+    if isinstance(setting, Path):
+        folder = setting.absolute()
+        if not folder.is_dir():
+            where = "--pip-cache" if option is not None else "[tool.lockshim] pip-cache"
+            raise LockshimError(
+                f"{folder}: no such pip cache folder (given by {where}). `pip cache dir` prints "
+                "the one pip uses; or pass --no-pip-cache."
+            )
+        return folder
+    found = pip_cache_dir()
+    return found.absolute() if found is not None and found.is_dir() else None
+
+
+def gather(
+    project: Project, options: SourceOptions, skipped: list[tuple[Path, str]]
+) -> list[FileSource]:
+    """The sources to search, in the order they are reported."""
+
+    def on_skip(path: Path, reason: str) -> None:
+        skipped.append((path, reason))
+
+    sources: list[FileSource] = [
+        Wheelhouse(f, on_skip) for f in wheelhouses(options.wheelhouses, project)
+    ]
+    cache = resolve_pip_cache(options.pip_cache, project)
+    if cache is not None:
+        sources.append(PipCache(cache, on_skip))
+    return sources
+
+
+def find_local(project: Project, options: SourceOptions, on_hash: OnHash | None = None) -> Found:
+    """Read the lock and match it against every local file (hashing only what it must)."""
+    original = project.lock_path.read_bytes()
+    lock = parse_lock(original, project.lock_path)
+    skipped: list[tuple[Path, str]] = []
+    sources = gather(project, options, skipped)
+    listed: list[Sequence[LocalFile]] = [source.scan() for source in sources]
+    result = match(lock, [file for files in listed for file in files], on_hash)
+    for source in sources:
+        source.index.save()
+    return Found(
+        project,
+        lock,
+        original,
+        tuple(sources),
+        tuple(len(files) for files in listed),
+        result,
+        tuple(dict.fromkeys(skipped)),
+    )

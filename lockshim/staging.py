@@ -1,0 +1,155 @@
+"""Staging: served files that uv needs under another name, or as private copies.
+
+uv reads an artifact through its ``file://`` URL, and the file name must be the lock's. A pip
+cache body, a wheelhouse file saved under another name or the bytes inside an old pip cache
+entry are linked (or copied) into a private staging folder under the lock's file name. A direct
+URL package becomes a ``path`` source, whose hash uv does not check: its bytes are always copied
+and verified here, so what uv installs is what the lock pins, whatever the folder or the hash
+index say.
+
+The staging folder lives in lockshim's cache (``staging/lockshim-staging-*``) and holds a marker
+with a random token that the journal records. Only a folder passing every check (that place,
+that name pattern, a real folder owned by this user, that marker with that token) is removed:
+a journal is data, and naming another folder in it removes nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import re
+import stat
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import NamedTuple
+
+from lockshim.errors import LockshimError
+from lockshim.filenames import require_plain
+from lockshim.match import Served
+from lockshim.paths import user_cache_dir
+from lockshim.sources import LocalFile
+
+PREFIX = "lockshim-staging-"
+MARKER = ".lockshim-staging"
+_NAME = re.compile(r"lockshim-staging-[A-Za-z0-9_]{6,64}\Z")
+_CHUNK = 1 << 20
+
+
+class Staged(NamedTuple):
+    #: (package position, artifact position) -> the local path uv reads.
+    paths: dict[tuple[int, int], Path]
+    folder: Path | None
+    token: str | None
+
+
+def staging_root() -> Path:
+    return user_cache_dir() / "staging"
+
+
+@contextlib.contextmanager
+def staged(served: Sequence[Served], lock_name: str) -> Iterator[Staged]:
+    """The local path of each served artifact, staging what must be; cleaned up afterwards."""
+    paths: dict[tuple[int, int], Path] = {}
+    folder: Path | None = None
+    token: str | None = None
+    try:
+        for item in served:
+            path = item.file.path
+            copy = item.package.source_kind == "url"  # a path source: uv checks no hash
+            if item.renamed or item.file.offset or copy:
+                name = require_plain(item.artifact.filename, item.package.label, lock_name)
+                if folder is None:
+                    folder, token = _make()
+                path = folder / name
+                if not path.exists():
+                    _stage(item, path, copy=copy)
+            paths[(item.package.position, item.artifact.position)] = path.absolute()
+        yield Staged(paths, folder, token)
+    finally:
+        if folder is not None and token is not None:
+            remove(folder, token)
+
+
+def _make() -> tuple[Path, str]:
+    import tempfile
+
+    root = staging_root()
+    root.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix=PREFIX, dir=root))
+    token = os.urandom(16).hex()
+    with open(folder / MARKER, "x", encoding="ascii") as marker:
+        marker.write(token)
+    return folder, token
+
+
+def _stage(item: Served, target: Path, *, copy: bool) -> None:
+    """``target`` holding the artifact's bytes: a hard link where it can, else a copy; a
+    verified copy for ``copy``."""
+    source = item.file
+    if copy or source.offset:
+        digest = _copy(source, target)
+        if copy and digest != item.artifact.sha256:
+            raise LockshimError(
+                f"{source.path}: its bytes changed after they were checked (sha256 {digest}, but "
+                f"uv.lock pins {item.artifact.sha256} for {item.package.label}, "
+                f"{item.artifact.filename}); it was not used and uv.lock was not changed. If a "
+                "hash index beside the folder is wrong, delete it (.lockshim-index.json); then "
+                "run lockshim again."
+            )
+        return
+    try:
+        os.link(source.path, target, follow_symlinks=True)
+    except OSError:
+        _copy(source, target)
+
+
+def _copy(source: LocalFile, target: Path) -> str:
+    """Copy ``source.size`` bytes from ``source.offset`` into ``target`` (a new file); sha256."""
+    digest = hashlib.sha256()
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    with open(source.path, "rb") as stream, open(os.open(target, flags, 0o644), "wb") as out:
+        stream.seek(source.offset)
+        left = source.size
+        while left > 0 and (chunk := stream.read(min(_CHUNK, left))):
+            digest.update(chunk)
+            out.write(chunk)
+            left -= len(chunk)
+    return digest.hexdigest()
+
+
+def remove(folder: Path, token: str) -> str | None:
+    """Remove a staging folder lockshim made; None when removed (or already gone), else why it
+    was left alone."""
+    try:
+        info = os.lstat(folder)
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        return f"cannot be inspected ({error.strerror})"
+    if not folder.is_absolute() or not _NAME.match(folder.name):
+        return "it is not named like a lockshim staging folder"
+    try:
+        same_place = os.path.samefile(folder.parent, staging_root())
+    except OSError:
+        same_place = False
+    if not same_place:
+        return f"it is not in lockshim's staging folder ({staging_root()})"
+    if not stat.S_ISDIR(info.st_mode):
+        return "it is not a folder (a symlink or a file)"
+    if hasattr(os, "getuid") and info.st_uid != os.getuid():
+        return "it is not owned by you"
+    try:
+        marker = folder / MARKER
+        if not stat.S_ISREG(os.lstat(marker).st_mode):
+            return "its marker is not a regular file"
+        with open(marker, encoding="ascii") as stream:
+            written = stream.read(128)
+    except (OSError, ValueError):
+        return "it holds no lockshim marker"
+    if written != token:
+        return "its marker belongs to another run"
+    import shutil
+
+    shutil.rmtree(folder, ignore_errors=True)
+    return None
