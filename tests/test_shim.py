@@ -84,11 +84,11 @@ def test_a_signal_inside_still_restores(tmp_path: Path) -> None:
     ("journal", "message"),
     [
         (
-                b'{"format": 1, "original_sha256": "%s", "shimmed_sha256": "%s", "mode": 420}'
-                b"\nnot the original" % (b"0" * 64, b"1" * 64),
-                "damaged",
-            ),
-            (b'{"format": 1, "original_sha256": "00"}\nnot the original', "not a sha256"),
+            b'{"format": 1, "original_sha256": "%s", "shimmed_sha256": "%s", "mode": 420}'
+            b"\nnot the original" % (b"0" * 64, b"1" * 64),
+            "damaged",
+        ),
+        (b'{"format": 1, "original_sha256": "00"}\nnot the original', "not a sha256"),
         (b'{"format": 99}\nwhatever', "cannot be read"),  # from a newer lockshim: not guessed at
         (b"no header at all", "cannot be read"),
     ],

@@ -1,0 +1,110 @@
+"""The layout the README describes: the pipeline's modules depend one way, sources plug in."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+from realworld import build_wheel, sha256_of
+
+from lockshim.lock import parse_lock
+from lockshim.match import match
+from lockshim.sources import LocalFile
+
+PACKAGE = Path(__file__).resolve().parent.parent / "lockshim"
+
+
+def _runtime_imports(path: Path) -> set[str]:
+    """lockshim modules ``path`` imports when it runs (``if TYPE_CHECKING:`` blocks left out)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    skipped = {
+        id(child)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+        for stmt in node.body
+        for child in ast.walk(stmt)
+    }
+    found = set()
+    for node in ast.walk(tree):
+        if id(node) in skipped:
+            continue
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("lockshim"):
+            found.add(node.module)
+    return found
+
+
+def _module(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def test_no_import_cycles() -> None:
+    graph = {_module(p): _runtime_imports(p) for p in PACKAGE.rglob("*.py")}
+    assert "lockshim.entry" not in graph["lockshim.cli"]  # the front door leads to cli, not back
+
+    def visit(node: str, path: list[str]) -> None:
+        for dep in graph.get(node, ()):
+            assert dep not in path, " -> ".join([*path, dep])
+            visit(dep, [*path, dep])
+
+    for module in graph:
+        visit(module, [module])
+
+
+def test_lockshim_sync_starts_without_click() -> None:
+    code = "import sys, lockshim.entry, lockshim.sync; print('click' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.strip() == "False", result.stderr
+
+
+class Stash:
+    """A source of another kind, written in a test: files named by their sha256."""
+
+    kind = "stash"
+    rank = 1
+
+    def __init__(self, root: Path) -> None:
+        from lockshim.hashindex import HashIndex
+
+        self.root = root
+        self.index = HashIndex(root, None)
+
+    @property
+    def label(self) -> str:
+        return f"the stash {self.root}"
+
+    @property
+    def find_links(self) -> Path | None:
+        return None
+
+    def scan(self) -> list[LocalFile]:
+        files = []
+        for path in sorted(self.root.iterdir()):
+            info = path.stat()
+            files.append(
+                LocalFile(path, self, info.st_size, info.st_mtime_ns, info.st_ino, path.name)
+            )
+        return files
+
+
+def test_a_new_source_plugs_in_without_touching_match(tmp_path: Path) -> None:
+    wheel = build_wheel(tmp_path / "built", "alpha", "1.0")
+    stash = tmp_path / "stash"
+    stash.mkdir()
+    (stash / sha256_of(wheel)).write_bytes(wheel.read_bytes())
+    lock = parse_lock(
+        (
+            'version = 1\nrevision = 3\nrequires-python = ">=3.9"\n\n[[package]]\n'
+            'name = "alpha"\nversion = "1.0"\nsource = { registry = "https://pypi.org/simple" }\n'
+            f'wheels = [{{ url = "https://files.example/{wheel.name}", '
+            f'hash = "sha256:{sha256_of(wheel)}", size = {wheel.stat().st_size} }}]\n'
+        ).encode(),
+        tmp_path / "uv.lock",
+    )
+    source = Stash(stash)
+    result = match(lock, source.scan())
+    assert [(s.package.name, s.file.source.kind, s.renamed) for s in result.served] == [
+        ("alpha", "stash", True)
+    ]
