@@ -176,6 +176,8 @@ def restore(project: Path | None, force: bool) -> None:
         )
     else:
         reporter.info(f"restored {found.lock_path} to its original bytes.")
+    if outcome is not None and outcome.note:
+        reporter.warn(outcome.note)
 
 
 @cli.command()

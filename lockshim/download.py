@@ -1,10 +1,15 @@
 """Downloading files the lock pins: checked while they stream, never left half-written.
 
-A file is written to ``.<name>.part`` in the destination, its sha256 and size checked as the
-bytes arrive, and renamed to its real name only when both match what the lock pins. Transient
-failures (connection errors, timeouts, HTTP 5xx and 429) are retried with backoff.
-Credentials are taken the way uv takes them and never shown: URLs in messages carry no
-user or password.
+A file is written to a new, randomly named ``.<name>.<random>.part`` in the destination
+(exclusive create, symlinks never followed), its sha256 and size checked as the bytes arrive,
+and renamed to its real name only when both match what the lock pins. Transient failures
+(connection errors, stalls, HTTP 5xx and 429) are retried with backoff. Connections are reused
+(urllib3's pool).
+
+What a server answers is data. Credentials go only to the origin (scheme, host, port) they are
+configured for; a redirect to another origin is followed without them, and one from https to
+http is refused. A download is never longer than the lock (or the server) says. URLs in messages
+carry no user or password.
 """
 
 from __future__ import annotations
@@ -12,21 +17,28 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
-import http.client
 import netrc
 import os
-import time
-import urllib.error
-import urllib.request
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import NamedTuple
-from urllib.parse import urlsplit, urlunsplit
+from typing import TYPE_CHECKING, NamedTuple
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
+from lockshim.filenames import unsafe
+
+if TYPE_CHECKING:
+    import urllib3
 
 _CHUNK = 1 << 16
 RETRIES = 3
 BACKOFF_SECONDS = 0.5
+MAX_REDIRECTS = 10
+#: No byte for this long is a stall: the try fails (and is retried).
+STALL_SECONDS = 30.0
+#: The most a file of unknown size (no size in the lock, no Content-Length) may be.
+UNKNOWN_SIZE_LIMIT = 8 << 30
 
 
 class Wanted(NamedTuple):
@@ -47,8 +59,26 @@ class Outcome(NamedTuple):
     size: int = 0
 
 
+def origin(url: str) -> tuple[str, str, int | None]:
+    """(scheme, host, port) with the scheme's default port filled in."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    default = {"http": 80, "https": 443}.get(scheme)
+    return scheme, (parts.hostname or "").lower(), port if port is not None else default
+
+
 class Credentials(NamedTuple):
-    """Basic-auth credentials by URL prefix (index URL) or host (netrc)."""
+    """Basic-auth credentials for index URLs (``UV_INDEX_<NAME>_*``) and hosts (netrc).
+
+    An index's credentials apply to URLs of the same origin as the index: the index's own pages
+    and the files it serves from that origin (as uv does), never to another host, port or
+    scheme. Where several indexes share an origin, the one whose path is a prefix of the URL
+    (ending at a ``/``) wins.
+    """
 
     by_prefix: Mapping[str, tuple[str, str]]
     use_netrc: bool = True
@@ -57,10 +87,17 @@ class Credentials(NamedTuple):
         parts = urlsplit(url)
         if parts.username is not None:
             return _basic(parts.username or "", parts.password or "")
-        for prefix, (user, password) in self.by_prefix.items():
-            if url.startswith(prefix) or urlsplit(prefix).netloc == parts.netloc:
-                return _basic(user, password)
-        if self.use_netrc and parts.hostname:
+        best: tuple[int, tuple[str, str]] | None = None
+        for prefix, pair in self.by_prefix.items():
+            if origin(prefix) != origin(url):
+                continue
+            path = urlsplit(prefix).path.rstrip("/") + "/"
+            score = len(path) if parts.path.startswith(path) else 0
+            if best is None or score > best[0]:
+                best = (score, pair)
+        if best is not None:
+            return _basic(*best[1])
+        if self.use_netrc and parts.hostname and parts.scheme in ("http", "https"):
             found = _netrc_for(parts.hostname)
             if found is not None:
                 return _basic(*found)
@@ -93,24 +130,23 @@ def redact(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
-def _strip_userinfo(url: str) -> str:
-    return redact(url)
+class Redirect(NamedTuple):
+    url: str
+    same_origin: bool
 
 
-def fetch_one(wanted: Wanted, dest: Path, credentials: Credentials) -> Outcome:
-    """Download one file into ``dest`` (retrying transient failures)."""
-    last = ""
-    for attempt in range(RETRIES + 1):
-        if attempt:
-            time.sleep(BACKOFF_SECONDS * 2 ** (attempt - 1))
-        try:
-            size = _download(wanted, dest, credentials)
-            return Outcome(wanted, "downloaded", size=size)
-        except _Refused as refused:
-            return Outcome(wanted, "failed", str(refused))
-        except (OSError, http.client.HTTPException, _Transient) as error:
-            last = _describe(error)
-    return Outcome(wanted, "failed", f"{last} (after {RETRIES + 1} tries)")
+def follow(start: str, current: str, location: str) -> Redirect:
+    """Where a redirect from ``current`` to ``location`` leads, judged against the first URL.
+
+    Raises _Refused for a redirect from https to http or to anything but http(s).
+    """
+    target = urljoin(current, location)
+    scheme = urlsplit(target).scheme.lower()
+    if scheme not in ("http", "https"):
+        raise _Refused(f"redirected to a {scheme or 'relative'}: URL ({redact(target)}): refused")
+    if urlsplit(current).scheme.lower() == "https" and scheme == "http":
+        raise _Refused(f"redirected from https to plain http ({redact(target)}): refused")
+    return Redirect(target, origin(target) == origin(start))
 
 
 class _Transient(Exception):
@@ -121,48 +157,134 @@ class _Refused(Exception):
     pass
 
 
-def _describe(error: BaseException) -> str:
-    if isinstance(error, urllib.error.HTTPError):
-        return f"HTTP {error.code} {error.reason}"
-    if isinstance(error, urllib.error.URLError):
-        return f"cannot connect ({error.reason})"
-    return str(error) or type(error).__name__
+class Stopped(Exception):
+    """The run is being stopped (Ctrl-C): downloads end and their .part files go."""
 
 
-def _download(wanted: Wanted, dest: Path, credentials: Credentials) -> int:
-    request = urllib.request.Request(_strip_userinfo(wanted.url))
-    header = credentials.header_for(wanted.url)
-    if header:
-        request.add_header("Authorization", header)
-    request.add_header("User-Agent", "lockshim")
-    part = dest / f".{wanted.filename}.part"
-    digest = hashlib.sha256()
-    received = 0
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response, open(part, "wb") as out:
-            announced = response.headers.get("Content-Length")
-            while chunk := response.read(_CHUNK):
-                digest.update(chunk)
-                received += len(chunk)
-                if wanted.size is not None and received > wanted.size:
-                    raise _Refused(f"more bytes than the {wanted.size} uv.lock pins")
-                out.write(chunk)
-        expected = wanted.size if wanted.size is not None else _int(announced)
-        if expected is not None and received < expected:
-            raise _Transient(f"connection ended after {received} of {expected} bytes")
-        if digest.hexdigest() != wanted.sha256:
-            raise _Refused(
-                f"sha256 {digest.hexdigest()}, but uv.lock pins {wanted.sha256}: refused"
+class Downloader:
+    """Downloads into one folder over a shared connection pool."""
+
+    def __init__(self, dest: Path, credentials: Credentials, jobs: int) -> None:
+        import urllib3
+
+        self.dest = dest
+        self.credentials = credentials
+        self.stop = threading.Event()
+        self.pool = urllib3.PoolManager(
+            num_pools=16,
+            maxsize=max(1, jobs),
+            block=False,
+            retries=False,
+            timeout=urllib3.Timeout(connect=STALL_SECONDS, read=STALL_SECONDS),
+            headers={"User-Agent": "lockshim"},
+        )
+
+    def fetch(self, wanted: Wanted) -> Outcome:
+        """Download one file into the folder (retrying transient failures)."""
+        reason = unsafe(wanted.filename)
+        if reason is not None:
+            return Outcome(wanted, "failed", f"not a plain file name ({reason}): refused")
+        last = ""
+        for attempt in range(RETRIES + 1):
+            if attempt and self.stop.wait(BACKOFF_SECONDS * 2 ** (attempt - 1)):
+                break
+            try:
+                return Outcome(wanted, "downloaded", size=self._download(wanted))
+            except _Refused as refused:
+                return Outcome(wanted, "failed", str(refused))
+            except Stopped:
+                return Outcome(wanted, "failed", "stopped")
+            except Exception as error:  # urllib3's and the OS's errors: all worth a retry
+                last = _describe(error)
+        if self.stop.is_set():
+            return Outcome(wanted, "failed", "stopped")
+        return Outcome(wanted, "failed", f"{last} (after {RETRIES + 1} tries)")
+
+    def _open(self, wanted: Wanted) -> urllib3.BaseHTTPResponse:
+        start = url = redact(wanted.url)
+        header = self.credentials.header_for(wanted.url)
+        for _ in range(MAX_REDIRECTS + 1):
+            headers = {"Authorization": header} if header else {}
+            response = self.pool.request(
+                "GET", url, headers=headers, redirect=False, preload_content=False
             )
-        os.replace(part, dest / wanted.filename)
-        return received
-    except urllib.error.HTTPError as error:
-        if error.code >= 500 or error.code == 429:
-            raise _Transient(_describe(error)) from None
-        raise _Refused(_describe(error)) from None
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            part.unlink()
+            location = response.headers.get("Location")
+            if response.status not in (301, 302, 303, 307, 308) or not location:
+                return response
+            response.drain_conn()
+            response.release_conn()
+            hop = follow(start, url, location)
+            url = hop.url
+            # Credentials never leave their origin: another origin gets only its own.
+            header = (
+                self.credentials.header_for(wanted.url)
+                if hop.same_origin
+                else self.credentials.header_for(redact(url))
+            )
+        raise _Refused(f"more than {MAX_REDIRECTS} redirects: refused")
+
+    def _download(self, wanted: Wanted) -> int:
+        response = self._open(wanted)
+        try:
+            if response.status >= 500 or response.status == 429:
+                raise _Transient(f"HTTP {response.status} {response.reason or ''}".strip())
+            if response.status >= 400:
+                raise _Refused(f"HTTP {response.status} {response.reason or ''}".strip())
+            announced = _int(response.headers.get("Content-Length"))
+            if wanted.size is not None and announced is not None and announced != wanted.size:
+                raise _Refused(
+                    f"the server sends {announced} bytes (Content-Length), but uv.lock pins "
+                    f"{wanted.size}: refused"
+                )
+            limit = wanted.size if wanted.size is not None else announced
+            return self._save(wanted, response, limit)
+        finally:
+            response.release_conn()
+
+    def _save(self, wanted: Wanted, response: urllib3.BaseHTTPResponse, limit: int | None) -> int:
+        part = self.dest / f".{wanted.filename}.{os.urandom(6).hex()}.part"
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+        flags |= getattr(os, "O_BINARY", 0)
+        digest = hashlib.sha256()
+        received = 0
+        cap = limit if limit is not None else UNKNOWN_SIZE_LIMIT
+        try:
+            with open(os.open(part, flags, 0o644), "wb") as out:
+                for chunk in response.stream(_CHUNK, decode_content=False):
+                    if self.stop.is_set():
+                        raise Stopped
+                    digest.update(chunk)
+                    received += len(chunk)
+                    if received > cap:
+                        raise _Refused(
+                            f"more bytes than the {cap} "
+                            + ("uv.lock pins" if wanted.size is not None else "expected")
+                            + ": refused"
+                        )
+                    out.write(chunk)
+            if limit is not None and received < limit:
+                raise _Transient(f"connection ended after {received} of {limit} bytes")
+            if digest.hexdigest() != wanted.sha256:
+                raise _Refused(
+                    f"sha256 {digest.hexdigest()}, but uv.lock pins {wanted.sha256}: refused"
+                )
+            os.replace(part, self.dest / wanted.filename)
+            return received
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                part.unlink()
+
+
+def _describe(error: BaseException) -> str:
+    import urllib3.exceptions as errors
+
+    if isinstance(error, errors.ReadTimeoutError):
+        return f"no data for {STALL_SECONDS:.0f} s"
+    if isinstance(error, errors.ProtocolError):
+        return "the connection broke"
+    if isinstance(error, errors.NewConnectionError | errors.ConnectTimeoutError):
+        return "cannot connect"
+    return str(error) or type(error).__name__
 
 
 def _int(value: str | None) -> int | None:
@@ -179,14 +301,26 @@ def fetch_all(
     jobs: int,
     on_done: Callable[[Outcome, int, int], None] | None = None,
 ) -> list[Outcome]:
-    """Download every file, ``jobs`` at a time; the outcomes in the order given."""
+    """Download every file, ``jobs`` at a time; the outcomes in the order given.
+
+    Stopped (Ctrl-C, or any exception in the caller's thread): downloads in flight end at their
+    next chunk, their .part files are removed, and the exception goes on.
+    """
     dest.mkdir(parents=True, exist_ok=True)
     if not wanted:
         return []
-    with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(wanted)))) as pool:
-        outcomes = []
-        for outcome in pool.map(lambda w: fetch_one(w, dest, credentials), wanted):
+    downloader = Downloader(dest, credentials, jobs)
+    pool = ThreadPoolExecutor(max_workers=max(1, min(jobs, len(wanted))))
+    outcomes: list[Outcome] = []
+    try:
+        for outcome in pool.map(downloader.fetch, wanted):
             outcomes.append(outcome)
             if on_done is not None:
                 on_done(outcome, len(outcomes), len(wanted))
+    except BaseException:
+        downloader.stop.set()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        downloader.pool.clear()
     return outcomes

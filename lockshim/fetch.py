@@ -23,12 +23,12 @@ from typing import Any, NamedTuple
 
 from lockshim import uv as uvmod
 from lockshim.download import Credentials, Outcome, Wanted, fetch_all, redact
-from lockshim.errors import LockshimError
 from lockshim.plan import resolve_target
 from lockshim.project import Project
 from lockshim.report import Reporter
 from lockshim.select import entry_filename, export, select
 from lockshim.session import prepared
+from lockshim.shim import signals_raise
 from lockshim.sources.wheelhouse import Wheelhouse
 from lockshim.target import Target
 
@@ -51,10 +51,11 @@ class Report(NamedTuple):
     failed: tuple[Outcome, ...]
     build_requirements: tuple[str, ...]  # "requirement (why)"
     unverifiable: tuple[str, ...]
+    unresolved: tuple[str, ...] = ()  # build requirements uv could not resolve, with why
 
     @property
     def status(self) -> int:
-        return 1 if self.failed else 0
+        return 1 if self.failed or self.unresolved else 0
 
     def text(self) -> str:
         size = sum(o.size for o in self.downloaded)
@@ -65,11 +66,12 @@ class Report(NamedTuple):
         ]
         if self.build_requirements:
             lines.append("build requirements added: " + "; ".join(self.build_requirements))
+        lines += [f"build requirement not resolved: {item}" for item in self.unresolved]
         lines += [f"not fetched (uv.lock pins no sha256): {name}" for name in self.unverifiable]
         lines.append(
             f"fetched {len(self.downloaded)} files ({size / 1e6:.1f} MB) into {self.dest}; "
             f"{len(self.present)} already there; {len(self.failed)} failed."
-            + ("" if self.downloaded else " Nothing to download.")
+            + ("" if self.downloaded or self.failed else " Nothing to download.")
         )
         return "\n".join(lines)
 
@@ -91,6 +93,7 @@ class Report(NamedTuple):
                 "skipped": [row(w) for w in self.present],
                 "failed": [row(o.wanted, reason=o.detail) for o in self.failed],
                 "build_requirements": list(self.build_requirements),
+                "unresolved": list(self.unresolved),
                 "unverifiable": list(self.unverifiable),
             },
             indent=2,
@@ -258,12 +261,40 @@ def _compile(
         command, input="\n".join(requirements), capture_output=True, text=True, check=False
     )
     if result.returncode != 0:
-        raise LockshimError(
-            "could not resolve the build requirements "
-            f"({', '.join(requirements)}): {result.stderr.strip()} "
-            "Fetch them yourself, or pass --no-build-deps."
-        )
+        raise _Unresolvable(_uv_reason(result.stderr))
     return tomllib.loads(result.stdout)
+
+
+class _Unresolvable(Exception):
+    pass
+
+
+def _uv_reason(stderr: str) -> str:
+    """uv's own explanation in one line (its error chain, without the nesting marks)."""
+    marks = " \u00d7\u2570\u2500\u25b6\u2502"  # uv's error-chain drawing
+    lines = [line.strip(marks).strip() for line in stderr.splitlines()]
+    return " ".join(line for line in lines if line and not line.startswith("hint:"))[:400]
+
+
+def _resolve_build(
+    uv: uvmod.Uv, requirements: Sequence[str], *options: Any
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """The resolved build requirements, and each one uv could not resolve with its reason.
+
+    All at once first; if that fails, one by one, so that a requirement that cannot be resolved
+    (a backend uv builds with itself, a private one) is named alone and the rest still come.
+    """
+    try:
+        return [_compile(uv, requirements, *options)], []
+    except _Unresolvable:
+        pass
+    resolved, unresolved = [], []
+    for requirement in requirements:
+        try:
+            resolved.append(_compile(uv, [requirement], *options))
+        except _Unresolvable as error:
+            unresolved.append(f"{requirement}: {error}")
+    return resolved, unresolved
 
 
 def run_fetch(
@@ -287,38 +318,46 @@ def run_fetch(
     wanted, unverifiable = wanted_from_export(exported, target)
     credentials = credentials_for(project)
     dest = dest.absolute()
-    present_names = _present(wanted, dest)
-    outcomes = fetch_all(
-        [w for w in wanted if w.filename not in present_names], dest, credentials, jobs, on_done
-    )
-    build: list[str] = []
-    if build_deps:
-        sdists = [dest / w.filename for w in wanted if w.filename.endswith((".tar.gz", ".zip"))]
-        requirements = _build_requirements(project, exported, [s for s in sdists if s.exists()])
-        if requirements:
-            compiled = _compile(
-                uv,
-                sorted({r for r, _ in requirements}),
-                _index_url(exported),
-                python,
-                platform,
-                all_platforms,
-            )
-            more, more_unverifiable = wanted_from_export(compiled, target)
-            known = {w.filename for w in wanted}
-            more = [w for w in more if w.filename not in known]
-            unverifiable += more_unverifiable
-            more_present = _present(more, dest)
-            outcomes += fetch_all(
-                [w for w in more if w.filename not in more_present],
-                dest,
-                credentials,
-                jobs,
-                on_done,
-            )
-            wanted += more
-            present_names |= more_present
-            build = [f"{r} ({why})" for r, why in dict.fromkeys(requirements)]
+    with signals_raise():  # Ctrl-C ends the downloads in flight and removes their .part files
+        present_names = _present(wanted, dest)
+        outcomes = fetch_all(
+            [w for w in wanted if w.filename not in present_names], dest, credentials, jobs, on_done
+        )
+        build: list[str] = []
+        unresolved: list[str] = []
+        if build_deps:
+            sdists = [dest / w.filename for w in wanted if w.filename.endswith((".tar.gz", ".zip"))]
+            requirements = _build_requirements(project, exported, [s for s in sdists if s.exists()])
+            if requirements:
+                resolved, unresolved = _resolve_build(
+                    uv,
+                    sorted({r for r, _ in requirements}),
+                    _index_url(exported),
+                    python,
+                    platform,
+                    all_platforms,
+                )
+                more, more_unverifiable = [], []
+                for compiled in resolved:
+                    files, skipped = wanted_from_export(compiled, target)
+                    more += files
+                    more_unverifiable += skipped
+                known = {w.filename for w in wanted}
+                more = [
+                    w for w in {w.filename: w for w in more}.values() if w.filename not in known
+                ]
+                unverifiable += more_unverifiable
+                more_present = _present(more, dest)
+                outcomes += fetch_all(
+                    [w for w in more if w.filename not in more_present],
+                    dest,
+                    credentials,
+                    jobs,
+                    on_done,
+                )
+                wanted += more
+                present_names |= more_present
+                build = [f"{r} ({why})" for r, why in dict.fromkeys(requirements)]
     return Report(
         dest,
         tuple(o for o in outcomes if o.status == "downloaded"),
@@ -326,4 +365,5 @@ def run_fetch(
         tuple(o for o in outcomes if o.status == "failed"),
         tuple(build),
         tuple(unverifiable),
+        tuple(unresolved),
     )

@@ -158,6 +158,8 @@ def run_plan(
     missing."""
     with prepared(project_dir, uv_path, reporter, uv_args) as (project, uv):
         found = find_local(project, sources, reporter.hashing)
+        for path, reason in found.skipped:
+            reporter.warn(f"skipped {path}: {reason}.")
     if project_dir is not None:
         uv_args = ["--project", str(project_dir), *uv_args]
     return plan_for(found, uv, uv_args, python, platform)

@@ -46,8 +46,6 @@ def summary(found: Found) -> list[str]:
             else "no local source to search: pass --wheelhouse DIR, set [tool.lockshim] "
             "wheelhouses or LOCKSHIM_WHEELHOUSE, or fill pip's cache."
         )
-    for path, reason in found.skipped:
-        lines.append(f"skipped {path}: {reason}.")
     direct = sorted({s.package.label for s in result.served if s.package.source_kind == "url"})
     if direct:
         lines.append(
@@ -86,6 +84,8 @@ def sync(
         found = find_local(project, sources, reporter.hashing)
         for line in summary(found):
             reporter.info(line)
+        for path, reason in found.skipped:
+            reporter.warn(f"skipped {path}: {reason}.")
         if project_dir is not None:  # uv must sync the project lockshim found, not the cwd's
             uv_args = ["--project", str(project_dir), *uv_args]
         missing = _missing(found, uv, uv_args, reporter)

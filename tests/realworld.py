@@ -194,6 +194,10 @@ class LoopbackIndex:
         self.faults: dict[str, list[str]] = {}
         #: Basic-auth (user, password) the files need, or None.
         self.auth: tuple[str, str] | None = None
+        #: Where file requests are redirected (302 to ``redirect + "/files/NAME"``), or None.
+        self.redirect: str | None = None
+        #: The Authorization header of every file request (None where there was none).
+        self.authorizations: list[str | None] = []
         self._server: http.server.ThreadingHTTPServer | None = None
 
     @property
@@ -270,9 +274,16 @@ class LoopbackIndex:
                         return
                 elif parts[:1] == ["files"] and len(parts) == 2:
                     path = index.folder / parts[1]
+                    index.authorizations.append(self.headers.get("Authorization"))
                     if index.auth is not None and not self._authorized():
                         self.send_response(401)
                         self.send_header("WWW-Authenticate", 'Basic realm="index"')
+                        self.send_header("Content-Length", "0")
+                        self.end_headers()
+                        return
+                    if index.redirect is not None:
+                        self.send_response(302)
+                        self.send_header("Location", f"{index.redirect}/files/{parts[1]}")
                         self.send_header("Content-Length", "0")
                         self.end_headers()
                         return

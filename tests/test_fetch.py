@@ -169,3 +169,25 @@ def test_credentials_the_way_uv_takes_them(
     )
     assert result.returncode == 0, result.stderr
     assert report["downloaded"] and "s3cr3t-token" not in result.stdout + result.stderr
+
+
+def test_credentials_never_follow_a_redirect_to_another_host(
+    copy: Path, index: LoopbackIndex, tmp_path: Path
+) -> None:
+    """Private indexes redirect file downloads to object storage: the password stays home."""
+    index.auth = ("lab", "s3cr3t-token")
+    with open(copy / "pyproject.toml", "a", encoding="utf-8") as stream:
+        stream.write(f'\n[[tool.uv.index]]\nname = "lab"\nurl = "{index.url}"\n')
+    env = {"UV_INDEX_LAB_USERNAME": "lab", "UV_INDEX_LAB_PASSWORD": "s3cr3t-token"}
+    with serving(index.folder) as storage:  # another origin: same host, another port
+        index.redirect = f"http://localhost:{storage.port}"
+        index.authorizations.clear()
+        try:
+            result, report = _fetch(copy, tmp_path / "dest", tmp_path, "--no-build-deps", **env)
+        finally:
+            index.redirect = None
+    assert result.returncode == 0, result.stderr
+    assert report["downloaded"]
+    assert index.authorizations and all(a and a.startswith("Basic ") for a in index.authorizations)
+    assert storage.authorizations and set(storage.authorizations) == {None}
+    assert "s3cr3t-token" not in result.stdout + result.stderr

@@ -1,0 +1,269 @@
+"""Hostile input against the real CLI: a repository, a lock, a shared folder or a server must
+never make lockshim delete, write or send what it should not.
+
+Each test plants what an attacker could (a journal, a lock, files in a wheelhouse, a hash index,
+a redirecting server) and checks that nothing outside lockshim's own files changed, that uv.lock
+is byte for byte as it was, and that the message names what was refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from realworld import clean_env, lockshim, sha256_of
+
+from lockshim.download import Credentials, _Refused, follow
+from lockshim.filenames import unsafe
+
+JOURNAL = ".uv.lock.lockshim-journal"
+
+
+def _journal(project: Path, original: bytes, shimmed: bytes, **fields: object) -> Path:
+    header = {
+        "format": 1,
+        "lock": "uv.lock",
+        "original_sha256": hashlib.sha256(original).hexdigest(),
+        "shimmed_sha256": hashlib.sha256(shimmed).hexdigest(),
+        "mode": 0o644,
+        "staging": None,
+        "pid": 1,
+        **fields,
+    }
+    path = project / JOURNAL
+    path.write_bytes(json.dumps(header).encode() + b"\n" + original)
+    return path
+
+
+def _victim(tmp_path: Path) -> Path:
+    victim = tmp_path / "victim"
+    (victim / "deep").mkdir(parents=True)
+    (victim / "deep" / "precious.txt").write_text("keep me")
+    return victim
+
+
+def _git(project: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
+        cwd=project,
+        check=True,
+        capture_output=True,
+    )
+
+
+# --- journals -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", [["restore"], ["plan", "--no-pip-cache"]])
+def test_a_journal_naming_any_folder_removes_nothing(
+    project: Path, tmp_path: Path, command: list[str]
+) -> None:
+    lock = (project / "uv.lock").read_bytes()
+    victim = _victim(tmp_path)
+    env = clean_env(tmp_path)
+    # Named like lockshim's own staging and inside its cache, but without lockshim's marker:
+    lookalike = Path(env["LOCKSHIM_CACHE_DIR"]) / "staging" / "lockshim-staging-abcdef12"
+    (lookalike / "sub").mkdir(parents=True)
+    for staging in (victim, lookalike):
+        _journal(project, lock, b"shimmed", staging=str(staging), staging_token="00")
+        result = lockshim(command, project, env)
+        assert "left alone" in result.stderr, result.stderr
+        assert str(staging) in result.stderr
+        assert not (project / JOURNAL).exists()  # the restore itself was finished
+    assert (victim / "deep" / "precious.txt").read_text() == "keep me"
+    assert (lookalike / "sub").is_dir()
+    assert (project / "uv.lock").read_bytes() == lock
+
+
+def test_a_journal_that_came_with_the_repository_is_not_acted_on(
+    project: Path, tmp_path: Path
+) -> None:
+    lock = (project / "uv.lock").read_bytes()
+    env = clean_env(tmp_path)
+    _journal(project, b"version = 1\n# what the attacker wants in uv.lock\n", lock)
+    _git(project, "init", "-q")
+    _git(project, "add", "-A")
+    _git(project, "commit", "-qm", "a repository with a planted journal")
+
+    for command in (["plan", "--no-pip-cache"], ["sync", "--no-pip-cache"], ["restore"]):
+        result = lockshim(command, project, env)
+        assert result.returncode == 3, result.stderr
+        assert JOURNAL in result.stderr and "tracked by git" in result.stderr
+        assert "--force" in result.stderr
+        assert (project / "uv.lock").read_bytes() == lock
+
+    check = lockshim(["check"], project, env)
+    assert check.returncode == 1 and "foreign-journal" not in check.stderr
+    assert "tracked by git" in check.stdout and f"git rm --cached {JOURNAL}" in check.stdout
+
+    forced = lockshim(["restore", "--force"], project, env)  # the owner's decision, explicitly
+    assert forced.returncode == 0, forced.stderr
+    assert b"what the attacker wants" in (project / "uv.lock").read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        ({"mode": "0644"}, "mode is not a permission mode"),
+        ({"mode": True}, "mode is not a permission mode"),
+        ({"staging": ["/"]}, "staging is not a string"),
+        ({"original_sha256": "../../etc"}, "original_sha256 is not a sha256"),
+        ({"pid": "1; rm -rf /"}, "pid is not a number"),
+    ],
+)
+def test_tampered_journal_fields_are_refused(
+    project: Path, tmp_path: Path, fields: dict[str, object], expected: str
+) -> None:
+    lock = (project / "uv.lock").read_bytes()
+    _journal(project, lock, b"shimmed", **fields)
+    result = lockshim(["restore"], project, clean_env(tmp_path))
+    assert result.returncode == 3 and expected in result.stderr, result.stderr
+    assert (project / "uv.lock").read_bytes() == lock
+    assert (project / JOURNAL).exists()  # kept for the user to look at
+
+
+def test_journal_mode_gives_permission_bits_only(project: Path, tmp_path: Path) -> None:
+    lock = (project / "uv.lock").read_bytes()
+    (project / "uv.lock").write_bytes(b"shimmed")
+    _journal(project, lock, b"shimmed", mode=0o4777)
+    result = lockshim(["restore"], project, clean_env(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert (project / "uv.lock").read_bytes() == lock
+    assert (project / "uv.lock").stat().st_mode & 0o7777 == 0o777
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_a_fifo_journal_does_not_hang(project: Path, tmp_path: Path) -> None:
+    os.mkfifo(project / JOURNAL)
+    result = subprocess.run(
+        [sys.executable, "-m", "lockshim", "restore"],
+        cwd=project,
+        env=clean_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 3 and "not a regular file" in result.stderr, result.stderr
+
+
+# --- locks ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name", ["..%2F..%2Fescaped.whl", "..%5C..%5Cescaped.whl", "C%3Aescaped.whl", "esc%00aped.whl"]
+)
+def test_artifact_names_that_are_not_plain_are_refused(
+    project: Path, wheelhouse: Path, tmp_path: Path, name: str
+) -> None:
+    lock_path = project / "uv.lock"
+    text = lock_path.read_text()
+    before = text.count("/alpha-1.0-py3-none-any.whl")
+    assert before >= 1
+    text = text.replace("/alpha-1.0-py3-none-any.whl", "/" + name)
+    lock_path.write_text(text)
+    env = clean_env(tmp_path)
+    # the file's bytes match the pinned sha256, under another name: it must be staged by name
+    result = lockshim(["sync", "--no-pip-cache", "-w", str(wheelhouse)], project, env)
+    assert result.returncode == 3, result.stderr
+    assert "alpha 1.0" in result.stderr and "not a plain file name" in result.stderr
+    assert lock_path.read_text() == text
+    assert not list(tmp_path.rglob("escaped.whl")) and not list(tmp_path.rglob("*aped.whl"))
+    assert not (project / JOURNAL).exists()
+
+
+def test_plain_names() -> None:
+    assert unsafe("numpy-2.4.6-cp311-cp311-manylinux_2_17_x86_64.whl") is None
+    for bad in ("", ".", "..", "a/b.whl", "a\\b.whl", "c:x.whl", "a\x00.whl", "a\n.whl", "x" * 300):
+        assert unsafe(bad) is not None, bad
+
+
+# --- wheelhouses and hash indexes -----------------------------------------------------------------
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs or symlinks here")
+def test_symlinks_out_loops_and_fifos_in_a_wheelhouse(
+    project: Path, wheelhouse: Path, tmp_path: Path
+) -> None:
+    secret = tmp_path / "outside" / "secret.whl"
+    secret.parent.mkdir()
+    secret.write_bytes(b"not for lockshim")
+    (wheelhouse / "out.whl").symlink_to(secret)
+    (wheelhouse / "loop").symlink_to(wheelhouse, target_is_directory=True)
+    (wheelhouse / "sub").mkdir()
+    (wheelhouse / "sub" / "back").symlink_to("..", target_is_directory=True)
+    (wheelhouse / "dangling.whl").symlink_to(tmp_path / "nowhere")
+    os.mkfifo(wheelhouse / "pipe.whl")
+    result = subprocess.run(
+        [sys.executable, "-m", "lockshim", "plan", "--no-pip-cache", "-w", str(wheelhouse)],
+        cwd=project,
+        env=clean_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr  # every locked file is still served
+    lines = result.stderr.splitlines()
+    assert any("out.whl" in line and "out of the wheelhouse" in line for line in lines)
+    assert any("pipe.whl" in line and "not a regular file" in line for line in lines)
+    assert any("dangling.whl" in line and "cannot be read" in line for line in lines)
+    assert "served   alpha 1.0" in result.stdout
+    index = json.loads((wheelhouse / ".lockshim-index.json").read_text())
+    assert not any(name.startswith(("loop/", "sub/back")) for name in index["files"])
+
+
+def test_a_poisoned_index_never_gets_wrong_bytes_installed_as_a_path_source(
+    project: Path, wheelhouse: Path, tmp_path: Path
+) -> None:
+    """uv checks no hash for a path source: lockshim verifies the copy it hands over."""
+    lock = (project / "uv.lock").read_bytes()
+    wheel = wheelhouse / "direct-1.0-py3-none-any.whl"
+    pinned = sha256_of(wheel)
+    wheel.write_bytes(bytes(b ^ 0xFF for b in wheel.read_bytes()))  # same size, other bytes
+    info = wheel.stat()
+    index = {
+        "format": 1,
+        "files": {wheel.name: [info.st_size, info.st_mtime_ns, info.st_ino, pinned]},
+    }
+    (wheelhouse / ".lockshim-index.json").write_text(json.dumps(index))
+    env = clean_env(tmp_path)
+    result = lockshim(["sync", "--no-pip-cache", "-w", str(wheelhouse)], project, env)
+    assert result.returncode == 3, result.stderr
+    assert "direct 1.0" in result.stderr and "changed after they were checked" in result.stderr
+    assert (project / "uv.lock").read_bytes() == lock
+    assert not (project / JOURNAL).exists()
+    staging = Path(env["LOCKSHIM_CACHE_DIR"]) / "staging"
+    assert not staging.exists() or not any(staging.iterdir())  # nothing left behind
+
+
+# --- servers --------------------------------------------------------------------------------------
+
+
+def test_index_credentials_stay_with_their_origin() -> None:
+    creds = Credentials({"https://pypi.example.com/simple": ("lab", "pw")}, use_netrc=False)
+    assert creds.header_for("https://pypi.example.com/files/a.whl") is not None
+    for other in (
+        "https://pypi.example.com.evil.org/simple/a.whl",
+        "http://pypi.example.com/simple/a.whl",
+        "https://pypi.example.com:8443/simple/a.whl",
+        "https://evil.org/https://pypi.example.com/simple/",
+    ):
+        assert creds.header_for(other) is None, other
+    two = Credentials(
+        {"https://h.example/a/simple": ("a", "1"), "https://h.example/b/simple/": ("b", "2")},
+        use_netrc=False,
+    )
+    assert two.header_for("https://h.example/b/simple/x/") == "Basic Yjoy"  # "b:2"
+
+
+def test_redirects_are_judged() -> None:
+    start = "https://index.example/files/a.whl"
+    assert follow(start, start, "/other/a.whl").same_origin
+    assert not follow(start, start, "https://bucket.s3.example/a.whl?sig=1").same_origin
+    for bad in ("http://index.example/files/a.whl", "file:///etc/passwd", "ftp://x/a.whl"):
+        with pytest.raises(_Refused):
+            follow(start, start, bad)
