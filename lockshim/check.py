@@ -21,7 +21,7 @@ from packaging.utils import canonicalize_name
 from lockshim.errors import LockshimError
 from lockshim.lock import Lock, Package, read_lock
 from lockshim.project import read_settings
-from lockshim.shim import journal_path
+from lockshim.shim import foreign, journal_path
 
 CLEAN, FINDINGS, UNREADABLE = 0, 1, 2
 
@@ -33,7 +33,8 @@ class Finding(NamedTuple):
     line: int
     package: str
     version: str | None
-    kind: str  # interrupted-shim, file-url, local-registry, local-path
+    #: interrupted-shim, foreign-journal, file-url, local-registry, local-path, local-source
+    kind: str
     problem: str
     fix: str
 
@@ -85,7 +86,7 @@ def check(paths: Sequence[Path], allow: Iterable[str] = ()) -> Report:
     for path in paths:
         try:
             settings = read_settings(path.parent / "pyproject.toml")
-            lock = read_lock(path)
+            lock = read_lock(path, strict=True)
         except LockshimError as error:
             message = str(error)
             prefix = f"{path}: "
@@ -101,8 +102,23 @@ def check(paths: Sequence[Path], allow: Iterable[str] = ()) -> Report:
 def check_lock(lock: Lock, root: Path) -> list[Finding]:
     """The findings of one lock; ``root`` is the folder relative paths must stay inside."""
     findings = []
-    shimmed = journal_path(lock.path).exists()
-    if shimmed:
+    journal = journal_path(lock.path)
+    shimmed = os.path.lexists(journal)
+    whose = foreign(journal) if shimmed else None
+    if whose is not None:
+        findings.append(
+            Finding(
+                lock.path,
+                1,
+                "(lock)",
+                None,
+                "foreign-journal",
+                f"a lockshim journal {journal.name} is {whose}; lockshim never writes one to "
+                "keep, so it will not act on it",
+                f"`git rm --cached {journal.name}` and delete it (it must never be committed)",
+            )
+        )
+    elif shimmed:
         findings.append(
             Finding(
                 lock.path,
@@ -139,6 +155,13 @@ def _package_findings(lock: Lock, package: Package, root: Path, shimmed: bool) -
             f"registry is a local folder ({source.value})"
             + (f" with {len(paths)} artifact(s) given by path" if paths else ""),
             "re-lock against your index: run `uv lock` without `--find-links`/`--no-index`",
+        )
+    elif source is not None and source.kind in ("git", "url") and not _is_remote(source.value):
+        add(
+            _source_offset(lock, package),
+            "local-source",
+            f"{source.kind} source is on this machine ({source.value})",
+            "point it at the shared repository or URL in pyproject.toml, then run `uv lock`",
         )
     elif source is not None and source.kind in ("path", "directory", "editable", "virtual"):
         where = _outside(source.value, lock.path.absolute().parent, root)
@@ -200,6 +223,12 @@ def repository_root(lock_path: Path) -> Path:
         return folder
     top = result.stdout.strip()
     return Path(top) if result.returncode == 0 and top else folder
+
+
+def _is_remote(value: str) -> bool:
+    """A source URL other machines can reach too (not file:, not a bare path)."""
+    scheme = urlsplit(value.removeprefix("git+")).scheme.lower()
+    return scheme in ("http", "https", "ssh", "git") or (scheme == "" and "@" in value)
 
 
 def _is_url(value: str) -> bool:

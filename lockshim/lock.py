@@ -131,8 +131,11 @@ class Lock(NamedTuple):
                     yield package, artifact
 
 
-def read_lock(path: Path) -> Lock:
-    """Read and check a lock file; :class:`LockError` names the file and the fix."""
+def read_lock(path: Path, *, strict: bool = False) -> Lock:
+    """Read and check a lock file; :class:`LockError` names the file and the fix.
+
+    ``strict``: parse the whole file as TOML, whatever its layout (the guard's way: slower,
+    never fooled by a layout the fast scan does not expect)."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -142,10 +145,10 @@ def read_lock(path: Path) -> Lock:
         ) from None
     except OSError as error:
         raise LockError(f"{path}: cannot be read ({error.strerror}).") from None
-    return parse_lock(data, path)
+    return parse_lock(data, path, strict=strict)
 
 
-def parse_lock(data: bytes, path: Path) -> Lock:
+def parse_lock(data: bytes, path: Path, *, strict: bool = False) -> Lock:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -196,7 +199,7 @@ def parse_lock(data: bytes, path: Path) -> Lock:
         )
     revision = header.get("revision", 0)
     offset = 1 if text.startswith("\ufeff") else 0
-    packages = _scan(body, offset)
+    packages = None if strict else _scan(body, offset)
     if packages is not None:
         return Lock(path, text, version, int(revision), packages, fast=True)
     document = _loads(body, path)

@@ -248,3 +248,36 @@ def test_real_pre_commit_refuses_a_shimmed_lock(
     output = refused.stdout + refused.stderr  # git shows the hook's output on either
     assert "lockshim check" in output
     assert "alpha 1.0: artifact URL is a local file" in output
+
+
+LOCAL_REGISTRY = 'name = "evil"\nversion = "1.0"\nsource = { registry = "/home/me/wheels" }\n'
+
+
+@pytest.mark.parametrize(
+    ("addition", "kind"),
+    [
+        # TOML allows what uv never writes; the guard reads the file as TOML, not by layout.
+        ("  [[package]]\n" + LOCAL_REGISTRY, "local-registry"),
+        ("[[package]] # added by hand\n" + LOCAL_REGISTRY, "local-registry"),
+        (
+            '[[package]]\nname = "tool"\nversion = "0.1"\n'
+            'source = { git = "file:///home/me/src/tool?rev=main#0123abcd" }\n',
+            "local-source",
+        ),
+    ],
+)
+def test_layouts_uv_never_writes_do_not_hide_local_sources(
+    clean_lock: Path, addition: str, kind: str
+) -> None:
+    with open(clean_lock, "a", encoding="utf-8") as stream:
+        stream.write("\n" + addition)
+    result = _lockshim(["--json", str(clean_lock)], clean_lock.parent)
+    assert result.returncode == 1, result.stderr
+    assert kind in {f["kind"] for f in json.loads(result.stdout)["findings"]}
+
+
+def test_invalid_toml_after_the_packages_is_refused(clean_lock: Path) -> None:
+    with open(clean_lock, "a", encoding="utf-8") as stream:
+        stream.write('\n[[package]]\nname = "broken\n')
+    result = _lockshim([str(clean_lock)], clean_lock.parent)
+    assert result.returncode == 2 and str(clean_lock) in result.stderr, result.stderr
