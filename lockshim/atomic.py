@@ -1,10 +1,12 @@
-"""Replacing a file atomically: a temp file beside it, fsync, ``os.replace``, fsync the folder."""
+"""Replacing a file atomically (a temp file beside it, fsync, ``os.replace``, fsync the folder),
+and reading one of lockshim's own files without trusting what is there."""
 
 from __future__ import annotations
 
 import contextlib
 import itertools
 import os
+import stat
 from pathlib import Path
 
 _counter = itertools.count()
@@ -47,6 +49,19 @@ def atomic_write(
         raise
     if durable:
         fsync_dir(path.parent)
+
+
+def read_regular(path: Path) -> bytes:
+    """The bytes of ``path`` if it is a regular file; OSError for anything else.
+
+    Never follows a symlink and never blocks on a FIFO or device: a file lockshim wrote (a
+    journal, an index) may have been replaced by anyone who can write the folder.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    with open(os.open(path, flags | getattr(os, "O_BINARY", 0)), "rb") as stream:
+        if not stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
+            raise OSError(0, "not a regular file (a FIFO, socket or device)", str(path))
+        return stream.read()
 
 
 def fsync_dir(folder: Path) -> None:

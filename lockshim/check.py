@@ -154,7 +154,8 @@ def _package_findings(lock: Lock, package: Package, root: Path, shimmed: bool) -
             "local-registry",
             f"registry is a local folder ({source.value})"
             + (f" with {len(paths)} artifact(s) given by path" if paths else ""),
-            "re-lock against your index: run `uv lock` without `--find-links`/`--no-index`",
+            f"restore the committed lock (`git checkout -- {lock.path.name}`), or re-lock it "
+            "from your index with `uv lock --refresh`",
         )
     elif source is not None and source.kind in ("git", "url") and not _is_remote(source.value):
         add(

@@ -52,13 +52,13 @@ def _source_options(function: F) -> F:
             "--wheelhouse",
             "wheelhouse",
             multiple=True,
-            type=click.Path(path_type=Path),
+            type=_Folder(),
             help="A folder of wheels and sdists, searched recursively (repeatable). Default: "
             "[tool.lockshim] wheelhouses, else LOCKSHIM_WHEELHOUSE.",
         ),
         click.option(
             "--pip-cache",
-            type=click.Path(file_okay=False, path_type=Path),
+            type=_Folder(),
             help="pip's cache folder to serve from (default: the one pip uses).",
         ),
         click.option("--no-pip-cache", is_flag=True, help="Do not look in pip's cache."),
@@ -66,6 +66,19 @@ def _source_options(function: F) -> F:
     for option in reversed(options):
         function = option(function)
     return function
+
+
+class _Folder(click.ParamType):  # type: ignore[type-arg]  # generic only in click 8.2+
+    """A folder name; an empty one (`--wheelhouse=`) is a mistake, never the current folder."""
+
+    name = "folder"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Path:
+        if isinstance(value, Path):
+            return value
+        if not str(value).strip():
+            self.fail("an empty folder name; name the folder.", param, ctx)
+        return Path(value)
 
 
 def _target_options(verb: str) -> Callable[[F], F]:
@@ -99,13 +112,27 @@ def _pip_cache(pip_cache: Path | None, no_pip_cache: bool) -> bool | Path | None
     return pip_cache
 
 
+class _PassesToUv(click.Command):
+    """A command whose uv arguments follow `--`: an unknown option gets that hint."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.NoSuchOption as error:
+            hint = (
+                f"No such option: {error.option_name}. If it is a uv option, put it after "
+                f"`--`: `lockshim {self.name} [OPTIONS] -- {error.option_name} ...`"
+            )
+            raise click.UsageError(hint, ctx) from None
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="lockshim")
 def cli() -> None:
     """Serve uv.lock from local files: offline `uv sync` from wheelhouses and pip's cache."""
 
 
-@cli.command(context_settings={"ignore_unknown_options": False})
+@cli.command(cls=_PassesToUv, context_settings={"ignore_unknown_options": False})
 @_project_option
 @_source_options
 @click.option(
@@ -115,7 +142,7 @@ def cli() -> None:
     help="The uv binary (default: LOCKSHIM_UV, else `uv` on PATH, else the `uv` Python package).",
 )
 @click.option("--online", is_flag=True, help="Let uv fetch what is not found locally.")
-@click.option("-q", "--quiet", is_flag=True, help="Print only warnings and errors.")
+@click.option("-q", "--quiet", is_flag=True, help="Print only warnings and errors (uv's too).")
 @click.argument("uv_args", nargs=-1, type=click.UNPROCESSED, metavar="[-- UV_SYNC_ARGS...]")
 def sync(
     project: Path | None,
@@ -144,6 +171,7 @@ def sync(
                 online=online,
                 uv_args=list(uv_args),
                 reporter=_reporter(quiet),
+                quiet=quiet,
             )
         )
     )
@@ -159,28 +187,38 @@ def sync(
 )
 @_errors
 def restore(project: Path | None, force: bool) -> None:
-    """Finish the restore of uv.lock after an interrupted `lockshim sync`."""
+    """Finish the restore of uv.lock after an interrupted `lockshim sync`.
+
+    Every lock with a journal in the project's folder is restored (uv.lock and PEP 723 script
+    locks), also when the lock itself was deleted.
+    """
     from lockshim.project import find_project
-    from lockshim.shim import project_lock
+    from lockshim.shim import project_lock, shimmed_locks
     from lockshim.shim import restore as run_restore
 
-    found = find_project(project)
+    start = (project or Path.cwd()).absolute()
+    locks = shimmed_locks(start)
     reporter = _reporter()
-    with project_lock(found.lock_path, lambda: reporter.info("waiting for a running lockshim ...")):
-        outcome = run_restore(found.lock_path, force=force)
-    if outcome is None:
+    if not locks:
+        found = find_project(project)
         reporter.info(f"nothing to restore: {found.lock_path} is not shimmed.")
-    elif outcome.action == "forced":
-        reporter.info(
-            f"restored {found.lock_path}; the file it replaced is saved as {outcome.saved_as}."
-        )
-    else:
-        reporter.info(f"restored {found.lock_path} to its original bytes.")
-    if outcome is not None and outcome.note:
-        reporter.warn(outcome.note)
+        return
+    for lock_path in locks:
+        with project_lock(lock_path, lambda: reporter.info("waiting for a running lockshim ...")):
+            outcome = run_restore(lock_path, force=force)
+        if outcome is None:
+            continue
+        if outcome.action == "forced":
+            reporter.info(
+                f"restored {lock_path}; the file it replaced is saved as {outcome.saved_as}."
+            )
+        else:
+            reporter.info(f"restored {lock_path} to its original bytes.")
+        if outcome.note:
+            reporter.warn(outcome.note)
 
 
-@cli.command()
+@cli.command(cls=_PassesToUv)
 @_project_option
 @_source_options
 @_target_options("Plan")
@@ -246,7 +284,7 @@ def check(files: tuple[Path, ...], allow: tuple[str, ...], as_json: bool) -> Non
     sys.exit(report.status)
 
 
-@cli.command()
+@cli.command(cls=_PassesToUv)
 @click.option(
     "--dest",
     required=True,

@@ -57,6 +57,7 @@ def run_sync(
             online=online,
             uv_args=list(uv_args),
             reporter=StderrReporter(quiet, bar=_click_bar),
+            quiet=quiet,
         )
 
     return guarded(run)
@@ -103,6 +104,14 @@ def parse_sync(args: Sequence[str]) -> dict[str, Any] | None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
+    try:
+        _main(argv)
+    except KeyboardInterrupt:  # Ctrl-C before any handler is in place: nothing was changed yet
+        print("lockshim: stopped by SIGINT; uv.lock is as it was.", file=sys.stderr, flush=True)
+        sys.exit(130)
+
+
+def _main(argv: Sequence[str] | None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     if args[:1] == ["sync"]:
         params = parse_sync(args[1:])

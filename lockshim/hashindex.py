@@ -4,8 +4,10 @@ An entry is keyed by the file's path (relative to the folder indexed) and truste
 file's size, mtime_ns and inode are unchanged; a changed file is always hashed again. The index
 is one JSON file, written atomically (temp file + ``os.replace``) after merging with what other
 writers saved meanwhile, so concurrent runs never corrupt it; an index that cannot be read is
-rebuilt, never trusted. It lives beside the wheelhouse when that folder is writable (so a lab
-shares it), else in lockshim's user cache folder.
+rebuilt, never trusted. It lives beside the wheelhouse when that folder is yours and writable
+(so your machines share it), else in lockshim's user cache folder: an index in a folder someone
+else owns is theirs to write, and is never read. (Even a wrong index cannot get wrong bytes
+installed: uv checks the hash of registry artifacts, lockshim that of the copies it stages.)
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lockshim.atomic import atomic_write
+from lockshim.atomic import atomic_write, read_regular
 from lockshim.paths import user_cache_dir
 
 if TYPE_CHECKING:
@@ -59,8 +61,10 @@ class HashIndex:
     @classmethod
     def for_folder(cls, root: Path, *, shared: bool = True) -> HashIndex:
         """The index of ``root``: beside it when writable and ``shared``, else in the user cache."""
-        if shared and os.access(root, os.W_OK):
-            return cls(root, root / INDEX_NAME)
+        if shared and _yours(root) and os.access(root, os.W_OK):
+            beside = root / INDEX_NAME
+            if not os.path.lexists(beside) or _yours(beside):
+                return cls(root, beside)
         key = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:16]
         return cls(root, user_cache_dir() / "index" / f"{key}.json")
 
@@ -89,7 +93,8 @@ class HashIndex:
         from concurrent.futures import ThreadPoolExecutor  # only when there is hashing to do
 
         workers = min(4, os.cpu_count() or 1, len(todo))
-        with ThreadPoolExecutor(max_workers=workers) as pool:
+        pool = ThreadPoolExecutor(max_workers=workers)
+        try:
             for file, digest in zip(todo, pool.map(_try_hash, todo), strict=False):
                 if on_done is not None:
                     on_done(file)
@@ -99,6 +104,8 @@ class HashIndex:
                 self.hashed_bytes += file.size
                 self.fresh[file.relative] = (file.size, file.mtime_ns, file.inode, digest)
                 result[file.path] = digest
+        finally:  # Ctrl-C: the files queued are not hashed (only those in progress finish)
+            pool.shutdown(wait=True, cancel_futures=True)
         return result
 
     def save(self) -> None:
@@ -129,9 +136,19 @@ def _try_hash(file: LocalFile) -> str | None:
         return None
 
 
+def _yours(path: Path) -> bool:
+    """``path`` is owned by this user (always true where there are no owners to compare)."""
+    if not hasattr(os, "getuid"):
+        return True
+    try:
+        return os.lstat(path).st_uid == os.getuid()
+    except OSError:
+        return False
+
+
 def _load(location: Path) -> dict[str, Entry]:
     try:
-        data = json.loads(location.read_text(encoding="utf-8"))
+        data = json.loads(read_regular(location).decode("utf-8"))
         if data.get("format") != _FORMAT:
             return {}
         files = data["files"]

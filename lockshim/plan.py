@@ -21,7 +21,14 @@ from lockshim.report import Reporter
 from lockshim.select import Selected, export, select
 from lockshim.session import prepared
 from lockshim.sources import PIP_CACHE
-from lockshim.target import Target, for_platform, for_python, probe, project_interpreter
+from lockshim.target import (
+    Target,
+    for_platform,
+    for_python,
+    probe,
+    project_interpreter,
+)
+from lockshim.target import target as make_target
 
 
 class Entry(NamedTuple):
@@ -104,7 +111,13 @@ def _label(entry: Entry) -> str:
 def resolve_target(
     project: Project, uv: uvmod.Uv, python: str | None, platform: str | None
 ) -> Target:
-    """The interpreter uv would use for the project, changed by --python / --python-platform."""
+    """The interpreter uv would use for the project, changed by --python / --python-platform.
+
+    With both given, the target is fully named: no interpreter is run (least of all one that
+    came with the repository's `.venv`).
+    """
+    if python and platform:
+        return for_platform(for_python(make_target("", {}, ()), python), platform)
     base = probe(project_interpreter(project.root, uv.path))
     if python:
         base = for_python(base, python)

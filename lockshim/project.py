@@ -103,8 +103,22 @@ def _pip_cache(value: object, base: Path, pyproject: Path) -> bool | Path | None
 def wheelhouses(explicit: Sequence[Path], project: Project) -> tuple[Path, ...]:
     """``--wheelhouse`` folders, else ``[tool.lockshim] wheelhouses``, else LOCKSHIM_WHEELHOUSE."""
     if explicit:
-        return tuple(Path(p).absolute() for p in explicit)
+        return tuple(_folder(Path(p), "--wheelhouse") for p in explicit)
     if project.settings.wheelhouses:
-        return tuple(p.absolute() for p in project.settings.wheelhouses)
+        where = f"[tool.lockshim] wheelhouses in {project.root / 'pyproject.toml'}"
+        return tuple(_folder(p, where) for p in project.settings.wheelhouses)
     value = os.environ.get(WHEELHOUSE_ENV, "")
-    return tuple(Path(p).expanduser().absolute() for p in value.split(os.pathsep) if p)
+    return tuple(
+        _folder(Path(p).expanduser(), WHEELHOUSE_ENV) for p in value.split(os.pathsep) if p
+    )
+
+
+def _folder(path: Path, where: str) -> Path:
+    """A wheelhouse folder, absolute; never empty and never a whole file system."""
+    folder = path.absolute()
+    if folder.resolve() == Path(folder.anchor) or folder.resolve() == Path.home().resolve():
+        raise UsageError(
+            f"{where}: {path} is a whole file system or your home folder, not a wheelhouse; "
+            "lockshim would read every file under it. Name the folder that holds the wheels."
+        )
+    return folder

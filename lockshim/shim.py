@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from lockshim.atomic import atomic_write, fsync_dir
+from lockshim.atomic import atomic_write, fsync_dir, read_regular
 from lockshim.errors import Interrupted, LockshimError, RestoreConflict
 
 JOURNAL_FORMAT = 1
@@ -40,7 +40,29 @@ _STOP_SIGNALS = tuple(
 
 def journal_path(lock_path: Path) -> Path:
     """Where the journal of an interrupted shim of ``lock_path`` lives."""
-    return lock_path.with_name(f".{lock_path.name}.lockshim-journal")
+    return lock_path.with_name(f".{lock_path.name}{_JOURNAL_SUFFIX}")
+
+
+_JOURNAL_SUFFIX = ".lockshim-journal"
+
+
+def shimmed_locks(start: Path) -> list[Path]:
+    """The locks with a journal in the nearest folder, from ``start`` upward, that holds a
+    journal (uv.lock and script locks alike; the lock itself may be gone)."""
+    for folder in (start, *start.parents):
+        try:
+            names = sorted(
+                entry.name
+                for entry in os.scandir(folder)
+                if entry.name.startswith(".") and entry.name.endswith(_JOURNAL_SUFFIX)
+            )
+        except OSError:
+            continue
+        if names:
+            return [folder / name[1 : -len(_JOURNAL_SUFFIX)] for name in names]
+        if (folder / "uv.lock").exists() or (folder / "pyproject.toml").exists():
+            return []
+    return []
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -114,24 +136,14 @@ def _checked(meta: Any) -> dict[str, Any]:
 
 
 def _read_regular(path: Path) -> bytes:
-    """The bytes of ``path`` if it is a regular file (never a FIFO, device or symlink: a
-    journal read must not hang or read elsewhere)."""
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-    flags |= getattr(os, "O_BINARY", 0)
+    """The journal's bytes (never through a symlink, never blocking on a FIFO or device)."""
     try:
-        fd = os.open(path, flags)
+        return read_regular(path)
     except OSError as error:
         raise LockshimError(
-            f"{path}: the journal of an interrupted lockshim run cannot be opened "
-            f"({error.strerror}); it is not a regular file of yours. Look at it, then delete it."
+            f"{path}: the journal of an interrupted lockshim run cannot be read "
+            f"({error.strerror}); it is left alone. Look at it, then delete it."
         ) from None
-    with os.fdopen(fd, "rb") as stream:
-        if not stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
-            raise LockshimError(
-                f"{path}: the journal of an interrupted lockshim run is not a regular file "
-                "(a FIFO or device); it is left alone. Delete it."
-            )
-        return stream.read()
 
 
 def foreign(path: Path) -> str | None:
@@ -360,6 +372,12 @@ def shimmed(
             f"{lock_path} is a symlink (to {os.readlink(lock_path)}); lockshim would replace the "
             "link with a file, so it does not shim it. Run lockshim on the project the link "
             "points into (--project), or use a plain uv.lock."
+        )
+    if lock_path.read_bytes() != original:
+        raise RestoreConflict(
+            f"{lock_path} changed while lockshim was looking for its files (a `git pull` or "
+            "`uv lock` in another terminal?). It was left exactly as it is and nothing was "
+            "shimmed; run lockshim again to serve the new lock."
         )
     mode = stat.S_IMODE(info.st_mode)
     try:

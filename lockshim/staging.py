@@ -63,7 +63,14 @@ def staged(served: Sequence[Served], lock_name: str) -> Iterator[Staged]:
                     folder, token = _make()
                 path = folder / name
                 if not path.exists():
-                    _stage(item, path, copy=copy)
+                    try:
+                        _stage(item, path, copy=copy)
+                    except OSError as error:
+                        raise LockshimError(
+                            f"{item.file.path}: cannot be staged for {item.package.label} as "
+                            f"{name} ({error.strerror or error}); uv.lock was not changed. Free "
+                            f"some space in {staging_root()}, or set LOCKSHIM_CACHE_DIR."
+                        ) from None
             paths[(item.package.position, item.artifact.position)] = path.absolute()
         yield Staged(paths, folder, token)
     finally:

@@ -50,7 +50,8 @@ def summary(found: Found) -> list[str]:
     if direct:
         lines.append(
             f"direct URL packages ({', '.join(direct)}) are installed from local files as path "
-            "sources; a later plain `uv sync` reinstalls them from their URL."
+            "sources; a later plain `uv sync` or `uv run` would fetch them from their URL "
+            "again: offline, use `uv run --no-sync` (or `lockshim sync` again)."
         )
     for item in result.ignored:
         lines.append(
@@ -77,6 +78,7 @@ def sync(
     online: bool,
     uv_args: Sequence[str],
     reporter: Reporter,
+    quiet: bool = False,
 ) -> int:
     """Serve the lock from local files, run `uv sync`, put uv.lock back; uv's exit status."""
     uvmod.check_sync_args(uv_args)
@@ -89,6 +91,8 @@ def sync(
         if project_dir is not None:  # uv must sync the project lockshim found, not the cwd's
             uv_args = ["--project", str(project_dir), *uv_args]
         missing = _missing(found, uv, uv_args, reporter)
+        if quiet and not {"-q", "--quiet"} & set(uv_args):
+            uv_args = ["--quiet", *uv_args]  # lockshim's -q quiets uv too
         command = uvmod.sync_command(uv, uv_args, found.find_links, online=online)
         with staged(found.result.served, str(project.lock_path)) as staging:
             shimmed_bytes = rewrite(found.lock, staging.paths)
@@ -104,10 +108,9 @@ def sync(
                     status = uvmod.run(command)
         if status != 0 and missing:
             reporter.info(
-                f"uv failed; {len(missing)} file(s) it needs are not local: "
-                + ", ".join(missing)
-                + ". Fetch them with `lockshim fetch --dest DIR` (where you have a network), "
-                "then sync again with that wheelhouse."
+                f"uv failed; {len(missing)} file(s) it needs are not local (listed above). "
+                "Fetch them with `lockshim fetch --dest DIR` where you have a network, then "
+                "sync again with that wheelhouse (`lockshim plan` lists them too)."
             )
         return status
 
@@ -141,7 +144,9 @@ def _missing(found: Found, uv: uvmod.Uv, uv_args: Sequence[str], reporter: Repor
             memo.parent.mkdir(parents=True, exist_ok=True)
             atomic_write(memo, json.dumps([target, missing]).encode(), 0o644, durable=False)
     if missing:
-        reporter.info(f"not found locally for {target}: " + "; ".join(missing) + ".")
+        reporter.info(
+            f"not found locally for {target}:" + "".join(f"\n    {item}" for item in missing)
+        )
     return list(missing)
 
 

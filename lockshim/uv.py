@@ -26,12 +26,17 @@ _LOCK_WRITING_FLAGS = {
     "--upgrade": "it re-resolves and rewrites uv.lock",
     "-U": "it re-resolves and rewrites uv.lock",
     "--upgrade-package": "it re-resolves and rewrites uv.lock",
+    "--upgrade-group": "it re-resolves and rewrites uv.lock",
     "-P": "it re-resolves and rewrites uv.lock",
     "--locked": "it checks the lock against the index; lockshim always installs with --frozen",
     "--no-frozen": "lockshim always installs with --frozen, from the lock as it is",
     "--refresh": "it asks uv to refetch everything from the index",
     "--refresh-package": "it asks uv to refetch from the index",
 }
+#: uv flags that name another project: lockshim would serve one lock while uv syncs another.
+_OTHER_PROJECT_FLAGS = ("--directory", "--project")
+#: uv's short options that take a value: in a cluster (`-vP alpha`), what follows is the value.
+_SHORT_WITH_VALUE = set("Ppe")
 
 
 class Uv(NamedTuple):
@@ -135,8 +140,13 @@ def uv_version(path: Path) -> tuple[int, ...]:
 def _ask_version(path: Path) -> tuple[int, ...]:
     try:
         result = subprocess.run(
-            [str(path), "--version"], capture_output=True, text=True, check=False, timeout=60
+            [str(path), "--version"], capture_output=True, text=True, check=False, timeout=30
         )
+    except subprocess.TimeoutExpired:
+        raise LockshimError(
+            f"{path} --version did not answer within 30 s; is it really uv? Name the uv binary "
+            "with --uv PATH (or LOCKSHIM_UV)."
+        ) from None
     except OSError as error:
         raise LockshimError(f"{path}: cannot run uv ({error.strerror}).") from None
     match = re.match(r"uv (\d+)\.(\d+)\.(\d+)", result.stdout.strip())
@@ -154,15 +164,28 @@ def check_sync_args(args: Sequence[str]) -> None:
         if arg == "--":
             break
         flag = arg.split("=", 1)[0]
+        if flag in _OTHER_PROJECT_FLAGS:
+            raise UsageError(
+                f"`{arg}` after `--` would make uv sync another project than the one whose lock "
+                "lockshim serves. Give the project to lockshim instead, before `--`: "
+                "`lockshim sync --project DIR -- ...`."
+            )
         reason = _LOCK_WRITING_FLAGS.get(flag)
         if reason is None and len(flag) > 2 and flag[0] == "-" and flag[1] != "-":
-            short = flag[:2]  # -Pname, -U combined forms
-            reason = _LOCK_WRITING_FLAGS.get(short)
+            for letter in flag[1:]:  # a cluster of short flags: -qU, -vP alpha, -Palpha
+                reason = _LOCK_WRITING_FLAGS.get(f"-{letter}")
+                if reason is not None or letter in _SHORT_WITH_VALUE:
+                    break
         if reason is not None:
+            advice = (
+                "to upgrade, run `uv lock --upgrade` (or `--upgrade-package NAME`) with network "
+                "first, then `lockshim sync`"
+                if "re-resolves" in reason
+                else "to change the lock, run `uv lock` (with network) first, then `lockshim sync`"
+            )
             raise UsageError(
                 f"`{arg}` cannot go to `uv sync` through lockshim: {reason}. lockshim installs "
-                "exactly what uv.lock pins; to change the lock, run `uv lock` (with network) "
-                "first, then `lockshim sync`."
+                f"exactly what uv.lock pins; {advice}."
             )
 
 

@@ -86,7 +86,41 @@ def test_find_links_relock_is_refused(
     text = _lockshim([str(clean_lock)], project)
     assert text.returncode == 1
     assert "alpha 1.0: registry is a local folder" in text.stdout
-    assert "uv lock` without `--find-links`" in text.stdout
+    assert "git checkout -- uv.lock" in text.stdout and "uv lock --refresh" in text.stdout
+
+
+def test_the_fixes_check_gives_for_a_find_links_relock_work(
+    clean_lock: Path, registry: Path, tmp_path: Path
+) -> None:
+    """Each command `check` advises was run here, and made `check` pass."""
+    project = clean_lock.parent
+    env = clean_env(tmp_path)
+    _git(project, "init", "-q")
+    _git(project, "add", "-A")
+    _git(project, "commit", "-qm", "locked from the index")
+    relock = [uv_bin(), "lock", "--find-links", str(registry), "--no-index"]
+    subprocess.run([*relock, "--project", str(project)], env=env, check=True, capture_output=True)
+    assert _lockshim([], project).returncode == 1
+
+    _git(project, "checkout", "--", "uv.lock")
+    assert _lockshim([], project).returncode == 0
+
+    subprocess.run([*relock, "--project", str(project)], env=env, check=True, capture_output=True)
+    with serving(registry) as index:  # the user's configured index
+        indexed = {**env, "UV_INDEX_URL": index.url}
+        refresh = [uv_bin(), "lock", "--refresh"]
+        result = subprocess.run(refresh, cwd=project, env=indexed, capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+    assert _lockshim([], project).returncode == 0
+
+
+def _git(project: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
+        cwd=project,
+        check=True,
+        capture_output=True,
+    )
 
 
 def test_a_lock_shimmed_by_an_interrupted_run_is_refused(

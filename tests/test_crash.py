@@ -355,3 +355,27 @@ def test_nothing_served_leaves_the_lock_alone(project: Path, standin: Path, tmp_
     assert (state / "seen.lock").read_bytes() == original  # uv got the lock as it is
     assert not (state / "journal-seen").exists()  # and nothing was written to get there
     _clean(project, original)
+
+
+def _journal_for(lock: Path, original: bytes, shimmed: bytes) -> None:
+    from lockshim.shim import _write_journal
+
+    _write_journal(lock, original, shimmed, 0o644, None)
+
+
+def test_restore_finds_script_locks_and_deleted_locks(project: Path, tmp_path: Path) -> None:
+    """After a crash: a script lock left shimmed, and a uv.lock deleted since, both come back."""
+    original = (project / "uv.lock").read_bytes()
+    script_lock = project / "tool.py.lock"
+    script_lock.write_bytes(b"# shimmed script lock\n")
+    _journal_for(script_lock, b"# the script's own lock\n", b"# shimmed script lock\n")
+    _journal_for(project / "uv.lock", original, b"# shimmed\n")
+    (project / "uv.lock").unlink()  # deleted by hand after the crash
+    (project / "sub").mkdir()
+
+    result = _run(project / "sub", clean_env(tmp_path), "restore")
+    assert result.returncode == 0, result.stderr
+    assert script_lock.read_bytes() == b"# the script's own lock\n"
+    assert "tool.py.lock" in result.stderr and "uv.lock to its original" in result.stderr
+    _clean(project, original)
+    assert not (project / ".tool.py.lock.lockshim-journal").exists()

@@ -191,3 +191,33 @@ def test_credentials_never_follow_a_redirect_to_another_host(
     assert index.authorizations and all(a and a.startswith("Basic ") for a in index.authorizations)
     assert storage.authorizations and set(storage.authorizations) == {None}
     assert "s3cr3t-token" not in result.stdout + result.stderr
+
+
+def test_a_fully_named_target_runs_no_interpreter_of_the_repository(
+    copy: Path, index: LoopbackIndex, tmp_path: Path
+) -> None:
+    marker = tmp_path / "ran"
+    python = copy / ".venv" / "bin" / "python"
+    python.parent.mkdir(parents=True, exist_ok=True)
+    python.write_text(f"#!/bin/sh\ntouch '{marker}'\nexit 1\n")
+    python.chmod(0o755)
+    args = ("--no-build-deps", "--python", "3.12", "--python-platform", "x86_64-manylinux_2_28")
+    result, report = _fetch(copy, tmp_path / "dest", tmp_path, *args)
+    assert result.returncode == 0, result.stderr
+    assert "alpha-1.0-py3-none-any.whl" in _names(report["downloaded"])
+    assert not marker.exists()
+
+
+def test_a_planted_part_symlink_overwrites_nothing(
+    copy: Path, index: LoopbackIndex, tmp_path: Path
+) -> None:
+    dest = tmp_path / "shared"
+    dest.mkdir()
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    (dest / ".alpha-1.0-py3-none-any.whl.part").symlink_to(victim)
+    result, _ = _fetch(copy, dest, tmp_path, "--no-build-deps")
+    assert result.returncode == 0, result.stderr
+    assert victim.read_text() == "keep me"
+    assert (dest / "alpha-1.0-py3-none-any.whl").is_file()
+    assert not (dest / "alpha-1.0-py3-none-any.whl").is_symlink()

@@ -104,3 +104,18 @@ def test_a_journal_that_cannot_be_trusted_is_kept_and_explained(
     with pytest.raises(LockshimError, match=message):
         restore(lock)
     assert lock.read_bytes() == b"shimmed" and journal_path(lock).read_bytes() == journal
+
+
+def test_a_lock_changed_since_it_was_read_is_never_shimmed(tmp_path: Path) -> None:
+    """Hashing a big wheelhouse takes time; a `git pull` meanwhile must not be overwritten."""
+    from lockshim.errors import RestoreConflict
+
+    lock = tmp_path / "uv.lock"
+    lock.write_bytes(b"pulled meanwhile")
+    with (
+        pytest.raises(RestoreConflict, match="changed while lockshim was looking"),
+        shimmed(lock, b"read at the start", b"shimmed"),
+    ):
+        raise AssertionError("the shim must not be entered")
+    assert lock.read_bytes() == b"pulled meanwhile"
+    assert not journal_path(lock).exists()

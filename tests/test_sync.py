@@ -188,11 +188,31 @@ def test_offline_for_real(project: Path, wheelhouse: Path, tmp_path: Path) -> No
 
 def test_lock_writing_flags_are_refused(project: Path, tmp_path: Path) -> None:
     original = (project / "uv.lock").read_bytes()
-    for flag in (["--upgrade"], ["-U"], ["--upgrade-package", "alpha"], ["-Palpha"], ["--locked"]):
+    refused = (
+        ["--upgrade"],
+        ["-U"],
+        ["--upgrade-package", "alpha"],
+        ["-Palpha"],
+        ["--locked"],
+        ["-qU"],
+        ["-vP", "alpha"],
+        ["--upgrade-group", "dev"],
+    )
+    for flag in refused:
         result = lockshim(["sync", "--", *flag], project, clean_env(tmp_path))
         assert result.returncode == 2, flag
         assert "uv lock" in result.stderr
+    assert "uv lock --upgrade" in result.stderr
+    for other in (["--directory", "../b"], ["--project=../b"]):
+        result = lockshim(["sync", "--", *other], project, clean_env(tmp_path))
+        assert result.returncode == 2 and "lockshim sync --project DIR" in result.stderr, other
     _untouched(project, original)
+
+
+def test_short_flags_that_write_nothing_pass() -> None:
+    from lockshim.uv import check_sync_args
+
+    check_sync_args(["-qv", "-p", "3.11", "-pU", "--extra", "x"])  # -pU: "U" is -p's value
 
 
 @pytest.mark.parametrize(
