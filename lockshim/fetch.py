@@ -314,7 +314,7 @@ def run_fetch(
     with prepared(project_dir, uv_path, reporter, uv_args) as (project, uv):
         args = ["--project", str(project_dir), *uv_args] if project_dir else list(uv_args)
         exported = export(uv.path, args)
-    target = None if all_platforms else resolve_target(project, uv, python, platform)
+    target = None if all_platforms else resolve_target(project, uv, python, platform, args)
     wanted, unverifiable = wanted_from_export(exported, target)
     credentials = credentials_for(project)
     dest = dest.absolute()

@@ -109,7 +109,11 @@ def _label(entry: Entry) -> str:
 
 
 def resolve_target(
-    project: Project, uv: uvmod.Uv, python: str | None, platform: str | None
+    project: Project,
+    uv: uvmod.Uv,
+    python: str | None,
+    platform: str | None,
+    sync_args: Sequence[str] = (),
 ) -> Target:
     """The interpreter uv would use for the project, changed by --python / --python-platform.
 
@@ -118,7 +122,7 @@ def resolve_target(
     """
     if python and platform:
         return for_platform(for_python(make_target("", {}, ()), python), platform)
-    base = probe(project_interpreter(project.root, uv.path))
+    base = probe(project_interpreter(project.root, uv.path, sync_args))
     if python:
         base = for_python(base, python)
     if platform:
@@ -152,7 +156,7 @@ def plan_for(
     python: str | None = None,
     platform: str | None = None,
 ) -> Plan:
-    target = resolve_target(found.project, uv, python, platform)
+    target = resolve_target(found.project, uv, python, platform, sync_args)
     exported = export(uv.path, sync_args)
     return make_plan(found, select(exported, target), target)
 

@@ -161,6 +161,8 @@ def _missing_key(found: Found, uv: uvmod.Uv, uv_args: Sequence[str]) -> str:
         str(found.project.root),
     ]
     parts += [f"{s.package.position}:{s.artifact.position}" for s in found.result.served]
+    with contextlib.suppress(OSError):  # uv picks the interpreter by it too
+        parts.append((found.project.root / ".python-version").read_text(encoding="utf-8"))
     for python in (".venv/bin/python", ".venv/Scripts/python.exe"):
         with contextlib.suppress(OSError):
             info = os.stat(found.project.root / python)

@@ -103,6 +103,35 @@ def _cpython_tags(
     )
 
 
+def _dry_run_interpreter(project_root: Path, uv: Path, sync_args: Sequence[str]) -> Path | None:
+    import os
+    import re
+
+    command = [str(uv), "sync", "--dry-run", "--offline", "--frozen", "--color", "never"]
+    try:
+        result = subprocess.run(
+            [*command, *sync_args],
+            cwd=project_root,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
+            env={**os.environ, "NO_COLOR": "1"},
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    found = re.search(r"^Using \S+ [^\n]*? interpreter at: (.+?)\s*$", result.stderr, re.M)
+    if found:
+        return Path(found.group(1))
+    kept = re.search(r"^Would use project environment at: (.+?)\s*$", result.stderr, re.M)
+    if kept:
+        environment = project_root / kept.group(1)
+        for python in (environment / "bin" / "python", environment / "Scripts" / "python.exe"):
+            if python.exists():
+                return python
+    return None
+
+
 def probe(python: Path) -> Target:
     """The target of an installed interpreter, asked directly."""
     try:
@@ -216,8 +245,16 @@ def _unknown_platform(triple: str) -> str:
     )
 
 
-def project_interpreter(project_root: Path, uv: Path) -> Path:
-    """The interpreter `uv sync` would use: the project's `.venv`, else `uv python find`."""
+def project_interpreter(project_root: Path, uv: Path, sync_args: Sequence[str] = ()) -> Path:
+    """The interpreter `uv sync SYNC_ARGS` would use, as uv itself reports it.
+
+    uv's dry run says which interpreter it would create or replace the environment with
+    (`--python 3.12`, a `.python-version` the `.venv` no longer matches), or that it would keep
+    the project's environment. Where it says neither: the `.venv`, else `uv python find`.
+    """
+    said = _dry_run_interpreter(project_root, uv, sync_args)
+    if said is not None:
+        return said
     for candidate in (
         project_root / ".venv" / "bin" / "python",
         project_root / ".venv" / "Scripts" / "python.exe",

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from realworld import build_wheel, clean_env, lockshim, serving, sha256_of
+from realworld import build_wheel, clean_env, lockshim, serving, sha256_of, uv_bin
 
 from lockshim.hashindex import INDEX_NAME
 from lockshim.local import SourceOptions, find_local
@@ -256,3 +256,47 @@ def test_old_pip_cache_layout_serves_an_offline_sync(
     assert result.returncode == 0, result.stderr
     assert "from pip's cache" in result.stderr
     assert not (project / ".uv.lock.lockshim-journal").exists()
+
+
+def _other_python(env: dict[str, str]) -> str | None:
+    """An installed CPython of another minor version than this one (uv's view, or pyenv's)."""
+    pyenv = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
+    for minor in (12, 13, 10):
+        if minor == sys.version_info.minor:
+            continue
+        candidates = [str(p) for p in sorted(pyenv.glob(f"3.{minor}.*/bin/python3.{minor}"))]
+        found = subprocess.run(
+            [uv_bin(), "python", "find", "--no-python-downloads", f"3.{minor}"],
+            env={k: v for k, v in env.items() if k != "UV_PYTHON"},
+            capture_output=True,
+            text=True,
+        )
+        if found.returncode == 0 and found.stdout.strip():
+            candidates.append(found.stdout.strip())
+        for candidate in candidates:
+            if subprocess.run([candidate, "-c", "pass"], capture_output=True).returncode == 0:
+                return candidate
+    return None
+
+
+def test_plan_answers_for_the_interpreter_uv_will_use(
+    project: Path, wheelhouse: Path, tmp_path: Path
+) -> None:
+    env = clean_env(tmp_path)
+    other = _other_python(env)
+    if other is None:
+        pytest.skip("no second Python version on this machine")
+    subprocess.run([uv_bin(), "venv", "-q", "--python", sys.executable], cwd=project, env=env)
+    result = lockshim(
+        ["plan", "--json", "--no-pip-cache", "-w", str(wheelhouse), "--", "--python", other],
+        project,
+        env,
+    )
+    assert result.returncode in (0, 1), result.stderr
+    target = json.loads(result.stdout)["target"]
+    wanted = subprocess.run(
+        [other, "-c", "import platform; print(platform.python_version())"],
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    assert wanted in target and other in target, target
