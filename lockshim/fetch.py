@@ -184,8 +184,29 @@ def _index_url(exported: Mapping[str, Any]) -> str | None:
     return max(set(indexes), key=indexes.count) if indexes else None
 
 
+def _built_by_uv(system: Mapping[str, Any], uv_version: tuple[int, ...]) -> bool:
+    """uv builds a `uv_build` project itself, with no backend wheel, when its own version is
+    one the project's requirement allows (checked with uv 0.13.9 and an empty cache)."""
+    if system.get("build-backend") != "uv_build":
+        return False
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    version = ".".join(map(str, uv_version))
+    try:
+        requires = [Requirement(str(r)) for r in system.get("requires", [])]
+    except InvalidRequirement:
+        return False
+    return bool(requires) and all(
+        r.name.replace("-", "_") == "uv_build" and r.specifier.contains(version, prereleases=True)
+        for r in requires
+    )
+
+
 def _build_requirements(
-    project: Project, exported: Mapping[str, Any], sdists: Iterable[Path]
+    project: Project,
+    exported: Mapping[str, Any],
+    sdists: Iterable[Path],
+    uv_version: tuple[int, ...] = (),
 ) -> list[tuple[str, str]]:
     """(requirement, why) for building the project's local packages and the fetched sdists."""
     found: list[tuple[str, str]] = []
@@ -198,7 +219,7 @@ def _build_requirements(
             system = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("build-system")
         except (OSError, tomllib.TOMLDecodeError):
             continue
-        if not system:
+        if not system or _built_by_uv(system, uv_version):
             continue
         why = f"builds {package['name']}"
         found += [(r, why) for r in system.get("requires", [])]
@@ -273,6 +294,7 @@ def _uv_reason(stderr: str) -> str:
     """uv's own explanation in one line (its error chain, without the nesting marks)."""
     marks = " \u00d7\u2570\u2500\u25b6\u2502"  # uv's error-chain drawing
     lines = [line.strip(marks).strip() for line in stderr.splitlines()]
+    lines = [re.sub(r"^(error|cause|caused by):\s*", "", line, flags=re.I) for line in lines]
     return " ".join(line for line in lines if line and not line.startswith("hint:"))[:400]
 
 
@@ -327,7 +349,9 @@ def run_fetch(
         unresolved: list[str] = []
         if build_deps:
             sdists = [dest / w.filename for w in wanted if w.filename.endswith((".tar.gz", ".zip"))]
-            requirements = _build_requirements(project, exported, [s for s in sdists if s.exists()])
+            requirements = _build_requirements(
+                project, exported, [s for s in sdists if s.exists()], uv.version
+            )
             if requirements:
                 resolved, unresolved = _resolve_build(
                     uv,
@@ -357,7 +381,10 @@ def run_fetch(
                 )
                 wanted += more
                 present_names |= more_present
-                build = [f"{r} ({why})" for r, why in dict.fromkeys(requirements)]
+                failed = {item.partition(": ")[0] for item in unresolved}
+                build = [
+                    f"{r} ({why})" for r, why in dict.fromkeys(requirements) if r not in failed
+                ]
     return Report(
         dest,
         tuple(o for o in outcomes if o.status == "downloaded"),

@@ -16,6 +16,7 @@ from realworld import (
     lockshim,
     serving,
     sha256_of,
+    uv_bin,
 )
 
 
@@ -221,3 +222,41 @@ def test_a_planted_part_symlink_overwrites_nothing(
     assert victim.read_text() == "keep me"
     assert (dest / "alpha-1.0-py3-none-any.whl").is_file()
     assert not (dest / "alpha-1.0-py3-none-any.whl").is_symlink()
+
+
+def _backend(project: Path, requires: str, backend: str) -> None:
+    """Give the workspace member another build system (the lock does not record it)."""
+    pyproject = project / "packages" / "member" / "pyproject.toml"
+    text = pyproject.read_text()
+    start, end = text.index("[build-system]"), text.index("[project]")
+    system = f'[build-system]\nrequires = [{requires}]\nbuild-backend = "{backend}"\n\n'
+    pyproject.write_text(text[:start] + system + text[end:])
+
+
+def test_a_uv_build_project_needs_no_backend_wheel(
+    copy: Path, index: LoopbackIndex, tmp_path: Path
+) -> None:
+    """uv builds `uv_build` projects itself; the index here has no uv_build at all."""
+    from lockshim.uv import uv_version
+
+    version = ".".join(map(str, uv_version(Path(uv_bin()))))
+    _backend(copy, f'"uv_build>={version},<99"', "uv_build")
+    result, report = _fetch(copy, tmp_path / "dest", tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert not any("uv_build" in r for r in report["build_requirements"])
+    assert report["unresolved"] == []
+
+
+def test_an_unresolvable_build_requirement_is_one_named_line(
+    copy: Path, index: LoopbackIndex, tmp_path: Path
+) -> None:
+    _backend(copy, '"no-such-backend>=1"', "no_such_backend.build")
+    result = lockshim(
+        ["fetch", "--dest", str(tmp_path / "dest")], copy, clean_env(tmp_path), offline=False
+    )
+    assert result.returncode == 1, result.stderr
+    lines = [line for line in result.stderr.splitlines() if "no-such-backend" in line]
+    assert len(lines) == 1 and lines[0].startswith("build requirement not resolved:"), lines
+    assert "error:" not in lines[0]
+    assert "fetched" in result.stderr  # the summary is still there: everything else came
+    assert (tmp_path / "dest" / "alpha-1.0-py3-none-any.whl").exists()
