@@ -118,6 +118,19 @@ def check_lock(lock: Lock, root: Path) -> list[Finding]:
                 f"`git rm --cached {journal.name}` and delete it (it must never be committed)",
             )
         )
+    elif shimmed and _journal_only(lock):
+        findings.append(
+            Finding(
+                lock.path,
+                1,
+                "(lock)",
+                None,
+                "stale-journal",
+                f"{lock.path.name} is as it was, but the journal {journal.name} of an "
+                "interrupted run is still there",
+                "run `lockshim restore` (it checks the journal and removes it)",
+            )
+        )
     elif shimmed:
         findings.append(
             Finding(
@@ -134,6 +147,19 @@ def check_lock(lock: Lock, root: Path) -> list[Finding]:
     for package in lock.packages:
         findings += _package_findings(lock, package, root, shimmed)
     return findings
+
+
+def _journal_only(lock: Lock) -> bool:
+    """The lock holds the journal's original bytes: only the journal is left to clear."""
+    import hashlib
+
+    from lockshim.shim import Journal
+
+    try:
+        journal = Journal.read(journal_path(lock.path), lock.path)
+    except LockshimError:
+        return False
+    return hashlib.sha256(lock.text.encode("utf-8")).hexdigest() == journal.original_sha256
 
 
 def _package_findings(lock: Lock, package: Package, root: Path, shimmed: bool) -> list[Finding]:

@@ -18,6 +18,7 @@ from lockshim.report import Reporter
 from lockshim.rewrite import rewrite
 from lockshim.session import prepared
 from lockshim.shim import shimmed
+from lockshim.sources import PIP_CACHE
 from lockshim.staging import staged
 
 
@@ -40,6 +41,17 @@ def summary(found: Found) -> list[str]:
             f"{source.kind} {source.root} ({count} file{'s' if count != 1 else ''})"
             for source, count in zip(found.sources, found.counts, strict=True)
         )
+        empty_cache = [
+            s
+            for s, n in zip(found.sources, found.counts, strict=True)
+            if n == 0 and s.kind == PIP_CACHE
+        ]
+        if empty_cache:
+            searched += (
+                " (pip's cache holds no downloads: pip keeps none with --no-cache-dir, or when "
+                "a proxy strips the caching headers; `pip download -d DIR` or `lockshim fetch` "
+                "makes a wheelhouse instead)"
+            )
         lines.append(
             f"searched: {searched}."
             if searched

@@ -315,3 +315,23 @@ def test_invalid_toml_after_the_packages_is_refused(clean_lock: Path) -> None:
         stream.write('\n[[package]]\nname = "broken\n')
     result = _lockshim([str(clean_lock)], clean_lock.parent)
     assert result.returncode == 2 and str(clean_lock) in result.stderr, result.stderr
+
+
+def test_a_journal_left_beside_a_restored_lock_is_named_as_such(clean_lock: Path) -> None:
+    original = clean_lock.read_bytes()
+    _write_journal(clean_lock, original, b"# shimmed\n", 0o644, None)
+    result = _lockshim(["--json"], clean_lock.parent)
+    assert result.returncode == 1
+    kinds = [f["kind"] for f in json.loads(result.stdout)["findings"]]
+    assert kinds == ["stale-journal"]
+    assert "lockshim restore" in json.loads(result.stdout)["findings"][0]["fix"]
+    assert (
+        subprocess.run(
+            [sys.executable, "-m", "lockshim", "restore"],
+            cwd=clean_lock.parent,
+            capture_output=True,
+        ).returncode
+        == 0
+    )
+    assert _lockshim([], clean_lock.parent).returncode == 0
+    assert clean_lock.read_bytes() == original

@@ -285,3 +285,27 @@ def test_a_script_lock(locked: tuple[Path, Path], wheelhouse: Path, tmp_path: Pa
 
     missing = lockshim(["sync", "--", "--script", str(folder / "other.py")], folder, env)
     assert missing.returncode == 3 and "uv lock --script" in missing.stderr
+
+
+def test_sources_searched_are_named_with_what_they_held(
+    project: Path, wheelhouse: Path, tmp_path: Path
+) -> None:
+    original = (project / "uv.lock").read_bytes()
+    empty = tmp_path / "empty pip cache"
+    empty.mkdir()
+    (wheelhouse / "alpha-1.0-py3-none-any.whl").unlink()
+    files = len([p for p in wheelhouse.iterdir() if p.is_file()])
+    result = lockshim(
+        ["sync", "--pip-cache", str(empty), "-w", str(wheelhouse)], project, clean_env(tmp_path)
+    )
+    assert result.returncode != 0  # alpha is nowhere: uv cannot install offline
+    assert f"wheelhouse {wheelhouse} ({files} files)" in result.stderr
+    assert f"pip cache {empty} (0 files)" in result.stderr
+    assert "pip's cache holds no downloads" in result.stderr
+    _untouched(project, original)
+
+    missing = lockshim(
+        ["sync", "--pip-cache", str(tmp_path / "nope")], project, clean_env(tmp_path)
+    )
+    assert missing.returncode == 3 and "no such pip cache folder" in missing.stderr
+    _untouched(project, original)
