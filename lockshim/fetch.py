@@ -10,18 +10,17 @@ resolved for the target by `uv pip compile` and fetched too, so that an offline
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import re
 import subprocess
 import sys
-import tarfile
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from lockshim import uv as uvmod
+from lockshim.builds import local_needs, sdist_needs
 from lockshim.download import Credentials, Outcome, Wanted, fetch_all, redact
 from lockshim.plan import resolve_target
 from lockshim.project import Project
@@ -38,10 +37,6 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 DEFAULT_JOBS = 8
-#: What a backend asks for, beyond its own requires, to build an editable wheel.
-_EDITABLE_REQUIRES = {"hatchling.build": ["editables"]}
-#: PEP 517's fallback when an sdist has no [build-system].
-_LEGACY_REQUIRES = ["setuptools>=40.8.0"]
 
 
 class Report(NamedTuple):
@@ -184,74 +179,6 @@ def _index_url(exported: Mapping[str, Any]) -> str | None:
     return max(set(indexes), key=indexes.count) if indexes else None
 
 
-def _built_by_uv(system: Mapping[str, Any], uv_version: tuple[int, ...]) -> bool:
-    """uv builds a `uv_build` project itself, with no backend wheel, when its own version is
-    one the project's requirement allows (checked with uv 0.13.9 and an empty cache)."""
-    if system.get("build-backend") != "uv_build":
-        return False
-    from packaging.requirements import InvalidRequirement, Requirement
-
-    version = ".".join(map(str, uv_version))
-    try:
-        requires = [Requirement(str(r)) for r in system.get("requires", [])]
-    except InvalidRequirement:
-        return False
-    return bool(requires) and all(
-        r.name.replace("-", "_") == "uv_build" and r.specifier.contains(version, prereleases=True)
-        for r in requires
-    )
-
-
-def _build_requirements(
-    project: Project,
-    exported: Mapping[str, Any],
-    sdists: Iterable[Path],
-    uv_version: tuple[int, ...] = (),
-) -> list[tuple[str, str]]:
-    """(requirement, why) for building the project's local packages and the fetched sdists."""
-    found: list[tuple[str, str]] = []
-    for package in exported.get("packages", []):
-        directory = package.get("directory")
-        if not isinstance(directory, Mapping):
-            continue
-        pyproject = project.root / str(directory.get("path", ".")) / "pyproject.toml"
-        try:
-            system = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("build-system")
-        except (OSError, tomllib.TOMLDecodeError):
-            continue
-        if not system or _built_by_uv(system, uv_version):
-            continue
-        why = f"builds {package['name']}"
-        found += [(r, why) for r in system.get("requires", [])]
-        if directory.get("editable"):
-            extra = _EDITABLE_REQUIRES.get(str(system.get("build-backend")), [])
-            found += [(r, f"editable build of {package['name']}") for r in extra]
-    for sdist in sdists:
-        found += [(r, f"builds {sdist.name}") for r in _sdist_requires(sdist)]
-    return found
-
-
-def _sdist_requires(sdist: Path) -> list[str]:
-    try:
-        with tarfile.open(sdist) as archive:
-            member = next(
-                (
-                    m
-                    for m in archive.getmembers()
-                    if m.name.count("/") == 1 and m.name.endswith("/pyproject.toml")
-                ),
-                None,
-            )
-            if member is None:
-                return list(_LEGACY_REQUIRES)
-            stream = archive.extractfile(member)
-            data = tomllib.load(io.BytesIO(stream.read())) if stream else {}
-    except (OSError, tarfile.TarError, tomllib.TOMLDecodeError):
-        return []
-    system = data.get("build-system")
-    return list(system.get("requires", [])) if system else list(_LEGACY_REQUIRES)
-
-
 def _compile(
     uv: uvmod.Uv,
     requirements: Sequence[str],
@@ -349,9 +276,8 @@ def run_fetch(
         unresolved: list[str] = []
         if build_deps:
             sdists = [dest / w.filename for w in wanted if w.filename.endswith((".tar.gz", ".zip"))]
-            requirements = _build_requirements(
-                project, exported, [s for s in sdists if s.exists()], uv.version
-            )
+            requirements = local_needs(project.root, exported, uv.version)
+            requirements += [n for s in sdists if s.exists() for n in sdist_needs(s, s.name)]
             if requirements:
                 resolved, unresolved = _resolve_build(
                     uv,

@@ -52,8 +52,13 @@ class HashIndex:
     def __init__(self, root: Path, location: Path | None) -> None:
         self.root = root
         self.location = location
-        self.entries: dict[str, Entry] = _load(location) if location else {}
+        self.entries: dict[str, Entry] = {}
+        #: What wheel a file holds (its real file name, "" for none), keyed like ``entries``.
+        self.names: dict[str, Entry] = {}
+        if location:
+            self.entries, self.names = _load(location)
         self.fresh: dict[str, Entry] = {}
+        self.fresh_names: dict[str, Entry] = {}
         self.seen: set[str] = set()
         self.hashed_files = 0
         self.hashed_bytes = 0
@@ -75,6 +80,17 @@ class HashIndex:
         if entry and entry[:3] == (file.size, file.mtime_ns, file.inode):
             return entry[3]
         return None
+
+    def known_name(self, file: LocalFile) -> str | None:
+        """The wheel file name remembered for ``file`` ("" for none), if it is unchanged."""
+        entry = self.fresh_names.get(file.relative) or self.names.get(file.relative)
+        if entry and entry[:3] == (file.size, file.mtime_ns, file.inode):
+            return entry[3]
+        return None
+
+    def remember_name(self, file: LocalFile, name: str) -> None:
+        self.seen.add(file.relative)
+        self.fresh_names[file.relative] = (file.size, file.mtime_ns, file.inode, name)
 
     def hash_all(
         self, files: Iterable[LocalFile], on_done: Callable[[LocalFile], None] | None = None
@@ -110,13 +126,18 @@ class HashIndex:
 
     def save(self) -> None:
         """Merge what this run hashed into the index file; never fails the run."""
-        if not self.fresh or self.location is None:
+        if not (self.fresh or self.fresh_names) or self.location is None:
             return
         with contextlib.suppress(OSError):
             self.location.parent.mkdir(parents=True, exist_ok=True)
-            merged = {k: v for k, v in _load(self.location).items() if k in self.seen}
+            files, names = _load(self.location)
+            merged = {k: v for k, v in files.items() if k in self.seen}
             merged.update(self.fresh)  # files gone from the folder drop out of the index
-            payload = json.dumps({"format": _FORMAT, "files": merged}, separators=(",", ":"))
+            named = {k: v for k, v in names.items() if k in self.seen}
+            named.update(self.fresh_names)
+            payload = json.dumps(
+                {"format": _FORMAT, "files": merged, "names": named}, separators=(",", ":")
+            )
             # A cache, not a record: no fsync; a torn write is a corrupt index, rebuilt next time.
             atomic_write(self.location, payload.encode(), 0o666 & ~_umask(), durable=False)
 
@@ -146,16 +167,22 @@ def _yours(path: Path) -> bool:
         return False
 
 
-def _load(location: Path) -> dict[str, Entry]:
+def _load(location: Path) -> tuple[dict[str, Entry], dict[str, Entry]]:
+    """(sha256 entries, wheel name entries); both empty for an index that cannot be read."""
     try:
         data = json.loads(read_regular(location).decode("utf-8"))
         if data.get("format") != _FORMAT:
-            return {}
-        files = data["files"]
-        return {
+            return {}, {}
+        files = {
             str(name): (int(e[0]), int(e[1]), int(e[2]), str(e[3]))
-            for name, e in files.items()
+            for name, e in data["files"].items()
             if isinstance(e, list) and len(e) == 4 and len(str(e[3])) == 64
         }
+        names = {
+            str(name): (int(e[0]), int(e[1]), int(e[2]), str(e[3]))
+            for name, e in data.get("names", {}).items()
+            if isinstance(e, list) and len(e) == 4 and str(e[3]).endswith((".whl", ""))
+        }
+        return files, names
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return {}
+        return {}, {}

@@ -32,6 +32,7 @@ class Found(NamedTuple):
     counts: tuple[int, ...]  # files listed in each source
     result: MatchResult
     skipped: tuple[tuple[Path, str], ...]  # entries of a source that were not read, and why
+    files: tuple[LocalFile, ...] = ()  # every file listed, of every source
 
     @property
     def find_links(self) -> tuple[Path, ...]:
@@ -92,4 +93,5 @@ def find_local(project: Project, options: SourceOptions, on_hash: OnHash | None 
         tuple(len(files) for files in listed),
         result,
         tuple(dict.fromkeys(skipped)),
+        tuple(file for files in listed for file in files),
     )

@@ -14,6 +14,15 @@ from pathlib import Path
 from typing import NamedTuple
 
 from lockshim import uv as uvmod
+from lockshim.builds import (
+    BuildPlan,
+    Need,
+    local_needs,
+    local_wheels,
+    read_names,
+    satisfy,
+    sdist_needs,
+)
 from lockshim.local import Found, SourceOptions, find_local
 from lockshim.match import Ignored
 from lockshim.project import Project
@@ -47,15 +56,16 @@ class Plan(NamedTuple):
     missing: tuple[Entry, ...]
     mismatched: tuple[Ignored, ...]
     local: tuple[str, ...]
+    build: BuildPlan = BuildPlan((), ())
 
     @property
     def status(self) -> int:
-        return 1 if self.missing else 0
+        return 1 if self.missing or self.build.missing else 0
 
     def text(self) -> str:
         lines = [f"for {self.target}:"]
         for entry in self.served:
-            where = "pip's cache" if entry.origin == PIP_CACHE else str(entry.path)
+            where = _where(entry.path, entry.origin)
             lines.append(f"  served   {_label(entry)}  {entry.filename}  <- {where}")
         for entry in self.missing:
             lines.append(
@@ -66,10 +76,23 @@ class Plan(NamedTuple):
             lines.append(f"  ignored  {item.file.path}: {item.reason} ({item.package.label})")
         if self.local:
             lines.append(f"  built from local source: {', '.join(self.local)}")
+        for need, wheel in self.build.served:
+            lines.append(
+                f"  build    {wheel.name} {wheel.version}  {wheel.filename}  "
+                f"<- {_where(wheel.file.path, wheel.file.origin)}  ({need.why})"
+            )
+        for need in self.build.missing:
+            lines.append(f"  MISSING  build requirement {need.requirement}  ({need.why})")
         lines.append(
             f"{len(self.served)} served, {len(self.missing)} missing, "
-            f"{len(self.mismatched)} mismatched."
+            f"{len(self.mismatched)} mismatched; builds: {len(self.build.served)} served, "
+            f"{len(self.build.missing)} missing."
         )
+        if self.build.missing:
+            lines.append(
+                "a build uv may have to run lacks files: `lockshim fetch --dest DIR` (where you "
+                "have a network) brings build requirements too."
+            )
         return "\n".join(lines)
 
     def json(self) -> str:
@@ -99,9 +122,29 @@ class Plan(NamedTuple):
                     for i in self.mismatched
                 ],
                 "local": list(self.local),
+                "build": {
+                    "served": [
+                        {
+                            "requirement": need.requirement,
+                            "why": need.why,
+                            "filename": wheel.filename,
+                            "path": str(wheel.file.path),
+                            "origin": wheel.file.origin,
+                        }
+                        for need, wheel in self.build.served
+                    ],
+                    "missing": [
+                        {"requirement": need.requirement, "why": need.why}
+                        for need in self.build.missing
+                    ],
+                },
             },
             indent=2,
         )
+
+
+def _where(path: Path | None, origin: str | None) -> str:
+    return "pip's cache" if origin == PIP_CACHE else str(path)
 
 
 def _label(entry: Entry) -> str:
@@ -130,7 +173,9 @@ def resolve_target(
     return base
 
 
-def make_plan(found: Found, selected: Sequence[Selected], target: Target) -> Plan:
+def make_plan(
+    found: Found, selected: Sequence[Selected], target: Target, needs: Sequence[Need] = ()
+) -> Plan:
     """Sort the selected files into served and missing, by sha256 against the matched files."""
     served_by_sha = {s.artifact.sha256: s for s in found.result.served if s.artifact.sha256}
     served, missing, local = [], [], []
@@ -146,7 +191,30 @@ def make_plan(found: Found, selected: Sequence[Selected], target: Target) -> Pla
             missing.append(entry)
     wanted = {item.sha256 for item in selected if item.sha256}
     mismatched = tuple(i for i in found.result.ignored if i.artifact.sha256 in wanted)
-    return Plan(target.name, tuple(served), tuple(missing), mismatched, tuple(local))
+    for item in selected:  # an sdist the target builds: what its own build needs
+        hit = served_by_sha.get(item.sha256) if item.kind == "sdist" and item.sha256 else None
+        if hit is not None:
+            label = f"{item.name} {item.version}"
+            needs = [*needs, *sdist_needs(hit.file.path, label, hit.file.offset)]
+    return Plan(
+        target.name,
+        tuple(served),
+        tuple(missing),
+        mismatched,
+        tuple(local),
+        _builds(found, needs, target),
+    )
+
+
+def _builds(found: Found, needs: Sequence[Need], target: Target) -> BuildPlan:
+    """The needs satisfied from local wheels; pip cache bodies are opened only when the named
+    wheels are not enough (the name read from inside each is remembered)."""
+    if not needs:
+        return BuildPlan((), ())
+    built = satisfy(needs, local_wheels(found.files, {}), target)
+    if built.missing and any(not f.name.endswith(".whl") for f in found.files):
+        built = satisfy(needs, local_wheels(found.files, read_names(found.files)), target)
+    return built
 
 
 def plan_for(
@@ -158,7 +226,8 @@ def plan_for(
 ) -> Plan:
     target = resolve_target(found.project, uv, python, platform, sync_args)
     exported = export(uv.path, sync_args)
-    return make_plan(found, select(exported, target), target)
+    needs = local_needs(found.project.root, exported, uv.version)
+    return make_plan(found, select(exported, target), target, needs)
 
 
 def run_plan(

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from lockshim.errors import LockshimError
-from lockshim.filenames import require_plain
+from lockshim.filenames import require_plain, unsafe
 from lockshim.match import Served
 from lockshim.paths import user_cache_dir
 from lockshim.sources import LocalFile
@@ -48,8 +48,17 @@ def staging_root() -> Path:
 
 
 @contextlib.contextmanager
-def staged(served: Sequence[Served], lock_name: str) -> Iterator[Staged]:
-    """The local path of each served artifact, staging what must be; cleaned up afterwards."""
+def staged(
+    served: Sequence[Served],
+    lock_name: str,
+    build: Sequence[tuple[str, int, int, str]] = (),
+) -> Iterator[Staged]:
+    """The local path of each served artifact, staging what must be; cleaned up afterwards.
+
+    ``build``: wheels a build needs, as (path, offset, size, wheel file name), staged under
+    their names too (the folder then goes to uv as ``--find-links``). One that is gone is
+    left out: uv says what it lacks.
+    """
     paths: dict[tuple[int, int], Path] = {}
     folder: Path | None = None
     token: str | None = None
@@ -72,6 +81,15 @@ def staged(served: Sequence[Served], lock_name: str) -> Iterator[Staged]:
                             f"some space in {staging_root()}, or set LOCKSHIM_CACHE_DIR."
                         ) from None
             paths[(item.package.position, item.artifact.position)] = path.absolute()
+        for source, offset, size, filename in build:
+            if unsafe(filename) is not None:
+                continue
+            if folder is None:
+                folder, token = _make()
+            target = folder / filename
+            if not target.exists():
+                with contextlib.suppress(OSError):
+                    _place_bytes(Path(source), offset, size, target)
         yield Staged(paths, folder, token)
     finally:
         if folder is not None and token is not None:
@@ -111,13 +129,27 @@ def _stage(item: Served, target: Path, *, copy: bool) -> None:
         _copy(source, target)
 
 
+def _place_bytes(source: Path, offset: int, size: int, target: Path) -> None:
+    if offset:
+        _copy_range(source, offset, size, target)
+        return
+    try:
+        os.link(source, target)
+    except OSError:
+        _copy_range(source, 0, size, target)
+
+
 def _copy(source: LocalFile, target: Path) -> str:
     """Copy ``source.size`` bytes from ``source.offset`` into ``target`` (a new file); sha256."""
+    return _copy_range(source.path, source.offset, source.size, target)
+
+
+def _copy_range(source: Path, offset: int, size: int, target: Path) -> str:
     digest = hashlib.sha256()
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-    with open(source.path, "rb") as stream, open(os.open(target, flags, 0o644), "wb") as out:
-        stream.seek(source.offset)
-        left = source.size
+    with open(source, "rb") as stream, open(os.open(target, flags, 0o644), "wb") as out:
+        stream.seek(offset)
+        left = size
         while left > 0 and (chunk := stream.read(min(_CHUNK, left))):
             digest.update(chunk)
             out.write(chunk)

@@ -8,6 +8,7 @@ import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 from lockshim import uv as uvmod
 from lockshim.atomic import atomic_write
@@ -78,6 +79,19 @@ def summary(found: Found) -> list[str]:
     return lines
 
 
+def _writable_by_others(folder: Path) -> bool:
+    """Another user can put files into ``folder`` (POSIX permission bits and owner)."""
+    import stat
+
+    try:
+        info = os.stat(folder)
+    except OSError:
+        return False
+    if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        return True
+    return hasattr(os, "getuid") and info.st_uid not in (os.getuid(), 0)  # root is trusted
+
+
 def _place(served: Served) -> str:
     return served.file.source.label
 
@@ -100,13 +114,25 @@ def sync(
             reporter.info(line)
         for path, reason in found.skipped:
             reporter.warn(f"skipped {path}: {reason}.")
+        for folder in found.find_links:
+            if _writable_by_others(folder):
+                reporter.warn(
+                    f"{folder} can be written by others; uv reads it (--find-links) for build "
+                    "requirements, which uv.lock does not pin, so a planted build backend there "
+                    "would run. Keep build wheels in a folder only you can write."
+                )
         if project_dir is not None:  # uv must sync the project lockshim found, not the cwd's
             uv_args = ["--project", str(project_dir), *uv_args]
-        missing = _missing(found, uv, uv_args, reporter)
+        advice = _advice(found, uv, uv_args, reporter)
+        missing = advice.missing
         if quiet and not {"-q", "--quiet"} & set(uv_args):
             uv_args = ["--quiet", *uv_args]  # lockshim's -q quiets uv too
-        command = uvmod.sync_command(uv, uv_args, found.find_links, online=online)
-        with staged(found.result.served, str(project.lock_path)) as staging:
+        lock_name = str(project.lock_path)
+        with staged(found.result.served, lock_name, advice.build_files) as staging:
+            find_links = found.find_links
+            if advice.build_files and staging.folder is not None:
+                find_links += (staging.folder,)
+            command = uvmod.sync_command(uv, uv_args, find_links, online=online)
             shimmed_bytes = rewrite(found.lock, staging.paths)
             if shimmed_bytes == found.original:  # nothing served: uv.lock is left alone
                 status = uvmod.run(command)
@@ -127,39 +153,73 @@ def sync(
         return status
 
 
-def _missing(found: Found, uv: uvmod.Uv, uv_args: Sequence[str], reporter: Reporter) -> list[str]:
-    """What uv will need that no local file holds, said before uv runs (empty: all there).
+class Advice(NamedTuple):
+    """What sync says before uv runs, and the build wheels it hands uv."""
 
-    Worked out only when some remote package has nothing served at all (else every package
-    has its file here), and never in the way of the sync itself. The answer depends only on
-    the lock, the arguments, the files served and the interpreter, so it is remembered under
-    those: a re-sync of an unchanged project does not ask uv again.
+    missing: list[str]  # "name version (file)" of what no local file holds
+    build_missing: list[str]  # "requirement (who needs it)" a build would lack
+    build_files: list[tuple[str, int, int, str]]  # (path, offset, size, wheel file name)
+
+
+def _advice(found: Found, uv: uvmod.Uv, uv_args: Sequence[str], reporter: Reporter) -> Advice:
+    """What uv will need that no local file holds, and what its builds need, before uv runs.
+
+    Worked out only when some remote package has nothing served, or something may be built
+    (a local package, a served sdist); never in the way of the sync itself. The answer depends
+    only on the lock, the arguments, the files served and the interpreter, so it is remembered
+    under those: a re-sync of an unchanged project does not ask uv again.
     """
     served = found.result.served_packages
-    if all(p.position in served for p in found.lock.packages if p.servable):
-        return []
+    complete = all(p.position in served for p in found.lock.packages if p.servable)
+    builds = any(p.source_kind in ("editable", "directory") for p in found.lock.packages) or any(
+        s.artifact.kind == "sdist" for s in found.result.served
+    )
+    if complete and not builds:
+        return Advice([], [], [])
     key = _missing_key(found, uv, uv_args)
     memo = user_cache_dir() / "missing" / f"{key}.json"
     try:
-        target, missing = json.loads(memo.read_text(encoding="utf-8"))
-    except (OSError, ValueError, TypeError):
+        data = json.loads(memo.read_text(encoding="utf-8"))
+        target = str(data["target"])
+        advice = Advice(
+            [str(m) for m in data["missing"]],
+            [str(m) for m in data["build_missing"]],
+            [(str(p), int(o), int(n), str(f)) for p, o, n, f in data["build_files"]],
+        )
+    except (OSError, ValueError, TypeError, KeyError):
         from lockshim.plan import plan_for  # packaging and uv export: only when needed
 
         try:
             plan = plan_for(found, uv, uv_args)
         except Exception as error:  # advisory only: it must never stop the sync itself
             reporter.warn(f"could not work out what is missing ({error}).")
-            return []
+            return Advice([], [], [])
         target = plan.target
-        missing = [f"{e.name} {e.version} ({e.filename})" for e in plan.missing]
+        advice = Advice(
+            [f"{e.name} {e.version} ({e.filename})" for e in plan.missing],
+            [f"{n.requirement} ({n.why})" for n in plan.build.missing],
+            [
+                (str(w.file.path), w.file.offset, w.file.size, w.filename)
+                for _, w in plan.build.served
+                if w.file.name != w.filename  # a pip cache body: uv needs it by name
+            ],
+        )
         with contextlib.suppress(OSError):
             memo.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write(memo, json.dumps([target, missing]).encode(), 0o644, durable=False)
-    if missing:
+            payload = {"target": target, **advice._asdict()}
+            atomic_write(memo, json.dumps(payload).encode(), 0o644, durable=False)
+    if advice.missing:
         reporter.info(
-            f"not found locally for {target}:" + "".join(f"\n    {item}" for item in missing)
+            f"not found locally for {target}:" + "".join(f"\n    {item}" for item in advice.missing)
         )
-    return list(missing)
+    if advice.build_missing:
+        reporter.warn(
+            "if uv has to build, it will lack (no local wheel fits "
+            f"{target}):"
+            + "".join(f"\n    {item}" for item in advice.build_missing)
+            + "\n  `lockshim fetch --dest DIR` (where you have a network) brings them."
+        )
+    return advice
 
 
 def _missing_key(found: Found, uv: uvmod.Uv, uv_args: Sequence[str]) -> str:
@@ -173,6 +233,8 @@ def _missing_key(found: Found, uv: uvmod.Uv, uv_args: Sequence[str]) -> str:
         str(found.project.root),
     ]
     parts += [f"{s.package.position}:{s.artifact.position}" for s in found.result.served]
+    # what the sources hold (build requirements are looked for among all their files)
+    parts += [f"{len(found.files)}:{sum(f.mtime_ns + f.size for f in found.files)}"]
     with contextlib.suppress(OSError):  # uv picks the interpreter by it too
         parts.append((found.project.root / ".python-version").read_text(encoding="utf-8"))
     for python in (".venv/bin/python", ".venv/Scripts/python.exe"):

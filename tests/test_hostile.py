@@ -267,3 +267,17 @@ def test_redirects_are_judged() -> None:
     for bad in ("http://index.example/files/a.whl", "file:///etc/passwd", "ftp://x/a.whl"):
         with pytest.raises(_Refused):
             follow(start, start, bad)
+
+
+def test_a_wheelhouse_others_can_write_is_named_before_uv_reads_it(
+    project: Path, wheelhouse: Path, tmp_path: Path
+) -> None:
+    """uv reads a wheelhouse as --find-links for build requirements, which nothing pins."""
+    env = clean_env(tmp_path)
+    mine = lockshim(["sync", "--no-pip-cache", "-w", str(wheelhouse)], project, env)
+    assert mine.returncode == 0, mine.stderr
+    assert "can be written by others" not in mine.stderr
+    wheelhouse.chmod(0o777)
+    shared = lockshim(["sync", "--no-pip-cache", "-w", str(wheelhouse)], project, env)
+    assert shared.returncode == 0, shared.stderr
+    assert f"{wheelhouse} can be written by others" in shared.stderr

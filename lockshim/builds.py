@@ -1,0 +1,298 @@
+"""What uv must build for an install, what those builds need, and which local wheels give it.
+
+uv.lock pins what is installed, not what builds it: the project's and each workspace member's
+``[build-system] requires``, what the backend adds for an editable build, and the ``requires``
+of every sdist the target builds. Those are read here without running anything, then satisfied
+from the wheels on this machine for the target's Python and platform (packaging's specifiers,
+markers and tags, following each wheel's own ``Requires-Dist``), so that `plan` can list what a
+build lacks and `sync` can hand uv the wheels it needs under their names.
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+import tarfile
+import zipfile
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import (
+    InvalidWheelFilename,
+    NormalizedName,
+    canonicalize_name,
+    parse_wheel_filename,
+)
+from packaging.version import InvalidVersion, Version
+
+from lockshim.filenames import unsafe
+from lockshim.sources import LocalFile
+from lockshim.target import Target
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+#: What a backend asks for, beyond its own requires, to build an editable wheel.
+EDITABLE_REQUIRES = {"hatchling.build": ["editables"]}
+#: PEP 517's fallback when an sdist has no [build-system] (what uv assumes too).
+LEGACY_REQUIRES = ["setuptools>=40.8.0"]
+SDIST_SUFFIXES = (".tar.gz", ".zip")
+
+
+class Need(NamedTuple):
+    """A build requirement and who needs it."""
+
+    requirement: str
+    why: str
+
+
+class Wheel(NamedTuple):
+    """A local wheel that may satisfy a build requirement."""
+
+    name: NormalizedName
+    version: Version
+    filename: str  # its real wheel file name (a pip cache body's is read from inside it)
+    file: LocalFile
+
+
+class BuildPlan(NamedTuple):
+    """The wheels the builds take (with the need that brought each in), and what is missing."""
+
+    served: tuple[tuple[Need, Wheel], ...]
+    missing: tuple[Need, ...]
+
+
+# --- what is built --------------------------------------------------------------------------------
+
+
+def built_by_uv(system: Mapping[str, Any], uv_version: Sequence[int]) -> bool:
+    """uv builds a `uv_build` project itself, with no backend wheel, when its own version is
+    one the project's requirement allows (checked with uv 0.13.9 and an empty cache)."""
+    if system.get("build-backend") != "uv_build" or not uv_version:
+        return False
+    version = ".".join(map(str, uv_version))
+    try:
+        requires = [Requirement(str(r)) for r in system.get("requires", [])]
+    except InvalidRequirement:
+        return False
+    return bool(requires) and all(
+        canonicalize_name(r.name) == "uv-build" and r.specifier.contains(version, prereleases=True)
+        for r in requires
+    )
+
+
+def local_needs(
+    root: Path, exported: Mapping[str, Any], uv_version: Sequence[int] = ()
+) -> list[Need]:
+    """Build requirements of the packages uv builds from the project's own folders."""
+    found: list[Need] = []
+    for package in exported.get("packages", []):
+        directory = package.get("directory")
+        if not isinstance(directory, Mapping):
+            continue
+        pyproject = root / str(directory.get("path", ".")) / "pyproject.toml"
+        try:
+            system = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("build-system")
+        except (OSError, tomllib.TOMLDecodeError):
+            continue
+        if not isinstance(system, Mapping) or built_by_uv(system, uv_version):
+            continue
+        name = str(package.get("name"))
+        found += [Need(str(r), f"builds {name}") for r in system.get("requires", [])]
+        if directory.get("editable"):
+            extra = EDITABLE_REQUIRES.get(str(system.get("build-backend")), [])
+            found += [Need(r, f"editable build of {name}") for r in extra]
+    return found
+
+
+def sdist_needs(sdist: Path, label: str, offset: int = 0) -> list[Need]:
+    """The build requirements an sdist declares (its own pyproject.toml), read, never run."""
+    return [Need(r, f"builds {label}") for r in sdist_requires(sdist, offset)]
+
+
+def sdist_requires(sdist: Path, offset: int = 0) -> list[str]:
+    try:
+        with open(sdist, "rb") as stream:
+            stream.seek(offset)
+            data = stream.read()
+        text = _pyproject_of(data)
+    except (OSError, tarfile.TarError, zipfile.BadZipFile, UnicodeDecodeError):
+        return []
+    if text is None:
+        return list(LEGACY_REQUIRES)
+    try:
+        system = tomllib.loads(text).get("build-system")
+    except tomllib.TOMLDecodeError:
+        return []
+    return [str(r) for r in system.get("requires", [])] if system else list(LEGACY_REQUIRES)
+
+
+def _pyproject_of(data: bytes) -> str | None:
+    """The top-level pyproject.toml of an sdist (tar.gz or zip), or None."""
+    if data[:2] == b"PK":
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            name = next((n for n in archive.namelist() if _top_pyproject(n)), None)
+            return archive.read(name).decode("utf-8") if name else None
+    with tarfile.open(fileobj=io.BytesIO(data)) as archive:
+        member = next((m for m in archive.getmembers() if _top_pyproject(m.name)), None)
+        stream = archive.extractfile(member) if member is not None else None
+        return stream.read().decode("utf-8") if stream is not None else None
+
+
+def _top_pyproject(name: str) -> bool:
+    return name.count("/") == 1 and name.endswith("/pyproject.toml")
+
+
+# --- which local wheels are there -----------------------------------------------------------------
+
+
+def wheel_identity(file: LocalFile) -> tuple[str, str] | None:
+    """(file name, Requires-Dist text) of the wheel whose bytes ``file`` holds, from its own
+    ``*.dist-info`` (WHEEL and METADATA); None when it holds no wheel."""
+    try:
+        with open(file.path, "rb") as stream:
+            if stream.read(2) != b"PK":
+                return None
+            stream.seek(file.offset)
+            data = stream.read(file.size) if file.offset else None
+        source: Any = io.BytesIO(data) if data is not None else file.path
+        with zipfile.ZipFile(source) as archive:
+            infos = [n for n in archive.namelist() if n.count("/") == 1]
+            wheel = next((n for n in infos if n.endswith(".dist-info/WHEEL")), None)
+            metadata = next((n for n in infos if n.endswith(".dist-info/METADATA")), None)
+            if wheel is None or metadata is None:
+                return None
+            tags = _header_values(archive.read(wheel).decode("utf-8"), "Tag")
+            meta = archive.read(metadata).decode("utf-8")
+    except (OSError, zipfile.BadZipFile, UnicodeDecodeError, KeyError):
+        return None
+    name = _header_values(meta, "Name")
+    version = _header_values(meta, "Version")
+    if not tags or not name or not version:
+        return None
+    parts = [tag.split("-") for tag in tags if tag.count("-") == 2]
+    if not parts:
+        return None
+    columns = [".".join(dict.fromkeys(p[i] for p in parts)) for i in range(3)]
+    try:
+        normalized = str(Version(version[0]))
+    except InvalidVersion:
+        return None
+    stem = canonicalize_name(name[0]).replace("-", "_")
+    return f"{stem}-{normalized}-{'-'.join(columns)}.whl", meta
+
+
+def _header_values(text: str, key: str) -> list[str]:
+    head = text.split("\n\n", 1)[0]
+    prefix = f"{key}:"
+    return [line[len(prefix) :].strip() for line in head.splitlines() if line.startswith(prefix)]
+
+
+def local_wheels(files: Iterable[LocalFile], names: Mapping[Path, str]) -> list[Wheel]:
+    """The wheels among ``files``: by their own name, else by the name ``names`` read from
+    inside them (pip cache bodies)."""
+    found = []
+    for file in files:
+        filename = file.name if file.name.endswith(".whl") else names.get(file.path)
+        if filename is None:
+            continue
+        try:
+            name, version, _, _ = parse_wheel_filename(filename)
+        except (InvalidWheelFilename, InvalidVersion):
+            continue
+        found.append(Wheel(name, version, filename, file))
+    return found
+
+
+# --- satisfying the needs -------------------------------------------------------------------------
+
+
+def satisfy(needs: Sequence[Need], wheels: Sequence[Wheel], target: Target) -> BuildPlan:
+    """The newest local wheel for each need that fits the target, and for what each of those
+    requires in turn; every need nothing local fits is missing."""
+    by_name: dict[NormalizedName, list[Wheel]] = {}
+    for wheel in wheels:
+        if target.rank(wheel.filename) is not None:
+            by_name.setdefault(wheel.name, []).append(wheel)
+    chosen: dict[NormalizedName, Wheel] = {}
+    served: list[tuple[Need, Wheel]] = []
+    missing: list[Need] = []
+    queue = list(needs)
+    while queue:
+        need = queue.pop(0)
+        try:
+            requirement = Requirement(need.requirement)
+        except InvalidRequirement:
+            missing.append(need)
+            continue
+        if requirement.marker is not None and not target.applies(
+            str(requirement.marker), sorted(requirement.extras)
+        ):
+            continue
+        name = canonicalize_name(requirement.name)
+        if name in chosen and requirement.specifier.contains(chosen[name].version, True):
+            served.append((need, chosen[name]))  # the same wheel serves this need too
+            continue
+        options = [
+            w
+            for w in by_name.get(name, [])
+            if requirement.specifier.contains(w.version, prereleases=True)
+        ]
+        if not options:
+            missing.append(need)
+            continue
+        best = max(options, key=lambda w: (w.version, -(target.rank(w.filename) or 0)))
+        chosen[name] = best
+        served.append((need, best))
+        for dependency in _requires_dist(best, requirement.extras):
+            queue.append(Need(dependency, f"needed by {best.name} {best.version}"))
+    return BuildPlan(tuple(served), tuple(dict.fromkeys(missing)))
+
+
+def _requires_dist(wheel: Wheel, extras: Iterable[str]) -> list[str]:
+    """The wheel's Requires-Dist, with the extras asked for applied to their markers."""
+    identity = wheel_identity(wheel.file)
+    if identity is None:
+        return []
+    wanted = set(extras)
+    result = []
+    for line in _header_values(identity[1], "Requires-Dist"):
+        try:
+            requirement = Requirement(line)
+        except InvalidRequirement:
+            continue
+        marker = requirement.marker
+        if marker is not None and "extra" in str(marker):
+            if not any(marker.evaluate({"extra": extra}) for extra in wanted):
+                continue
+            requirement.marker = None  # the extra applied; the rest is the target's to judge
+            result.append(str(requirement))
+        else:
+            result.append(line)
+    return result
+
+
+def read_names(files: Iterable[LocalFile]) -> dict[Path, str]:
+    """The wheel file name inside each unnamed file (pip cache bodies), read once per file and
+    remembered in its source's hash index."""
+    names: dict[Path, str] = {}
+    touched = {}
+    for file in files:
+        if file.name.endswith((".whl", ".tar.gz", ".zip")):
+            continue
+        index = file.source.index
+        known = index.known_name(file)
+        if known is None:
+            identity = wheel_identity(file)
+            known = identity[0] if identity is not None else ""
+            index.remember_name(file, known)
+            touched[id(index)] = index
+        if known and unsafe(known) is None:
+            names[file.path] = known
+    for index in touched.values():
+        index.save()
+    return names

@@ -1,0 +1,207 @@
+"""Offline builds: the build requirements uv.lock does not pin, served from any local source.
+
+A real editable hatchling project, locked by the real uv against a loopback index; real pip
+writes its cache from that index; then `lockshim plan` and `lockshim sync` run with pip's cache
+as the only source, under `unshare -n` where the machine allows it, with an empty uv cache.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+from packaging.utils import parse_wheel_filename
+from realworld import build_wheel, clean_env, lockshim, serving, uv_lock
+from support.uvenv import make_project
+
+
+def _pip_download(index_url: str, cache: Path, tmp_path: Path, *requirements: str) -> None:
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--dest",
+            str(tmp_path / "pip-downloads"),
+            "--index-url",
+            index_url,
+            "--trusted-host",  # pip caches only what it fetched from a trusted origin
+            "127.0.0.1",
+            "--cache-dir",
+            str(cache),
+            "--disable-pip-version-check",
+            *requirements,
+        ],
+        env=clean_env(tmp_path),
+        check=True,
+        capture_output=True,
+    )
+
+
+@pytest.fixture
+def hatched(hatchling_wheelhouse: Path, tmp_path: Path) -> tuple[Path, Path, list[str]]:
+    """(an editable hatchling project locked against a loopback index, that index's folder,
+    the names of the build wheels in it)."""
+    registry = tmp_path / "registry"
+    registry.mkdir()
+    for wheel in hatchling_wheelhouse.glob("*.whl"):
+        shutil.copy(wheel, registry)
+    build_wheel(registry, "alpha", "1.0")
+    project = make_project(tmp_path / "hatched", "hatched", ["alpha"])
+    with serving(registry) as index:
+        uv_lock(project, index, clean_env(tmp_path))
+    builds = sorted(
+        str(parse_wheel_filename(p.name)[0]) for p in hatchling_wheelhouse.glob("*.whl")
+    )
+    return project, registry, builds
+
+
+def test_an_editable_hatchling_project_builds_offline_from_pips_cache_alone(
+    hatched: tuple[Path, Path, list[str]], tmp_path: Path
+) -> None:
+    project, registry, builds = hatched
+    cache = tmp_path / "pip cache"
+    with serving(registry) as index:
+        _pip_download(index.url, cache, tmp_path, "alpha==1.0", *builds)
+    original = (project / "uv.lock").read_bytes()
+    env = clean_env(tmp_path)
+
+    plan = lockshim(["plan", "--json", "--pip-cache", str(cache)], project, env)
+    assert plan.returncode == 0, plan.stdout + plan.stderr
+    report = json.loads(plan.stdout)
+    served = {row["filename"].split("-")[0] for row in report["build"]["served"]}
+    assert {"hatchling", "editables"} <= served
+    assert {row["origin"] for row in report["build"]["served"]} == {"pip cache"}
+    assert report["build"]["missing"] == []
+
+    result = lockshim(["sync", "--pip-cache", str(cache)], project, env)
+    assert result.returncode == 0, result.stderr
+    python = project / ".venv" / "bin" / "python"
+    imported = subprocess.run(
+        [str(python), "-c", "import hatched, alpha; print(hatched.__file__)"],
+        capture_output=True,
+        text=True,
+    )
+    assert imported.stdout.strip() == str(project / "src" / "hatched" / "__init__.py")
+    assert (project / "uv.lock").read_bytes() == original
+
+
+def test_what_a_build_lacks_is_said_before_uv_runs(
+    hatched: tuple[Path, Path, list[str]], tmp_path: Path
+) -> None:
+    project, registry, builds = hatched
+    cache = tmp_path / "pip cache"
+    with serving(registry) as index:  # everything but editables (hatchling's editable build)
+        _pip_download(
+            index.url, cache, tmp_path, "alpha==1.0", *(b for b in builds if b != "editables")
+        )
+    env = clean_env(tmp_path)
+
+    plan = lockshim(["plan", "--pip-cache", str(cache)], project, env)
+    assert plan.returncode == 1, plan.stdout + plan.stderr
+    assert "MISSING  build requirement editables  (editable build of hatched)" in plan.stdout
+
+    result = lockshim(["sync", "--pip-cache", str(cache)], project, env)
+    assert result.returncode != 0
+    before_uv = result.stderr.split("uv failed", 1)[0]
+    assert "if uv has to build, it will lack" in before_uv
+    assert "editables (editable build of hatched)" in before_uv
+
+
+def test_a_workspace_and_an_sdist_build_from_pips_cache(
+    project: Path, locked: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """The workspace (app + member) is built with `minibackend`, which only pip's cache holds;
+    the sdist-only `sdisty` (its backend in its own tree) comes from a wheelhouse."""
+    registry = locked[1]
+    wheels = [p for p in registry.glob("*.whl") if not p.name.startswith("forky-1.0")]
+    cache = tmp_path / "pip cache"
+    with serving(registry) as index:
+        specs = ["{}=={}".format(*parse_wheel_filename(p.name)[:2]) for p in wheels]
+        _pip_download(index.url, cache, tmp_path, *specs)
+    sdists = tmp_path / "sdists"
+    sdists.mkdir()
+    shutil.copy(next(registry.glob("sdisty-*.tar.gz")), sdists)
+    env = clean_env(tmp_path)
+
+    plan = lockshim(["plan", "--json", "--pip-cache", str(cache), "-w", str(sdists)], project, env)
+    assert plan.returncode == 0, plan.stdout + plan.stderr
+    whys = {row["why"] for row in json.loads(plan.stdout)["build"]["served"]}
+    assert {"builds app", "builds member"} <= whys
+
+    result = lockshim(["sync", "--pip-cache", str(cache), "-w", str(sdists)], project, env)
+    assert result.returncode == 0, result.stderr
+    python = project / ".venv" / "bin" / "python"
+    imported = subprocess.run(
+        [str(python), "-c", "import app, member, sdisty"], capture_output=True, text=True
+    )
+    assert imported.returncode == 0, imported.stderr
+
+
+def _hatch_sdist(dest: Path, name: str, version: str) -> Path:
+    """An sdist built with hatchling (a real backend, from outside the sdist)."""
+    base = f"{name}-{version}"
+    files = {
+        f"{base}/pyproject.toml": (
+            '[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatchling.build"\n\n'
+            f'[project]\nname = "{name}"\nversion = "{version}"\n\n'
+            f'[tool.hatch.build.targets.wheel]\npackages = ["src/{name}"]\n'
+        ),
+        f"{base}/src/{name}/__init__.py": f"__version__ = {version!r}\n",
+        f"{base}/PKG-INFO": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
+    }
+    path = dest / f"{base}.tar.gz"
+    with tarfile.open(path, "w:gz") as archive:
+        for member, text in files.items():
+            data = text.encode()
+            info = tarfile.TarInfo(member)
+            info.size, info.mtime = len(data), 1704067200
+            archive.addfile(info, io.BytesIO(data))
+    return path
+
+
+def test_an_sdist_whose_backend_only_pips_cache_holds(
+    hatchling_wheelhouse: Path, tmp_path: Path
+) -> None:
+    registry = tmp_path / "registry"
+    registry.mkdir()
+    for wheel in hatchling_wheelhouse.glob("*.whl"):
+        shutil.copy(wheel, registry)
+    sdist = _hatch_sdist(registry, "gamma", "1.0")
+    project = make_project(tmp_path / "virtual", "virtual", ["gamma"], build_backend=None)
+    cache = tmp_path / "pip cache"
+    with serving(registry) as index:
+        uv_lock(project, index, clean_env(tmp_path))
+        builds = [str(parse_wheel_filename(p.name)[0]) for p in hatchling_wheelhouse.glob("*.whl")]
+        _pip_download(index.url, cache, tmp_path, *builds)
+    wheelhouse = tmp_path / "sdists"
+    wheelhouse.mkdir()
+    shutil.copy(sdist, wheelhouse)
+    env = clean_env(tmp_path)
+
+    plan = lockshim(
+        ["plan", "--json", "--pip-cache", str(cache), "-w", str(wheelhouse)], project, env
+    )
+    assert plan.returncode == 0, plan.stdout + plan.stderr
+    build = json.loads(plan.stdout)["build"]
+    assert ("hatchling", "builds gamma 1.0") in {
+        (row["filename"].split("-")[0], row["why"]) for row in build["served"]
+    }
+
+    result = lockshim(["sync", "--pip-cache", str(cache), "-w", str(wheelhouse)], project, env)
+    assert result.returncode == 0, result.stderr
+    python = project / ".venv" / "bin" / "python"
+    imported = subprocess.run([str(python), "-c", "import gamma"], capture_output=True, text=True)
+    assert imported.returncode == 0, imported.stderr
+
+    bare = lockshim(["plan", "--no-pip-cache", "-w", str(wheelhouse)], project, env)
+    assert bare.returncode == 1
+    assert "MISSING  build requirement hatchling  (builds gamma 1.0)" in bare.stdout
