@@ -260,3 +260,18 @@ def test_an_unresolvable_build_requirement_is_one_named_line(
     assert "error:" not in lines[0]
     assert "fetched" in result.stderr  # the summary is still there: everything else came
     assert (tmp_path / "dest" / "alpha-1.0-py3-none-any.whl").exists()
+
+
+def test_a_percent_encoded_path_in_an_artifact_url_writes_nothing_outside(
+    copy: Path, index: LoopbackIndex, tmp_path: Path
+) -> None:
+    lock = copy / "uv.lock"
+    lock.write_text(
+        lock.read_text().replace("/files/sdisty-1.0.tar.gz", "/files/..%2F..%2Fsdisty-1.0.tar.gz")
+    )
+    dest = tmp_path / "a" / "b" / "dest"
+    result, report = _fetch(copy, dest, tmp_path, "--no-build-deps")
+    assert result.returncode == 1, result.stderr
+    (failure,) = [row for row in report["failed"] if row["name"] == "sdisty"]
+    assert "not a plain file name" in failure["reason"]
+    assert not list(tmp_path.rglob("sdisty-1.0.tar.gz"))

@@ -309,3 +309,19 @@ def test_sources_searched_are_named_with_what_they_held(
     )
     assert missing.returncode == 3 and "no such pip cache folder" in missing.stderr
     _untouched(project, original)
+
+
+def test_quiet_quiets_uv_too_and_uv_options_need_the_separator(
+    project: Path, wheelhouse: Path, tmp_path: Path
+) -> None:
+    env = clean_env(tmp_path)
+    loud = lockshim(["sync", "-w", str(wheelhouse)], project, env)
+    assert loud.returncode == 0 and "Installed" in loud.stderr, loud.stderr
+    shutil.rmtree(project / ".venv")
+    quiet = lockshim(["sync", "-q", "-w", str(wheelhouse)], project, env)
+    assert quiet.returncode == 0, quiet.stderr
+    assert quiet.stderr == "" and (project / ".venv").is_dir()
+
+    forgot = lockshim(["sync", "-w", str(wheelhouse), "--all-extras"], project, env)
+    assert forgot.returncode == 2
+    assert "put it after `--`" in forgot.stderr and "-- --all-extras" in forgot.stderr
