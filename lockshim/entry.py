@@ -10,12 +10,14 @@ that both read every accepted command line alike.
 
 from __future__ import annotations
 
+import os
 import sys
-from collections.abc import Sequence
-from pathlib import Path
-from typing import Any
 
-from lockshim.report import StderrReporter, guarded
+TYPE_CHECKING = False  # not `typing`'s: an unchanged re-sync imports almost nothing
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from pathlib import Path
+    from typing import Any
 
 #: `lockshim sync` options that take a value -> parameter name (as click names them).
 SYNC_OPTIONS = {
@@ -44,9 +46,11 @@ def run_sync(
     online: bool = False,
     quiet: bool = False,
     uv_args: Sequence[str] = (),
+    request: str | None = None,
 ) -> int:
     """`lockshim sync` with its command-line parameters, read here; the exit status."""
     from lockshim.local import SourceOptions
+    from lockshim.report import StderrReporter, guarded
     from lockshim.sync import sync
 
     def run() -> int:
@@ -58,6 +62,7 @@ def run_sync(
             uv_args=list(uv_args),
             reporter=StderrReporter(quiet, bar=_click_bar),
             quiet=quiet,
+            request=request,
         )
 
     return guarded(run)
@@ -71,6 +76,8 @@ def _click_bar(total: int, label: str) -> Any:
 
 def parse_sync(args: Sequence[str]) -> dict[str, Any] | None:
     """The parameters of `lockshim sync ARGS`, or None when click should read the line."""
+    from pathlib import Path
+
     params: dict[str, Any] = {"wheelhouse": []}
     position = 0
     while position < len(args):
@@ -114,9 +121,13 @@ def main(argv: Sequence[str] | None = None) -> None:
 def _main(argv: Sequence[str] | None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     if args[:1] == ["sync"]:
+        from lockshim import resync
+
+        resync.try_resync(args)  # returns only when something changed since the last sync
         params = parse_sync(args[1:])
         if params is not None:
-            sys.exit(run_sync(**params))
+            request = resync.key(args, os.getcwd(), os.environ)
+            sys.exit(run_sync(**params, request=request))
     from lockshim.cli import main as click_main
 
     click_main(args)

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
 
+from lockshim import resync
 from lockshim import uv as uvmod
 from lockshim.atomic import atomic_write
 from lockshim.local import Found, SourceOptions, find_local
@@ -79,6 +80,53 @@ def summary(found: Found) -> list[str]:
     return lines
 
 
+def _settled(found: Found) -> bool:
+    """The synced environment matches the lock as it is restored (no path sources, which a
+    plain sync would reinstall from their URL; no custom uv cache keys, which lockshim cannot
+    watch)."""
+    if any(s.package.source_kind == "url" for s in found.result.served):
+        return False
+    return all("cache-keys" not in text for text in _pyprojects(found).values())
+
+
+def _local_folders(found: Found) -> list[Path]:
+    """The project's folder and each local package's (uv builds and checks them)."""
+    base = found.project.lock_path.parent
+    folders = [found.project.root]
+    for package in found.lock.packages:
+        if package.source is not None and package.source.kind in ("editable", "directory"):
+            folders.append((base / package.source.value).resolve())
+    return list(dict.fromkeys(folders))
+
+
+def _pyprojects(found: Found) -> dict[Path, str]:
+    texts = {}
+    for folder in _local_folders(found):
+        with contextlib.suppress(OSError):
+            texts[folder] = (folder / "pyproject.toml").read_text(encoding="utf-8")
+    return texts
+
+
+def _watched(found: Found, uv: uvmod.Uv, project_dir: Path | None) -> list[str]:
+    """The files an unchanged re-sync depends on (lockshim.resync compares their stat)."""
+    from lockshim.shim import journal_path
+
+    lock = found.project.lock_path
+    paths = [lock, journal_path(lock), uv.path, found.project.root / ".python-version"]
+    for folder in _local_folders(found):
+        paths += [folder / name for name in ("pyproject.toml", "setup.py", "setup.cfg")]
+    environment = os.environ.get("UV_PROJECT_ENVIRONMENT")
+    venv = found.project.root / (environment or ".venv")
+    paths += [venv, venv / "pyvenv.cfg", venv / "bin" / "python"]
+    paths += sorted(venv.glob("lib/*/site-packages"))
+    start = (project_dir or Path.cwd()).absolute()
+    for folder in (start, *start.parents):  # where a new uv.lock would be found first
+        if folder == found.project.root:
+            break
+        paths.append(folder / lock.name)
+    return [str(path) for path in paths]
+
+
 def _writable_by_others(folder: Path) -> bool:
     """Another user can put files into ``folder`` (POSIX permission bits and owner)."""
     import stat
@@ -105,8 +153,13 @@ def sync(
     uv_args: Sequence[str],
     reporter: Reporter,
     quiet: bool = False,
+    request: str | None = None,
 ) -> int:
-    """Serve the lock from local files, run `uv sync`, put uv.lock back; uv's exit status."""
+    """Serve the lock from local files, run `uv sync`, put uv.lock back; uv's exit status.
+
+    ``request``: the command line's key (lockshim.resync); after a success, what the run
+    depends on is remembered under it, so an unchanged re-sync goes straight to uv.
+    """
     uvmod.check_sync_args(uv_args)
     with prepared(project_dir, uv_path, reporter, uv_args) as (project, uv):
         found = find_local(project, sources, reporter.hashing)
@@ -144,6 +197,8 @@ def sync(
                     (staging.folder, staging.token),
                 ):
                     status = uvmod.run(command)
+        if status == 0 and request is not None and _settled(found):
+            resync.record(request, _watched(found, uv, project_dir), command, uv_args)
         if status != 0 and missing:
             reporter.info(
                 f"uv failed; {len(missing)} file(s) it needs are not local (listed above). "

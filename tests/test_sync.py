@@ -10,7 +10,16 @@ import sys
 from pathlib import Path
 
 import pytest
-from realworld import build_wheel, can_unshare_net, clean_env, lockshim, serving, sha256_of, write
+from realworld import (
+    build_wheel,
+    can_unshare_net,
+    clean_env,
+    lockshim,
+    serving,
+    sha256_of,
+    uv_bin,
+    write,
+)
 
 
 def _installed(project: Path) -> dict[str, str]:
@@ -325,3 +334,52 @@ def test_quiet_quiets_uv_too_and_uv_options_need_the_separator(
     forgot = lockshim(["sync", "-w", str(wheelhouse), "--all-extras"], project, env)
     assert forgot.returncode == 2
     assert "put it after `--`" in forgot.stderr and "-- --all-extras" in forgot.stderr
+
+
+EXAMPLE = Path(__file__).parent.parent / "fixtures" / "example"
+UNCHANGED = "nothing changed since the last sync"
+
+
+def test_an_unchanged_resync_goes_straight_to_uv(tmp_path: Path) -> None:
+    project = Path(
+        shutil.copytree(EXAMPLE, tmp_path / "example", ignore=shutil.ignore_patterns(".venv"))
+    )
+    original = (project / "uv.lock").read_bytes()
+    env = clean_env(tmp_path)
+    args = ["sync", "--no-pip-cache", "--", "--all-extras"]
+    first = lockshim(args, project, env)
+    assert first.returncode == 0 and UNCHANGED not in first.stderr, first.stderr
+
+    again = lockshim(args, project, env)  # offline (unshare -n where possible), nothing served
+    assert again.returncode == 0, again.stderr
+    assert UNCHANGED in again.stderr and "served from local files" not in again.stderr
+    _untouched(project, original)
+
+    other_args = lockshim([*args, "--no-dev"], project, env)  # another request: the full path
+    assert other_args.returncode == 0 and UNCHANGED not in other_args.stderr
+
+    python = project / ".venv" / "bin" / "python"
+    removed = subprocess.run(
+        [uv_bin(), "pip", "uninstall", "--python", str(python), "six"], env=env, capture_output=True
+    )
+    assert removed.returncode == 0, removed.stderr
+    repaired = lockshim(args, project, env)  # the environment changed: full path, served again
+    assert repaired.returncode == 0, repaired.stderr
+    assert UNCHANGED not in repaired.stderr and "served from local files" in repaired.stderr
+    assert "six" in _installed(project)
+
+    lock = project / "uv.lock"
+    lock.write_bytes(lock.read_bytes() + b"\n")  # an edited lock: full path
+    edited = lockshim(args, project, env)
+    assert edited.returncode == 0 and UNCHANGED not in edited.stderr, edited.stderr
+
+
+def test_a_sync_with_path_sources_is_never_skipped(
+    project: Path, wheelhouse: Path, tmp_path: Path
+) -> None:
+    """A direct URL package is installed as a path source; a plain uv sync would refetch it."""
+    env = clean_env(tmp_path)
+    for _ in range(2):
+        result = lockshim(["sync", "-w", str(wheelhouse)], project, env)
+        assert result.returncode == 0, result.stderr
+        assert UNCHANGED not in result.stderr
