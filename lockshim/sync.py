@@ -24,8 +24,9 @@ from lockshim.sources import PIP_CACHE
 from lockshim.staging import staged
 
 
-def summary(found: Found) -> list[str]:
-    """The short report printed before uv runs."""
+def summary(found: Found, here: tuple[int, int] | None = None) -> list[str]:
+    """The short report printed before uv runs; ``here``: (local, needed) files of the target
+    environment, when known (the lock also holds other platforms')."""
     result = found.result
     servable = [p for p in found.lock.packages if p.servable]
     served = result.served_packages
@@ -33,11 +34,12 @@ def summary(found: Found) -> list[str]:
     for _, place in sorted({(s.package.position, _place(s)) for s in result.served}):
         by_place[place] = by_place.get(place, 0) + 1
     places = ", ".join(f"{count} from {place}" for place, count in by_place.items())
-    lines = [
-        f"{len(served)} of {len(servable)} locked packages served from local files"
-        + (f" ({places})" if places else "")
-        + "; uv.lock is restored afterwards."
-    ]
+    counted = (
+        f"served from local files: {here[0]} of the {here[1]} files this environment needs"
+        if here is not None
+        else f"{len(served)} of {len(servable)} locked packages served from local files"
+    )
+    lines = [counted + (f" ({places})" if places else "") + "; uv.lock is restored afterwards."]
     if len(served) < len(servable):
         searched = ", ".join(
             f"{source.kind} {source.root} ({count} file{'s' if count != 1 else ''})"
@@ -163,8 +165,12 @@ def sync(
     uvmod.check_sync_args(uv_args)
     with prepared(project_dir, uv_path, reporter, uv_args) as (project, uv):
         found = find_local(project, sources, reporter.hashing)
-        for line in summary(found):
+        if project_dir is not None:  # uv must sync the project lockshim found, not the cwd's
+            uv_args = ["--project", str(project_dir), *uv_args]
+        advice = _advice(found, uv, uv_args, reporter)
+        for line in summary(found, advice.here):
             reporter.info(line)
+        advice.say(reporter)
         for path, reason in found.skipped:
             reporter.warn(f"skipped {path}: {reason}.")
         for folder in found.find_links:
@@ -174,9 +180,6 @@ def sync(
                     "requirements, which uv.lock does not pin, so a planted build backend there "
                     "would run. Keep build wheels in a folder only you can write."
                 )
-        if project_dir is not None:  # uv must sync the project lockshim found, not the cwd's
-            uv_args = ["--project", str(project_dir), *uv_args]
-        advice = _advice(found, uv, uv_args, reporter)
         missing = advice.missing
         if quiet and not {"-q", "--quiet"} & set(uv_args):
             uv_args = ["--quiet", *uv_args]  # lockshim's -q quiets uv too
@@ -214,6 +217,21 @@ class Advice(NamedTuple):
     missing: list[str]  # "name version (file)" of what no local file holds
     build_missing: list[str]  # "requirement (who needs it)" a build would lack
     build_files: list[tuple[str, int, int, str]]  # (path, offset, size, wheel file name)
+    target: str = ""
+    here: tuple[int, int] | None = None  # (local, needed) files of the target environment
+
+    def say(self, reporter: Reporter) -> None:
+        if self.missing:
+            reporter.info(
+                f"not found locally for {self.target}:"
+                + "".join(f"\n    {item}" for item in self.missing)
+            )
+        if self.build_missing:
+            reporter.warn(
+                f"if uv has to build, it will lack (no local wheel fits {self.target}):"
+                + "".join(f"\n    {item}" for item in self.build_missing)
+                + "\n  `lockshim fetch --dest DIR` (where you have a network) brings them."
+            )
 
 
 def _advice(found: Found, uv: uvmod.Uv, uv_args: Sequence[str], reporter: Reporter) -> Advice:
@@ -235,11 +253,13 @@ def _advice(found: Found, uv: uvmod.Uv, uv_args: Sequence[str], reporter: Report
     memo = user_cache_dir() / "missing" / f"{key}.json"
     try:
         data = json.loads(memo.read_text(encoding="utf-8"))
-        target = str(data["target"])
+        here = data["here"]
         advice = Advice(
             [str(m) for m in data["missing"]],
             [str(m) for m in data["build_missing"]],
             [(str(p), int(o), int(n), str(f)) for p, o, n, f in data["build_files"]],
+            str(data["target"]),
+            (int(here[0]), int(here[1])) if here else None,
         )
     except (OSError, ValueError, TypeError, KeyError):
         from lockshim.plan import plan_for  # packaging and uv export: only when needed
@@ -249,7 +269,6 @@ def _advice(found: Found, uv: uvmod.Uv, uv_args: Sequence[str], reporter: Report
         except Exception as error:  # advisory only: it must never stop the sync itself
             reporter.warn(f"could not work out what is missing ({error}).")
             return Advice([], [], [])
-        target = plan.target
         advice = Advice(
             [f"{e.name} {e.version} ({e.filename})" for e in plan.missing],
             [f"{n.requirement} ({n.why})" for n in plan.build.missing],
@@ -258,22 +277,13 @@ def _advice(found: Found, uv: uvmod.Uv, uv_args: Sequence[str], reporter: Report
                 for _, w in plan.build.served
                 if w.file.name != w.filename  # a pip cache body: uv needs it by name
             ],
+            plan.target,
+            (len(plan.served), len(plan.served) + len(plan.missing)),
         )
         with contextlib.suppress(OSError):
             memo.parent.mkdir(parents=True, exist_ok=True)
-            payload = {"target": target, **advice._asdict()}
-            atomic_write(memo, json.dumps(payload).encode(), 0o644, durable=False)
-    if advice.missing:
-        reporter.info(
-            f"not found locally for {target}:" + "".join(f"\n    {item}" for item in advice.missing)
-        )
-    if advice.build_missing:
-        reporter.warn(
-            "if uv has to build, it will lack (no local wheel fits "
-            f"{target}):"
-            + "".join(f"\n    {item}" for item in advice.build_missing)
-            + "\n  `lockshim fetch --dest DIR` (where you have a network) brings them."
-        )
+            payload = json.dumps(advice._asdict()).encode()
+            atomic_write(memo, payload, 0o644, durable=False)
     return advice
 
 

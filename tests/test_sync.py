@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -59,7 +60,9 @@ def test_offline_sync_installs_exactly_the_lock(
         "member": "0.2.0",
         "sdisty": "1.0",  # built from the sdist, offline
     }
-    assert "served from local files" in result.stderr
+    # forky 1.0 (for Python < 3.11) is not local, and not needed here: it is not counted
+    counted = re.search(r"served from local files: (\d+) of the (\d+) files", result.stderr)
+    assert counted and counted.group(1) == counted.group(2), result.stderr
     _untouched(project, original)
     assert not list(Path(tmp_path).glob("lockshim-staging-*"))
 
@@ -287,7 +290,7 @@ def test_a_script_lock(locked: tuple[Path, Path], wheelhouse: Path, tmp_path: Pa
     original = lock.read_bytes()
     result = lockshim(["sync", "-w", str(wheelhouse), "--", "--script", str(script)], folder, env)
     assert result.returncode == 0, result.stderr
-    assert "2 of 2 locked packages served" in result.stderr
+    assert "served from local files: 2 of the 2 files this environment needs" in result.stderr
     assert "+ alpha==1.0" in result.stderr and "+ sdisty==1.0" in result.stderr
     assert lock.read_bytes() == original
     assert not (folder / ".tool.py.lock.lockshim-journal").exists()
