@@ -109,6 +109,22 @@ def local_needs(
     return found
 
 
+def pyproject_needs(text: str | None, label: str, uv_version: Sequence[int] = ()) -> list[Need]:
+    """What building a source tree with this pyproject.toml needs (PEP 517's fallback without
+    one)."""
+    if text is None:
+        return [Need(r, f"builds {label}") for r in LEGACY_REQUIRES]
+    try:
+        system = tomllib.loads(text).get("build-system")
+    except tomllib.TOMLDecodeError:
+        return []
+    if not isinstance(system, Mapping):
+        return [Need(r, f"builds {label}") for r in LEGACY_REQUIRES]
+    if built_by_uv(system, uv_version):
+        return []
+    return [Need(str(r), f"builds {label}") for r in system.get("requires", [])]
+
+
 def sdist_needs(sdist: Path, label: str, offset: int = 0) -> list[Need]:
     """The build requirements an sdist declares (its own pyproject.toml), read, never run."""
     return [Need(r, f"builds {label}") for r in sdist_requires(sdist, offset)]

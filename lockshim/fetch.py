@@ -19,15 +19,18 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from lockshim import gitsources
 from lockshim import uv as uvmod
-from lockshim.builds import local_needs, sdist_needs
+from lockshim.builds import Need, local_needs, pyproject_needs, sdist_needs
 from lockshim.download import Credentials, Outcome, Wanted, fetch_all, redact
+from lockshim.errors import LockshimError
 from lockshim.plan import resolve_target
 from lockshim.project import Project
 from lockshim.report import Reporter
 from lockshim.select import entry_filename, export, select
 from lockshim.session import prepared
 from lockshim.shim import signals_raise
+from lockshim.sources import LocalFile
 from lockshim.sources.wheelhouse import Wheelhouse
 from lockshim.target import Target
 
@@ -47,10 +50,16 @@ class Report(NamedTuple):
     build_requirements: tuple[str, ...]  # "requirement (why)"
     unverifiable: tuple[str, ...]
     unresolved: tuple[str, ...] = ()  # build requirements uv could not resolve, with why
+    #: git sources: (name version, commit, bundle file name, "downloaded"/"present"/why failed)
+    git: tuple[tuple[str, str, str, str], ...] = ()
+
+    @property
+    def git_failed(self) -> list[tuple[str, str, str, str]]:
+        return [g for g in self.git if g[3] not in ("downloaded", "present")]
 
     @property
     def status(self) -> int:
-        return 1 if self.failed or self.unresolved else 0
+        return 1 if self.failed or self.unresolved or self.git_failed else 0
 
     def text(self) -> str:
         size = sum(o.size for o in self.downloaded)
@@ -62,6 +71,16 @@ class Report(NamedTuple):
         if self.build_requirements:
             lines.append("build requirements added: " + "; ".join(self.build_requirements))
         lines += [f"build requirement not resolved: {item}" for item in self.unresolved]
+        lines += [
+            f"git {label} @ {commit}: {status}" for label, commit, _, status in self.git_failed
+        ]
+        bundled = [g for g in self.git if g[3] == "downloaded"]
+        if self.git:
+            lines.append(
+                f"git sources: {len(bundled)} bundled ("
+                + ", ".join(name for _, _, name, _ in bundled)
+                + f"), {sum(g[3] == 'present' for g in self.git)} already there."
+            )
         lines += [f"not fetched (uv.lock pins no sha256): {name}" for name in self.unverifiable]
         lines.append(
             f"fetched {len(self.downloaded)} files ({size / 1e6:.1f} MB) into {self.dest}; "
@@ -90,6 +109,10 @@ class Report(NamedTuple):
                 "build_requirements": list(self.build_requirements),
                 "unresolved": list(self.unresolved),
                 "unverifiable": list(self.unverifiable),
+                "git": [
+                    {"package": label, "commit": commit, "bundle": name, "status": status}
+                    for label, commit, name, status in self.git
+                ],
             },
             indent=2,
         )
@@ -272,12 +295,14 @@ def run_fetch(
         outcomes = fetch_all(
             [w for w in wanted if w.filename not in present_names], dest, credentials, jobs, on_done
         )
+        git, git_builds = _fetch_git(exported, target, dest, uv)
         build: list[str] = []
         unresolved: list[str] = []
         if build_deps:
             sdists = [dest / w.filename for w in wanted if w.filename.endswith((".tar.gz", ".zip"))]
             requirements = local_needs(project.root, exported, uv.version)
             requirements += [n for s in sdists if s.exists() for n in sdist_needs(s, s.name)]
+            requirements += git_builds
             if requirements:
                 resolved, unresolved = _resolve_build(
                     uv,
@@ -319,4 +344,43 @@ def run_fetch(
         tuple(build),
         tuple(unverifiable),
         tuple(unresolved),
+        tuple(git),
     )
+
+
+def _fetch_git(
+    exported: Mapping[str, Any], target: Target | None, dest: Path, uv: uvmod.Uv
+) -> tuple[list[tuple[str, str, str, str]], list[Need]]:
+    """A bundle of each git source the target installs (skipping those ``dest`` holds), and
+    what building their checkouts needs."""
+    names = (
+        None if target is None else [i.name for i in select(exported, target) if i.kind == "local"]
+    )
+    pins = gitsources.pins_of_export(exported, names)
+    if not pins:
+        return [], []
+    held = gitsources.find(pins, _bundles_in(dest)).served
+    there = {s.pin for s in held}
+    rows = []
+    for pin in pins:
+        status = "present" if pin in there else ""
+        if not status:
+            try:
+                status = gitsources.fetch_bundle(pin, dest)
+            except LockshimError as error:
+                status = str(error)
+        rows.append((pin.label, pin.commit, pin.bundle_name, status))
+    served = gitsources.find(pins, _bundles_in(dest)).served
+    copies = gitsources.prepare(served) if served else {}
+    needs: list[Need] = []
+    for item in served:
+        text = gitsources.pyproject(item, copies)
+        needs += pyproject_needs(text, f"{item.pin.label} (git)", uv.version)
+    return rows, needs
+
+
+def _bundles_in(dest: Path) -> list[LocalFile]:
+    if not dest.is_dir():
+        return []
+    house = Wheelhouse(dest, lambda path, reason: None)
+    return [f for f in house.scan() if f.name.endswith(gitsources.BUNDLE_SUFFIX)]

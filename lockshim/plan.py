@@ -13,16 +13,21 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
 
+from packaging.utils import canonicalize_name
+
+from lockshim import gitsources
 from lockshim import uv as uvmod
 from lockshim.builds import (
     BuildPlan,
     Need,
     local_needs,
     local_wheels,
+    pyproject_needs,
     read_names,
     satisfy,
     sdist_needs,
 )
+from lockshim.gitsources import NO_GIT, GitPlan
 from lockshim.local import Found, SourceOptions, find_local
 from lockshim.match import Ignored
 from lockshim.project import Project
@@ -57,10 +62,11 @@ class Plan(NamedTuple):
     mismatched: tuple[Ignored, ...]
     local: tuple[str, ...]
     build: BuildPlan = BuildPlan((), ())
+    git: GitPlan = NO_GIT
 
     @property
     def status(self) -> int:
-        return 1 if self.missing or self.build.missing else 0
+        return 1 if self.missing or self.build.missing or self.git.missing else 0
 
     def text(self) -> str:
         lines = [f"for {self.target}:"]
@@ -74,6 +80,14 @@ class Plan(NamedTuple):
             )
         for item in self.mismatched:
             lines.append(f"  ignored  {item.file.path}: {item.reason} ({item.package.label})")
+        for served in self.git.served:
+            pin = served.pin
+            lines.append(f"  git      {pin.label}  {pin.commit[:12]}  <- {served.bundle}")
+        for missing in self.git.missing:
+            lines.append(
+                f"  MISSING  git {missing.label}  {missing.commit}  ({missing.repository})"
+            )
+        lines += [f"  note     {note}" for note in self.git.notes]
         if self.local:
             lines.append(f"  built from local source: {', '.join(self.local)}")
         for need, wheel in self.build.served:
@@ -122,6 +136,28 @@ class Plan(NamedTuple):
                     for i in self.mismatched
                 ],
                 "local": list(self.local),
+                "git": {
+                    "served": [
+                        {
+                            "name": s.pin.name,
+                            "version": s.pin.version,
+                            "repository": s.pin.repository,
+                            "commit": s.pin.commit,
+                            "bundle": str(s.bundle),
+                        }
+                        for s in self.git.served
+                    ],
+                    "missing": [
+                        {
+                            "name": p.name,
+                            "version": p.version,
+                            "repository": p.repository,
+                            "commit": p.commit,
+                        }
+                        for p in self.git.missing
+                    ],
+                    "notes": list(self.git.notes),
+                },
                 "build": {
                     "served": [
                         {
@@ -174,7 +210,11 @@ def resolve_target(
 
 
 def make_plan(
-    found: Found, selected: Sequence[Selected], target: Target, needs: Sequence[Need] = ()
+    found: Found,
+    selected: Sequence[Selected],
+    target: Target,
+    needs: Sequence[Need] = (),
+    git: GitPlan = NO_GIT,
 ) -> Plan:
     """Sort the selected files into served and missing, by sha256 against the matched files."""
     served_by_sha = {s.artifact.sha256: s for s in found.result.served if s.artifact.sha256}
@@ -203,6 +243,7 @@ def make_plan(
         mismatched,
         tuple(local),
         _builds(found, needs, target),
+        git,
     )
 
 
@@ -227,7 +268,27 @@ def plan_for(
     target = resolve_target(found.project, uv, python, platform, sync_args)
     exported = export(uv.path, sync_args)
     needs = local_needs(found.project.root, exported, uv.version)
-    return make_plan(found, select(exported, target), target, needs)
+    selected = select(exported, target)
+    git, git_builds = _git_plan(found, selected, uv)
+    return make_plan(found, selected, target, [*needs, *git_builds], git)
+
+
+def _git_plan(
+    found: Found, selected: Sequence[Selected], uv: uvmod.Uv
+) -> tuple[GitPlan, list[Need]]:
+    """The git packages the target installs (served from a local bundle, or missing), and what
+    building the served checkouts needs (read from the commit, never run)."""
+    local = {canonicalize_name(item.name) for item in selected if item.kind == "local"}
+    pins = [p for p in gitsources.pins_of_lock(found.lock) if canonicalize_name(p.name) in local]
+    plan = gitsources.find(pins, found.files)
+    if not plan.served:
+        return plan, []
+    copies = gitsources.prepare(plan.served)
+    needs: list[Need] = []
+    for item in plan.served:
+        text = gitsources.pyproject(item, copies)
+        needs += pyproject_needs(text, f"{item.pin.label} (git)", uv.version)
+    return plan._replace(notes=tuple(gitsources.checkout_notes(plan.served, copies))), needs
 
 
 def run_plan(

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
 
-from lockshim import resync
+from lockshim import gitsources, resync
 from lockshim import uv as uvmod
 from lockshim.atomic import atomic_write
 from lockshim.local import Found, SourceOptions, find_local
@@ -80,6 +80,29 @@ def summary(found: Found, here: tuple[int, int] | None = None) -> list[str]:
             f"({artifact.filename}), so it cannot be checked."
         )
     return lines
+
+
+def _git_sources(found: Found, reporter: Reporter) -> dict[str, str] | None:
+    """uv's environment with the git sources found in local bundles (None: nothing to add)."""
+    pins = gitsources.pins_of_lock(found.lock)
+    if not pins:
+        return None
+    plan = gitsources.find(pins, found.files)
+    if plan.served:
+        copies = gitsources.prepare(plan.served)
+        served = ", ".join(f"{s.pin.label} @ {s.pin.commit[:12]}" for s in plan.served)
+        reporter.info(f"git sources served from local bundles: {served}.")
+        for note in gitsources.checkout_notes(plan.served, copies):
+            reporter.warn(note)
+    if plan.missing:
+        missing = ", ".join(f"{p.label} @ {p.commit[:12]}" for p in plan.missing)
+        reporter.info(
+            f"git sources with no local bundle: {missing} (`lockshim fetch --dest DIR` "
+            "bundles them where the remote can be reached)."
+        )
+    if not plan.served:
+        return None
+    return gitsources.environment(copies, os.environ)
 
 
 def _settled(found: Found) -> bool:
@@ -171,6 +194,7 @@ def sync(
         for line in summary(found, advice.here):
             reporter.info(line)
         advice.say(reporter)
+        uv_env = _git_sources(found, reporter)
         for path, reason in found.skipped:
             reporter.warn(f"skipped {path}: {reason}.")
         for folder in found.find_links:
@@ -191,7 +215,7 @@ def sync(
             command = uvmod.sync_command(uv, uv_args, find_links, online=online)
             shimmed_bytes = rewrite(found.lock, staging.paths)
             if shimmed_bytes == found.original:  # nothing served: uv.lock is left alone
-                status = uvmod.run(command)
+                status = uvmod.run(command, uv_env)
             else:
                 with shimmed(
                     project.lock_path,
@@ -199,7 +223,7 @@ def sync(
                     shimmed_bytes,
                     (staging.folder, staging.token),
                 ):
-                    status = uvmod.run(command)
+                    status = uvmod.run(command, uv_env)
         if status == 0 and request is not None and _settled(found):
             resync.record(request, _watched(found, uv, project_dir), command, uv_args)
         if status != 0 and missing:

@@ -8,7 +8,7 @@ import os
 import re
 import signal
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
@@ -217,7 +217,7 @@ def sync_command(
     return command
 
 
-def run(command: Sequence[str]) -> int:
+def run(command: Sequence[str], env: Mapping[str, str] | None = None) -> int:
     """Run uv in the foreground, passing SIGINT, SIGTERM and SIGHUP on to it.
 
     uv's output streams through unchanged. When a signal comes, uv gets it and up to
@@ -249,7 +249,7 @@ def run(command: Sequence[str]) -> int:
         if received:
             raise Interrupted(received[0])
         try:
-            process = subprocess.Popen(list(command))
+            process = subprocess.Popen(list(command), env=dict(env) if env is not None else None)
         except OSError as error:
             raise LockshimError(f"{command[0]}: cannot run uv ({error.strerror}).") from None
         returncode = process.wait()

@@ -1,0 +1,168 @@
+"""git sources across an air gap, with real git and real uv.
+
+Repositories made here are served over 127.0.0.1 by git's dumb HTTP protocol (a static file
+server over a bare repository), locked by the real uv from those URLs, bundled by
+`lockshim fetch`, then synced with the servers gone, under `unshare -n` where the machine allows
+it, with an empty uv cache.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import shutil
+import subprocess
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from realworld import BACKEND, build_wheel, clean_env, lockshim, serving, uv_bin, uv_lock
+
+GIT = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-c", "init.defaultBranch=main"]
+
+
+def _git(cwd: Path, *args: str) -> str:
+    result = subprocess.run([*GIT, *args], cwd=cwd, capture_output=True, text=True, check=True)
+    return result.stdout.strip()
+
+
+def _package(folder: Path, name: str, version: str) -> None:
+    """A package that builds with nothing installed (its backend is in its own tree)."""
+    (folder / "src" / name).mkdir(parents=True)
+    (folder / "intree.py").write_text(BACKEND)
+    (folder / "pyproject.toml").write_text(
+        '[build-system]\nrequires = []\nbuild-backend = "intree"\nbackend-path = ["."]\n\n'
+        f'[project]\nname = "{name}"\nversion = "{version}"\ndependencies = []\n'
+    )
+    (folder / "src" / name / "__init__.py").write_text(f"WHERE = {name!r}\n")
+
+
+def _repository(base: Path, served: Path, name: str, subdirectory: str | None) -> str:
+    """A repository with one package (in ``subdirectory``), tagged v0.3 on branch main, and a
+    later commit on main; published bare under ``served``. Returns the tagged commit."""
+    work = base / f"{name}-work"
+    work.mkdir(parents=True)
+    _git(work, "init", "-q")
+    _package(work / subdirectory if subdirectory else work, name, "0.3")
+    _git(work, "add", "-A")
+    _git(work, "commit", "-qm", "0.3")
+    _git(work, "tag", "v0.3")
+    tagged = _git(work, "rev-parse", "HEAD")
+    bare = served / f"{name}.git"
+    _git(base, "clone", "-q", "--bare", str(work), str(bare))
+    _git(bare, "update-server-info")  # what git's dumb HTTP protocol reads
+    return tagged
+
+
+@contextmanager
+def _dumb_http(folder: Path) -> Iterator[str]:
+    handler = functools.partial(_Quiet, directory=str(folder))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def git_project(tmp_path: Path) -> Iterator[tuple[Path, dict[str, str], str]]:
+    """(a project mixing git (a tag in a subdirectory, a branch), registry and path sources,
+    locked by real uv; the locked commits; the git server's URL), servers up while it lasts."""
+    served = tmp_path / "served"
+    served.mkdir()
+    commits = {
+        "gitpkg": _repository(tmp_path, served, "gitpkg", "sub"),
+        "gitroot": _repository(tmp_path, served, "gitroot", None),
+    }
+    registry = tmp_path / "registry"
+    build_wheel(registry, "alpha", "1.0")
+    project = tmp_path / "project"
+    _package(project / "localpkg", "localpkg", "0.1")
+    with _dumb_http(served) as url, serving(registry) as index:
+        (project / "pyproject.toml").write_text(
+            '[project]\nname = "app"\nversion = "0.1"\nrequires-python = ">=3.9"\n'
+            "dependencies = [\n"
+            f'    "gitpkg @ git+{url}/gitpkg.git@v0.3#subdirectory=sub",\n'
+            f'    "gitroot @ git+{url}/gitroot.git@main",\n'
+            '    "alpha",\n    "localpkg",\n]\n\n'
+            '[tool.uv]\npackage = false\n\n[tool.uv.sources]\nlocalpkg = { path = "localpkg" }\n'
+        )
+        uv_lock(project, index, clean_env(tmp_path / "lock-env"))
+        yield project, commits, url
+
+
+def test_git_sources_are_bundled_then_synced_offline(
+    git_project: tuple[Path, dict[str, str], str], tmp_path: Path
+) -> None:
+    project, commits, _ = git_project
+    lock = (project / "uv.lock").read_text()
+    assert f'#{commits["gitpkg"]}"' in lock and "subdirectory=sub" in lock and "rev=main" in lock
+    wheels = tmp_path / "wheels"
+    env = clean_env(tmp_path / "fetch-env")
+    first = lockshim(["fetch", "--dest", str(wheels), "--json"], project, env, offline=False)
+    assert first.returncode == 0, first.stderr
+    rows = {row["package"]: row for row in json.loads(first.stdout)["git"]}
+    assert {rows[f"{name} 0.3"]["status"] for name in commits} == {"downloaded"}
+    for name, commit in commits.items():
+        assert (wheels / f"{name}-0.3-git-{commit[:12]}.bundle").is_file()
+    again = lockshim(["fetch", "--dest", str(wheels), "--json"], project, env, offline=False)
+    assert {row["status"] for row in json.loads(again.stdout)["git"]} == {"present"}
+
+
+def test_an_offline_sync_installs_git_packages_from_bundles(
+    git_project: tuple[Path, dict[str, str], str], tmp_path: Path
+) -> None:
+    project, commits, _ = git_project
+    wheels = tmp_path / "wheels"
+    fetched = lockshim(
+        ["fetch", "--dest", str(wheels)], project, clean_env(tmp_path / "f"), offline=False
+    )
+    assert fetched.returncode == 0, fetched.stderr
+    original = (project / "uv.lock").read_bytes()
+    shutil.rmtree(tmp_path / "served")  # the remote is gone for good
+    env = clean_env(tmp_path / "sync-env")  # an empty uv cache
+
+    plan = lockshim(["plan", "--json", "--no-pip-cache", "-w", str(wheels)], project, env)
+    assert plan.returncode == 0, plan.stdout + plan.stderr
+    served = {row["name"]: row["commit"] for row in json.loads(plan.stdout)["git"]["served"]}
+    assert served == commits
+
+    result = lockshim(["sync", "--no-pip-cache", "-w", str(wheels)], project, env)
+    assert result.returncode == 0, result.stderr
+    assert "git sources served from local bundles" in result.stderr
+    assert (project / "uv.lock").read_bytes() == original
+    python = project / ".venv" / "bin" / "python"
+    code = "import gitpkg, gitroot, alpha, localpkg; print(gitpkg.WHERE, gitroot.WHERE)"
+    ran = subprocess.run([str(python), "-c", code], capture_output=True, text=True)
+    assert ran.stdout.split() == ["gitpkg", "gitroot"], ran.stderr
+    # uv recorded the original URLs: a plain offline uv sync has nothing to change
+    plain = subprocess.run(
+        [uv_bin(), "sync", "--offline", "--frozen"], cwd=project, env=env, capture_output=True
+    )
+    assert plain.returncode == 0, plain.stderr
+
+
+def test_a_bundle_without_the_locked_commit_is_never_used(
+    git_project: tuple[Path, dict[str, str], str], tmp_path: Path
+) -> None:
+    project, commits, _ = git_project
+    wheels = tmp_path / "wheels"
+    lockshim(["fetch", "--dest", str(wheels)], project, clean_env(tmp_path / "f"), offline=False)
+    good = wheels / f"gitpkg-0.3-git-{commits['gitpkg'][:12]}.bundle"
+    other = wheels / f"gitroot-0.3-git-{commits['gitroot'][:12]}.bundle"
+    other.replace(good)  # another repository's commit under the right name
+    env = clean_env(tmp_path / "plan-env")
+    plan = lockshim(["plan", "--no-pip-cache", "-w", str(wheels)], project, env)
+    assert plan.returncode == 1
+    assert f"MISSING  git gitpkg 0.3  {commits['gitpkg']}" in plan.stdout
+    assert f"MISSING  git gitroot 0.3  {commits['gitroot']}" not in plan.stdout  # it is served
