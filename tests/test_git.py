@@ -166,3 +166,29 @@ def test_a_bundle_without_the_locked_commit_is_never_used(
     assert plan.returncode == 1
     assert f"MISSING  git gitpkg 0.3  {commits['gitpkg']}" in plan.stdout
     assert f"MISSING  git gitroot 0.3  {commits['gitroot']}" not in plan.stdout  # it is served
+
+
+def test_submodules_and_lfs_are_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from lockshim import gitsources
+    from lockshim.sources import LocalFile
+
+    monkeypatch.setenv("LOCKSHIM_CACHE_DIR", str(tmp_path / "cache"))
+    work = tmp_path / "repo"
+    work.mkdir()
+    _git(work, "init", "-q")
+    _package(work, "withsub", "1.0")
+    (work / ".gitmodules").write_text('[submodule "x"]\n\tpath = x\n\turl = https://example/x\n')
+    (work / ".gitattributes").write_text("*.bin filter=lfs diff=lfs merge=lfs -text\n")
+    _git(work, "add", "-A")
+    _git(work, "commit", "-qm", "one")
+    commit = _git(work, "rev-parse", "HEAD")
+    pin = gitsources.GitPin("withsub", "1.0", work.as_uri(), commit)
+    wheels = tmp_path / "wheels"
+    assert gitsources.fetch_bundle(pin, wheels) == "downloaded"
+    bundle = wheels / pin.bundle_name
+    info = bundle.stat()
+    file = LocalFile(bundle, None, info.st_size, info.st_mtime_ns, info.st_ino, bundle.name)  # type: ignore[arg-type]
+    plan = gitsources.find([pin], [file])
+    assert [s.pin for s in plan.served] == [pin]
+    notes = gitsources.checkout_notes(plan.served, gitsources.prepare(plan.served))
+    assert any("submodules" in n for n in notes) and any("Git LFS" in n for n in notes)
