@@ -208,12 +208,12 @@ def _header_values(text: str, key: str) -> list[str]:
     return [line[len(prefix) :].strip() for line in head.splitlines() if line.startswith(prefix)]
 
 
-def local_wheels(files: Iterable[LocalFile], names: Mapping[Path, str]) -> list[Wheel]:
+def local_wheels(files: Iterable[LocalFile], names: Mapping[tuple[Path, int], str]) -> list[Wheel]:
     """The wheels among ``files``: by their own name, else by the name ``names`` read from
     inside them (pip cache bodies)."""
     found = []
     for file in files:
-        filename = file.name if file.name.endswith(".whl") else names.get(file.path)
+        filename = file.name if file.name.endswith(".whl") else names.get(file.key)
         if filename is None:
             continue
         try:
@@ -292,10 +292,10 @@ def _requires_dist(wheel: Wheel, extras: Iterable[str]) -> list[str]:
     return result
 
 
-def read_names(files: Iterable[LocalFile]) -> dict[Path, str]:
+def read_names(files: Iterable[LocalFile]) -> dict[tuple[Path, int], str]:
     """The wheel file name inside each unnamed file (pip cache bodies), read once per file and
     remembered in its source's hash index."""
-    names: dict[Path, str] = {}
+    names: dict[tuple[Path, int], str] = {}
     touched = {}
     for file in files:
         if file.name.endswith((".whl", ".tar.gz", ".zip")):
@@ -308,7 +308,7 @@ def read_names(files: Iterable[LocalFile]) -> dict[Path, str]:
             index.remember_name(file, known)
             touched[id(index)] = index
         if known and unsafe(known) is None:
-            names[file.path] = known
+            names[file.key] = known
     for index in touched.values():
         index.save()
     return names

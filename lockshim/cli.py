@@ -354,5 +354,92 @@ def fetch(
     sys.exit(report.status)
 
 
+@cli.command(cls=_PassesToUv)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The bundle file to write.",
+)
+@click.option(
+    "--verify",
+    "verify_path",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Check every member of this bundle against its manifest instead.",
+)
+@_project_option
+@_source_options
+@click.option("--uv", "uv_path", metavar="PATH", help="The uv binary (as for sync).")
+@click.option(
+    "--python", "pythons", multiple=True, metavar="X.Y", help="A target Python (repeatable)."
+)
+@click.option(
+    "--python-platform",
+    "platforms",
+    multiple=True,
+    metavar="TRIPLE",
+    help="A target platform, as uv names it (repeatable; each with each --python).",
+)
+@click.option("--all-platforms", is_flag=True, help="Every file of the selected packages.")
+@click.option(
+    "--no-build-deps", is_flag=True, help="Leave out what building the project and sdists needs."
+)
+@click.option("--jobs", "-j", type=click.IntRange(1, 64), default=8, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print what was done as JSON.")
+@click.argument("uv_args", nargs=-1, type=click.UNPROCESSED, metavar="[-- UV_SYNC_ARGS...]")
+@_errors
+def bundle(
+    output: Path | None,
+    verify_path: Path | None,
+    project: Path | None,
+    wheelhouse: tuple[Path, ...],
+    pip_cache: Path | None,
+    no_pip_cache: bool,
+    uv_path: str | None,
+    pythons: tuple[str, ...],
+    platforms: tuple[str, ...],
+    all_platforms: bool,
+    no_build_deps: bool,
+    jobs: int,
+    as_json: bool,
+    uv_args: tuple[str, ...],
+) -> None:
+    """Write one file with everything `lockshim sync UV_SYNC_ARGS` needs on the targets.
+
+    The bundle holds the lock's files (stored as they are), their build requirements, git
+    sources as bundles, a copy of uv.lock and pyproject.toml, and a manifest of sha256 values.
+    Local sources are used first; what they lack is fetched. On the far side:
+    `lockshim sync --wheelhouse FILE`. `--verify FILE` checks a bundle.
+    """
+    from lockshim import bundle as bundles
+
+    if (output is None) == (verify_path is None):
+        raise click.UsageError("give either -o FILE (to write a bundle) or --verify FILE.")
+    if verify_path is not None:
+        checked = bundles.verify(verify_path)
+        click.echo(checked.text())
+        sys.exit(checked.status)
+    assert output is not None
+    targets = [
+        bundles.Target(python, platform)
+        for python in (pythons or (None,))
+        for platform in (platforms or (None,))
+    ]
+    report = bundles.make_bundle(
+        project_dir=project,
+        output=output,
+        sources=SourceOptions(wheelhouse, _pip_cache(pip_cache, no_pip_cache)),
+        uv_path=uv_path,
+        targets=targets,
+        all_platforms=all_platforms,
+        build_deps=not no_build_deps,
+        jobs=jobs,
+        uv_args=uv_args,
+        reporter=_reporter(quiet=as_json),
+    )
+    click.echo(report.json() if as_json else report.text(), err=not as_json)
+    sys.exit(report.status)
+
+
 def main(args: list[str] | None = None) -> None:
     cli.main(args=args, prog_name="lockshim")

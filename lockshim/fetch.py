@@ -193,7 +193,7 @@ def _present(wanted: Sequence[Wanted], dest: Path) -> set[str]:
     candidates = [files[w.filename] for w in wanted if w.filename in files]
     digests = house.index.hash_all(candidates)
     house.index.save()
-    return {w.filename for w in wanted if digests.get(dest / w.filename) == w.sha256}
+    return {w.filename for w in wanted if digests.get((dest / w.filename, 0)) == w.sha256}
 
 
 def _index_url(exported: Mapping[str, Any]) -> str | None:

@@ -94,16 +94,16 @@ class HashIndex:
 
     def hash_all(
         self, files: Iterable[LocalFile], on_done: Callable[[LocalFile], None] | None = None
-    ) -> dict[Path, str]:
+    ) -> dict[tuple[Path, int], str]:
         """sha256 of every file, hashing (in parallel) only those the index does not know."""
-        result: dict[Path, str] = {}
+        result: dict[tuple[Path, int], str] = {}
         todo = []
         for file in files:
             known = self.known(file)
             if known is None:
                 todo.append(file)
             else:
-                result[file.path] = known
+                result[file.key] = known
         if not todo:
             return result
         from concurrent.futures import ThreadPoolExecutor  # only when there is hashing to do
@@ -119,7 +119,7 @@ class HashIndex:
                 self.hashed_files += 1
                 self.hashed_bytes += file.size
                 self.fresh[file.relative] = (file.size, file.mtime_ns, file.inode, digest)
-                result[file.path] = digest
+                result[file.key] = digest
         finally:  # Ctrl-C: the files queued are not hashed (only those in progress finish)
             pool.shutdown(wait=True, cancel_futures=True)
         return result

@@ -33,6 +33,7 @@ class Found(NamedTuple):
     result: MatchResult
     skipped: tuple[tuple[Path, str], ...]  # entries of a source that were not read, and why
     files: tuple[LocalFile, ...] = ()  # every file listed, of every source
+    notes: tuple[str, ...] = ()  # what the sources say about themselves (a bundle's lock)
 
     @property
     def find_links(self) -> tuple[Path, ...]:
@@ -66,9 +67,14 @@ def gather(
     def on_skip(path: Path, reason: str) -> None:
         skipped.append((path, reason))
 
-    sources: list[FileSource] = [
-        Wheelhouse(f, on_skip) for f in wheelhouses(options.wheelhouses, project)
-    ]
+    sources: list[FileSource] = []
+    for folder in wheelhouses(options.wheelhouses, project):
+        if folder.is_file():  # a bundle (zipfile and json: only when one is given)
+            from lockshim.sources.bundle import BundleSource
+
+            sources.append(BundleSource(folder, on_skip))
+        else:
+            sources.append(Wheelhouse(folder, on_skip))
     cache = resolve_pip_cache(options.pip_cache, project)
     if cache is not None:
         sources.append(PipCache(cache, on_skip))
@@ -94,4 +100,21 @@ def find_local(project: Project, options: SourceOptions, on_hash: OnHash | None 
         result,
         tuple(dict.fromkeys(skipped)),
         tuple(file for files in listed for file in files),
+        tuple(_notes(sources, original, project)),
     )
+
+
+def _notes(sources: Sequence[FileSource], original: bytes, project: Project) -> list[str]:
+    """A bundle made for another lock serves only what still matches: say so, with both."""
+    made_for = {s.label: getattr(s, "made_for", None) for s in sources}
+    if not any(made_for.values()):
+        return []
+    import hashlib
+
+    here = hashlib.sha256(original).hexdigest()
+    return [
+        f"{label} was made for a lock with sha256 {sha}; {project.lock_path} has sha256 {here}. "
+        "Only its files that this lock still pins (by sha256) are served."
+        for label, sha in made_for.items()
+        if sha and sha != here
+    ]

@@ -97,7 +97,7 @@ def match(lock: Lock, files: Sequence[LocalFile], on_hash: OnHash | None = None)
     second_round = [
         file
         for file in files
-        if file.path not in digests
+        if file.key not in digests
         and (file.size in sizes or (anonymous and file.name not in lock_names))
     ]
     if second_round:
@@ -110,7 +110,7 @@ def match(lock: Lock, files: Sequence[LocalFile], on_hash: OnHash | None = None)
         if holder is not None:
             served.extend(Served(package, artifact, holder) for package, artifact in pairs)
     for file in first_round:
-        digest = digests.get(file.path)
+        digest = digests.get(file.key)
         if digest in wanted:
             continue
         for package, artifact in named[file.name]:
@@ -121,10 +121,10 @@ def match(lock: Lock, files: Sequence[LocalFile], on_hash: OnHash | None = None)
 
 
 def _unique(ignored: list[Ignored]) -> list[Ignored]:
-    seen: set[tuple[Path, int, int]] = set()
+    seen: set[tuple[tuple[Path, int], int, int]] = set()
     result = []
     for item in ignored:
-        key = (item.file.path, item.package.position, item.artifact.position)
+        key = (item.file.key, item.package.position, item.artifact.position)
         if key not in seen:
             seen.add(key)
             result.append(item)
@@ -133,7 +133,7 @@ def _unique(ignored: list[Ignored]) -> list[Ignored]:
 
 def _found(
     files: Sequence[LocalFile],
-    digests: Mapping[Path, str],
+    digests: Mapping[tuple[Path, int], str],
     wanted: Mapping[str, list[tuple[Package, Artifact]]],
 ) -> dict[str, LocalFile]:
     """For each wanted sha256, the best file holding it: a correctly named file first, then by
@@ -141,7 +141,7 @@ def _found(
     found: dict[str, LocalFile] = {}
     best: dict[str, tuple[int, int]] = {}
     for order, file in enumerate(files):
-        sha = digests.get(file.path)
+        sha = digests.get(file.key)
         if sha is None or sha not in wanted:
             continue
         named = any(file.name == artifact.filename for _, artifact in wanted[sha])
@@ -152,15 +152,15 @@ def _found(
     return found
 
 
-def _hash(files: Sequence[LocalFile], on_hash: OnHash | None) -> dict[Path, str]:
-    digests: dict[Path, str] = {}
+def _hash(files: Sequence[LocalFile], on_hash: OnHash | None) -> dict[tuple[Path, int], str]:
+    digests: dict[tuple[Path, int], str] = {}
     todo: dict[int, list[LocalFile]] = defaultdict(list)
-    for file in {file.path: file for file in files}.values():
+    for file in {file.key: file for file in files}.values():
         known = file.source.index.known(file)
         if known is None:
             todo[id(file.source)].append(file)
         else:
-            digests[file.path] = known
+            digests[file.key] = known
     total = sum(len(group) for group in todo.values())
     done = 0
 

@@ -79,7 +79,7 @@ class Plan(NamedTuple):
                 + (f"  sha256:{entry.sha256}" if entry.sha256 else "")
             )
         for item in self.mismatched:
-            lines.append(f"  ignored  {item.file.path}: {item.reason} ({item.package.label})")
+            lines.append(f"  ignored  {item.file.where}: {item.reason} ({item.package.label})")
         for served in self.git.served:
             pin = served.pin
             lines.append(f"  git      {pin.label}  {pin.commit[:12]}  <- {served.bundle}")
@@ -130,7 +130,7 @@ class Plan(NamedTuple):
                         "name": i.package.name,
                         "version": i.package.version,
                         "filename": i.artifact.filename,
-                        "path": str(i.file.path),
+                        "path": i.file.where,
                         "reason": i.reason,
                     }
                     for i in self.mismatched
@@ -307,6 +307,8 @@ def run_plan(
         found = find_local(project, sources, reporter.hashing)
         for path, reason in found.skipped:
             reporter.warn(f"skipped {path}: {reason}.")
+        for note in found.notes:
+            reporter.warn(note)
     if project_dir is not None:
         uv_args = ["--project", str(project_dir), *uv_args]
     return plan_for(found, uv, uv_args, python, platform)

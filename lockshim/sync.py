@@ -40,7 +40,7 @@ def summary(found: Found, here: tuple[int, int] | None = None) -> list[str]:
         else f"{len(served)} of {len(servable)} locked packages served from local files"
     )
     lines = [counted + (f" ({places})" if places else "") + "; uv.lock is restored afterwards."]
-    if len(served) < len(servable):
+    if (here[0] < here[1]) if here is not None else len(served) < len(servable):
         searched = ", ".join(
             f"{source.kind} {source.root} ({count} file{'s' if count != 1 else ''})"
             for source, count in zip(found.sources, found.counts, strict=True)
@@ -71,12 +71,12 @@ def summary(found: Found, here: tuple[int, int] | None = None) -> list[str]:
         )
     for item in result.ignored:
         lines.append(
-            f"ignored {item.file.path}: {item.reason} for {item.package.label} "
+            f"ignored {item.file.where}: {item.reason} for {item.package.label} "
             f"({item.artifact.filename})."
         )
     for package, artifact, file in result.unverifiable:
         lines.append(
-            f"not used {file.path}: uv.lock pins no sha256 for {package.label} "
+            f"not used {file.where}: uv.lock pins no sha256 for {package.label} "
             f"({artifact.filename}), so it cannot be checked."
         )
     return lines
@@ -197,6 +197,8 @@ def sync(
         uv_env = _git_sources(found, reporter)
         for path, reason in found.skipped:
             reporter.warn(f"skipped {path}: {reason}.")
+        for note in found.notes:
+            reporter.warn(note)
         for folder in found.find_links:
             if _writable_by_others(folder):
                 reporter.warn(

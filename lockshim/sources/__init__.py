@@ -58,11 +58,22 @@ class LocalFile(NamedTuple):
     mtime_ns: int
     inode: int
     relative: str
-    offset: int = 0  # where the artifact's bytes start in ``path`` (old pip cache entries)
+    offset: int = 0  # where the bytes start in ``path`` (old pip cache entries, bundles)
+    member: str | None = None  # the file's own name inside ``path`` (a bundle's member)
 
     @property
     def name(self) -> str:
-        return self.path.name
+        return self.member if self.member is not None else self.path.name
+
+    @property
+    def key(self) -> tuple[Path, int]:
+        """What tells two local files apart (members of one bundle share its path)."""
+        return self.path, self.offset
+
+    @property
+    def where(self) -> str:
+        """The file, for messages."""
+        return f"{self.path}:{self.member}" if self.member is not None else str(self.path)
 
     @property
     def origin(self) -> str:

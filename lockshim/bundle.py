@@ -1,0 +1,302 @@
+"""`lockshim bundle`: one file that carries a project's locked files across an air gap.
+
+A bundle is a zip file whose members are stored as they are (wheels are compressed already):
+``files/<name>`` for every wheel, sdist and git bundle `sync` will need on the targets asked
+for, ``project/uv.lock`` and ``project/pyproject.toml`` as they were, and a manifest
+(``lockshim-manifest.json``: the lock's sha256, each member's sha256 and size, the targets, the
+uv arguments, lockshim's version). It is made from the local sources first (a bundle made from
+a full wheelhouse downloads nothing) and `fetch` brings the rest. `sync` and `plan` read it as
+a wheelhouse (``--wheelhouse FILE``): lockshim/sources/bundle.py.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import NamedTuple
+
+from lockshim import __version__, gitsources
+from lockshim.builds import BuildPlan
+from lockshim.errors import LockshimError
+from lockshim.filenames import unsafe
+from lockshim.local import Found, SourceOptions, find_local
+from lockshim.report import Reporter
+from lockshim.session import prepared
+from lockshim.sources import LocalFile
+from lockshim.sources.bundle import FILES, MANIFEST, MANIFEST_FORMAT, member_offset, read_manifest
+
+_CHUNK = 1 << 20
+
+
+class Target(NamedTuple):
+    python: str | None
+    platform: str | None
+
+    @property
+    def name(self) -> str:
+        parts = [f"Python {self.python}" if self.python else "", self.platform or ""]
+        return " on ".join(p for p in parts if p) or "this machine"
+
+
+class BundleReport(NamedTuple):
+    output: Path
+    members: tuple[tuple[str, int], ...]  # (file name, size)
+    from_local: int
+    downloaded: int
+    failures: tuple[str, ...]
+
+    @property
+    def status(self) -> int:
+        return 1 if self.failures else 0
+
+    def text(self) -> str:
+        size = sum(s for _, s in self.members)
+        lines = [f"not bundled: {failure}" for failure in self.failures]
+        lines.append(
+            f"wrote {self.output}: {len(self.members)} files ({size / 1e6:.1f} MB), "
+            f"{self.from_local} from local sources, {self.downloaded} downloaded."
+        )
+        return "\n".join(lines)
+
+    def json(self) -> str:
+        return json.dumps(
+            {
+                "output": str(self.output),
+                "members": [{"name": n, "size": s} for n, s in self.members],
+                "from_local": self.from_local,
+                "downloaded": self.downloaded,
+                "failures": list(self.failures),
+            },
+            indent=2,
+        )
+
+
+def make_bundle(
+    *,
+    project_dir: Path | None,
+    output: Path,
+    sources: SourceOptions,
+    uv_path: str | None,
+    targets: Sequence[Target],
+    all_platforms: bool,
+    build_deps: bool,
+    jobs: int,
+    uv_args: Sequence[str],
+    reporter: Reporter,
+) -> BundleReport:
+    """Write the bundle: local files first, then `fetch` for what the targets still lack."""
+    from lockshim.fetch import run_fetch
+    from lockshim.plan import plan_for
+
+    output = output.absolute()
+    with _workspace(output) as work:
+        with prepared(project_dir, uv_path, reporter, uv_args) as (project, uv):
+            found = find_local(project, sources, reporter.hashing)
+        failures: list[str] = []
+        downloaded = from_local = 0
+        args = ["--project", str(project_dir), *uv_args] if project_dir else list(uv_args)
+        for target in [Target(None, None)] if all_platforms else targets:
+            builds_lacking = build_deps
+            if all_platforms:
+                from_local += _seed(found, work, None)
+            else:  # what this target needs, from the local sources first
+                plan = plan_for(found, uv, args, target.python, target.platform)
+                from_local += _seed(found, work, {e.sha256 for e in plan.served if e.sha256})
+                if build_deps:
+                    from_local += _seed_builds(plan.build, work)
+                    builds_lacking = bool(plan.build.missing)
+            report = run_fetch(
+                project_dir=project_dir,
+                dest=work,
+                uv_path=uv_path,
+                python=target.python,
+                platform=target.platform,
+                all_platforms=all_platforms,
+                build_deps=builds_lacking,
+                jobs=jobs,
+                uv_args=uv_args,
+                reporter=reporter,
+            )
+            downloaded += len(report.downloaded) + sum(g[3] == "downloaded" for g in report.git)
+            failures += [
+                f"{o.wanted.name} {o.wanted.version} ({o.wanted.filename}): {o.detail}"
+                for o in report.failed
+            ]
+            failures += [f"build requirement {item}" for item in report.unresolved]
+            failures += [
+                f"git {label} @ {commit}: {why}" for label, commit, _, why in report.git_failed
+            ]
+        members = _write(
+            output,
+            work,
+            found,
+            [t.name for t in targets] if not all_platforms else ["all"],
+            uv_args,
+        )
+    return BundleReport(
+        output, tuple(members), from_local, downloaded, tuple(dict.fromkeys(failures))
+    )
+
+
+@contextlib.contextmanager
+def _workspace(output: Path) -> Iterator[Path]:
+    """A private folder beside the output (same file system: the final rename is atomic)."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=".lockshim-bundle-", dir=output.parent))
+    try:
+        yield work
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _seed(found: Found, work: Path, wanted: set[str] | None) -> int:
+    """Copy the local files the lock pins (those with a sha256 in ``wanted``; all for None),
+    verified by sha256 as they are copied, and local git bundles of the lock's commits, into
+    ``work``; how many."""
+    count = 0
+    for served in found.result.served:
+        if wanted is not None and served.artifact.sha256 not in wanted:
+            continue
+        name = served.artifact.filename
+        target = work / name
+        if unsafe(name) is not None or target.exists():
+            continue
+        if _copy(served.file, target) != served.artifact.sha256:
+            target.unlink()  # changed since it was hashed: fetch brings it
+            continue
+        count += 1
+    git = gitsources.find(gitsources.pins_of_lock(found.lock), found.files)
+    for item in git.served:
+        target = work / item.pin.bundle_name
+        if not target.exists():
+            shutil.copyfile(item.bundle, target)
+            count += 1
+    return count
+
+
+def _seed_builds(built: BuildPlan, work: Path) -> int:
+    count = 0
+    for _, wheel in built.served:
+        target = work / wheel.filename
+        if unsafe(wheel.filename) is None and not target.exists():
+            _copy(wheel.file, target)
+            count += 1
+    return count
+
+
+def _copy(source: LocalFile, target: Path) -> str:
+    digest = hashlib.sha256()
+    with open(source.path, "rb") as stream, open(target, "xb") as out:
+        stream.seek(source.offset)
+        left = source.size
+        while left > 0 and (chunk := stream.read(min(_CHUNK, left))):
+            digest.update(chunk)
+            out.write(chunk)
+            left -= len(chunk)
+    return digest.hexdigest()
+
+
+def _write(
+    output: Path, work: Path, found: Found, targets: Sequence[str], uv_args: Sequence[str]
+) -> list[tuple[str, int]]:
+    """The zip file, written beside ``output`` and renamed into place."""
+    files = sorted(
+        p
+        for p in work.iterdir()
+        if p.is_file() and unsafe(p.name) is None and not p.name.startswith(".")
+    )
+    listed: dict[str, dict[str, object]] = {}
+    temp = work / f".{output.name}.part"
+    with zipfile.ZipFile(temp, "x", compression=zipfile.ZIP_STORED) as archive:
+        for path in files:
+            member = FILES + path.name
+            listed[member] = {"sha256": _sha256(path), "size": path.stat().st_size}
+            archive.write(path, member)
+        archive.writestr("project/" + found.project.lock_path.name, found.original)
+        with contextlib.suppress(OSError):
+            archive.write(found.project.root / "pyproject.toml", "project/pyproject.toml")
+        manifest = {
+            "format": MANIFEST_FORMAT,
+            "lockshim": __version__,
+            "lock_name": found.project.lock_path.name,
+            "lock_sha256": hashlib.sha256(found.original).hexdigest(),
+            "targets": list(targets),
+            "uv_args": list(uv_args),
+            "files": listed,
+        }
+        archive.writestr(MANIFEST, json.dumps(manifest, indent=1))
+    os.replace(temp, output)
+    return [(p.name, p.stat().st_size) for p in files]
+
+
+def _sha256(path: Path, offset: int = 0, size: int | None = None) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        stream.seek(offset)
+        left = size
+        while chunk := stream.read(_CHUNK if left is None else min(_CHUNK, left)):
+            digest.update(chunk)
+            if left is not None:
+                left -= len(chunk)
+                if left <= 0:
+                    break
+    return digest.hexdigest()
+
+
+class Verified(NamedTuple):
+    path: Path
+    good: int
+    damaged: tuple[str, ...]  # "member: why"
+
+    @property
+    def status(self) -> int:
+        return 1 if self.damaged else 0
+
+    def text(self) -> str:
+        lines = [f"damaged: {item}" for item in self.damaged]
+        lines.append(
+            f"{self.path}: {self.good} members match the manifest"
+            + (f", {len(self.damaged)} do not." if self.damaged else "; the bundle is whole.")
+        )
+        return "\n".join(lines)
+
+
+def verify(path: Path) -> Verified:
+    """Check every member of a bundle against its manifest (sha256 and size), and the copy of
+    the lock against the lock's sha256."""
+    damaged: list[str] = []
+    good = 0
+    try:
+        with open(path, "rb") as stream, zipfile.ZipFile(stream) as archive:
+            manifest = read_manifest(archive, path)
+            members = {info.filename: info for info in archive.infolist()}
+            for name, (sha, size) in sorted(manifest.files.items()):
+                info = members.get(name)
+                if info is None:
+                    damaged.append(f"{name}: missing")
+                    continue
+                if info.compress_type != zipfile.ZIP_STORED or info.file_size != size:
+                    damaged.append(f"{name}: {info.file_size} bytes, the manifest says {size}")
+                    continue
+                actual = _sha256(path, member_offset(stream, info), size)
+                if actual != sha:
+                    damaged.append(f"{name}: sha256 {actual}, the manifest says {sha}")
+                else:
+                    good += 1
+            extra = [n for n in members if n.startswith(FILES) and n not in manifest.files]
+            damaged += [f"{name}: not in the manifest" for name in extra]
+            lock = members.get("project/" + manifest.lock_name)
+            if lock is None:
+                damaged.append(f"project/{manifest.lock_name}: missing")
+            elif hashlib.sha256(archive.read(lock)).hexdigest() != manifest.lock_sha256:
+                damaged.append(f"project/{manifest.lock_name}: not the lock the manifest names")
+    except (OSError, zipfile.BadZipFile) as error:
+        raise LockshimError(f"{path}: cannot be read as a lockshim bundle ({error}).") from None
+    return Verified(path, good, tuple(damaged))

@@ -1,0 +1,153 @@
+"""A lockshim bundle as a source: one zip file carrying a project's files across an air gap.
+
+The members are stored, not compressed (wheels already are), so each member's bytes lie in the
+bundle at a known offset: they are hashed and staged from there, never extracted as a whole.
+Only members the manifest lists, with the size it gives and a plain file name, are offered; the
+sha256 of each is checked like any local file's (the manifest's own hashes are not trusted for
+serving). See lockshim/bundle.py for writing and verifying a bundle.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import zipfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from lockshim.errors import LockshimError
+from lockshim.filenames import unsafe
+from lockshim.hashindex import HashIndex
+from lockshim.sources import LocalFile
+from lockshim.sources.walk import OnSkip
+
+BUNDLE = "bundle"
+MANIFEST = "lockshim-manifest.json"
+FILES = "files/"
+MANIFEST_FORMAT = 1
+
+
+class Manifest(NamedTuple):
+    lock_sha256: str
+    lock_name: str
+    files: Mapping[str, tuple[str, int]]  # member name -> (sha256, size)
+    targets: tuple[str, ...]
+    uv_args: tuple[str, ...]
+    made_by: str
+
+
+def read_manifest(archive: zipfile.ZipFile, path: Path) -> Manifest:
+    """The bundle's manifest, every field checked; LockshimError naming the file otherwise."""
+    try:
+        data: Any = json.loads(archive.read(MANIFEST).decode("utf-8"))
+        if data.get("format") != MANIFEST_FORMAT:
+            raise ValueError(f"manifest format {data.get('format')!r}")
+        files = {
+            str(name): (str(entry["sha256"]), int(entry["size"]))
+            for name, entry in data["files"].items()
+        }
+        return Manifest(
+            str(data["lock_sha256"]),
+            str(data.get("lock_name", "uv.lock")),
+            files,
+            tuple(str(t) for t in data.get("targets", [])),
+            tuple(str(a) for a in data.get("uv_args", [])),
+            str(data.get("lockshim", "?")),
+        )
+    except KeyError as error:
+        reason = f"no {error.args[0]}"
+    except (ValueError, TypeError, AttributeError, UnicodeDecodeError) as error:
+        reason = str(error)
+    raise LockshimError(
+        f"{path}: not a lockshim bundle, or a damaged one ({reason}). Make it again with "
+        "`lockshim bundle -o FILE`."
+    )
+
+
+def member_offset(stream: Any, info: zipfile.ZipInfo) -> int:
+    """Where a stored member's bytes start: after its local header (whose name and extra
+    field may differ in length from the central directory's)."""
+    stream.seek(info.header_offset)
+    header = stream.read(30)
+    if len(header) != 30 or header[:4] != b"PK\x03\x04":
+        raise zipfile.BadZipFile(f"no local header for {info.filename}")
+    name_length, extra_length = struct.unpack("<HH", header[26:30])
+    return int(info.header_offset + 30 + name_length + extra_length)
+
+
+class BundleSource:
+    """The files of one bundle, offered as local files at their offsets inside it."""
+
+    kind = BUNDLE
+    rank = 1  # a named wheelhouse file is preferred: it can be linked, not copied
+
+    def __init__(self, path: Path, on_skip: OnSkip) -> None:
+        self.root = path
+        self.index = HashIndex.for_folder(path, shared=False)
+        self.manifest: Manifest | None = None
+        self._on_skip = on_skip
+
+    @property
+    def label(self) -> str:
+        return str(self.root)
+
+    @property
+    def find_links(self) -> Path | None:
+        return None  # members reach uv through the staging folder
+
+    @property
+    def made_for(self) -> str | None:
+        """The sha256 of the lock this bundle was made for."""
+        return self.manifest.lock_sha256 if self.manifest else None
+
+    def scan(self) -> list[LocalFile]:
+        try:
+            info = os.stat(self.root)
+            with open(self.root, "rb") as stream, zipfile.ZipFile(stream) as archive:
+                self.manifest = read_manifest(archive, self.root)
+                return self._members(archive, stream, info)
+        except (OSError, zipfile.BadZipFile) as error:
+            raise LockshimError(
+                f"{self.root}: cannot be read as a lockshim bundle ({error}). Check the file "
+                "(`lockshim bundle --verify FILE`), or make it again."
+            ) from None
+
+    def _members(
+        self, archive: zipfile.ZipFile, stream: Any, info: os.stat_result
+    ) -> list[LocalFile]:
+        assert self.manifest is not None
+        files = []
+        for member in archive.infolist():
+            if not member.filename.startswith(FILES) or member.is_dir():
+                continue
+            name = member.filename[len(FILES) :]
+            listed = self.manifest.files.get(member.filename)
+            where = Path(f"{self.root}:{member.filename}")
+            if unsafe(name) is not None:
+                self._on_skip(where, "not a plain file name")
+            elif listed is None:
+                self._on_skip(where, "not in the bundle's manifest")
+            elif member.compress_type != zipfile.ZIP_STORED:
+                self._on_skip(where, "compressed (a bundle stores its members as they are)")
+            elif member.file_size != listed[1] or member.compress_size != listed[1]:
+                self._on_skip(where, f"{member.file_size} bytes, the manifest says {listed[1]}")
+            else:
+                offset = member_offset(stream, member)
+                files.append(
+                    LocalFile(
+                        self.root,
+                        self,
+                        member.file_size,
+                        info.st_mtime_ns,
+                        info.st_ino,
+                        member.filename,
+                        offset,
+                        name,
+                    )
+                )
+        return files
+
+    def __repr__(self) -> str:
+        return f"BundleSource({str(self.root)!r})"

@@ -1,0 +1,122 @@
+"""`lockshim bundle`: one file carries the example project across an air gap (real uv,
+`unshare -n` where the machine allows it, empty caches)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+from realworld import clean_env, lockshim
+
+EXAMPLE = Path(__file__).parent.parent / "fixtures" / "example"
+ARGS = ["--", "--all-extras"]
+
+
+@pytest.fixture
+def example(tmp_path: Path) -> Path:
+    ignore = shutil.ignore_patterns(".venv", ".lockshim-index.json")
+    return Path(shutil.copytree(EXAMPLE, tmp_path / "example", ignore=ignore))
+
+
+def _members(bundle: Path) -> set[str]:
+    with zipfile.ZipFile(bundle) as archive:
+        return {n.removeprefix("files/") for n in archive.namelist() if n.startswith("files/")}
+
+
+def _bundle(example: Path, tmp_path: Path, *args: str) -> Path:
+    output = tmp_path / "example.lockshim.zip"
+    result = lockshim(
+        ["bundle", "-o", str(output), "--no-pip-cache", "--json", *args, *ARGS],
+        example,
+        clean_env(tmp_path / "bundle-env"),
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["downloaded"] == 0 and report["failures"] == []  # all from the wheelhouse
+    return output
+
+
+def test_a_bundle_installs_the_project_with_nothing_else(example: Path, tmp_path: Path) -> None:
+    bundle = _bundle(example, tmp_path)
+    # this interpreter (3.11+) needs no tomli: exactly what sync will need, nothing more
+    assert _members(bundle) == {
+        "click-8.5.1-py3-none-any.whl",
+        "idna-3.20-py3-none-any.whl",
+        "iniconfig-2.3.1-py3-none-any.whl",
+        "six-1.17.0-py2.py3-none-any.whl",
+    }
+    checked = lockshim(["bundle", "--verify", str(bundle)], example, clean_env(tmp_path))
+    assert checked.returncode == 0 and "the bundle is whole" in checked.stdout
+
+    far = tmp_path / "far side"
+    far.mkdir()
+    for name in ("pyproject.toml", "uv.lock"):
+        shutil.copy(example / name, far)
+    original = (far / "uv.lock").read_bytes()
+    result = lockshim(
+        ["sync", "--no-pip-cache", "-w", str(bundle), *ARGS], far, clean_env(tmp_path / "far")
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"4 from {bundle}" in result.stderr
+    assert (far / "uv.lock").read_bytes() == original
+    python = far / ".venv" / "bin" / "python"
+    ran = subprocess.run([str(python), "-c", "import click, idna, six, iniconfig"])
+    assert ran.returncode == 0
+
+
+def test_a_bundle_for_another_python(example: Path, tmp_path: Path) -> None:
+    bundle = _bundle(
+        example, tmp_path, "--python", "3.10", "--python-platform", "x86_64-pc-windows-msvc"
+    )
+    assert "tomli-2.5.0-py3-none-any.whl" in _members(bundle)  # tomli: python < 3.11 only
+
+
+def test_a_changed_member_is_named_and_never_served(example: Path, tmp_path: Path) -> None:
+    bundle = _bundle(example, tmp_path)
+    with zipfile.ZipFile(bundle) as archive:
+        info = archive.getinfo("files/six-1.17.0-py2.py3-none-any.whl")
+    data = bytearray(bundle.read_bytes())
+    data[info.header_offset + 200] ^= 0xFF  # one byte inside the member's stored bytes
+    bundle.write_bytes(bytes(data))
+
+    checked = lockshim(["bundle", "--verify", str(bundle)], example, clean_env(tmp_path))
+    assert checked.returncode == 1
+    assert "damaged: files/six-1.17.0-py2.py3-none-any.whl: sha256" in checked.stdout
+
+    shutil.rmtree(example / "wheelhouse")
+    original = (example / "uv.lock").read_bytes()
+    result = lockshim(
+        ["sync", "--no-pip-cache", "-w", str(bundle), *ARGS], example, clean_env(tmp_path / "s")
+    )
+    assert result.returncode != 0  # six is nowhere else, and uv is offline
+    assert f"ignored {bundle}:six-1.17.0-py2.py3-none-any.whl: sha256" in result.stderr
+    assert (example / "uv.lock").read_bytes() == original
+
+
+def test_a_bundle_made_for_another_lock_says_so(example: Path, tmp_path: Path) -> None:
+    import hashlib
+
+    bundle = _bundle(example, tmp_path)
+    made_for = hashlib.sha256((example / "uv.lock").read_bytes()).hexdigest()
+    lock = example / "uv.lock"
+    lock.write_bytes(lock.read_bytes() + b"\n")
+    shutil.rmtree(example / "wheelhouse")
+    result = lockshim(
+        ["sync", "--no-pip-cache", "-w", str(bundle), *ARGS], example, clean_env(tmp_path / "s")
+    )
+    assert result.returncode == 0, result.stderr  # every file still matches by sha256
+    now = hashlib.sha256(lock.read_bytes()).hexdigest()
+    assert made_for in result.stderr and now in result.stderr
+
+
+def test_a_file_that_is_not_a_bundle_is_refused(example: Path, tmp_path: Path) -> None:
+    fake = tmp_path / "fake.zip"
+    with zipfile.ZipFile(fake, "w") as archive:
+        archive.writestr("files/six-1.17.0-py2.py3-none-any.whl", b"not a wheel")
+    result = lockshim(["plan", "--no-pip-cache", "-w", str(fake)], example, clean_env(tmp_path))
+    assert result.returncode == 3
+    assert f"{fake}: not a lockshim bundle" in result.stderr
