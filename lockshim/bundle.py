@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from lockshim import __version__, gitsources
+from lockshim import target as targets
 from lockshim.builds import BuildPlan
 from lockshim.errors import LockshimError
 from lockshim.filenames import unsafe
@@ -90,6 +91,7 @@ def make_bundle(
     jobs: int,
     uv_args: Sequence[str],
     reporter: Reporter,
+    self_contained: bool = False,
 ) -> BundleReport:
     """Write the bundle: local files first, then `fetch` for what the targets still lack."""
     from lockshim.fetch import run_fetch
@@ -133,12 +135,17 @@ def make_bundle(
             failures += [
                 f"git {label} @ {commit}: {why}" for label, commit, _, why in report.git_failed
             ]
+        uv_wheels: list[Path] = []
+        if self_contained:
+            uv_wheels, lacking = _uv_wheels(found, targets, uv.version, work / ".uv")
+            failures += lacking
         members = _write(
             output,
             work,
             found,
             [t.name for t in targets] if not all_platforms else ["all"],
             uv_args,
+            uv_wheels if self_contained else None,
         )
     return BundleReport(
         output, tuple(members), from_local, downloaded, tuple(dict.fromkeys(failures))
@@ -204,7 +211,12 @@ def _copy(source: LocalFile, target: Path) -> str:
 
 
 def _write(
-    output: Path, work: Path, found: Found, targets: Sequence[str], uv_args: Sequence[str]
+    output: Path,
+    work: Path,
+    found: Found,
+    targets: Sequence[str],
+    uv_args: Sequence[str],
+    uv_wheels: Sequence[Path] | None = None,
 ) -> list[tuple[str, int]]:
     """The zip file, written beside ``output`` and renamed into place."""
     files = sorted(
@@ -222,8 +234,18 @@ def _write(
         archive.writestr("project/" + found.project.lock_path.name, found.original)
         with contextlib.suppress(OSError):
             archive.write(found.project.root / "pyproject.toml", "project/pyproject.toml")
+        uv: dict[str, dict[str, object]] = {}
+        if uv_wheels is not None:  # self-contained: uv for each target, and lockshim itself
+            from lockshim import selfcontained
+
+            for wheel in uv_wheels:
+                member = selfcontained.UV_PREFIX + wheel.name
+                uv[member] = {"sha256": _sha256(wheel), "size": wheel.stat().st_size}
+                archive.write(wheel, member)
+            selfcontained.write_runtime(archive)
         manifest = {
             "format": MANIFEST_FORMAT,
+            "uv": uv,
             "lockshim": __version__,
             "lock_name": found.project.lock_path.name,
             "lock_sha256": hashlib.sha256(found.original).hexdigest(),
@@ -248,6 +270,92 @@ def _sha256(path: Path, offset: int = 0, size: int | None = None) -> str:
                 if left <= 0:
                     break
     return digest.hexdigest()
+
+
+def _uv_wheels(
+    found: Found, aims: Sequence[Target], uv_version: Sequence[int], folder: Path
+) -> tuple[list[Path], list[str]]:
+    """The uv wheel (of the uv in use) for each target: from the local sources, else from the
+    package index (checked by the sha256 the index gives); and what could not be had."""
+    from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+
+    version = ".".join(map(str, uv_version))
+    local = []
+    for file in found.files:
+        if file.name.startswith("uv-") and file.name.endswith(".whl"):
+            try:
+                name, wheel_version, _, _ = parse_wheel_filename(file.name)
+            except InvalidWheelFilename:
+                continue
+            if name == "uv" and str(wheel_version) == version:
+                local.append(file)
+    folder.mkdir(parents=True, exist_ok=True)
+    chosen: list[Path] = []
+    lacking: list[str] = []
+    for aim in aims:
+        environment = _environment(aim)
+        fits = [f for f in local if environment.rank(f.name) is not None]
+        wheel: Path | None = None
+        if fits:
+            best = min(fits, key=lambda f: environment.rank(f.name) or 0)
+            wheel = folder / best.name
+            if not wheel.exists():
+                _copy(best, wheel)
+        else:
+            wheel = _uv_from_index(version, environment, folder)
+        if wheel is None:
+            lacking.append(f"uv {version} for {aim.name}: no wheel here or on the index")
+        elif wheel not in chosen:
+            chosen.append(wheel)
+    return chosen, lacking
+
+
+def _environment(aim: Target) -> targets.Target:
+    """The wheel tags a target accepts (this machine's own when nothing is named)."""
+    import sys
+
+    from packaging.tags import sys_tags
+
+    here = targets.target("this machine", {}, list(sys_tags()))
+    if aim.platform:
+        python = aim.python or f"{sys.version_info.major}.{sys.version_info.minor}"
+        return targets.for_platform(targets.for_python(here, python), aim.platform)
+    if aim.python:
+        return targets.for_python(here, aim.python)
+    return here
+
+
+def _uv_from_index(version: str, environment: targets.Target, folder: Path) -> Path | None:
+    """The uv wheel for ``environment`` from the package index's JSON API (its sha256 checked
+    while it streams); None when there is none or the index cannot be reached."""
+    from lockshim.download import Credentials, Downloader, Wanted
+
+    base = os.environ.get("LOCKSHIM_PYPI_JSON", "https://pypi.org/pypi").rstrip("/")
+    downloader = Downloader(folder, Credentials({}), 1)
+    try:
+        response = downloader.pool.request("GET", f"{base}/uv/{version}/json", timeout=30)
+        files = json.loads(response.data.decode("utf-8")).get("urls", [])
+    except Exception:  # no index here: the bundle says what it lacks
+        return None
+    fits = [
+        f
+        for f in files
+        if str(f.get("filename", "")).endswith(".whl")
+        and environment.rank(str(f["filename"])) is not None
+    ]
+    if not fits:
+        return None
+    best = min(fits, key=lambda f: environment.rank(str(f["filename"])) or 0)
+    wanted = Wanted(
+        "uv",
+        version,
+        str(best["filename"]),
+        str(best["url"]),
+        str(best.get("digests", {}).get("sha256", "")),
+        best.get("size"),
+    )
+    outcome = downloader.fetch(wanted)
+    return folder / wanted.filename if outcome.status == "downloaded" else None
 
 
 class Verified(NamedTuple):
@@ -277,7 +385,7 @@ def verify(path: Path) -> Verified:
         with open(path, "rb") as stream, zipfile.ZipFile(stream) as archive:
             manifest = read_manifest(archive, path)
             members = {info.filename: info for info in archive.infolist()}
-            for name, (sha, size) in sorted(manifest.files.items()):
+            for name, (sha, size) in sorted({**manifest.files, **manifest.uv}.items()):
                 info = members.get(name)
                 if info is None:
                     damaged.append(f"{name}: missing")

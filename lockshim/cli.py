@@ -384,6 +384,11 @@ def fetch(
 @click.option(
     "--no-build-deps", is_flag=True, help="Leave out what building the project and sdists needs."
 )
+@click.option(
+    "--self-contained",
+    is_flag=True,
+    help="Also carry lockshim and uv: `python FILE sync` then needs nothing but Python.",
+)
 @click.option("--jobs", "-j", type=click.IntRange(1, 64), default=8, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print what was done as JSON.")
 @click.argument("uv_args", nargs=-1, type=click.UNPROCESSED, metavar="[-- UV_SYNC_ARGS...]")
@@ -400,6 +405,7 @@ def bundle(
     platforms: tuple[str, ...],
     all_platforms: bool,
     no_build_deps: bool,
+    self_contained: bool,
     jobs: int,
     as_json: bool,
     uv_args: tuple[str, ...],
@@ -436,6 +442,7 @@ def bundle(
         jobs=jobs,
         uv_args=uv_args,
         reporter=_reporter(quiet=as_json),
+        self_contained=self_contained,
     )
     click.echo(report.json() if as_json else report.text(), err=not as_json)
     sys.exit(report.status)

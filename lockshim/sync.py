@@ -301,7 +301,7 @@ def _advice(found: Found, uv: uvmod.Uv, uv_args: Sequence[str], reporter: Report
             [
                 (str(w.file.path), w.file.offset, w.file.size, w.filename)
                 for _, w in plan.build.served
-                if w.file.name != w.filename  # a pip cache body: uv needs it by name
+                if w.file.source.find_links is None  # pip cache bodies, bundle members
             ],
             plan.target,
             (len(plan.served), len(plan.served) + len(plan.missing)),

@@ -120,3 +120,100 @@ def test_a_file_that_is_not_a_bundle_is_refused(example: Path, tmp_path: Path) -
     result = lockshim(["plan", "--no-pip-cache", "-w", str(fake)], example, clean_env(tmp_path))
     assert result.returncode == 3
     assert f"{fake}: not a lockshim bundle" in result.stderr
+
+
+def _uv_wheel(folder: Path) -> Path:
+    """A wheel of the uv in use, as the index ships it for this machine (its real binary)."""
+    from importlib.metadata import distribution
+
+    from realworld import wheel_bytes
+    from uv import find_uv_bin
+
+    uv = distribution("uv")
+    tag = next(
+        line.split(": ", 1)[1]
+        for line in uv.read_text("WHEEL").splitlines()
+        if line.startswith("Tag: ")
+    )
+    version = uv.version
+    files = {
+        f"uv-{version}.data/scripts/uv": Path(find_uv_bin()).read_bytes(),
+        f"uv-{version}.dist-info/METADATA": (
+            f"Metadata-Version: 2.1\nName: uv\nVersion: {version}\n".encode()
+        ),
+    }
+    path = folder / f"uv-{version}-{tag}.whl"
+    path.write_bytes(wheel_bytes(files, f"uv-{version}.dist-info", tag))
+    return path
+
+
+def test_a_self_contained_bundle_needs_only_python(
+    hatchling_wheelhouse: Path, tmp_path: Path
+) -> None:
+    """An editable hatchling project with extras and groups, installed by a bare interpreter
+    (-I -S: no site-packages), no uv on PATH, no network, empty caches."""
+    import sys
+
+    from realworld import build_wheel, serving, uv_lock
+    from support.uvenv import make_project
+
+    registry = tmp_path / "registry"
+    registry.mkdir()
+    for wheel in hatchling_wheelhouse.glob("*.whl"):
+        shutil.copy(wheel, registry)
+    for name in ("alpha", "beta", "gamma"):
+        build_wheel(registry, name, "1.0")
+    project = make_project(
+        tmp_path / "app", "app", ["alpha"], extras={"x": ["beta"]}, groups={"dev": ["gamma"]}
+    )
+    with serving(registry) as index:
+        uv_lock(project, index, clean_env(tmp_path / "lock"))
+    _uv_wheel(registry)
+    bundle = tmp_path / "app.pyz"
+    made = lockshim(
+        [
+            "bundle",
+            "-o",
+            str(bundle),
+            "--self-contained",
+            "--no-pip-cache",
+            "-w",
+            str(registry),
+            "--",
+            "--all-extras",
+            "--all-groups",
+        ],
+        project,
+        clean_env(tmp_path / "bundle-env"),
+    )
+    assert made.returncode == 0, made.stderr
+    assert (
+        lockshim(["bundle", "--verify", str(bundle)], project, clean_env(tmp_path)).returncode == 0
+    )
+
+    far = tmp_path / "far"
+    shutil.copytree(project, far, ignore=shutil.ignore_patterns(".venv"))
+    original = (far / "uv.lock").read_bytes()
+    python = Path(sys.base_prefix) / "bin" / "python3"
+    home = tmp_path / "home"  # empty caches: uv's and lockshim's live under it
+    command = [str(python), "-I", "-S", str(bundle), "sync", "--", "--all-extras", "--all-groups"]
+    from realworld import can_unshare_net
+
+    if can_unshare_net():
+        command = ["unshare", "-n", *command]
+    result = subprocess.run(
+        command,
+        cwd=far,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(home), "UV_PYTHON": str(python)},
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert (far / "uv.lock").read_bytes() == original
+    venv_python = far / ".venv" / "bin" / "python"
+    ran = subprocess.run(
+        [str(venv_python), "-c", "import app, alpha, beta, gamma; print(app.__file__)"],
+        capture_output=True,
+        text=True,
+    )
+    assert ran.stdout.strip() == str(far / "src" / "app" / "__init__.py"), ran.stderr

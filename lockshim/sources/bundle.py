@@ -36,6 +36,7 @@ class Manifest(NamedTuple):
     targets: tuple[str, ...]
     uv_args: tuple[str, ...]
     made_by: str
+    uv: Mapping[str, tuple[str, int]] = {}  # a self-contained bundle's uv wheels
 
 
 def read_manifest(archive: zipfile.ZipFile, path: Path) -> Manifest:
@@ -48,6 +49,10 @@ def read_manifest(archive: zipfile.ZipFile, path: Path) -> Manifest:
             str(name): (str(entry["sha256"]), int(entry["size"]))
             for name, entry in data["files"].items()
         }
+        uv = {
+            str(name): (str(entry["sha256"]), int(entry["size"]))
+            for name, entry in data.get("uv", {}).items()
+        }
         return Manifest(
             str(data["lock_sha256"]),
             str(data.get("lock_name", "uv.lock")),
@@ -55,6 +60,7 @@ def read_manifest(archive: zipfile.ZipFile, path: Path) -> Manifest:
             tuple(str(t) for t in data.get("targets", [])),
             tuple(str(a) for a in data.get("uv_args", [])),
             str(data.get("lockshim", "?")),
+            uv,
         )
     except KeyError as error:
         reason = f"no {error.args[0]}"

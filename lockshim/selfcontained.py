@@ -1,0 +1,145 @@
+"""A self-contained bundle: the bundle file is also a zipapp that needs only Python.
+
+`lockshim bundle --self-contained` adds to the bundle lockshim itself and its pure-Python
+dependencies (``lib/``, imported from the zip), the ``uv`` wheel of each target platform
+(``uv/<wheel>``, listed with its sha256 in the manifest) and a ``__main__.py``. On a machine
+with a plain Python 3.11+ (no pip, no uv, no network), ``python FILE sync -- UV_SYNC_ARGS`` in
+the project folder picks the uv wheel for this machine, checks it against the manifest,
+unpacks its binary once into lockshim's cache, and runs `lockshim sync` with the bundle as the
+wheelhouse.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import io
+import json
+import os
+import sys
+import zipfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from lockshim.errors import LockshimError
+
+UV_PREFIX = "uv/"
+LIB_PREFIX = "lib/"
+#: What lockshim imports on the far side (tomli only where it is installed: Python < 3.11).
+PACKAGES = ("lockshim", "click", "packaging", "tomlkit", "urllib3", "tomli")
+
+MAIN = '''\
+"""A lockshim bundle that runs itself: python THIS_FILE sync [-- UV_SYNC_ARGS...]"""
+import os
+import sys
+
+bundle = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(bundle, "lib"))
+from lockshim.selfcontained import run
+
+run(bundle, sys.argv[1:])
+'''
+
+
+def library_files() -> Iterable[tuple[str, Path]]:
+    """(member name, file) of every source file of lockshim and its dependencies, as installed
+    here."""
+    for name in PACKAGES:
+        spec = importlib.util.find_spec(name)
+        if spec is None or not spec.submodule_search_locations:
+            continue
+        root = Path(next(iter(spec.submodule_search_locations)))
+        for path in sorted(root.rglob("*")):
+            if "__pycache__" in path.parts or not path.is_file() or path.suffix in (".pyc", ".so"):
+                continue
+            relative = path.relative_to(root.parent).as_posix()
+            yield LIB_PREFIX + relative, path
+
+
+def write_runtime(archive: zipfile.ZipFile) -> None:
+    """``__main__.py`` and ``lib/``: what makes the bundle run with only Python."""
+    for member, path in library_files():
+        archive.write(path, member)
+    archive.writestr("__main__.py", MAIN)
+
+
+def uv_binary_name(wheel_member: str) -> str:
+    return "uv.exe" if "win" in wheel_member.rsplit("-", 1)[-1] else "uv"
+
+
+def run(bundle: str, argv: Sequence[str]) -> None:
+    """The far side: uv from the bundle, then `lockshim ARGS` with the bundle as wheelhouse."""
+    from lockshim.report import guarded
+
+    def start() -> int:
+        if "LOCKSHIM_UV" not in os.environ:
+            os.environ["LOCKSHIM_UV"] = str(unpack_uv(Path(bundle)))
+        return 0
+
+    status = guarded(start)
+    if status:
+        sys.exit(status)
+    args = list(argv)
+    if args[:1] in (["sync"], ["plan"]) and not any(
+        a in ("-w", "--wheelhouse") or a.startswith("--wheelhouse=")
+        for a in args[: args.index("--") if "--" in args else len(args)]
+    ):
+        args[1:1] = ["--wheelhouse", bundle]
+    from lockshim.entry import main
+
+    main(args)
+
+
+def unpack_uv(bundle: Path) -> Path:
+    """The uv binary for this machine, from the bundle's uv wheels (checked against the
+    manifest), unpacked once into lockshim's cache."""
+    from packaging.tags import sys_tags
+    from packaging.utils import parse_wheel_filename
+
+    from lockshim.paths import user_cache_dir
+    from lockshim.sources.bundle import MANIFEST
+
+    with zipfile.ZipFile(bundle) as archive:
+        manifest = json.loads(archive.read(MANIFEST).decode("utf-8"))
+        wheels: dict[str, dict[str, object]] = manifest.get("uv", {})
+        rank = {tag: position for position, tag in enumerate(sys_tags())}
+        best: tuple[int, str] | None = None
+        for member in wheels:
+            tags = parse_wheel_filename(member.removeprefix(UV_PREFIX))[3]
+            known = [rank[t] for t in tags if t in rank]
+            if known and (best is None or min(known) < best[0]):
+                best = (min(known), member)
+        if best is None:
+            raise LockshimError(
+                f"{bundle} carries uv for {', '.join(sorted(wheels)) or 'no platform'}, none "
+                "of which runs here. Make the bundle with --python-platform for this machine."
+            )
+        member = best[1]
+        expected = str(wheels[member]["sha256"])
+        binary = user_cache_dir() / "uv" / expected[:16] / uv_binary_name(member)
+        if binary.is_file():
+            return binary
+        data = archive.read(member)
+    if hashlib.sha256(data).hexdigest() != expected:
+        raise LockshimError(
+            f"{bundle}: {member} is not the uv wheel its manifest names (sha256 differs); "
+            "the bundle is damaged. `lockshim bundle --verify` names every damaged member."
+        )
+    with zipfile.ZipFile(io.BytesIO(data)) as wheel:
+        name = next(
+            (
+                n
+                for n in wheel.namelist()
+                if n.count("/") == 2 and ".data/scripts/" in n and n.endswith(("/uv", "/uv.exe"))
+            ),
+            None,
+        )
+        if name is None:
+            raise LockshimError(f"{bundle}: {member} holds no uv binary.")
+        content = wheel.read(name)
+    binary.parent.mkdir(parents=True, exist_ok=True)
+    temp = binary.with_name(f".{binary.name}.{os.getpid()}")
+    temp.write_bytes(content)
+    temp.chmod(0o755)
+    os.replace(temp, binary)
+    return binary
