@@ -170,7 +170,7 @@ def heads(bundle: Path) -> frozenset[str]:
 
 def find(pins: Sequence[GitPin], files: Iterable[LocalFile]) -> GitPlan:
     """Which pins a local bundle serves (by its heads, never by its name)."""
-    bundles = [f.path for f in files if f.name.endswith(BUNDLE_SUFFIX)]
+    bundles = [_as_file(f) for f in files if f.name.endswith(BUNDLE_SUFFIX)]
     if not pins or not bundles:
         return GitPlan((), tuple(pins))
     held = {path: heads(path) for path in bundles}
@@ -184,6 +184,23 @@ def find(pins: Sequence[GitPin], files: Iterable[LocalFile]) -> GitPlan:
         else:
             served.append(GitServed(pin, bundle))
     return GitPlan(tuple(served), tuple(missing))
+
+
+def _as_file(file: LocalFile) -> Path:
+    """A git bundle as a file git can read: itself, or a member of a lockshim bundle copied
+    out once into lockshim's cache."""
+    if file.member is None and not file.offset:
+        return file.path
+    key = hashlib.sha256(f"{file.path}:{file.offset}:{file.size}:{file.mtime_ns}".encode())
+    target = user_cache_dir() / "git-bundles" / f"{key.hexdigest()[:24]}{BUNDLE_SUFFIX}"
+    if not target.is_file() or target.stat().st_size != file.size:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temp = target.with_name(f".{target.name}.{os.getpid()}")
+        with open(file.path, "rb") as stream, open(temp, "wb") as out:
+            stream.seek(file.offset)
+            out.write(stream.read(file.size))
+        os.replace(temp, target)
+    return target
 
 
 def _mirror(repository: str) -> Path:

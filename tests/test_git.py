@@ -192,3 +192,36 @@ def test_submodules_and_lfs_are_named(tmp_path: Path, monkeypatch: pytest.Monkey
     assert [s.pin for s in plan.served] == [pin]
     notes = gitsources.checkout_notes(plan.served, gitsources.prepare(plan.served))
     assert any("submodules" in n for n in notes) and any("Git LFS" in n for n in notes)
+
+
+def test_git_sources_travel_inside_a_lockshim_bundle(
+    git_project: tuple[Path, dict[str, str], str], tmp_path: Path
+) -> None:
+    project, commits, _ = git_project
+    wheels = tmp_path / "wheels"
+    fetched = lockshim(
+        ["fetch", "--dest", str(wheels)], project, clean_env(tmp_path / "f"), offline=False
+    )
+    assert fetched.returncode == 0, fetched.stderr
+    bundle = tmp_path / "app.lockshim.zip"
+    made = lockshim(
+        ["bundle", "-o", str(bundle), "--no-pip-cache", "-w", str(wheels)],
+        project,
+        clean_env(tmp_path / "b"),
+    )
+    assert made.returncode == 0, made.stderr
+    import zipfile
+
+    with zipfile.ZipFile(bundle) as archive:
+        names = set(archive.namelist())
+    for name, commit in commits.items():
+        assert f"files/{name}-0.3-git-{commit[:12]}.bundle" in names
+    shutil.rmtree(wheels)
+    shutil.rmtree(tmp_path / "served")
+    env = clean_env(tmp_path / "sync-env")
+    result = lockshim(["sync", "--no-pip-cache", "-w", str(bundle)], project, env)
+    assert result.returncode == 0, result.stderr
+    assert "git sources served from local bundles" in result.stderr
+    python = project / ".venv" / "bin" / "python"
+    ran = subprocess.run([str(python), "-c", "import gitpkg, gitroot"], capture_output=True)
+    assert ran.returncode == 0, ran.stderr

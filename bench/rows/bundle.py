@@ -20,6 +20,7 @@ def measure(pairs: int) -> list[Row]:
         [*lockshim_cmd(), "bundle", "-o", str(bundle), "--no-pip-cache", "-w", str(wheels)], project
     )
     files = sum(p.stat().st_size for p in wheels.iterdir() if p.suffix == ".whl")
+    files += sum((project / name).stat().st_size for name in ("uv.lock", "pyproject.toml"))
     size = bundle.stat().st_size
     caches = WORK / "bundle-caches"
 
@@ -34,7 +35,7 @@ def measure(pairs: int) -> list[Row]:
 
     return [
         (
-            "6. bundle size / sum of the wheel files it holds",
+            "6. bundle size / sum of the files it holds (wheels, uv.lock, pyproject.toml)",
             size / 1e6,
             files / 1e6,
             size / files,
