@@ -21,7 +21,7 @@ import netrc
 import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import urljoin, urlsplit, urlunsplit
@@ -301,7 +301,8 @@ def fetch_all(
     jobs: int,
     on_done: Callable[[Outcome, int, int], None] | None = None,
 ) -> list[Outcome]:
-    """Download every file, ``jobs`` at a time; the outcomes in the order given.
+    """Download every file, ``jobs`` at a time, the biggest first (the last to finish is then a
+    small one); the outcomes in the order given.
 
     Stopped (Ctrl-C, or any exception in the caller's thread): downloads in flight end at their
     next chunk, their .part files are removed, and the exception goes on.
@@ -311,16 +312,18 @@ def fetch_all(
         return []
     downloader = Downloader(dest, credentials, jobs)
     pool = ThreadPoolExecutor(max_workers=max(1, min(jobs, len(wanted))))
-    outcomes: list[Outcome] = []
+    done: dict[int, Outcome] = {}
+    order = sorted(range(len(wanted)), key=lambda i: -(wanted[i].size or 0))
     try:
-        for outcome in pool.map(downloader.fetch, wanted):
-            outcomes.append(outcome)
+        futures = {pool.submit(downloader.fetch, wanted[i]): i for i in order}
+        for future in as_completed(futures):
+            done[futures[future]] = future.result()
             if on_done is not None:
-                on_done(outcome, len(outcomes), len(wanted))
+                on_done(done[futures[future]], len(done), len(wanted))
     except BaseException:
         downloader.stop.set()
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
         downloader.pool.clear()
-    return outcomes
+    return [done[i] for i in range(len(wanted))]

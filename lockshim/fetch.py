@@ -285,8 +285,15 @@ def run_fetch(
 ) -> Report:
     with prepared(project_dir, uv_path, reporter, uv_args) as (project, uv):
         args = ["--project", str(project_dir), *uv_args] if project_dir else list(uv_args)
-        exported = export(uv.path, args)
-    target = None if all_platforms else resolve_target(project, uv, python, platform, args)
+        # uv's export and the target's interpreter are asked at once (two uv processes)
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            asked = None
+            if not all_platforms:
+                asked = pool.submit(resolve_target, project, uv, python, platform, args)
+            exported = export(uv.path, args)
+            target = asked.result() if asked is not None else None
     wanted, unverifiable = wanted_from_export(exported, target)
     credentials = credentials_for(project)
     dest = dest.absolute()
