@@ -32,21 +32,27 @@ def measure(pairs: int) -> list[Row]:
             UV_CACHE_DIR=str(WORK / "uv-cache-fetch-lock"),
         )
         dest = WORK / "fetch-dest"
+        # The peer keeps every download in a store inside uv's cache: empty it too, or the
+        # peer's "downloads" after the first run are copies from that store.
+        cache = WORK / "fetch-uv-cache"
 
         def empty() -> None:
             shutil.rmtree(dest, ignore_errors=True)
+            shutil.rmtree(cache, ignore_errors=True)
 
         ours = functools.partial(
             timed,
             [*lockshim_cmd(), "fetch", "--dest", str(dest), "--no-build-deps"],
             folder,
             before=empty,
+            UV_CACHE_DIR=str(cache),
         )
         theirs = functools.partial(
             timed,
             [str(peer), "-d", str(dest), "-r", str(WORK / "peer-req.txt")],
             folder,
             before=empty,
+            UV_CACHE_DIR=str(cache),
         )
         rows.append(
             compare(
