@@ -170,6 +170,8 @@ class Downloader:
         self.dest = dest
         self.credentials = credentials
         self.stop = threading.Event()
+        self._active: set[urllib3.BaseHTTPResponse] = set()
+        self._lock = threading.Lock()
         self.pool = urllib3.PoolManager(
             num_pools=16,
             maxsize=max(1, jobs),
@@ -223,8 +225,21 @@ class Downloader:
             )
         raise _Refused(f"more than {MAX_REDIRECTS} redirects: refused")
 
+    def halt(self) -> None:
+        """Stop every download now: a read blocked on a stalled server ends at once."""
+        self.stop.set()
+        with self._lock:
+            active = list(self._active)
+        for response in active:
+            with contextlib.suppress(Exception):
+                response.shutdown()
+
     def _download(self, wanted: Wanted) -> int:
         response = self._open(wanted)
+        with self._lock:
+            self._active.add(response)
+        if self.stop.is_set():
+            response.shutdown()
         try:
             if response.status >= 500 or response.status == 429:
                 raise _Transient(f"HTTP {response.status} {response.reason or ''}".strip())
@@ -239,6 +254,8 @@ class Downloader:
             limit = wanted.size if wanted.size is not None else announced
             return self._save(wanted, response, limit)
         finally:
+            with self._lock:
+                self._active.discard(response)
             response.release_conn()
 
     def _save(self, wanted: Wanted, response: urllib3.BaseHTTPResponse, limit: int | None) -> int:
@@ -321,7 +338,7 @@ def fetch_all(
             if on_done is not None:
                 on_done(done[futures[future]], len(done), len(wanted))
     except BaseException:
-        downloader.stop.set()
+        downloader.halt()
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)

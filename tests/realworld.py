@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tarfile
 import threading
+import time
 import zipfile
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -190,7 +191,8 @@ class LoopbackIndex:
         self.folder = folder
         self.requests: list[str] = []
         #: filename -> faults to play, one per request: "drop" (close the connection halfway
-        #: through the file), "corrupt" (other bytes, same length), "503".
+        #: through the file), "slow" (half the file, then 20 s of nothing), "corrupt" (other
+        #: bytes, same length), "503".
         self.faults: dict[str, list[str]] = {}
         #: Basic-auth (user, password) the files need, or None.
         self.auth: tuple[str, str] | None = None
@@ -251,6 +253,14 @@ class LoopbackIndex:
                     self.end_headers()
                     self.wfile.write(body[: len(body) // 2])
                     self.wfile.flush()
+                    self.close_connection = True
+                elif fault == "slow" and not self.head_only:  # half, then a long stall
+                    self.send_response(200)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body[: len(body) // 2])
+                    self.wfile.flush()
+                    time.sleep(20)
                     self.close_connection = True
                 elif fault == "corrupt":
                     self._send(bytes(b ^ 0xFF for b in body), "application/octet-stream")

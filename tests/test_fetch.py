@@ -275,3 +275,33 @@ def test_a_percent_encoded_path_in_an_artifact_url_writes_nothing_outside(
     (failure,) = [row for row in report["failed"] if row["name"] == "sdisty"]
     assert "not a plain file name" in failure["reason"]
     assert not list(tmp_path.rglob("sdisty-1.0.tar.gz"))
+
+
+def test_ctrl_c_stops_fetch_at_once_and_leaves_no_part_file(
+    copy: Path, index: LoopbackIndex, tmp_path: Path
+) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    index.faults["alpha-1.0-py3-none-any.whl"] = ["slow"]
+    dest = tmp_path / "dest"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "lockshim", "fetch", "--dest", str(dest), "--no-build-deps"],
+        cwd=copy,
+        env=clean_env(tmp_path),
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 30
+    while not list(dest.glob(".alpha-1.0-py3-none-any.whl.*.part")):
+        assert time.monotonic() < deadline and process.poll() is None, "never started"
+        time.sleep(0.05)
+    started = time.monotonic()
+    process.send_signal(signal.SIGINT)  # once
+    _, stderr = process.communicate(timeout=15)
+    assert process.returncode == 130, stderr
+    assert time.monotonic() - started < 12  # not the 20 s stall, nor a second Ctrl-C
+    assert "stopped by SIGINT" in stderr
+    assert not list(dest.glob("*.part")) and not list(dest.glob(".*.part"))
