@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from collections.abc import Iterable, Sequence
 from pathlib import Path, PurePosixPath, PureWindowsPath
@@ -78,12 +79,31 @@ class Report(NamedTuple):
         )
 
 
+#: What lockshim leaves beside a lock: a journal, or a copy saved during a conflict.
+_LEFTOVER = re.compile(r"(^\..+\.lockshim-journal|\.lockshim-(original|replaced))$")
+
+
 def check(paths: Sequence[Path], allow: Iterable[str] = ()) -> Report:
     """Check each lock file; ``allow`` names packages whose local sources are intended."""
     findings: list[Finding] = []
     unreadable: list[Unreadable] = []
     allowed = {_normalize(name) for name in allow}
     for path in paths:
+        if _LEFTOVER.search(path.name):
+            findings.append(
+                Finding(
+                    path,
+                    1,
+                    "(file)",
+                    None,
+                    "leftover",
+                    "a file lockshim keeps for you after an interrupted run or a conflict, not "
+                    "one to commit",
+                    f"`git rm --cached {path.name}`; keep or delete it once uv.lock is as you "
+                    "want it",
+                )
+            )
+            continue
         try:
             settings = read_settings(path.parent / "pyproject.toml")
             lock = read_lock(path, strict=True)

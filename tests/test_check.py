@@ -335,3 +335,20 @@ def test_a_journal_left_beside_a_restored_lock_is_named_as_such(clean_lock: Path
     )
     assert _lockshim([], clean_lock.parent).returncode == 0
     assert clean_lock.read_bytes() == original
+
+
+@pytest.mark.parametrize(
+    "name",
+    [".uv.lock.lockshim-journal", "uv.lock.lockshim-original", "tool.py.lock.lockshim-replaced"],
+)
+def test_lockshim_leftovers_are_refused_by_the_hook(tmp_path: Path, name: str) -> None:
+    import re
+
+    hooks = (ROOT / ".pre-commit-hooks.yaml").read_text()
+    pattern = re.search(r"files: (.+)", hooks)
+    assert pattern and re.search(pattern.group(1).strip(), f"sub/{name}")  # the hook sees it
+    leftover = tmp_path / name
+    leftover.write_bytes(b"whatever")
+    result = _lockshim([str(leftover)], tmp_path)
+    assert result.returncode == 1
+    assert "leftover" in result.stdout and f"git rm --cached {name}" in result.stdout
