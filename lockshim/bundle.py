@@ -18,13 +18,14 @@ import os
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
 from lockshim import __version__, gitsources
 from lockshim import target as targets
 from lockshim.builds import BuildPlan
+from lockshim.download import Outcome
 from lockshim.errors import LockshimError
 from lockshim.filenames import unsafe
 from lockshim.local import Found, SourceOptions, find_local
@@ -92,6 +93,7 @@ def make_bundle(
     uv_args: Sequence[str],
     reporter: Reporter,
     self_contained: bool = False,
+    on_done: Callable[[Outcome, int, int], None] | None = None,
 ) -> BundleReport:
     """Write the bundle: local files first, then `fetch` for what the targets still lack."""
     from lockshim.fetch import run_fetch
@@ -125,6 +127,7 @@ def make_bundle(
                 jobs=jobs,
                 uv_args=uv_args,
                 reporter=reporter,
+                on_done=on_done,
             )
             downloaded += len(report.downloaded) + sum(g[3] == "downloaded" for g in report.git)
             failures += [

@@ -102,6 +102,20 @@ def _target_options(verb: str) -> Callable[[F], F]:
     return decorate
 
 
+def _download_bar() -> Callable[[object, int, int], None]:
+    """A progress bar per batch of downloads (fetch, bundle), on stderr."""
+    bars: list[Any] = []
+
+    def progress(outcome: object, done: int, total: int) -> None:
+        if not bars:
+            bars.append(progress_bar(total, "lockshim: fetching"))
+        bars[-1].update(1)
+        if done >= total:
+            bars.pop().render_finish()
+
+    return progress
+
+
 def _reporter(quiet: bool = False) -> StderrReporter:
     return StderrReporter(quiet, bar=progress_bar)
 
@@ -328,14 +342,7 @@ def fetch(
     from lockshim.fetch import run_fetch
 
     reporter = _reporter(quiet=as_json)
-    bars: list[Any] = []
-
-    def progress(outcome: object, done: int, total: int) -> None:
-        if not bars:
-            bars.append(progress_bar(total, "lockshim: fetching"))
-        bars[-1].update(1)
-        if done >= total:
-            bars.pop().render_finish()
+    progress = _download_bar() if not as_json and sys.stderr.isatty() else None
 
     report = run_fetch(
         project_dir=project,
@@ -348,7 +355,7 @@ def fetch(
         jobs=jobs,
         uv_args=uv_args,
         reporter=reporter,
-        on_done=progress if not as_json and sys.stderr.isatty() else None,
+        on_done=progress,
     )
     click.echo(report.json() if as_json else report.text(), err=not as_json)
     sys.exit(report.status)
@@ -443,6 +450,7 @@ def bundle(
         uv_args=uv_args,
         reporter=_reporter(quiet=as_json),
         self_contained=self_contained,
+        on_done=_download_bar() if not as_json and sys.stderr.isatty() else None,
     )
     click.echo(report.json() if as_json else report.text(), err=not as_json)
     sys.exit(report.status)
