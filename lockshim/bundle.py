@@ -184,6 +184,8 @@ def _seed(found: Found, work: Path, wanted: set[str] | None) -> int:
         count += 1
     git = gitsources.find(gitsources.pins_of_lock(found.lock), found.files)
     for item in git.served:
+        if unsafe(item.pin.bundle_name) is not None:
+            continue
         target = work / item.pin.bundle_name
         if not target.exists():
             shutil.copyfile(item.bundle, target)

@@ -206,15 +206,20 @@ class Downloader:
         start = url = redact(wanted.url)
         header = self.credentials.header_for(wanted.url)
         for _ in range(MAX_REDIRECTS + 1):
+            if self.stop.is_set():
+                raise Stopped
             headers = {"Authorization": header} if header else {}
             response = self.pool.request(
                 "GET", url, headers=headers, redirect=False, preload_content=False
             )
+            with self._lock:
+                self._active.add(response)
             location = response.headers.get("Location")
             if response.status not in (301, 302, 303, 307, 308) or not location:
                 return response
-            response.drain_conn()
-            response.release_conn()
+            with self._lock:
+                self._active.discard(response)
+            response.close()  # a redirect's body is never read
             hop = follow(start, url, location)
             url = hop.url
             # Credentials never leave their origin: another origin gets only its own.
@@ -235,9 +240,7 @@ class Downloader:
                 response.shutdown()
 
     def _download(self, wanted: Wanted) -> int:
-        response = self._open(wanted)
-        with self._lock:
-            self._active.add(response)
+        response = self._open(wanted)  # registered in _active, for halt()
         if self.stop.is_set():
             response.shutdown()
         try:

@@ -91,6 +91,8 @@ def parse_source(name: str, version: str | None, value: str) -> GitPin | None:
     query = parse_qs(parts.query)
     subdirectory = query.get("subdirectory", [None])[0]
     repository = parts._replace(query="", fragment="").geturl()
+    if repository.startswith("-"):
+        return None  # never something git would read as an option
     return GitPin(
         name, version, repository, commit, unquote(subdirectory) if subdirectory else None
     )
@@ -107,6 +109,8 @@ def pins_of_export(exported: Mapping[str, Any], names: Iterable[str] | None = No
         name = str(package.get("name"))
         commit = str(vcs.get("commit-id", "")).lower()
         if (wanted is not None and name not in wanted) or not _COMMIT.match(commit):
+            continue
+        if str(vcs.get("url", "")).startswith("-"):
             continue
         subdirectory = vcs.get("subdirectory")
         found.append(
@@ -246,16 +250,27 @@ def prepare(served: Sequence[GitServed]) -> dict[str, Path]:
     return copies
 
 
-def environment(copies: Mapping[str, Path], environ: Mapping[str, str]) -> dict[str, str]:
+def environment(
+    copies: Mapping[str, Path], environ: Mapping[str, str], others: Iterable[str] = ()
+) -> dict[str, str]:
     """``GIT_CONFIG_*`` variables that make git read each repository URL from its local copy
-    (added after any the user already set)."""
+    (added after any the user already set).
+
+    git rewrites by prefix, the longest rule winning: another repository URL of the lock that
+    merely starts with a served one (``.../proj-assets`` beside ``.../proj``) gets a rule of
+    its own that keeps it as it is.
+    """
     env = dict(environ)
     try:
         count = int(env.get("GIT_CONFIG_COUNT", "0"))
     except ValueError:
         count = 0
-    for repository, copy in sorted(copies.items()):
-        env[f"GIT_CONFIG_KEY_{count}"] = f"url.{copy.as_uri()}.insteadOf"
+    rules = {repository: copy.as_uri() for repository, copy in copies.items()}
+    for other in others:
+        if other not in rules and any(other.startswith(r) for r in copies):
+            rules[other] = other
+    for repository, target in sorted(rules.items()):
+        env[f"GIT_CONFIG_KEY_{count}"] = f"url.{target}.insteadOf"
         env[f"GIT_CONFIG_VALUE_{count}"] = repository
         count += 1
     env["GIT_CONFIG_COUNT"] = str(count)
@@ -317,6 +332,7 @@ def fetch_bundle(pin: GitPin, dest: Path) -> str:
             str(repo),
             "fetch",
             "--quiet",
+            "--",
             pin.repository,
             f"+{pin.commit}:refs/lockshim/{pin.commit}",
             check=False,

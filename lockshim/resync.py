@@ -24,7 +24,15 @@ if TYPE_CHECKING:
 
 _MAGIC = "lockshim-resync-1"
 #: uv arguments after which uv wants files even for a matching environment.
-_NEVER = ("--reinstall", "--reinstall-package", "--no-cache", "-n", "--dry-run", "--script")
+_NEVER = (
+    "--reinstall",
+    "--reinstall-package",
+    "--no-cache",
+    "-n",
+    "--dry-run",
+    "--script",
+    "--active",  # syncs $VIRTUAL_ENV, which is not watched
+)
 _ENV_PREFIXES = ("UV_", "LOCKSHIM_", "PIP_", "VIRTUAL_ENV", "XDG_", "HOME", "NO_COLOR")
 
 
@@ -56,7 +64,7 @@ def memo_path(request: str, environ: Mapping[str, str]) -> str:
 
 def _stat(path: str) -> str:
     try:
-        info = os.lstat(path)
+        info = os.stat(path)  # through symlinks: .venv/bin/python's interpreter counts
     except OSError:
         return "absent"
     return f"{info.st_size}:{info.st_mtime_ns}:{info.st_ino}:{info.st_mode}"
@@ -70,6 +78,9 @@ def try_resync(argv: Sequence[str]) -> None:
     request = key(argv, os.getcwd(), environ)
     try:
         with open(memo_path(request, environ), encoding="utf-8", errors="surrogateescape") as f:
+            info = os.fstat(f.fileno())
+            if info.st_uid != os.getuid() or info.st_mode & 0o022:
+                return  # an instruction to exec: only from a file of this user's, not shared
             fields = f.read().split("\0")
     except OSError:
         return
@@ -117,7 +128,8 @@ def record(
     temp = f"{target}.{os.getpid()}.tmp"
     try:
         os.makedirs(os.path.dirname(target), exist_ok=True)
-        with open(temp, "w", encoding="utf-8", errors="surrogateescape") as stream:
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # it holds UV_* values
+        with open(fd, "w", encoding="utf-8", errors="surrogateescape") as stream:
             stream.write("\0".join(fields))
         os.replace(temp, target)
     except OSError:

@@ -16,6 +16,7 @@ import importlib.util
 import io
 import json
 import os
+import re
 import sys
 import zipfile
 from collections.abc import Iterable, Sequence
@@ -116,6 +117,8 @@ def unpack_uv(bundle: Path) -> Path:
             )
         member = best[1]
         expected = str(wheels[member]["sha256"])
+        if not re.fullmatch(r"[0-9a-f]{64}", expected):
+            raise LockshimError(f"{bundle}: the manifest's sha256 of {member} is not a sha256.")
         binary = user_cache_dir() / "uv" / expected[:16] / uv_binary_name(member)
         if binary.is_file():
             return binary

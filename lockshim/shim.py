@@ -127,7 +127,8 @@ def _checked(meta: Any) -> dict[str, Any]:
     if not isinstance(mode, int) or isinstance(mode, bool) or not 0 <= mode <= 0o7777:
         raise ValueError("mode is not a permission mode")
     for key in ("staging", "staging_token"):
-        if meta.get(key) is not None and not isinstance(meta[key], str):
+        value = meta.get(key)
+        if value is not None and (not isinstance(value, str) or "\0" in value):
             raise ValueError(f"{key} is not a string")
     pid = meta.get("pid", 0)
     if not isinstance(pid, int) or isinstance(pid, bool):
@@ -169,6 +170,15 @@ def foreign(path: Path) -> str | None:
     except (OSError, subprocess.SubprocessError):
         return None  # no git here: nothing to tell
     return "tracked by git (it came with the repository)" if tracked.returncode == 0 else None
+
+
+def _free_name(path: Path) -> Path:
+    """``path``, or ``path.1``, ``path.2``, ...: a copy saved earlier is never overwritten."""
+    candidate, number = path, 0
+    while os.path.lexists(candidate):
+        number += 1
+        candidate = path.with_name(f"{path.name}.{number}")
+    return candidate
 
 
 def _unwritable(lock_path: Path, target: Path, error: OSError) -> LockshimError:
@@ -260,7 +270,7 @@ def _restore(lock_path: Path, *, force: bool = False, own: bool = False) -> Rest
             os.chmod(lock_path, journal.mode)
     elif current is None or current_sha == journal.shimmed_sha256 or force:
         if current is not None and current_sha != journal.shimmed_sha256:
-            saved_as = lock_path.with_name(f"{lock_path.name}.lockshim-replaced")
+            saved_as = _free_name(lock_path.with_name(f"{lock_path.name}.lockshim-replaced"))
             atomic_write(saved_as, current, journal.mode, owner=owner)
             action = "forced"
         else:

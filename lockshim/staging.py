@@ -164,8 +164,8 @@ def remove(folder: Path, token: str) -> str | None:
         info = os.lstat(folder)
     except FileNotFoundError:
         return None
-    except OSError as error:
-        return f"cannot be inspected ({error.strerror})"
+    except (OSError, ValueError) as error:  # ValueError: a NUL in the name
+        return f"cannot be inspected ({getattr(error, 'strerror', None) or error})"
     if not folder.is_absolute() or not _NAME.match(folder.name):
         return "it is not named like a lockshim staging folder"
     try:

@@ -102,7 +102,8 @@ def _git_sources(found: Found, reporter: Reporter) -> dict[str, str] | None:
         )
     if not plan.served:
         return None
-    return gitsources.environment(copies, os.environ)
+    others = [pin.repository for pin in pins]
+    return gitsources.environment(copies, os.environ, others)
 
 
 def _settled(found: Found) -> bool:
@@ -226,7 +227,9 @@ def sync(
                     (staging.folder, staging.token),
                 ):
                     status = uvmod.run(command, uv_env)
-        if status == 0 and request is not None and _settled(found):
+        # A staging folder is gone after the run: a command naming it cannot be replayed.
+        replayable = not (advice.build_files and staging.folder is not None)
+        if status == 0 and request is not None and replayable and _settled(found):
             resync.record(request, _watched(found, uv, project_dir), command, uv_args)
         if status != 0 and missing:
             reporter.info(

@@ -92,6 +92,11 @@ def test_an_editable_hatchling_project_builds_offline_from_pips_cache_alone(
     )
     assert imported.stdout.strip() == str(project / "src" / "hatched" / "__init__.py")
     assert (project / "uv.lock").read_bytes() == original
+    # the build wheels reached uv through a staging folder that is gone now: a second run
+    # cannot replay that command, so it takes the whole path again, and works
+    again = lockshim(["sync", "--pip-cache", str(cache)], project, env)
+    assert again.returncode == 0, again.stderr
+    assert "nothing changed since the last sync" not in again.stderr
 
 
 def test_what_a_build_lacks_is_said_before_uv_runs(

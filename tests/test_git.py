@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import http.server
 import json
+import os
 import shutil
 import subprocess
 import threading
@@ -225,3 +226,30 @@ def test_git_sources_travel_inside_a_lockshim_bundle(
     python = project / ".venv" / "bin" / "python"
     ran = subprocess.run([str(python), "-c", "import gitpkg, gitroot"], capture_output=True)
     assert ran.returncode == 0, ran.stderr
+
+
+def test_a_longer_repository_url_is_not_rewritten_to_a_served_copy(tmp_path: Path) -> None:
+    from lockshim import gitsources
+
+    copy = tmp_path / "copy.git"
+    env = gitsources.environment(
+        {"https://h.example/org/proj": copy},
+        {},
+        ["https://h.example/org/proj", "https://h.example/org/proj-assets"],
+    )
+    rules = {
+        env[f"GIT_CONFIG_VALUE_{i}"]: env[f"GIT_CONFIG_KEY_{i}"]
+        for i in range(int(env["GIT_CONFIG_COUNT"]))
+    }
+    assert rules["https://h.example/org/proj"] == f"url.{copy.as_uri()}.insteadOf"
+    assert (
+        rules["https://h.example/org/proj-assets"]
+        == "url.https://h.example/org/proj-assets.insteadOf"
+    )
+    probe = subprocess.run(  # what git itself makes of the rules
+        ["git", "ls-remote", "--get-url", "https://h.example/org/proj-assets"],
+        env={**os.environ, **{k: v for k, v in env.items() if k.startswith("GIT_CONFIG")}},
+        capture_output=True,
+        text=True,
+    )
+    assert probe.stdout.strip() == "https://h.example/org/proj-assets"

@@ -114,6 +114,7 @@ def test_a_journal_that_came_with_the_repository_is_not_acted_on(
         ({"staging": ["/"]}, "staging is not a string"),
         ({"original_sha256": "../../etc"}, "original_sha256 is not a sha256"),
         ({"pid": "1; rm -rf /"}, "pid is not a number"),
+        ({"staging": "/x\u0000y"}, "staging is not a string"),
     ],
 )
 def test_tampered_journal_fields_are_refused(

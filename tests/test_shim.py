@@ -119,3 +119,15 @@ def test_a_lock_changed_since_it_was_read_is_never_shimmed(tmp_path: Path) -> No
         raise AssertionError("the shim must not be entered")
     assert lock.read_bytes() == b"pulled meanwhile"
     assert not journal_path(lock).exists()
+
+
+def test_forced_restores_never_overwrite_a_saved_copy(tmp_path: Path) -> None:
+    lock = tmp_path / "uv.lock"
+    for edit in (b"first edit", b"second edit"):
+        lock.write_bytes(edit)
+        _write_journal(lock, b"original", b"shimmed", 0o644, None)
+        outcome = restore(lock, force=True)
+        assert outcome is not None and outcome.action == "forced"
+    assert (tmp_path / "uv.lock.lockshim-replaced").read_bytes() == b"first edit"
+    assert (tmp_path / "uv.lock.lockshim-replaced.1").read_bytes() == b"second edit"
+    assert lock.read_bytes() == b"original"

@@ -353,6 +353,8 @@ def test_an_unchanged_resync_goes_straight_to_uv(tmp_path: Path) -> None:
     first = lockshim(args, project, env)
     assert first.returncode == 0 and UNCHANGED not in first.stderr, first.stderr
 
+    memos = list((Path(env["LOCKSHIM_CACHE_DIR"]) / "resync").iterdir())
+    assert memos and all(m.stat().st_mode & 0o777 == 0o600 for m in memos)  # it holds UV_* values
     again = lockshim(args, project, env)  # offline (unshare -n where possible), nothing served
     assert again.returncode == 0, again.stderr
     assert UNCHANGED in again.stderr and "served from local files" not in again.stderr
