@@ -24,8 +24,9 @@ def walk(
     """(path, stat, relative path with forward slashes) of every regular file under ``root``.
 
     Symlinks are followed only while their target stays inside ``root`` (resolved); a folder
-    reached twice (a loop, or two links to one folder) is read once. Names starting with
-    ``.lockshim`` (lockshim's own index and markers) are not listed.
+    reached twice (a loop, or two links to one folder) is read once. lockshim's own files (its
+    index, markers, files being written) are not listed; a file gone since the folder was read
+    is passed over in silence.
     """
     try:
         real_root = root.resolve(strict=True)
@@ -50,8 +51,8 @@ def walk(
             continue
         for entry in entries:
             name = entry.name
-            if name.startswith(".lockshim"):
-                continue
+            if name.startswith((".lockshim", "..lockshim")) or name.endswith(".lockshim-tmp"):
+                continue  # lockshim's own index, markers and files being written
             path = Path(entry.path)
             try:
                 if entry.is_symlink():
@@ -62,6 +63,10 @@ def walk(
                     info = os.stat(target)
                 else:
                     info = entry.stat(follow_symlinks=False)
+            except FileNotFoundError:
+                if entry.is_symlink():
+                    on_skip(path, "cannot be read (a dangling symlink)")
+                continue  # gone since the folder was listed: nothing to serve
             except (OSError, RuntimeError) as error:
                 reason = getattr(error, "strerror", None) or "a symlink loop"
                 on_skip(path, f"cannot be read ({reason})")
