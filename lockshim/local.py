@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from lockshim.errors import LockshimError
-from lockshim.lock import Lock, parse_lock
+from lockshim.lock import Keep, Lock, filename_of, parse_lock
 from lockshim.match import MatchResult, OnHash, match
 from lockshim.project import Project, wheelhouses
 from lockshim.sources import FileSource, LocalFile
@@ -84,10 +84,10 @@ def gather(
 def find_local(project: Project, options: SourceOptions, on_hash: OnHash | None = None) -> Found:
     """Read the lock and match it against every local file (hashing only what it must)."""
     original = project.lock_path.read_bytes()
-    lock = parse_lock(original, project.lock_path)
     skipped: list[tuple[Path, str]] = []
     sources = gather(project, options, skipped)
     listed: list[Sequence[LocalFile]] = [source.scan() for source in sources]
+    lock = parse_lock(original, project.lock_path, keep=_could_serve(listed))
     result = match(lock, [file for files in listed for file in files], on_hash)
     for source in sources:
         source.index.save()
@@ -102,6 +102,32 @@ def find_local(project: Project, options: SourceOptions, on_hash: OnHash | None 
         tuple(file for files in listed for file in files),
         tuple(_notes(sources, original, project)),
     )
+
+
+def _could_serve(listed: Sequence[Sequence[LocalFile]]) -> Keep:
+    """Which wheel entries of the lock a local file could serve: one named like it, of its
+    size, or (by the hash indexes) with its sha256; an entry with no size is always kept.
+    Nothing else needs reading in full (a 16 MB lock has 59,000 entries)."""
+    files = [file for group in listed for file in group]
+    names = {file.name for file in files}
+    sizes = {str(file.size) for file in files}
+    digests = set()
+    for file in files:
+        known = file.source.index.known(file)
+        if known is not None:
+            digests.add(f"sha256:{known}")
+
+    def keep(key: str | None, location: str | None, digest: str | None, size: str | None) -> bool:
+        if size is None or size in sizes or (digest is not None and digest.lower() in digests):
+            return True
+        if location is None:
+            return True
+        tail = location[location.rfind("/") + 1 :]
+        if key != "url" or "%" in tail or "#" in tail or "?" in tail or "\\" in location:
+            tail = filename_of(key or "url", location)
+        return tail in names
+
+    return keep
 
 
 def _notes(sources: Sequence[FileSource], original: bytes, project: Project) -> list[str]:

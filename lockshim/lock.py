@@ -17,7 +17,7 @@ import bisect
 import functools
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 from urllib.parse import unquote, urlsplit
@@ -103,6 +103,10 @@ class Package(NamedTuple):
         return self.source.kind if self.source else None
 
 
+#: Which wheel entries to read in full: (key, location, hash, size) as written -> keep it?
+Keep = Callable[[str | None, str | None, str | None, str | None], bool]
+
+
 class Lock(NamedTuple):
     path: Path
     text: str
@@ -110,6 +114,9 @@ class Lock(NamedTuple):
     revision: int
     packages: tuple[Package, ...]
     fast: bool  # read by the regular-expression scan (spans known)
+    #: When set, the fast scan read in full only the wheel entries this accepts (the others are
+    #: checked for layout and counted, never built): a big lock read for a small wheelhouse.
+    keep: Keep | None = None
 
     def line_of(self, offset: int) -> int:
         """1-based line number of a character offset."""
@@ -148,7 +155,7 @@ def read_lock(path: Path, *, strict: bool = False) -> Lock:
     return parse_lock(data, path, strict=strict)
 
 
-def parse_lock(data: bytes, path: Path, *, strict: bool = False) -> Lock:
+def parse_lock(data: bytes, path: Path, *, strict: bool = False, keep: Keep | None = None) -> Lock:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -199,9 +206,9 @@ def parse_lock(data: bytes, path: Path, *, strict: bool = False) -> Lock:
         )
     revision = header.get("revision", 0)
     offset = 1 if text.startswith("\ufeff") else 0
-    packages = None if strict else _scan(body, offset)
+    packages = None if strict else _scan(body, offset, keep)
     if packages is not None:
-        return Lock(path, text, version, int(revision), packages, fast=True)
+        return Lock(path, text, version, int(revision), packages, fast=True, keep=keep)
     document = _loads(body, path)
     return Lock(path, text, version, int(revision), _from_document(document, body, offset), False)
 
@@ -273,7 +280,7 @@ _OPENER = re.compile(r"\{[ \t]*(?:url|path|filename)[ \t]*=")
 _SOURCE_OPENER = re.compile(r"source[ \t]*=[ \t]*\{[ \t]*(?:url|path|filename)[ \t]*=")
 
 
-def _scan(text: str, base: int) -> tuple[Package, ...] | None:
+def _scan(text: str, base: int, keep: Keep | None = None) -> tuple[Package, ...] | None:
     """Read the packages of a lock in uv's own layout; None if the text is laid out otherwise.
 
     It walks the text with ``str.find`` to each key uv writes at the start of a line and reads
@@ -327,11 +334,16 @@ def _scan(text: str, base: int) -> tuple[Package, ...] | None:
             if close < 0:
                 return None
             position = rows + 1
+            index = len(artifacts)
             while position <= close:
                 match = _WHEEL.match(text, position)
                 if match is None:
                     return None
-                artifacts.append(_artifact("wheel", match, base, len(artifacts)))
+                if keep is None or keep(*match.group(1, 2, 3, 4)):
+                    artifacts.append(_artifact("wheel", match, base, index))
+                elif match.group(1) is not None:
+                    seen += 1  # read for its layout, not built
+                index += 1
                 position = match.end()
         seen += sum(1 for a in artifacts if a.url is not None or a.path is not None)
         packages.append(Package(name, version, source, tuple(artifacts), base + start, number))

@@ -61,7 +61,8 @@ def _plan(lock: Lock, served: Served) -> list[_Change]:
     changes = []
     for (package_position, artifact_position), local in sorted(served.items()):
         package = lock.packages[package_position]
-        artifact = package.artifacts[artifact_position]
+        # by position: a lock read for a wheelhouse holds only the entries a file could serve
+        artifact = next(a for a in package.artifacts if a.position == artifact_position)
         if not package.servable or (artifact.url is None and package.source_kind != "url"):
             raise ValueError(f"{package.label}: {artifact.filename} cannot be served")
         if package.source_kind == "url":
@@ -152,7 +153,7 @@ def _source_tables(raw: Any) -> Iterator[Any]:
 
 def _verify(lock: Lock, data: bytes, plan: list[_Change]) -> None:
     try:
-        shimmed = parse_lock(data, lock.path)
+        shimmed = parse_lock(data, lock.path, keep=lock.keep)
     except LockError as error:
         raise LockError(f"{lock.path}: the shimmed lock would not read back ({error})") from None
     changes = {(c.package.position, c.artifact.position): c for c in plan}
@@ -168,7 +169,7 @@ def _verify(lock: Lock, data: bytes, plan: list[_Change]) -> None:
             source = Source("path", moved[before.position] or "")
         if (before.name, before.version, source) != (after.name, after.version, after.source):
             problem = f"package {before.label} changed"
-        elif len(before.artifacts) != len(after.artifacts):
+        elif [a.position for a in before.artifacts] != [a.position for a in after.artifacts]:
             problem = f"the artifacts of {before.label} changed"
         for old, new in zip(before.artifacts, after.artifacts, strict=False):
             change = changes.get((before.position, old.position))
