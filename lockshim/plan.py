@@ -241,7 +241,7 @@ def make_plan(
         tuple(served),
         tuple(missing),
         mismatched,
-        tuple(local),
+        tuple(n for n in local if n not in {*git_names(git)}),
         _builds(found, needs, target),
         git,
     )
@@ -271,6 +271,11 @@ def plan_for(
     selected = select(exported, target)
     git, git_builds = _git_plan(found, selected, uv)
     return make_plan(found, selected, target, [*needs, *git_builds], git)
+
+
+def git_names(git: GitPlan) -> list[str]:
+    """The git packages of a plan (listed as git, not among those built from local source)."""
+    return [s.pin.name for s in git.served] + [p.name for p in git.missing]
 
 
 def _git_plan(

@@ -253,3 +253,13 @@ def test_a_longer_repository_url_is_not_rewritten_to_a_served_copy(tmp_path: Pat
         text=True,
     )
     assert probe.stdout.strip() == "https://h.example/org/proj-assets"
+
+
+def test_plan_lists_git_packages_once(
+    git_project: tuple[Path, dict[str, str], str], tmp_path: Path
+) -> None:
+    project, _, _ = git_project
+    plan = lockshim(["plan", "--no-pip-cache", "-w", str(tmp_path)], project, clean_env(tmp_path))
+    assert "MISSING  git gitpkg 0.3" in plan.stdout
+    local = next(line for line in plan.stdout.splitlines() if "built from local source" in line)
+    assert "gitpkg" not in local and "localpkg" in local
