@@ -104,6 +104,12 @@ def check(paths: Sequence[Path], allow: Iterable[str] = ()) -> Report:
                 )
             )
             continue
+        if not path.name.endswith(".lock") and _is_zip(path):
+            try:
+                findings += _bundle_findings(path)
+            except LockshimError as error:
+                unreadable.append(Unreadable(path, str(error).removeprefix(f"{path}: ")))
+            continue
         try:
             settings = read_settings(path.parent / "pyproject.toml")
             lock = read_lock(path, strict=True)
@@ -117,6 +123,35 @@ def check(paths: Sequence[Path], allow: Iterable[str] = ()) -> Report:
             f for f in check_lock(lock, repository_root(path)) if _normalize(f.package) not in these
         ]
     return Report(tuple(findings), tuple(unreadable))
+
+
+def _is_zip(path: Path) -> bool:
+    import zipfile
+
+    try:
+        return zipfile.is_zipfile(path)
+    except OSError:
+        return False
+
+
+def _bundle_findings(path: Path) -> list[Finding]:
+    """A lockshim bundle: every member against its manifest, and the lock it carries."""
+    import zipfile
+
+    from lockshim.bundle import verify
+    from lockshim.lock import parse_lock
+    from lockshim.sources.bundle import read_manifest
+
+    verified = verify(path)
+    findings = [
+        Finding(path, 1, "(bundle)", None, "damaged-member", item, "make the bundle again")
+        for item in verified.damaged
+    ]
+    with zipfile.ZipFile(path) as archive:
+        manifest = read_manifest(archive, path)
+        data = archive.read("project/" + manifest.lock_name)
+    lock = parse_lock(data, Path(f"{path}:project/{manifest.lock_name}"), strict=True)
+    return findings + check_lock(lock, path.absolute().parent)
 
 
 def check_lock(lock: Lock, root: Path) -> list[Finding]:

@@ -217,3 +217,21 @@ def test_a_self_contained_bundle_needs_only_python(
         text=True,
     )
     assert ran.stdout.strip() == str(far / "src" / "app" / "__init__.py"), ran.stderr
+
+
+def test_check_reads_a_bundle(example: Path, tmp_path: Path) -> None:
+    """`lockshim check FILE` checks a bundle's members and the lock it carries."""
+    bundle = _bundle(example, tmp_path)
+    clean = lockshim(["check", str(bundle)], example, clean_env(tmp_path))
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    with zipfile.ZipFile(bundle) as archive:
+        info = archive.getinfo("files/six-1.17.0-py2.py3-none-any.whl")
+    data = bytearray(bundle.read_bytes())
+    data[info.header_offset + 200] ^= 0xFF
+    bundle.write_bytes(bytes(data))
+    damaged = lockshim(["check", str(bundle)], example, clean_env(tmp_path))
+    assert damaged.returncode == 1
+    assert (
+        "damaged-member"
+        in lockshim(["check", "--json", str(bundle)], example, clean_env(tmp_path)).stdout
+    )
