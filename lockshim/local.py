@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from lockshim.errors import LockshimError
-from lockshim.lock import Keep, Lock, filename_of, parse_lock
+from lockshim.lock import Keep, Lock, filename_of, parse_lock, read_header
 from lockshim.match import MatchResult, OnHash, match
 from lockshim.project import Project, wheelhouses
 from lockshim.sources import FileSource, LocalFile
@@ -84,10 +84,11 @@ def gather(
 def find_local(project: Project, options: SourceOptions, on_hash: OnHash | None = None) -> Found:
     """Read the lock and match it against every local file (hashing only what it must)."""
     original = project.lock_path.read_bytes()
+    header = read_header(original, project.lock_path)  # a broken lock is said first
     skipped: list[tuple[Path, str]] = []
     sources = gather(project, options, skipped)
     listed: list[Sequence[LocalFile]] = [source.scan() for source in sources]
-    lock = parse_lock(original, project.lock_path, keep=_could_serve(listed))
+    lock = parse_lock(original, project.lock_path, keep=_could_serve(listed), header=header)
     result = match(lock, [file for files in listed for file in files], on_hash)
     for source in sources:
         source.index.save()
@@ -123,7 +124,7 @@ def _could_serve(listed: Sequence[Sequence[LocalFile]]) -> Keep:
         if location is None:
             return True
         tail = location[location.rfind("/") + 1 :]
-        if key != "url" or "%" in tail or "#" in tail or "?" in tail or "\\" in location:
+        if key != "url" or "%" in tail or "#" in location or "?" in location or "\\" in location:
             tail = filename_of(key or "url", location)
         return tail in names
 

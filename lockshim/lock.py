@@ -155,7 +155,18 @@ def read_lock(path: Path, *, strict: bool = False) -> Lock:
     return parse_lock(data, path, strict=strict)
 
 
-def parse_lock(data: bytes, path: Path, *, strict: bool = False, keep: Keep | None = None) -> Lock:
+class Header(NamedTuple):
+    """A lock's text, checked to be a uv lock lockshim can read (before any package is)."""
+
+    text: str
+    body: str  # without a byte-order mark
+    version: int
+    revision: int
+    offset: int  # 1 when the text starts with a byte-order mark
+
+
+def read_header(data: bytes, path: Path) -> Header:
+    """The checks every reading of a lock starts with; :class:`LockError` names the fix."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -206,11 +217,24 @@ def parse_lock(data: bytes, path: Path, *, strict: bool = False, keep: Keep | No
         )
     revision = header.get("revision", 0)
     offset = 1 if text.startswith("\ufeff") else 0
+    return Header(text, body, version, int(revision), offset)
+
+
+def parse_lock(
+    data: bytes,
+    path: Path,
+    *,
+    strict: bool = False,
+    keep: Keep | None = None,
+    header: Header | None = None,
+) -> Lock:
+    """Read a lock; ``header`` when :func:`read_header` was already called on ``data``."""
+    text, body, version, revision, offset = header or read_header(data, path)
     packages = None if strict else _scan(body, offset, keep)
     if packages is not None:
-        return Lock(path, text, version, int(revision), packages, fast=True, keep=keep)
+        return Lock(path, text, version, revision, packages, fast=True, keep=keep)
     document = _loads(body, path)
-    return Lock(path, text, version, int(revision), _from_document(document, body, offset), False)
+    return Lock(path, text, version, revision, _from_document(document, body, offset), False)
 
 
 @functools.lru_cache(maxsize=4)
@@ -420,8 +444,14 @@ def _from_document(document: dict[str, Any], text: str, base: int) -> tuple[Pack
         artifacts = []
         for index, (kind, entry) in enumerate(entries):
             key: str | None = next((k for k in ("url", "path", "filename") if k in entry), None)
-            if key is None and isinstance(raw_source, dict) and "url" in raw_source:
-                key, value = "source", str(raw_source["url"])
+            if (
+                key is None
+                and isinstance(raw_source, dict)
+                and (
+                    "url" in raw_source or "path" in raw_source  # a URL source served as a path
+                )
+            ):
+                key, value = "source", str(raw_source.get("url", raw_source.get("path")))
             elif key is None:
                 continue
             else:

@@ -10,7 +10,7 @@ import pytest
 from pytest_regressions.file_regression import FileRegressionFixture
 
 from lockshim.errors import LockError
-from lockshim.lock import Lock, read_lock
+from lockshim.lock import Lock, parse_lock, read_lock
 from lockshim.rewrite import file_url, rewrite
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "locks"
@@ -137,3 +137,33 @@ def test_a_span_that_does_not_hold_a_url_is_refused() -> None:
     broken = lock._replace(packages=packages)
     with pytest.raises(LockError, match="unexpected layout"):
         rewrite(broken, {(package.position, 0): WHEELHOUSE / wrong.filename})
+
+
+def test_a_direct_url_sdist_in_a_hand_edited_lock_becomes_a_path_source() -> None:
+    """Not uv's layout (single quotes): the tomlkit path; the sdist has no url of its own."""
+    digest = "a" * 64
+    text = (
+        "version = 1\nrevision = 3\nrequires-python = '>=3.9'\n\n[[package]]\nname = 'direct'\n"
+        "version = '1.0'\nsource = { url = 'https://example.org/direct-1.0.tar.gz' }\n"
+        f"sdist = {{ hash = 'sha256:{digest}' }}\n"
+    )
+    lock = parse_lock(text.encode(), Path("uv.lock"))
+    assert not lock.fast
+    assert len(lock.packages) == 1
+    shimmed = rewrite(lock, {(0, 0): Path("/wheels/direct-1.0.tar.gz")})
+    assert b"/wheels/direct-1.0.tar.gz" in shimmed and b"https://example.org" not in shimmed
+
+
+def test_a_url_with_a_slash_in_its_query_is_still_matched_by_name(tmp_path: Path) -> None:
+    from lockshim.local import _could_serve
+    from lockshim.sources.wheelhouse import Wheelhouse
+
+    house = tmp_path / "wheels"
+    house.mkdir()
+    (house / "foo-1.0-py3-none-any.whl").write_bytes(b"x" * 55)  # named like it, other size
+    keep = _could_serve([Wheelhouse(house, lambda path, reason: None).scan()])
+    url = "https://h/dl/foo-1.0-py3-none-any.whl?sig=a/b"
+    assert keep("url", url, "sha256:" + "b" * 64, "100")
+    assert not keep(
+        "url", "https://h/dl/bar-1.0-py3-none-any.whl?sig=a/b", "sha256:" + "b" * 64, "100"
+    )
