@@ -3,7 +3,7 @@
 `lockshim bundle --self-contained` adds to the bundle lockshim itself and its pure-Python
 dependencies (``lib/``, imported from the zip), the ``uv`` wheel of each target platform
 (``uv/<wheel>``, listed with its sha256 in the manifest) and a ``__main__.py``. On a machine
-with a plain Python 3.11+ (no pip, no uv, no network), ``python FILE sync -- UV_SYNC_ARGS`` in
+with a plain Python 3.10+ (no pip, no uv, no network), ``python FILE sync -- UV_SYNC_ARGS`` in
 the project folder picks the uv wheel for this machine, checks it against the manifest,
 unpacks its binary once into lockshim's cache, and runs `lockshim sync` with the bundle as the
 wheelhouse.
@@ -44,17 +44,29 @@ run(bundle, sys.argv[1:])
 
 def library_files() -> Iterable[tuple[str, Path]]:
     """(member name, file) of every source file of lockshim and its dependencies, as installed
-    here."""
+    here. tomli (what Python 3.10 reads TOML with) comes from pip's own vendored copy when it
+    is not installed here: pip is nearly always at hand, and tomli is pure Python."""
     for name in PACKAGES:
-        spec = importlib.util.find_spec(name)
-        if spec is None or not spec.submodule_search_locations:
+        root = _package_root(name)
+        if root is None and name == "tomli":
+            root = _package_root("pip._vendor.tomli")
+        if root is None:
             continue
-        root = Path(next(iter(spec.submodule_search_locations)))
         for path in sorted(root.rglob("*")):
             if "__pycache__" in path.parts or not path.is_file() or path.suffix in (".pyc", ".so"):
                 continue
-            relative = path.relative_to(root.parent).as_posix()
+            relative = f"{name}/{path.relative_to(root).as_posix()}"
             yield LIB_PREFIX + relative, path
+
+
+def _package_root(name: str) -> Path | None:
+    try:
+        spec = importlib.util.find_spec(name)
+    except ModuleNotFoundError:
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations)))
 
 
 def write_runtime(archive: zipfile.ZipFile) -> None:

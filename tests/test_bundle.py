@@ -235,3 +235,58 @@ def test_check_reads_a_bundle(example: Path, tmp_path: Path) -> None:
         "damaged-member"
         in lockshim(["check", "--json", str(bundle)], example, clean_env(tmp_path)).stdout
     )
+
+
+def _python310() -> Path | None:
+    import os
+
+    pyenv = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
+    found = sorted(pyenv.glob("3.10.*/bin/python3.10"))
+    which = shutil.which("python3.10")
+    candidates = [*found, *([Path(which)] if which else [])]
+    for candidate in candidates:
+        if subprocess.run([str(candidate), "-c", "pass"], capture_output=True).returncode == 0:
+            return candidate
+    return None
+
+
+def test_a_self_contained_bundle_runs_on_python_3_10(example: Path, tmp_path: Path) -> None:
+    """lockshim itself runs from the zip on 3.10 (tomli carried, from pip's vendored copy when
+    it is not installed where the bundle is made), and installs the 3.10 fork (tomli)."""
+    python = _python310()
+    if python is None:
+        pytest.skip("no Python 3.10 on this machine")
+    _uv_wheel(example / "wheelhouse")
+    bundle = tmp_path / "example.pyz"
+    made = lockshim(
+        [
+            "bundle",
+            "-o",
+            str(bundle),
+            "--self-contained",
+            "--no-pip-cache",
+            "--python",
+            "3.10",
+            *ARGS,
+        ],
+        example,
+        clean_env(tmp_path / "bundle-env"),
+    )
+    assert made.returncode == 0, made.stderr
+    far = tmp_path / "far"
+    far.mkdir()
+    for name in ("pyproject.toml", "uv.lock"):
+        shutil.copy(example / name, far)
+    command = [str(python), "-I", "-S", str(bundle), "sync", *ARGS]
+    from realworld import can_unshare_net
+
+    if can_unshare_net():
+        command = ["unshare", "-n", *command]
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path / "home"), "UV_PYTHON": str(python)}
+    result = subprocess.run(command, cwd=far, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    ran = subprocess.run(
+        [str(far / ".venv" / "bin" / "python"), "-c", "import tomli, click, six"],
+        capture_output=True,
+    )
+    assert ran.returncode == 0, ran.stderr
