@@ -319,6 +319,12 @@ def check(files: tuple[Path, ...], allow: tuple[str, ...], as_json: bool) -> Non
     show_default=True,
     help="Downloads at once.",
 )
+@click.option(
+    "--build",
+    is_flag=True,
+    help="Also build a wheel from each sdist the target installs, once, for sync to use "
+    "(this machine's Python, or --python).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print what was done as JSON.")
 @click.argument("uv_args", nargs=-1, type=click.UNPROCESSED, metavar="[-- UV_SYNC_ARGS...]")
 @_errors
@@ -331,6 +337,7 @@ def fetch(
     all_platforms: bool,
     no_build_deps: bool,
     jobs: int,
+    build: bool,
     as_json: bool,
     uv_args: tuple[str, ...],
 ) -> None:
@@ -344,6 +351,11 @@ def fetch(
     reporter = _reporter(quiet=as_json)
     progress = _download_bar() if not as_json and sys.stderr.isatty() else None
 
+    if build and (python_platform or all_platforms):
+        raise click.UsageError(
+            "--build builds with an interpreter here: not with --python-platform or "
+            "--all-platforms."
+        )
     report = run_fetch(
         project_dir=project,
         dest=dest,
@@ -356,6 +368,7 @@ def fetch(
         uv_args=uv_args,
         reporter=reporter,
         on_done=progress,
+        build_wheels=build,
     )
     click.echo(report.json() if as_json else report.text(), err=not as_json)
     sys.exit(report.status)

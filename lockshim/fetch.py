@@ -21,9 +21,10 @@ from typing import Any, NamedTuple
 
 from lockshim import gitsources
 from lockshim import uv as uvmod
-from lockshim.builds import Need, local_needs, pyproject_needs, sdist_needs
+from lockshim.builds import SDIST_SUFFIXES, Need, local_needs, pyproject_needs, sdist_needs
 from lockshim.download import Credentials, Outcome, Wanted, fetch_all, redact
 from lockshim.errors import LockshimError
+from lockshim.filenames import require_plain
 from lockshim.plan import resolve_target
 from lockshim.project import Project
 from lockshim.report import Reporter
@@ -52,6 +53,7 @@ class Report(NamedTuple):
     unresolved: tuple[str, ...] = ()  # build requirements uv could not resolve, with why
     #: git sources: (name version, commit, bundle file name, "downloaded"/"present"/why failed)
     git: tuple[tuple[str, str, str, str], ...] = ()
+    built: tuple[str, ...] = ()  # wheels built from the lock's sdists (--build)
 
     @property
     def git_failed(self) -> list[tuple[str, str, str, str]]:
@@ -71,6 +73,8 @@ class Report(NamedTuple):
         if self.build_requirements:
             lines.append("build requirements added: " + "; ".join(self.build_requirements))
         lines += [f"build requirement not resolved: {item}" for item in self.unresolved]
+        if self.built:
+            lines.append("wheels built from the lock's sdists: " + ", ".join(self.built))
         lines += [
             f"git {label} @ {commit}: {status}" for label, commit, _, status in self.git_failed
         ]
@@ -108,6 +112,7 @@ class Report(NamedTuple):
                 "failed": [row(o.wanted, reason=o.detail) for o in self.failed],
                 "build_requirements": list(self.build_requirements),
                 "unresolved": list(self.unresolved),
+                "built": list(self.built),
                 "unverifiable": list(self.unverifiable),
                 "git": [
                     {"package": label, "commit": commit, "bundle": name, "status": status}
@@ -282,6 +287,7 @@ def run_fetch(
     uv_args: Sequence[str],
     reporter: Reporter,
     on_done: Callable[[Outcome, int, int], None] | None = None,
+    build_wheels: bool = False,
 ) -> Report:
     with prepared(project_dir, uv_path, reporter, uv_args) as (project, uv):
         args = ["--project", str(project_dir), *uv_args] if project_dir else list(uv_args)
@@ -295,6 +301,7 @@ def run_fetch(
             exported = export(uv.path, args)
             target = asked.result() if asked is not None else None
     wanted, unverifiable = wanted_from_export(exported, target)
+    locked = list(wanted)  # the lock's own files, before any build requirement joins them
     credentials = credentials_for(project)
     dest = dest.absolute()
     with signals_raise():  # Ctrl-C ends the downloads in flight and removes their .part files
@@ -343,6 +350,11 @@ def run_fetch(
                 build = [
                     f"{r} ({why})" for r, why in dict.fromkeys(requirements) if r not in failed
                 ]
+    built: list[str] = []
+    built_failures: list[str] = []
+    if build_wheels:
+        to_build = [w for w in locked if w.filename.endswith(SDIST_SUFFIXES)]
+        built, built_failures = _build_wheels(uv, to_build, dest, python)
     return Report(
         dest,
         tuple(o for o in outcomes if o.status == "downloaded"),
@@ -350,9 +362,51 @@ def run_fetch(
         tuple(o for o in outcomes if o.status == "failed"),
         tuple(build),
         tuple(unverifiable),
-        tuple(unresolved),
+        tuple(unresolved + built_failures),
         tuple(git),
+        tuple(built),
     )
+
+
+def _build_wheels(
+    uv: uvmod.Uv, sdists: Sequence[Wanted], dest: Path, python: str | None
+) -> tuple[list[str], list[str]]:
+    """Build a wheel from each sdist in ``dest`` (checked by sha256 first) that has none yet,
+    and record which sdist it came from (lockshim.built); (built, failures)."""
+    import shutil
+    import tempfile
+
+    from lockshim.built import read_provenance, record_built
+    from lockshim.hashindex import sha256_file
+
+    done = read_provenance(dest)
+    built, failures = [], []
+    for sdist in sdists:
+        path = dest / sdist.filename
+        previous = done.get(sdist.sha256)
+        if previous is not None and previous.path.is_file():
+            continue
+        if not path.is_file() or sha256_file(path) != sdist.sha256:
+            failures.append(f"{sdist.filename}: not here with the locked sha256; not built")
+            continue
+        work = Path(tempfile.mkdtemp(prefix=".lockshim-build-", dir=dest))
+        try:
+            command = [str(uv.path), "build", "--wheel", "--quiet", "--out-dir", str(work)]
+            command += ["--no-index", "--find-links", str(dest), str(path)]  # what fetch brought
+            if python:
+                command += ["--python", python]
+            result = subprocess.run(command, capture_output=True, text=True, check=False)
+            wheels = sorted(work.glob("*.whl"))
+            if result.returncode != 0 or len(wheels) != 1:
+                failures.append(f"{sdist.filename}: uv build failed: {_uv_reason(result.stderr)}")
+                continue
+            wheel = dest / require_plain(wheels[0].name, sdist.name, str(dest))
+            os.replace(wheels[0], wheel)
+            record_built(dest, wheel, sdist.filename, sdist.sha256, python or "this machine")
+            built.append(wheel.name)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    return built, failures
 
 
 def _fetch_git(

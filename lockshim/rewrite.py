@@ -9,7 +9,7 @@ error, and uv.lock is never touched.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import PurePath
 from typing import Any, NamedTuple
 
@@ -31,7 +31,12 @@ def file_url(path: PurePath) -> str:
     return path.as_uri()
 
 
-def rewrite(lock: Lock, served: Served) -> bytes:
+#: package position -> (local wheel, sha256, size): a wheel to list for an sdist-only package
+#: (one `lockshim fetch --build` made from exactly the sdist the lock pins).
+Added = Mapping[int, tuple[PurePath, str, int]]
+
+
+def rewrite(lock: Lock, served: Served, added: Added | None = None) -> bytes:
     """The lock's bytes with the served artifacts pointing at their local files.
 
     A registry artifact keeps everything but its ``url``, which becomes a ``file://`` URL. A
@@ -44,7 +49,11 @@ def rewrite(lock: Lock, served: Served) -> bytes:
     plan = _plan(lock, served)
     if lock.fast:
         # Edits at spans the scan checked: everything between them is copied unchanged.
-        return _splice(lock, plan).encode("utf-8")
+        inserts, urls = _wheel_inserts(lock, added or {})
+        text = _splice(lock, plan, inserts)
+        if urls:
+            _check_added(lock, text, urls)
+        return text.encode("utf-8")
     data = _through_tomlkit(lock, plan).encode("utf-8")
     _verify(lock, data, plan)  # tomlkit rewrote the document: read it back and compare
     return data
@@ -72,14 +81,65 @@ def _plan(lock: Lock, served: Served) -> list[_Change]:
     return changes
 
 
+def _wheel_inserts(lock: Lock, added: Added) -> tuple[list[tuple[int, int, str]], dict[int, str]]:
+    """Edits that list a built wheel for each sdist-only package of ``added``, right after its
+    sdist line (the one thing uv.lock lacks for them), and the URL listed for each."""
+    edits = []
+    urls = {}
+    for position, (wheel, sha256, size) in added.items():
+        package = lock.packages[position]
+        sdist = next((a for a in package.artifacts if a.kind == "sdist"), None)
+        if sdist is None or sdist.span is None:
+            continue
+        end = lock.text.find("\n", sdist.span[1])
+        end = len(lock.text) if end < 0 else end
+        newline = "\r\n" if lock.text[end - 1 : end] == "\r" else "\n"
+        at = end - 1 if newline == "\r\n" else end
+        url = file_url(wheel)
+        urls[position] = url
+        entry = f'{{ url = {_toml_string(url)}, hash = "sha256:{sha256}", size = {size} }},'
+        edits.append((at, at, f"{newline}wheels = [{newline}    {entry}{newline}]"))
+    return edits, urls
+
+
+def _check_added(lock: Lock, text: str, urls: Mapping[int, str]) -> None:
+    wanted = set(urls.values())
+
+    def keep(key: str | None, location: str | None, digest: str | None, size: str | None) -> bool:
+        return location in wanted
+
+    def none(key: str | None, location: str | None, digest: str | None, size: str | None) -> bool:
+        return False
+
+    try:
+        before = parse_lock(lock.text.encode("utf-8"), lock.path, keep=none)
+        after = parse_lock(text.encode("utf-8"), lock.path, keep=keep)
+    except LockError as error:
+        raise LockError(f"{lock.path}: the shimmed lock would not read back ({error})") from None
+    problem = None
+    if not after.fast or len(before.packages) != len(after.packages):
+        problem = "the packages changed"
+    for old, new in zip(before.packages, after.packages, strict=False):
+        extra = [a for a in new.artifacts if a.kind == "wheel"]
+        expected = [urls[old.position]] if old.position in urls else []
+        if (old.name, old.version) != (new.name, new.version) or [a.url for a in extra] != expected:
+            problem = f"the wheels of {old.label} came out wrong"
+            break
+    if problem is not None:
+        raise LockError(
+            f"{lock.path}: lockshim could not add the built wheels safely ({problem}); "
+            "uv.lock was not touched."
+        )
+
+
 def _toml_string(value: str) -> str:
     """A TOML basic string (JSON's escapes are valid TOML escapes)."""
     return json.dumps(value, ensure_ascii=False)
 
 
-def _splice(lock: Lock, plan: list[_Change]) -> str:
+def _splice(lock: Lock, plan: list[_Change], inserts: Sequence[tuple[int, int, str]] = ()) -> str:
     text = lock.text
-    edits: list[tuple[int, int, str]] = []
+    edits: list[tuple[int, int, str]] = list(inserts)
     sources: dict[str, str] = {}
     for change in plan:
         span = change.artifact.span

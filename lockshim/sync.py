@@ -13,6 +13,7 @@ from typing import NamedTuple
 from lockshim import gitsources, resync
 from lockshim import uv as uvmod
 from lockshim.atomic import atomic_write
+from lockshim.built import served_built
 from lockshim.local import Found, SourceOptions, find_local
 from lockshim.match import Served
 from lockshim.paths import user_cache_dir
@@ -194,6 +195,10 @@ def sync(
         advice = _advice(found, uv, uv_args, reporter)
         for line in summary(found, advice.here):
             reporter.info(line)
+        built = served_built(found)
+        if built:
+            labels = ", ".join(found.lock.packages[p].label for p in sorted(built))
+            reporter.info(f"installed from wheels built once from their locked sdists: {labels}.")
         advice.say(reporter)
         uv_env = _git_sources(found, reporter)
         for path, reason in found.skipped:
@@ -216,7 +221,8 @@ def sync(
             if advice.build_files and staging.folder is not None:
                 find_links += (staging.folder,)
             command = uvmod.sync_command(uv, uv_args, find_links, online=online)
-            shimmed_bytes = rewrite(found.lock, staging.paths)
+            added = {p: (b.path.absolute(), b.sha256, b.size) for p, b in built.items()}
+            shimmed_bytes = rewrite(found.lock, staging.paths, added)
             if shimmed_bytes == found.original:  # nothing served: uv.lock is left alone
                 status = uvmod.run(command, uv_env)
             else:

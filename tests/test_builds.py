@@ -210,3 +210,43 @@ def test_an_sdist_whose_backend_only_pips_cache_holds(
     bare = lockshim(["plan", "--no-pip-cache", "-w", str(wheelhouse)], project, env)
     assert bare.returncode == 1
     assert "MISSING  build requirement hatchling  (builds gamma 1.0)" in bare.stdout
+
+
+def test_fetch_build_makes_a_wheel_once_and_sync_installs_it_without_building(
+    hatchling_wheelhouse: Path, tmp_path: Path
+) -> None:
+    """An sdist-only dependency built with hatchling: `fetch --build` builds its wheel once; a
+    later offline sync with no hatchling anywhere installs that wheel (it could not build)."""
+    registry = tmp_path / "registry"
+    registry.mkdir()
+    for wheel in hatchling_wheelhouse.glob("*.whl"):
+        shutil.copy(wheel, registry)
+    _hatch_sdist(registry, "gamma", "1.0")
+    build_wheel(registry, "alpha", "1.0")
+    project = make_project(tmp_path / "virtual", "virtual", ["gamma", "alpha"], build_backend=None)
+    wheels = tmp_path / "wheels"
+    with serving(registry) as index:
+        uv_lock(project, index, clean_env(tmp_path / "lock"))
+        env = clean_env(tmp_path / "fetch")
+        first = lockshim(
+            ["fetch", "--dest", str(wheels), "--build", "--json"], project, env, offline=False
+        )
+        assert first.returncode == 0, first.stderr
+        assert json.loads(first.stdout)["built"] == ["gamma-1.0-py2.py3-none-any.whl"]
+        again = lockshim(
+            ["fetch", "--dest", str(wheels), "--build", "--json"], project, env, offline=False
+        )
+        assert again.returncode == 0 and json.loads(again.stdout)["built"] == []
+    record = json.loads((wheels / ".lockshim-built.json").read_text())
+    assert record["wheels"]["gamma-1.0-py2.py3-none-any.whl"]["sdist"] == "gamma-1.0.tar.gz"
+    for wheel in hatchling_wheelhouse.glob("*.whl"):  # nothing could build gamma now
+        (wheels / wheel.name).unlink(missing_ok=True)
+    original = (project / "uv.lock").read_bytes()
+    result = lockshim(
+        ["sync", "--no-pip-cache", "-w", str(wheels)], project, clean_env(tmp_path / "s")
+    )
+    assert result.returncode == 0, result.stderr
+    assert "installed from wheels built once from their locked sdists: gamma 1.0" in result.stderr
+    assert (project / "uv.lock").read_bytes() == original
+    python = project / ".venv" / "bin" / "python"
+    assert subprocess.run([str(python), "-c", "import gamma"]).returncode == 0

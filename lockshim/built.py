@@ -1,0 +1,129 @@
+"""Wheels built once from the lock's sdists (`lockshim fetch --build`), and serving them.
+
+A wheel built from an sdist the lock pins is recorded beside it (``.lockshim-built.json``: the
+wheel's sha256 and size, the sdist's sha256, the target). `sync` lists such a wheel for a
+package the lock gives only an sdist, so uv installs it instead of building the sdist again:
+a team's CI builds each sdist once. uv still checks the wheel's hash.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
+
+from lockshim.filenames import unsafe
+
+if TYPE_CHECKING:
+    from lockshim.local import Found
+
+
+#: Beside the wheels in a wheelhouse: which wheel was built from which sdist (by sha256).
+PROVENANCE = ".lockshim-built.json"
+
+
+class Built(NamedTuple):
+    """A wheel `lockshim fetch --build` made from an sdist the lock pins."""
+
+    path: Path
+    sha256: str
+    size: int
+    sdist_sha256: str
+
+
+def read_provenance(folder: Path) -> dict[str, Built]:
+    """The wheels built in ``folder``, by the sha256 of the sdist each was built from.
+
+    The record is trusted only where nobody else can write: a file of this user's, in a folder
+    that is not group or world writable (else anyone could claim a wheel of theirs was built
+    from a locked sdist). Each wheel is checked against its recorded sha256 when served.
+    """
+    import json
+    import os
+    import stat as stats
+
+    from lockshim.atomic import read_regular
+
+    record = folder / PROVENANCE
+    try:
+        here = os.stat(folder)
+        info = os.lstat(record)
+    except OSError:
+        return {}
+    mine = not hasattr(os, "getuid") or (here.st_uid == info.st_uid == os.getuid())
+    closed = not (here.st_mode | info.st_mode) & (stats.S_IWGRP | stats.S_IWOTH)
+    if not (mine and closed):
+        return {}
+    try:
+        data = json.loads(read_regular(record).decode("utf-8"))
+        found = {}
+        for name, entry in data.get("wheels", {}).items():
+            if unsafe(str(name)) is not None or not str(name).endswith(".whl"):
+                continue
+            built = Built(
+                folder / str(name),
+                str(entry["sha256"]),
+                int(entry["size"]),
+                str(entry["sdist_sha256"]),
+            )
+            found[built.sdist_sha256] = built
+        return found
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}
+
+
+def record_built(folder: Path, wheel: Path, sdist: str, sdist_sha256: str, target: str) -> None:
+    """Add a built wheel to the folder's record (merged, written atomically)."""
+    import hashlib
+    import json
+
+    from lockshim.atomic import atomic_write
+
+    record = folder / PROVENANCE
+    try:
+        data = json.loads(record.read_text(encoding="utf-8"))
+        wheels = dict(data.get("wheels", {}))
+    except (OSError, ValueError, AttributeError):
+        wheels = {}
+    wheels[wheel.name] = {
+        "sha256": hashlib.sha256(wheel.read_bytes()).hexdigest(),
+        "size": wheel.stat().st_size,
+        "sdist": sdist,
+        "sdist_sha256": sdist_sha256,
+        "built_for": target,
+    }
+    payload = json.dumps({"format": 1, "wheels": wheels}, indent=1).encode()
+    atomic_write(record, payload, 0o644, durable=False)
+
+
+def served_built(found: Found) -> dict[int, Built]:
+    """For each package served by its sdist alone, a wheel built from exactly that sdist (by
+    sha256) in the same wheelhouse, its bytes checked: uv installs it instead of building."""
+    import hashlib
+
+    from lockshim.sources import WHEELHOUSE
+
+    records = {
+        source.root: read_provenance(source.root)
+        for source in found.sources
+        if source.kind == WHEELHOUSE
+    }
+    if not any(records.values()):
+        return {}
+    text = found.lock.text
+    starts = [p.offset for p in found.lock.packages] + [len(text)]
+    chosen: dict[int, Built] = {}
+    for served in found.result.served:
+        package, artifact = served.package, served.artifact
+        built = records.get(served.file.source.root, {}).get(artifact.sha256 or "")
+        if artifact.kind != "sdist" or built is None or package.source_kind != "registry":
+            continue
+        end = starts[package.position + 1]
+        if text.find("\nwheels = [", package.offset, end) >= 0:
+            continue  # the lock lists wheels for it: uv chooses among those
+        try:
+            data = built.path.read_bytes()
+        except OSError:
+            continue
+        if len(data) == built.size and hashlib.sha256(data).hexdigest() == built.sha256:
+            chosen[package.position] = built
+    return chosen
