@@ -282,3 +282,45 @@ def test_a_wheelhouse_others_can_write_is_named_before_uv_reads_it(
     shared = lockshim(["sync", "--no-pip-cache", "-w", str(wheelhouse)], project, env)
     assert shared.returncode == 0, shared.stderr
     assert f"{wheelhouse} can be written by others" in shared.stderr
+
+
+# --- bundles and build records ------------------------------------------------------------------
+
+
+def test_a_crafted_bundle_offers_only_plain_listed_stored_members(
+    project: Path, tmp_path: Path
+) -> None:
+    import zipfile
+
+    payload = b"not a wheel at all"
+    digest = hashlib.sha256(payload).hexdigest()
+    bundle = tmp_path / "crafted.zip"
+    names = ["files/../escaped.whl", "files/unlisted.whl", "files/zipped.whl"]
+    with zipfile.ZipFile(bundle, "w") as archive:
+        archive.writestr("files/../escaped.whl", payload)
+        archive.writestr("files/unlisted.whl", payload)
+        archive.writestr("files/zipped.whl", payload, compress_type=zipfile.ZIP_DEFLATED)
+        listed = {n: {"sha256": digest, "size": len(payload)} for n in names if "unlisted" not in n}
+        manifest = {"format": 1, "lock_sha256": "0" * 64, "files": listed}
+        archive.writestr("lockshim-manifest.json", json.dumps(manifest))
+    result = lockshim(["plan", "--no-pip-cache", "-w", str(bundle)], project, clean_env(tmp_path))
+    assert result.returncode == 1  # nothing served from it: the plan misses the lock's files
+    assert "not a plain file name" in result.stderr
+    assert "not in the bundle's manifest" in result.stderr
+    assert "compressed" in result.stderr
+    assert not list(tmp_path.rglob("escaped.whl"))
+
+
+def test_a_build_record_others_can_write_is_not_trusted(tmp_path: Path) -> None:
+    from lockshim.built import PROVENANCE, read_provenance
+
+    folder = tmp_path / "wheels"
+    folder.mkdir()
+    wheel = folder / "gamma-1.0-py3-none-any.whl"
+    wheel.write_bytes(b"wheel")
+    entry = {"sha256": "a" * 64, "size": 5, "sdist": "gamma-1.0.tar.gz", "sdist_sha256": "b" * 64}
+    (folder / PROVENANCE).write_text(json.dumps({"format": 1, "wheels": {wheel.name: entry}}))
+    folder.chmod(0o755)
+    assert set(read_provenance(folder)) == {"b" * 64}
+    folder.chmod(0o777)  # a shared folder: anyone could claim a wheel was built from the sdist
+    assert read_provenance(folder) == {}
