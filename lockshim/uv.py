@@ -218,7 +218,7 @@ def sync_command(
 
 
 def run(command: Sequence[str], env: Mapping[str, str] | None = None) -> int:
-    """Run uv in the foreground, passing SIGINT, SIGTERM and SIGHUP on to it.
+    """Run uv in the foreground, passing SIGINT, SIGTERM, SIGHUP and SIGQUIT on to it.
 
     uv's output streams through unchanged. When a signal comes, uv gets it and up to
     ``STOP_GRACE_SECONDS`` to stop (then it is killed), and :class:`Interrupted` is raised so
@@ -238,7 +238,7 @@ def run(command: Sequence[str], env: Mapping[str, str] | None = None) -> int:
         if process is not None and process.poll() is None:
             process.kill()
 
-    stops = [s for s in ("SIGINT", "SIGTERM", "SIGHUP", "SIGALRM") if hasattr(signal, s)]
+    stops = [s for s in ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGALRM") if hasattr(signal, s)]
     previous = {
         getattr(signal, name): signal.signal(
             getattr(signal, name), kill if name == "SIGALRM" else forward

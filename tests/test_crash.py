@@ -32,7 +32,7 @@ def stop(signum, frame):
     (state / "signal").write_text(str(signum))
     time.sleep(float(os.environ.get("STANDIN_STOP_DELAY", "0")))
     sys.exit(128 + signum)
-for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
     signal.signal(number, stop)
 project = sys.argv[sys.argv.index("--project") + 1] if "--project" in sys.argv else "."
 (state / "seen.lock").write_bytes(pathlib.Path(project, "uv.lock").read_bytes())
@@ -110,7 +110,7 @@ def _clean(project: Path, original: bytes) -> None:
     assert leftovers == []
 
 
-@pytest.mark.parametrize("name", ["SIGINT", "SIGTERM", "SIGHUP"])
+@pytest.mark.parametrize("name", ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"])
 def test_signal_while_uv_runs(project: Path, standin: Path, tmp_path: Path, name: str) -> None:
     number = getattr(signal, name)
     original = (project / "uv.lock").read_bytes()

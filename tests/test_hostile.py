@@ -324,3 +324,65 @@ def test_a_build_record_others_can_write_is_not_trusted(tmp_path: Path) -> None:
     assert set(read_provenance(folder)) == {"b" * 64}
     folder.chmod(0o777)  # a shared folder: anyone could claim a wheel was built from the sdist
     assert read_provenance(folder) == {}
+
+
+# --- more of what a cloned repository can carry ------------------------------------------------
+
+
+def test_a_symlinked_lock_is_never_replaced_by_a_file(
+    project: Path, wheelhouse: Path, tmp_path: Path
+) -> None:
+    real = tmp_path / "elsewhere.lock"
+    (project / "uv.lock").replace(real)
+    (project / "uv.lock").symlink_to(real)
+    before = real.read_bytes()
+    result = lockshim(
+        ["sync", "--no-pip-cache", "-w", str(wheelhouse)], project, clean_env(tmp_path)
+    )
+    assert result.returncode == 3 and "is a symlink" in result.stderr, result.stderr
+    assert (project / "uv.lock").is_symlink() and real.read_bytes() == before
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="needs root")
+def test_a_root_run_keeps_the_locks_owner(project: Path, wheelhouse: Path, tmp_path: Path) -> None:
+    lock = project / "uv.lock"
+    os.chown(lock, 65534, 65534)
+    result = lockshim(
+        ["sync", "--no-pip-cache", "-w", str(wheelhouse)], project, clean_env(tmp_path)
+    )
+    assert result.returncode == 0, result.stderr
+    assert (lock.stat().st_uid, lock.stat().st_gid) == (65534, 65534)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_a_fifo_index_or_a_dev_zero_journal_does_not_hang(
+    project: Path, wheelhouse: Path, tmp_path: Path
+) -> None:
+    os.mkfifo(wheelhouse / ".lockshim-index.json")
+    command = [sys.executable, "-m", "lockshim", "plan", "--no-pip-cache", "-w", str(wheelhouse)]
+    env = clean_env(tmp_path)
+    result = subprocess.run(
+        command, cwd=project, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    (project / JOURNAL).symlink_to("/dev/zero")
+    restore = subprocess.run(
+        [sys.executable, "-m", "lockshim", "restore"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert restore.returncode == 3 and JOURNAL in restore.stderr, restore.stderr
+
+
+def test_a_cloned_pyproject_cannot_make_lockshim_read_the_whole_disk(
+    project: Path, tmp_path: Path
+) -> None:
+    with open(project / "pyproject.toml", "a", encoding="utf-8") as stream:
+        stream.write('\n[tool.lockshim]\nwheelhouses = ["/"]\n')
+    result = lockshim(["plan", "--no-pip-cache"], project, clean_env(tmp_path))
+    assert result.returncode == 2 and "whole file system" in result.stderr, result.stderr
+    empty = lockshim(["sync", "--wheelhouse="], project, clean_env(tmp_path))
+    assert empty.returncode == 2 and "empty folder name" in empty.stderr
