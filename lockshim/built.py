@@ -9,7 +9,7 @@ a team's CI builds each sdist once. uv still checks the wheel's hash.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from lockshim.filenames import unsafe
 
@@ -30,6 +30,37 @@ class Built(NamedTuple):
     sdist_sha256: str
 
 
+def trusted(folder: Path) -> bool | None:
+    """Whether the folder's record may be believed: None when there is no record."""
+    import os
+    import stat as stats
+
+    try:
+        here = os.stat(folder)
+        info = os.lstat(folder / PROVENANCE)
+    except OSError:
+        return None
+    mine = not hasattr(os, "getuid") or (here.st_uid == info.st_uid == os.getuid())
+    closed = not (here.st_mode | info.st_mode) & (stats.S_IWGRP | stats.S_IWOTH)
+    return mine and closed and stats.S_ISREG(info.st_mode)
+
+
+def _entries(folder: Path) -> dict[str, dict[str, Any]]:
+    """The record's entries, when it is trusted (else none)."""
+    import json
+
+    from lockshim.atomic import read_regular
+
+    if not trusted(folder):
+        return {}
+    try:
+        data = json.loads(read_regular(folder / PROVENANCE).decode("utf-8"))
+        wheels = data.get("wheels", {})
+        return {str(k): dict(v) for k, v in wheels.items()} if isinstance(wheels, dict) else {}
+    except (OSError, ValueError, TypeError, AttributeError):
+        return {}
+
+
 def read_provenance(folder: Path) -> dict[str, Built]:
     """The wheels built in ``folder``, by the sha256 of the sdist each was built from.
 
@@ -37,26 +68,9 @@ def read_provenance(folder: Path) -> dict[str, Built]:
     that is not group or world writable (else anyone could claim a wheel of theirs was built
     from a locked sdist). Each wheel is checked against its recorded sha256 when served.
     """
-    import json
-    import os
-    import stat as stats
-
-    from lockshim.atomic import read_regular
-
-    record = folder / PROVENANCE
+    found = {}
     try:
-        here = os.stat(folder)
-        info = os.lstat(record)
-    except OSError:
-        return {}
-    mine = not hasattr(os, "getuid") or (here.st_uid == info.st_uid == os.getuid())
-    closed = not (here.st_mode | info.st_mode) & (stats.S_IWGRP | stats.S_IWOTH)
-    if not (mine and closed):
-        return {}
-    try:
-        data = json.loads(read_regular(record).decode("utf-8"))
-        found = {}
-        for name, entry in data.get("wheels", {}).items():
+        for name, entry in _entries(folder).items():
             if unsafe(str(name)) is not None or not str(name).endswith(".whl"):
                 continue
             built = Built(
@@ -79,11 +93,7 @@ def record_built(folder: Path, wheel: Path, sdist: str, sdist_sha256: str, targe
     from lockshim.atomic import atomic_write
 
     record = folder / PROVENANCE
-    try:
-        data = json.loads(record.read_text(encoding="utf-8"))
-        wheels = dict(data.get("wheels", {}))
-    except (OSError, ValueError, AttributeError):
-        wheels = {}
+    wheels = _entries(folder)  # only what can be believed is carried over
     wheels[wheel.name] = {
         "sha256": hashlib.sha256(wheel.read_bytes()).hexdigest(),
         "size": wheel.stat().st_size,
@@ -95,6 +105,17 @@ def record_built(folder: Path, wheel: Path, sdist: str, sdist_sha256: str, targe
     atomic_write(record, payload, 0o644, durable=False)
 
 
+def untrusted_records(found: Found) -> list[Path]:
+    """Build records of the wheelhouses that are not believed (said once, by sync)."""
+    from lockshim.sources import WHEELHOUSE
+
+    return [
+        s.root / PROVENANCE
+        for s in found.sources
+        if s.kind == WHEELHOUSE and trusted(s.root) is False
+    ]
+
+
 def served_built(found: Found) -> dict[int, Built]:
     """For each package served by its sdist alone, a wheel built from exactly that sdist (by
     sha256) in the same wheelhouse, its bytes checked: uv installs it instead of building."""
@@ -102,6 +123,8 @@ def served_built(found: Found) -> dict[int, Built]:
 
     from lockshim.sources import WHEELHOUSE
 
+    if not found.lock.fast:
+        return {}  # a lock not in uv's own layout: its wheels are not added (uv builds)
     records = {
         source.root: read_provenance(source.root)
         for source in found.sources

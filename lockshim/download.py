@@ -327,7 +327,7 @@ def fetch_all(
     Stopped (Ctrl-C, or any exception in the caller's thread): downloads in flight end at their
     next chunk, their .part files are removed, and the exception goes on.
     """
-    dest.mkdir(parents=True, exist_ok=True)
+    dest.mkdir(mode=0o755, parents=True, exist_ok=True)  # never group-writable by umask 002
     if not wanted:
         return []
     downloader = Downloader(dest, credentials, jobs)

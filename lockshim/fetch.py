@@ -33,7 +33,7 @@ from lockshim.session import prepared
 from lockshim.shim import signals_raise
 from lockshim.sources import LocalFile
 from lockshim.sources.wheelhouse import Wheelhouse
-from lockshim.target import Target
+from lockshim.target import Target, project_interpreter
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -354,7 +354,8 @@ def run_fetch(
     built_failures: list[str] = []
     if build_wheels:
         to_build = [w for w in locked if w.filename.endswith(SDIST_SUFFIXES)]
-        built, built_failures = _build_wheels(uv, to_build, dest, python)
+        interpreter = python or str(project_interpreter(project.root, uv.path, args))
+        built, built_failures = _build_wheels(uv, to_build, dest, interpreter, target)
     return Report(
         dest,
         tuple(o for o in outcomes if o.status == "downloaded"),
@@ -369,22 +370,35 @@ def run_fetch(
 
 
 def _build_wheels(
-    uv: uvmod.Uv, sdists: Sequence[Wanted], dest: Path, python: str | None
+    uv: uvmod.Uv,
+    sdists: Sequence[Wanted],
+    dest: Path,
+    python: str | None,
+    target: Target | None,
 ) -> tuple[list[str], list[str]]:
     """Build a wheel from each sdist in ``dest`` (checked by sha256 first) that has none yet,
     and record which sdist it came from (lockshim.built); (built, failures)."""
     import shutil
     import tempfile
 
-    from lockshim.built import read_provenance, record_built
+    from lockshim.built import PROVENANCE, read_provenance, record_built, trusted
     from lockshim.hashindex import sha256_file
 
+    if trusted(dest) is False:
+        return [], [
+            f"{dest / PROVENANCE}: not trusted (the folder or the record can be written by "
+            "others, or it is not yours), so no wheel is built into it: make the folder yours "
+            "and not group-writable, or use another --dest"
+        ]
     done = read_provenance(dest)
     built, failures = [], []
     for sdist in sdists:
         path = dest / sdist.filename
         previous = done.get(sdist.sha256)
-        if previous is not None and previous.path.is_file():
+        fits = target is None or (
+            previous is not None and target.rank(previous.path.name) is not None
+        )
+        if previous is not None and previous.path.is_file() and fits:
             continue
         if not path.is_file() or sha256_file(path) != sdist.sha256:
             failures.append(f"{sdist.filename}: not here with the locked sha256; not built")

@@ -13,7 +13,7 @@ from typing import NamedTuple
 from lockshim import gitsources, resync
 from lockshim import uv as uvmod
 from lockshim.atomic import atomic_write
-from lockshim.built import served_built
+from lockshim.built import served_built, untrusted_records
 from lockshim.local import Found, SourceOptions, find_local
 from lockshim.match import Served
 from lockshim.paths import user_cache_dir
@@ -196,6 +196,11 @@ def sync(
         for line in summary(found, advice.here):
             reporter.info(line)
         built = served_built(found)
+        for record in untrusted_records(found):
+            reporter.warn(
+                f"{record} is not used: others can write it or its folder, so its wheels are "
+                "not taken for the sdists they claim to come from."
+            )
         if built:
             labels = ", ".join(found.lock.packages[p].label for p in sorted(built))
             reporter.info(f"installed from wheels built once from their locked sdists: {labels}.")

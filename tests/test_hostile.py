@@ -386,3 +386,64 @@ def test_a_cloned_pyproject_cannot_make_lockshim_read_the_whole_disk(
     assert result.returncode == 2 and "whole file system" in result.stderr, result.stderr
     empty = lockshim(["sync", "--wheelhouse="], project, clean_env(tmp_path))
     assert empty.returncode == 2 and "empty folder name" in empty.stderr
+
+
+def test_a_build_record_never_carries_over_what_it_would_not_trust(tmp_path: Path) -> None:
+    from lockshim.built import PROVENANCE, read_provenance, record_built
+
+    folder = tmp_path / "wheels"
+    folder.mkdir()
+    planted = {"sha256": "a" * 64, "size": 1, "sdist": "x.tar.gz", "sdist_sha256": "b" * 64}
+    (folder / PROVENANCE).write_text(json.dumps({"format": 1, "wheels": {"evil.whl": planted}}))
+    folder.chmod(0o777)  # planted while others could write
+    ours = folder / "gamma-1.0-py3-none-any.whl"
+    ours.write_bytes(b"wheel")
+    record_built(folder, ours, "gamma-1.0.tar.gz", "c" * 64, "python3")
+    folder.chmod(0o755)  # the owner closes the folder afterwards
+    assert set(read_provenance(folder)) == {"c" * 64}  # the planted entry did not survive
+
+
+def test_fetch_makes_its_destination_private_to_writes_under_umask_002(tmp_path: Path) -> None:
+    from lockshim.download import Credentials, fetch_all
+
+    old = os.umask(0o002)
+    try:
+        fetch_all([], tmp_path / "dest", Credentials({}), 1)
+    finally:
+        os.umask(old)
+    assert (tmp_path / "dest").stat().st_mode & 0o777 == 0o755
+
+
+def test_built_wheels_are_not_claimed_for_a_lock_read_the_slow_way(tmp_path: Path) -> None:
+    """The tomlkit path does not add wheels, so sync must not say it installed one."""
+    from lockshim.built import record_built, served_built
+    from lockshim.local import Found
+    from lockshim.lock import parse_lock
+    from lockshim.match import match
+    from lockshim.sources.wheelhouse import Wheelhouse
+
+    folder = tmp_path / "wheels"
+    folder.mkdir()
+    sdist = folder / "gamma-1.0.tar.gz"
+    sdist.write_bytes(b"an sdist")
+    wheel = folder / "gamma-1.0-py3-none-any.whl"
+    wheel.write_bytes(b"a wheel")
+    sha = hashlib.sha256(sdist.read_bytes()).hexdigest()
+    record_built(folder, wheel, sdist.name, sha, "python3")
+    source = Wheelhouse(folder, lambda path, reason: None)
+    files = source.scan()
+    claims = {}
+    for quote in ('"', "'"):  # uv's layout (the fast path), then a hand-edited one
+        text = (
+            'version = 1\nrevision = 3\nrequires-python = ">=3.9"\n\n[[package]]\n'
+            f"name = {quote}gamma{quote}\nversion = {quote}1.0{quote}\n"
+            'source = { registry = "https://pypi.org/simple" }\n'
+            f'sdist = {{ url = "https://files.example/gamma-1.0.tar.gz", hash = "sha256:{sha}", '
+            f"size = {sdist.stat().st_size} }}\n"
+        )
+        lock = parse_lock(text.encode(), tmp_path / "uv.lock")
+        result = match(lock, files)
+        assert [s.package.name for s in result.served] == ["gamma"]
+        found = Found(None, lock, text.encode(), (source,), (len(files),), result, (), tuple(files))  # type: ignore[arg-type]
+        claims[lock.fast] = served_built(found)
+    assert set(claims[True]) == {0} and claims[False] == {}
