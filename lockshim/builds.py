@@ -16,7 +16,7 @@ import tarfile
 import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import (
@@ -30,6 +30,9 @@ from packaging.version import InvalidVersion, Version
 from lockshim.filenames import unsafe
 from lockshim.sources import LocalFile
 from lockshim.target import Target
+
+if TYPE_CHECKING:
+    from lockshim.gitsources import GitServed
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -123,6 +126,18 @@ def pyproject_needs(text: str | None, label: str, uv_version: Sequence[int] = ()
     if built_by_uv(system, uv_version):
         return []
     return [Need(str(r), f"builds {label}") for r in system.get("requires", [])]
+
+
+def git_needs(
+    served: Sequence[GitServed], copies: Mapping[str, Path], uv_version: Sequence[int]
+) -> list[Need]:
+    """What building each served git checkout needs, read from its commit."""
+    from lockshim.gitsources import pyproject
+
+    needs: list[Need] = []
+    for item in served:
+        needs += pyproject_needs(pyproject(item, copies), f"{item.pin.label} (git)", uv_version)
+    return needs
 
 
 def sdist_needs(sdist: Path, label: str, offset: int = 0) -> list[Need]:

@@ -87,15 +87,15 @@ def read_provenance(folder: Path) -> dict[str, Built]:
 
 def record_built(folder: Path, wheel: Path, sdist: str, sdist_sha256: str, target: str) -> None:
     """Add a built wheel to the folder's record (merged, written atomically)."""
-    import hashlib
     import json
 
     from lockshim.atomic import atomic_write
+    from lockshim.hashindex import sha256_file
 
     record = folder / PROVENANCE
     wheels = _entries(folder)  # only what can be believed is carried over
     wheels[wheel.name] = {
-        "sha256": hashlib.sha256(wheel.read_bytes()).hexdigest(),
+        "sha256": sha256_file(wheel),
         "size": wheel.stat().st_size,
         "sdist": sdist,
         "sdist_sha256": sdist_sha256,
@@ -119,8 +119,7 @@ def untrusted_records(found: Found) -> list[Path]:
 def served_built(found: Found) -> dict[int, Built]:
     """For each package served by its sdist alone, a wheel built from exactly that sdist (by
     sha256) in the same wheelhouse, its bytes checked: uv installs it instead of building."""
-    import hashlib
-
+    from lockshim.hashindex import sha256_file
     from lockshim.sources import WHEELHOUSE
 
     if not found.lock.fast:
@@ -144,9 +143,8 @@ def served_built(found: Found) -> dict[int, Built]:
         if text.find("\nwheels = [", package.offset, end) >= 0:
             continue  # the lock lists wheels for it: uv chooses among those
         try:
-            data = built.path.read_bytes()
+            if built.path.stat().st_size == built.size and sha256_file(built.path) == built.sha256:
+                chosen[package.position] = built
         except OSError:
             continue
-        if len(data) == built.size and hashlib.sha256(data).hexdigest() == built.sha256:
-            chosen[package.position] = built
     return chosen

@@ -28,13 +28,12 @@ from lockshim.builds import BuildPlan
 from lockshim.download import Outcome
 from lockshim.errors import LockshimError
 from lockshim.filenames import unsafe
+from lockshim.hashindex import sha256_file
 from lockshim.local import Found, SourceOptions, find_local
 from lockshim.report import Reporter
 from lockshim.session import prepared
-from lockshim.sources import LocalFile
 from lockshim.sources.bundle import FILES, MANIFEST, MANIFEST_FORMAT, member_offset, read_manifest
-
-_CHUNK = 1 << 20
+from lockshim.staging import copy_bytes
 
 
 class Target(NamedTuple):
@@ -178,7 +177,7 @@ def _seed(found: Found, work: Path, wanted: set[str] | None) -> int:
         target = work / name
         if unsafe(name) is not None or target.exists():
             continue
-        if _copy(served.file, target) != served.artifact.sha256:
+        if copy_bytes(served.file, target) != served.artifact.sha256:
             target.unlink()  # changed since it was hashed: fetch brings it
             continue
         count += 1
@@ -198,21 +197,9 @@ def _seed_builds(built: BuildPlan, work: Path) -> int:
     for _, wheel in built.served:
         target = work / wheel.filename
         if unsafe(wheel.filename) is None and not target.exists():
-            _copy(wheel.file, target)
+            copy_bytes(wheel.file, target)
             count += 1
     return count
-
-
-def _copy(source: LocalFile, target: Path) -> str:
-    digest = hashlib.sha256()
-    with open(source.path, "rb") as stream, open(target, "xb") as out:
-        stream.seek(source.offset)
-        left = source.size
-        while left > 0 and (chunk := stream.read(min(_CHUNK, left))):
-            digest.update(chunk)
-            out.write(chunk)
-            left -= len(chunk)
-    return digest.hexdigest()
 
 
 def _write(
@@ -234,7 +221,7 @@ def _write(
     with zipfile.ZipFile(temp, "x", compression=zipfile.ZIP_STORED) as archive:
         for path in files:
             member = FILES + path.name
-            listed[member] = {"sha256": _sha256(path), "size": path.stat().st_size}
+            listed[member] = {"sha256": sha256_file(path), "size": path.stat().st_size}
             archive.write(path, member)
         archive.writestr("project/" + found.project.lock_path.name, found.original)
         with contextlib.suppress(OSError):
@@ -245,7 +232,7 @@ def _write(
 
             for wheel in uv_wheels:
                 member = selfcontained.UV_PREFIX + wheel.name
-                uv[member] = {"sha256": _sha256(wheel), "size": wheel.stat().st_size}
+                uv[member] = {"sha256": sha256_file(wheel), "size": wheel.stat().st_size}
                 archive.write(wheel, member)
             selfcontained.write_runtime(archive)
         manifest = {
@@ -261,20 +248,6 @@ def _write(
         archive.writestr(MANIFEST, json.dumps(manifest, indent=1))
     os.replace(temp, output)
     return [(p.name, p.stat().st_size) for p in files]
-
-
-def _sha256(path: Path, offset: int = 0, size: int | None = None) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        stream.seek(offset)
-        left = size
-        while chunk := stream.read(_CHUNK if left is None else min(_CHUNK, left)):
-            digest.update(chunk)
-            if left is not None:
-                left -= len(chunk)
-                if left <= 0:
-                    break
-    return digest.hexdigest()
 
 
 def _uv_wheels(
@@ -305,7 +278,7 @@ def _uv_wheels(
             best = min(fits, key=lambda f: environment.rank(f.name) or 0)
             wheel = folder / best.name
             if not wheel.exists():
-                _copy(best, wheel)
+                copy_bytes(best, wheel)
         else:
             wheel = _uv_from_index(version, environment, folder)
         if wheel is None:
@@ -398,7 +371,7 @@ def verify(path: Path) -> Verified:
                 if info.compress_type != zipfile.ZIP_STORED or info.file_size != size:
                     damaged.append(f"{name}: {info.file_size} bytes, the manifest says {size}")
                     continue
-                actual = _sha256(path, member_offset(stream, info), size)
+                actual = sha256_file(path, member_offset(stream, info), size)
                 if actual != sha:
                     damaged.append(f"{name}: sha256 {actual}, the manifest says {sha}")
                 else:

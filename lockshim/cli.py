@@ -120,6 +120,35 @@ def _reporter(quiet: bool = False) -> StderrReporter:
     return StderrReporter(quiet, bar=progress_bar)
 
 
+def _download_options(leave_out: str) -> Callable[[F], F]:
+    """``--all-platforms``, ``--no-build-deps`` and ``--jobs``, as fetch and bundle take them."""
+
+    def decorate(function: F) -> F:
+        options = [
+            click.option(
+                "--all-platforms", is_flag=True, help="Every file of the selected packages."
+            ),
+            click.option(
+                "--no-build-deps",
+                is_flag=True,
+                help=f"{leave_out} what building the project and sdists needs.",
+            ),
+            click.option(
+                "--jobs",
+                "-j",
+                type=click.IntRange(1, 64),
+                default=8,
+                show_default=True,
+                help="Downloads at once.",
+            ),
+        ]
+        for option in reversed(options):
+            function = option(function)
+        return function
+
+    return decorate
+
+
 def _pip_cache(pip_cache: Path | None, no_pip_cache: bool) -> bool | Path | None:
     if no_pip_cache:
         return False
@@ -307,18 +336,7 @@ def check(files: tuple[Path, ...], allow: tuple[str, ...], as_json: bool) -> Non
 )
 @_project_option
 @_target_options("Fetch")
-@click.option("--all-platforms", is_flag=True, help="Every file of the selected packages.")
-@click.option(
-    "--no-build-deps", is_flag=True, help="Do not fetch what building the project and sdists needs."
-)
-@click.option(
-    "--jobs",
-    "-j",
-    type=click.IntRange(1, 64),
-    default=8,
-    show_default=True,
-    help="Downloads at once.",
-)
+@_download_options("Do not fetch")
 @click.option(
     "--build",
     is_flag=True,
@@ -400,16 +418,12 @@ def fetch(
     metavar="TRIPLE",
     help="A target platform, as uv names it (repeatable; each with each --python).",
 )
-@click.option("--all-platforms", is_flag=True, help="Every file of the selected packages.")
-@click.option(
-    "--no-build-deps", is_flag=True, help="Leave out what building the project and sdists needs."
-)
+@_download_options("Leave out")
 @click.option(
     "--self-contained",
     is_flag=True,
     help="Also carry lockshim and uv: `python FILE sync` then needs nothing but Python.",
 )
-@click.option("--jobs", "-j", type=click.IntRange(1, 64), default=8, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print what was done as JSON.")
 @click.argument("uv_args", nargs=-1, type=click.UNPROCESSED, metavar="[-- UV_SYNC_ARGS...]")
 @_errors

@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 
 from lockshim import gitsources
 from lockshim import uv as uvmod
-from lockshim.builds import SDIST_SUFFIXES, Need, local_needs, pyproject_needs, sdist_needs
+from lockshim.builds import SDIST_SUFFIXES, Need, git_needs, local_needs, sdist_needs
 from lockshim.download import Credentials, Outcome, Wanted, fetch_all, redact
 from lockshim.errors import LockshimError
 from lockshim.filenames import require_plain
@@ -39,8 +39,6 @@ if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
-
-DEFAULT_JOBS = 8
 
 
 class Report(NamedTuple):
@@ -447,11 +445,7 @@ def _fetch_git(
         rows.append((pin.label, pin.commit, pin.bundle_name, status))
     served = gitsources.find(pins, _bundles_in(dest)).served
     copies = gitsources.prepare(served) if served else {}
-    needs: list[Need] = []
-    for item in served:
-        text = gitsources.pyproject(item, copies)
-        needs += pyproject_needs(text, f"{item.pin.label} (git)", uv.version)
-    return rows, needs
+    return rows, git_needs(served, copies, uv.version)
 
 
 def _bundles_in(dest: Path) -> list[LocalFile]:

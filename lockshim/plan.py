@@ -20,9 +20,9 @@ from lockshim import uv as uvmod
 from lockshim.builds import (
     BuildPlan,
     Need,
+    git_needs,
     local_needs,
     local_wheels,
-    pyproject_needs,
     read_names,
     satisfy,
     sdist_needs,
@@ -289,10 +289,7 @@ def _git_plan(
     if not plan.served:
         return plan, []
     copies = gitsources.prepare(plan.served)
-    needs: list[Need] = []
-    for item in plan.served:
-        text = gitsources.pyproject(item, copies)
-        needs += pyproject_needs(text, f"{item.pin.label} (git)", uv.version)
+    needs = git_needs(plan.served, copies, uv.version)
     return plan._replace(notes=tuple(gitsources.checkout_notes(plan.served, copies))), needs
 
 

@@ -124,16 +124,13 @@ def record(
     fields += [*command, "end"]
     if any("\0" in field for field in fields):
         return
-    target = memo_path(request, env)
-    temp = f"{target}.{os.getpid()}.tmp"
-    try:
-        os.makedirs(os.path.dirname(target), exist_ok=True)
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # it holds UV_* values
-        with open(fd, "w", encoding="utf-8", errors="surrogateescape") as stream:
-            stream.write("\0".join(fields))
-        os.replace(temp, target)
-    except OSError:
-        import contextlib
+    import contextlib  # the full sync has these loaded already; try_resync never does
+    from pathlib import Path
 
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
+    from lockshim.atomic import atomic_write
+
+    target = Path(memo_path(request, env))
+    data = "\0".join(fields).encode("utf-8", "surrogateescape")
+    with contextlib.suppress(OSError):  # a cache: never fails the run
+        target.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(target, data, 0o600, durable=False)  # it holds UV_* values

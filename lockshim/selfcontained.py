@@ -22,6 +22,7 @@ import zipfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from lockshim.atomic import atomic_write
 from lockshim.errors import LockshimError
 
 UV_PREFIX = "uv/"
@@ -153,8 +154,5 @@ def unpack_uv(bundle: Path) -> Path:
             raise LockshimError(f"{bundle}: {member} holds no uv binary.")
         content = wheel.read(name)
     binary.parent.mkdir(parents=True, exist_ok=True)
-    temp = binary.with_name(f".{binary.name}.{os.getpid()}")
-    temp.write_bytes(content)
-    temp.chmod(0o755)
-    os.replace(temp, binary)
+    atomic_write(binary, content, 0o755, durable=False)
     return binary

@@ -113,7 +113,7 @@ def _stage(item: Served, target: Path, *, copy: bool) -> None:
     verified copy for ``copy``."""
     source = item.file
     if copy or source.offset:
-        digest = _copy(source, target)
+        digest = copy_bytes(source, target)
         if copy and digest != item.artifact.sha256:
             raise LockshimError(
                 f"{source.path}: its bytes changed after they were checked (sha256 {digest}, but "
@@ -126,7 +126,7 @@ def _stage(item: Served, target: Path, *, copy: bool) -> None:
     try:
         os.link(source.path, target, follow_symlinks=True)
     except OSError:
-        _copy(source, target)
+        copy_bytes(source, target)
 
 
 def _place_bytes(source: Path, offset: int, size: int, target: Path) -> None:
@@ -139,7 +139,7 @@ def _place_bytes(source: Path, offset: int, size: int, target: Path) -> None:
         _copy_range(source, 0, size, target)
 
 
-def _copy(source: LocalFile, target: Path) -> str:
+def copy_bytes(source: LocalFile, target: Path) -> str:
     """Copy ``source.size`` bytes from ``source.offset`` into ``target`` (a new file); sha256."""
     return _copy_range(source.path, source.offset, source.size, target)
 
