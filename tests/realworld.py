@@ -364,6 +364,41 @@ def uv_lock(project: Path, index: LoopbackIndex, env: Mapping[str, str]) -> byte
     return (project / "uv.lock").read_bytes()
 
 
+def git(cwd: Path, *args: str) -> str:
+    """Run the real git (a fixed identity, branch main); its output."""
+    command = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-c", "init.defaultBranch=main"]
+    result = subprocess.run([*command, *args], cwd=cwd, capture_output=True, text=True, check=True)
+    return result.stdout.strip()
+
+
+def pip_download(
+    index_url: str, cache: Path, dest: Path, env: Mapping[str, str], *requirements: str
+) -> None:
+    """Real pip downloading from a loopback index, writing a real pip cache at ``cache``."""
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--dest",
+            str(dest),
+            "--index-url",
+            index_url,
+            "--trusted-host",  # pip caches only what it fetched from a trusted origin
+            "127.0.0.1",
+            "--cache-dir",
+            str(cache),
+            "--disable-pip-version-check",
+            *requirements,
+        ],
+        env=dict(env),
+        check=True,
+        capture_output=True,
+    )
+
+
 def can_unshare_net() -> bool:
     try:
         return subprocess.run(["unshare", "-n", "true"], capture_output=True).returncode == 0

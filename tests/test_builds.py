@@ -11,39 +11,13 @@ import io
 import json
 import shutil
 import subprocess
-import sys
 import tarfile
 from pathlib import Path
 
 import pytest
 from packaging.utils import parse_wheel_filename
-from realworld import build_wheel, clean_env, lockshim, serving, uv_lock
+from realworld import build_wheel, clean_env, lockshim, pip_download, serving, uv_lock
 from support.uvenv import make_project
-
-
-def _pip_download(index_url: str, cache: Path, tmp_path: Path, *requirements: str) -> None:
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "download",
-            "--no-deps",
-            "--dest",
-            str(tmp_path / "pip-downloads"),
-            "--index-url",
-            index_url,
-            "--trusted-host",  # pip caches only what it fetched from a trusted origin
-            "127.0.0.1",
-            "--cache-dir",
-            str(cache),
-            "--disable-pip-version-check",
-            *requirements,
-        ],
-        env=clean_env(tmp_path),
-        check=True,
-        capture_output=True,
-    )
 
 
 @pytest.fixture
@@ -70,7 +44,9 @@ def test_an_editable_hatchling_project_builds_offline_from_pips_cache_alone(
     project, registry, builds = hatched
     cache = tmp_path / "pip cache"
     with serving(registry) as index:
-        _pip_download(index.url, cache, tmp_path, "alpha==1.0", *builds)
+        pip_download(
+            index.url, cache, tmp_path / "pip-downloads", clean_env(tmp_path), "alpha==1.0", *builds
+        )
     original = (project / "uv.lock").read_bytes()
     env = clean_env(tmp_path)
 
@@ -105,8 +81,13 @@ def test_what_a_build_lacks_is_said_before_uv_runs(
     project, registry, builds = hatched
     cache = tmp_path / "pip cache"
     with serving(registry) as index:  # everything but editables (hatchling's editable build)
-        _pip_download(
-            index.url, cache, tmp_path, "alpha==1.0", *(b for b in builds if b != "editables")
+        pip_download(
+            index.url,
+            cache,
+            tmp_path / "pip-downloads",
+            clean_env(tmp_path),
+            "alpha==1.0",
+            *(b for b in builds if b != "editables"),
         )
     env = clean_env(tmp_path)
 
@@ -131,7 +112,7 @@ def test_a_workspace_and_an_sdist_build_from_pips_cache(
     cache = tmp_path / "pip cache"
     with serving(registry) as index:
         specs = ["{}=={}".format(*parse_wheel_filename(p.name)[:2]) for p in wheels]
-        _pip_download(index.url, cache, tmp_path, *specs)
+        pip_download(index.url, cache, tmp_path / "pip-downloads", clean_env(tmp_path), *specs)
     sdists = tmp_path / "sdists"
     sdists.mkdir()
     shutil.copy(next(registry.glob("sdisty-*.tar.gz")), sdists)
@@ -186,7 +167,7 @@ def test_an_sdist_whose_backend_only_pips_cache_holds(
     with serving(registry) as index:
         uv_lock(project, index, clean_env(tmp_path))
         builds = [str(parse_wheel_filename(p.name)[0]) for p in hatchling_wheelhouse.glob("*.whl")]
-        _pip_download(index.url, cache, tmp_path, *builds)
+        pip_download(index.url, cache, tmp_path / "pip-downloads", clean_env(tmp_path), *builds)
     wheelhouse = tmp_path / "sdists"
     wheelhouse.mkdir()
     shutil.copy(sdist, wheelhouse)

@@ -147,6 +147,20 @@ def _uv_wheel(folder: Path) -> Path:
     return path
 
 
+def _bare_python_sync(
+    python: Path, bundle: Path, far: Path, tmp_path: Path, *uv_args: str
+) -> subprocess.CompletedProcess[str]:
+    """`python -I -S BUNDLE sync -- UV_ARGS` in ``far``: no site-packages, no uv on PATH, empty
+    caches (uv's and lockshim's live under a new HOME), no network where unshare -n works."""
+    from realworld import can_unshare_net
+
+    command = [str(python), "-I", "-S", str(bundle), "sync", "--", *uv_args]
+    if can_unshare_net():
+        command = ["unshare", "-n", *command]
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path / "home"), "UV_PYTHON": str(python)}
+    return subprocess.run(command, cwd=far, env=env, capture_output=True, text=True)
+
+
 def test_a_self_contained_bundle_needs_only_python(
     hatchling_wheelhouse: Path, tmp_path: Path
 ) -> None:
@@ -195,19 +209,7 @@ def test_a_self_contained_bundle_needs_only_python(
     shutil.copytree(project, far, ignore=shutil.ignore_patterns(".venv"))
     original = (far / "uv.lock").read_bytes()
     python = Path(sys.base_prefix) / "bin" / "python3"
-    home = tmp_path / "home"  # empty caches: uv's and lockshim's live under it
-    command = [str(python), "-I", "-S", str(bundle), "sync", "--", "--all-extras", "--all-groups"]
-    from realworld import can_unshare_net
-
-    if can_unshare_net():
-        command = ["unshare", "-n", *command]
-    result = subprocess.run(
-        command,
-        cwd=far,
-        env={"PATH": "/usr/bin:/bin", "HOME": str(home), "UV_PYTHON": str(python)},
-        capture_output=True,
-        text=True,
-    )
+    result = _bare_python_sync(python, bundle, far, tmp_path, "--all-extras", "--all-groups")
     assert result.returncode == 0, result.stderr
     assert (far / "uv.lock").read_bytes() == original
     venv_python = far / ".venv" / "bin" / "python"
@@ -277,13 +279,7 @@ def test_a_self_contained_bundle_runs_on_python_3_10(example: Path, tmp_path: Pa
     far.mkdir()
     for name in ("pyproject.toml", "uv.lock"):
         shutil.copy(example / name, far)
-    command = [str(python), "-I", "-S", str(bundle), "sync", *ARGS]
-    from realworld import can_unshare_net
-
-    if can_unshare_net():
-        command = ["unshare", "-n", *command]
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path / "home"), "UV_PYTHON": str(python)}
-    result = subprocess.run(command, cwd=far, env=env, capture_output=True, text=True)
+    result = _bare_python_sync(python, bundle, far, tmp_path, *ARGS[1:])
     assert result.returncode == 0, result.stderr
     ran = subprocess.run(
         [str(far / ".venv" / "bin" / "python"), "-c", "import tomli, click, six"],

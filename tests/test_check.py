@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from pytest_regressions.data_regression import DataRegressionFixture
-from realworld import build_sdist, build_wheel, clean_env, serving, uv_bin, uv_lock, write
+from realworld import build_sdist, build_wheel, clean_env, git, serving, uv_bin, uv_lock, write
 
 from lockshim.lock import read_lock
 from lockshim.rewrite import rewrite
@@ -95,14 +95,14 @@ def test_the_fixes_check_gives_for_a_find_links_relock_work(
     """Each command `check` advises was run here, and made `check` pass."""
     project = clean_lock.parent
     env = clean_env(tmp_path)
-    _git(project, "init", "-q")
-    _git(project, "add", "-A")
-    _git(project, "commit", "-qm", "locked from the index")
+    git(project, "init", "-q")
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "locked from the index")
     relock = [uv_bin(), "lock", "--find-links", str(registry), "--no-index"]
     subprocess.run([*relock, "--project", str(project)], env=env, check=True, capture_output=True)
     assert _lockshim([], project).returncode == 1
 
-    _git(project, "checkout", "--", "uv.lock")
+    git(project, "checkout", "--", "uv.lock")
     assert _lockshim([], project).returncode == 0
 
     subprocess.run([*relock, "--project", str(project)], env=env, check=True, capture_output=True)
@@ -112,15 +112,6 @@ def test_the_fixes_check_gives_for_a_find_links_relock_work(
         result = subprocess.run(refresh, cwd=project, env=indexed, capture_output=True, text=True)
         assert result.returncode == 0, result.stderr
     assert _lockshim([], project).returncode == 0
-
-
-def _git(project: Path, *args: str) -> None:
-    subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
-        cwd=project,
-        check=True,
-        capture_output=True,
-    )
 
 
 def test_a_lock_shimmed_by_an_interrupted_run_is_refused(

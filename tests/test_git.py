@@ -20,14 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from realworld import BACKEND, build_wheel, clean_env, lockshim, serving, uv_bin, uv_lock
-
-GIT = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-c", "init.defaultBranch=main"]
-
-
-def _git(cwd: Path, *args: str) -> str:
-    result = subprocess.run([*GIT, *args], cwd=cwd, capture_output=True, text=True, check=True)
-    return result.stdout.strip()
+from realworld import BACKEND, build_wheel, clean_env, git, lockshim, serving, uv_bin, uv_lock
 
 
 def _package(folder: Path, name: str, version: str) -> None:
@@ -46,15 +39,15 @@ def _repository(base: Path, served: Path, name: str, subdirectory: str | None) -
     later commit on main; published bare under ``served``. Returns the tagged commit."""
     work = base / f"{name}-work"
     work.mkdir(parents=True)
-    _git(work, "init", "-q")
+    git(work, "init", "-q")
     _package(work / subdirectory if subdirectory else work, name, "0.3")
-    _git(work, "add", "-A")
-    _git(work, "commit", "-qm", "0.3")
-    _git(work, "tag", "v0.3")
-    tagged = _git(work, "rev-parse", "HEAD")
+    git(work, "add", "-A")
+    git(work, "commit", "-qm", "0.3")
+    git(work, "tag", "v0.3")
+    tagged = git(work, "rev-parse", "HEAD")
     bare = served / f"{name}.git"
-    _git(base, "clone", "-q", "--bare", str(work), str(bare))
-    _git(bare, "update-server-info")  # what git's dumb HTTP protocol reads
+    git(base, "clone", "-q", "--bare", str(work), str(bare))
+    git(bare, "update-server-info")  # what git's dumb HTTP protocol reads
     return tagged
 
 
@@ -102,6 +95,16 @@ def git_project(tmp_path: Path) -> Iterator[tuple[Path, dict[str, str], str]]:
         yield project, commits, url
 
 
+def _fetched(project: Path, tmp_path: Path) -> Path:
+    """`lockshim fetch` of the project into a new wheelhouse (the git servers up); its path."""
+    wheels = tmp_path / "wheels"
+    fetched = lockshim(
+        ["fetch", "--dest", str(wheels)], project, clean_env(tmp_path / "f"), offline=False
+    )
+    assert fetched.returncode == 0, fetched.stderr
+    return wheels
+
+
 def test_git_sources_are_bundled_then_synced_offline(
     git_project: tuple[Path, dict[str, str], str], tmp_path: Path
 ) -> None:
@@ -124,11 +127,7 @@ def test_an_offline_sync_installs_git_packages_from_bundles(
     git_project: tuple[Path, dict[str, str], str], tmp_path: Path
 ) -> None:
     project, commits, _ = git_project
-    wheels = tmp_path / "wheels"
-    fetched = lockshim(
-        ["fetch", "--dest", str(wheels)], project, clean_env(tmp_path / "f"), offline=False
-    )
-    assert fetched.returncode == 0, fetched.stderr
+    wheels = _fetched(project, tmp_path)
     original = (project / "uv.lock").read_bytes()
     shutil.rmtree(tmp_path / "served")  # the remote is gone for good
     env = clean_env(tmp_path / "sync-env")  # an empty uv cache
@@ -157,8 +156,7 @@ def test_a_bundle_without_the_locked_commit_is_never_used(
     git_project: tuple[Path, dict[str, str], str], tmp_path: Path
 ) -> None:
     project, commits, _ = git_project
-    wheels = tmp_path / "wheels"
-    lockshim(["fetch", "--dest", str(wheels)], project, clean_env(tmp_path / "f"), offline=False)
+    wheels = _fetched(project, tmp_path)
     good = wheels / f"gitpkg-0.3-git-{commits['gitpkg'][:12]}.bundle"
     other = wheels / f"gitroot-0.3-git-{commits['gitroot'][:12]}.bundle"
     other.replace(good)  # another repository's commit under the right name
@@ -176,13 +174,13 @@ def test_submodules_and_lfs_are_named(tmp_path: Path, monkeypatch: pytest.Monkey
     monkeypatch.setenv("LOCKSHIM_CACHE_DIR", str(tmp_path / "cache"))
     work = tmp_path / "repo"
     work.mkdir()
-    _git(work, "init", "-q")
+    git(work, "init", "-q")
     _package(work, "withsub", "1.0")
     (work / ".gitmodules").write_text('[submodule "x"]\n\tpath = x\n\turl = https://example/x\n')
     (work / ".gitattributes").write_text("*.bin filter=lfs diff=lfs merge=lfs -text\n")
-    _git(work, "add", "-A")
-    _git(work, "commit", "-qm", "one")
-    commit = _git(work, "rev-parse", "HEAD")
+    git(work, "add", "-A")
+    git(work, "commit", "-qm", "one")
+    commit = git(work, "rev-parse", "HEAD")
     pin = gitsources.GitPin("withsub", "1.0", work.as_uri(), commit)
     wheels = tmp_path / "wheels"
     assert gitsources.fetch_bundle(pin, wheels) == "downloaded"
@@ -199,11 +197,7 @@ def test_git_sources_travel_inside_a_lockshim_bundle(
     git_project: tuple[Path, dict[str, str], str], tmp_path: Path
 ) -> None:
     project, commits, _ = git_project
-    wheels = tmp_path / "wheels"
-    fetched = lockshim(
-        ["fetch", "--dest", str(wheels)], project, clean_env(tmp_path / "f"), offline=False
-    )
-    assert fetched.returncode == 0, fetched.stderr
+    wheels = _fetched(project, tmp_path)
     bundle = tmp_path / "app.lockshim.zip"
     made = lockshim(
         ["bundle", "-o", str(bundle), "--no-pip-cache", "-w", str(wheels)],

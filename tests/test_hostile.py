@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from realworld import clean_env, lockshim, sha256_of
+from realworld import clean_env, git, lockshim, sha256_of
 
 from lockshim.download import Credentials, _Refused, follow
 from lockshim.filenames import unsafe
@@ -45,15 +45,6 @@ def _victim(tmp_path: Path) -> Path:
     (victim / "deep").mkdir(parents=True)
     (victim / "deep" / "precious.txt").write_text("keep me")
     return victim
-
-
-def _git(project: Path, *args: str) -> None:
-    subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
-        cwd=project,
-        check=True,
-        capture_output=True,
-    )
 
 
 # --- journals -------------------------------------------------------------------------------------
@@ -86,9 +77,9 @@ def test_a_journal_that_came_with_the_repository_is_not_acted_on(
     lock = (project / "uv.lock").read_bytes()
     env = clean_env(tmp_path)
     _journal(project, b"version = 1\n# what the attacker wants in uv.lock\n", lock)
-    _git(project, "init", "-q")
-    _git(project, "add", "-A")
-    _git(project, "commit", "-qm", "a repository with a planted journal")
+    git(project, "init", "-q")
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "a repository with a planted journal")
 
     for command in (["plan", "--no-pip-cache"], ["sync", "--no-pip-cache"], ["restore"]):
         result = lockshim(command, project, env)

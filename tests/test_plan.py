@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from realworld import build_wheel, clean_env, lockshim, serving, sha256_of, uv_bin
+from realworld import build_wheel, clean_env, lockshim, pip_download, serving, sha256_of, uv_bin
 
 from lockshim.hashindex import INDEX_NAME
 from lockshim.local import SourceOptions, find_local
@@ -103,38 +103,13 @@ def test_sync_says_what_is_missing_and_how_to_get_it(
     assert "lockshim fetch" in after
 
 
-def _pip_download(index_url: str, cache: Path, dest: Path, env: dict[str, str], *reqs: str) -> None:
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "download",
-            "--no-deps",
-            "--dest",
-            str(dest),
-            "--index-url",
-            index_url,
-            "--trusted-host",
-            "127.0.0.1",
-            "--cache-dir",
-            str(cache),
-            "--disable-pip-version-check",
-            *reqs,
-        ],
-        env=env,
-        check=True,
-        capture_output=True,
-    )
-
-
 def test_pip_cache_written_by_real_pip_serves_an_offline_sync(
     project: Path, wheelhouse: Path, locked: tuple[Path, Path], tmp_path: Path
 ) -> None:
     cache = tmp_path / "pip cache"
     env = clean_env(tmp_path)
     with serving(locked[1]) as index:
-        _pip_download(index.url, cache, tmp_path / "downloads", env, "alpha==1.0", "direct==1.0")
+        pip_download(index.url, cache, tmp_path / "downloads", env, "alpha==1.0", "direct==1.0")
     bodies = PipCache(cache, _no_skips).scan()
     assert bodies, "pip wrote no http-v2 cache entry"
     assert all(body.name.endswith(".body") for body in bodies)
