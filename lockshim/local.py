@@ -88,7 +88,8 @@ def find_local(project: Project, options: SourceOptions, on_hash: OnHash | None 
     skipped: list[tuple[Path, str]] = []
     sources = gather(project, options, skipped)
     listed: list[Sequence[LocalFile]] = [source.scan() for source in sources]
-    lock = parse_lock(original, project.lock_path, keep=_could_serve(listed), header=header)
+    keep, only = _could_serve(listed)
+    lock = parse_lock(original, project.lock_path, keep=keep, only=only, header=header)
     result = match(lock, [file for files in listed for file in files], on_hash)
     for source in sources:
         source.index.save()
@@ -105,18 +106,28 @@ def find_local(project: Project, options: SourceOptions, on_hash: OnHash | None 
     )
 
 
-def _could_serve(listed: Sequence[Sequence[LocalFile]]) -> Keep:
+def _could_serve(
+    listed: Sequence[Sequence[LocalFile]],
+) -> tuple[Keep, dict[str, list[str]] | None]:
     """Which wheel entries of the lock a local file could serve: one named like it, of its
     size, or (by the hash indexes) with its sha256; an entry with no size is always kept.
-    Nothing else needs reading in full (a 16 MB lock has 59,000 entries)."""
+    Nothing else needs reading in full (a 16 MB lock has 59,000 entries).
+
+    Also, when the indexes know every file's sha256: each sha256 -> the names of the files
+    holding it (the lock is then searched for those alone; see :func:`parse_lock`)."""
     files = [file for group in listed for file in group]
     names = {file.name for file in files}
     sizes = {str(file.size) for file in files}
     digests = set()
+    by_digest: dict[str, list[str]] | None = {}
     for file in files:
         known = file.source.index.known(file)
         if known is not None:
             digests.add(f"sha256:{known}")
+            if by_digest is not None:
+                by_digest.setdefault(known, []).append(file.name)
+        else:
+            by_digest = None
 
     def keep(key: str | None, location: str | None, digest: str | None, size: str | None) -> bool:
         if size is None or size in sizes or (digest is not None and digest.lower() in digests):
@@ -128,7 +139,7 @@ def _could_serve(listed: Sequence[Sequence[LocalFile]]) -> Keep:
             tail = filename_of(key or "url", location)
         return tail in names
 
-    return keep
+    return keep, by_digest
 
 
 def _notes(sources: Sequence[FileSource], original: bytes, project: Project) -> list[str]:

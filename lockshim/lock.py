@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import bisect
 import functools
+import itertools
 import re
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 from urllib.parse import unquote, urlsplit
@@ -227,10 +228,25 @@ def parse_lock(
     strict: bool = False,
     keep: Keep | None = None,
     header: Header | None = None,
+    only: Mapping[str, Sequence[str]] | None = None,
 ) -> Lock:
-    """Read a lock; ``header`` when :func:`read_header` was already called on ``data``."""
+    """Read a lock; ``header`` when :func:`read_header` was already called on ``data``.
+
+    ``keep``: which wheel entries to read in full (the others are checked and counted).
+    ``only``: the sha256 (lowercase hex) of every local file -> the names of the files holding
+    it, when all are known. Then only the wheel entries pinning one of them are read at all,
+    found by their hash in the text (a 16 MB lock has 59,000 entries; a wheelhouse serves a few
+    thousand at most); a package named like a file whose sha256 the lock does not pin is read
+    with ``keep`` (so that a stale file is reported). A lock where that is not safe is read as
+    with ``keep`` alone.
+    """
     text, body, version, revision, offset = header or read_header(data, path)
-    packages = None if strict else _scan(body, offset, keep)
+    packages = None
+    if not strict and only is not None:
+        packages = _scan_only(body, offset, only, keep)
+        keep = keep or _by_digest(frozenset(only))
+    if not strict and packages is None:
+        packages = _scan(body, offset, keep)
     if packages is not None:
         return Lock(path, text, version, revision, packages, fast=True, keep=keep)
     document = _loads(body, path)
@@ -276,8 +292,10 @@ def _line(text: str, at: int) -> str:
 
 
 def _first_package(text: str) -> int:
-    starts = _package_starts(text)
-    return starts[0] if starts else len(text)
+    for at in _at_line_start(text, "[[package]]"):
+        if _line(text, at) == "[[package]]":
+            return at
+    return len(text)
 
 
 # --- the fast path: uv's own layout --------------------------------------------------------------
@@ -310,70 +328,203 @@ def _scan(text: str, base: int, keep: Keep | None = None) -> tuple[Package, ...]
     It walks the text with ``str.find`` to each key uv writes at the start of a line and reads
     the value there with an anchored match, so that it never searches the text twice.
     """
-    if '"""' in text or "'''" in text:
+    starts = _layout_starts(text)
+    if starts is None:
         return None
-    starts = _package_starts(text)
-    if starts and any(  # a table other than a package's after the first package
-        not text.startswith(("[[package]]", "[package."), at)
-        for at in _at_line_start(text, "[", starts[0])
-    ):
-        return None
-    starts.append(len(text))
     packages: list[Package] = []
     seen = 0
     for number in range(len(starts) - 1):
         start, end = starts[number], starts[number + 1]
         top = text.find("\n[package.", start, end)
         top = end if top < 0 else top
-        name = _field(text, "\nname = ", start, top)
-        if not name:
+        head = _head(text, start, top, base)
+        if head is None:
             return None
-        version = _field(text, "\nversion = ", start, top)
-        source = None
-        at = text.find("\nsource = ", start, top)
-        if at >= 0:
-            match = _SOURCE.match(text, at + 10)
-            if match is None:
-                return None
-            kind, value, closing = match.group(1, 2, 3)
-            source = Source(kind, value, closing == " }")
-        artifacts: list[Artifact] = []
-        at = text.find("\nsdist = ", start, top)
-        if at >= 0:
-            match = _SDIST.match(text, at + 9)
-            if match is None:
-                return None
-            artifact = _artifact("sdist", match, base, 0)
-            if not artifact.filename and source is not None:  # `sdist = { hash = ... }`
-                artifact = artifact._replace(filename=filename_of(source.kind, source.value))
-            artifacts.append(artifact)
-        at = text.find("\nwheels = [", start, top)
-        if at >= 0:
-            rows = at + 11  # just after `wheels = [`
-            if text.startswith("\r\n", rows):
-                rows += 1
-            if not text.startswith("\n", rows):
-                return None  # an inline array: not uv's layout
-            close = text.find("\n]", rows, top)
-            if close < 0:
-                return None
-            position = rows + 1
-            index = len(artifacts)
-            while position <= close:
-                match = _WHEEL.match(text, position)
-                if match is None:
-                    return None
-                if keep is None or keep(*match.group(1, 2, 3, 4)):
-                    artifacts.append(_artifact("wheel", match, base, index))
-                elif match.group(1) is not None:
-                    seen += 1  # read for its layout, not built
-                index += 1
-                position = match.end()
-        seen += sum(1 for a in artifacts if a.url is not None or a.path is not None)
+        name, version, source, artifacts = head
+        skipped = _read_wheels(text, start, top, base, keep, artifacts)
+        if skipped is None:
+            return None
+        seen += skipped + sum(1 for a in artifacts if a.url is not None or a.path is not None)
         packages.append(Package(name, version, source, tuple(artifacts), base + start, number))
     if seen != len(_OPENER.findall(text)) - len(_SOURCE_OPENER.findall(text)):
         return None
     return tuple(packages)
+
+
+def _scan_only(
+    text: str, base: int, digests: Mapping[str, Sequence[str]], keep: Keep | None
+) -> tuple[Package, ...] | None:
+    """Like :func:`_scan`, reading only the wheel entries that pin one of ``digests``, and the
+    wheels of packages named like a file whose digest the text lacks (read with ``keep``).
+
+    Each package's name, version, source and sdist are read as :func:`_scan` reads them. The
+    wheel entries are not walked: every place a wanted digest stands in the text is found with
+    one split, and its line must be a whole wheel entry inside its package's ``wheels`` array,
+    every line above it in the array an entry too (the array stays open up to it). Anything
+    else, or a lock where some artifact ``url`` has no sha256 beside it (a file named like it is
+    then reported, never served; :func:`_scan` sees those), gives None.
+    """
+    pieces = text.split("sha256:")
+    urls = text.count("{ url = ")
+    if len(pieces) - 1 < urls and len(pieces) - 1 < urls - text.count("source = { url = "):
+        return None  # some artifact url has no sha256
+    starts = _layout_starts(text)
+    if starts is None:
+        return None
+    lines: dict[int, set[int]] = {}  # package number -> starts of lines holding a wanted digest
+    heads = [piece[:64] for piece in pieces]
+    hits = [number for number in range(1, len(heads)) if heads[number] in digests]
+    found = {heads[number] for number in hits}
+    if hits:
+        ends = list(itertools.accumulate(map(len, pieces)))  # each piece's end, less the seps
+        for number in hits:
+            at = ends[number - 1] + 7 * number  # where the digest after the separator starts
+            line = text.rfind("\n", 0, at) + 1
+            package = bisect.bisect_right(starts, line) - 1
+            if package < 0 or package >= len(starts) - 1:
+                return None  # in the header: not an artifact
+            lines.setdefault(package, set()).add(line)
+    named = {
+        project
+        for digest, names in digests.items()
+        if digest not in found
+        for name in names
+        for project in _projects_named(name)
+    }
+    packages: list[Package] = []
+    for number in range(len(starts) - 1):
+        start, end = starts[number], starts[number + 1]
+        top = text.find("\n[package.", start, end)
+        top = end if top < 0 else top
+        head = _head(text, start, top, base)
+        if head is None:
+            return None
+        name, version, source, artifacts = head
+        wanted = lines.get(number)
+        if name in named:  # a file named like it holds other bytes: read all its wheels
+            if _read_wheels(text, start, top, base, keep, artifacts) is None:
+                return None
+        elif wanted:
+            rows, close = _wheel_rows(text, start, top)
+            first = len(artifacts)
+            for line in sorted(wanted):
+                if text.startswith("sdist = ", line):
+                    continue  # read with the package's head
+                if not rows < line <= close:
+                    return None  # a digest outside the wheel entries
+                match = _WHEEL.match(text, line)
+                above = text.count("\n", rows, line)  # this row's newline and those above it
+                if match is None or above != text.count("\n    { ", rows, line + 6):
+                    return None
+                algorithm, _, digest = (match.group(3) or "").partition(":")
+                if algorithm.lower() != "sha256" or digest.lower() not in digests:
+                    continue  # the digest stands in the url: not this entry's own
+                index = first + above - 1
+                artifacts.append(_artifact("wheel", match, base, index))
+        packages.append(Package(name, version, source, tuple(artifacts), base + start, number))
+    return tuple(packages)
+
+
+def _projects_named(filename: str) -> Iterator[str]:
+    """The project names a file's name may start with (``a-b-1.0.tar.gz``: a, a-b, a-b-1.0),
+    normalized as uv writes them."""
+    parts = filename.split("-")
+    for end in range(1, len(parts)):
+        yield _NORMALIZE.sub("-", "-".join(parts[:end])).lower()
+
+
+_NORMALIZE = re.compile(r"[-_.]+")
+
+
+def _by_digest(digests: frozenset[str]) -> Keep:
+    def keep(key: str | None, location: str | None, digest: str | None, size: str | None) -> bool:
+        return digest is not None and digest[7:].lower() in digests
+
+    return keep
+
+
+def _layout_starts(text: str) -> list[int] | None:
+    """Where each package starts (and the end of the text), or None when the text holds what
+    the fast scans do not read: multi-line strings, or tables other than a package's after the
+    first package."""
+    if '"""' in text or "'''" in text:
+        return None
+    starts = _package_starts(text)
+    if starts and any(
+        not text.startswith(("[[package]]", "[package."), at)
+        for at in _at_line_start(text, "[", starts[0])
+    ):
+        return None
+    starts.append(len(text))
+    return starts
+
+
+def _head(
+    text: str, start: int, top: int, base: int
+) -> tuple[str, str | None, Source | None, list[Artifact]] | None:
+    """A package's name, version, source and sdist (its table runs from ``start`` to ``top``)."""
+    name = _field(text, "\nname = ", start, top)
+    if not name:
+        return None
+    version = _field(text, "\nversion = ", start, top)
+    source = None
+    at = text.find("\nsource = ", start, top)
+    if at >= 0:
+        match = _SOURCE.match(text, at + 10)
+        if match is None:
+            return None
+        kind, value, closing = match.group(1, 2, 3)
+        source = Source(kind, value, closing == " }")
+    artifacts: list[Artifact] = []
+    at = text.find("\nsdist = ", start, top)
+    if at >= 0:
+        match = _SDIST.match(text, at + 9)
+        if match is None:
+            return None
+        artifact = _artifact("sdist", match, base, 0)
+        if not artifact.filename and source is not None:  # `sdist = { hash = ... }`
+            artifact = artifact._replace(filename=filename_of(source.kind, source.value))
+        artifacts.append(artifact)
+    return name, version, source, artifacts
+
+
+def _read_wheels(
+    text: str, start: int, top: int, base: int, keep: Keep | None, artifacts: list[Artifact]
+) -> int | None:
+    """Append the package's wheel entries ``keep`` accepts to ``artifacts``, checking every
+    row's layout; the number of entries with a location left out, or None if not uv's layout."""
+    rows, close = _wheel_rows(text, start, top)
+    if rows < 0:
+        return None
+    skipped = 0
+    position = rows + 1
+    index = len(artifacts)
+    while position <= close:
+        match = _WHEEL.match(text, position)
+        if match is None:
+            return None
+        if keep is None or keep(*match.group(1, 2, 3, 4)):
+            artifacts.append(_artifact("wheel", match, base, index))
+        elif match.group(1) is not None:
+            skipped += 1  # read for its layout, not built
+        index += 1
+        position = match.end()
+    return skipped
+
+
+def _wheel_rows(text: str, start: int, top: int) -> tuple[int, int]:
+    """Where a package's ``wheels = [`` line ends and where its closing ``]`` line starts (each
+    at a newline): (0, -1) when it has no wheels, (-1, -1) when they are not in uv's layout."""
+    at = text.find("\nwheels = [", start, top)
+    if at < 0:
+        return 0, -1
+    rows = at + 11  # just after `wheels = [`
+    if text.startswith("\r\n", rows):
+        rows += 1
+    if not text.startswith("\n", rows):
+        return -1, -1  # an inline array: not uv's layout
+    close = text.find("\n]", rows, top)
+    return (rows, close) if close >= 0 else (-1, -1)
 
 
 def _field(text: str, key: str, start: int, end: int) -> str | None:

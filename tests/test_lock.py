@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lockshim.errors import LockError
-from lockshim.lock import parse_lock, read_lock
+from lockshim.lock import Package, _scan_only, parse_lock, read_lock
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "locks"
 LOCKS = sorted(FIXTURES.glob("*.lock"))
@@ -236,3 +237,99 @@ def test_the_scan_agrees_with_tomllib_on_any_lock(
     for _, artifact in lock.artifacts():
         if artifact.span is not None:
             assert lock.text[artifact.span[0] : artifact.span[1]] == artifact.url
+
+
+def _hashed_everywhere(text: str) -> bool:
+    return all(
+        "sha256:" in line
+        for line in text.splitlines()
+        if "{ url = " in line and "source" not in line
+    )
+
+
+def _pinned(path: Path, digests: set[str] | None) -> list[tuple[object, ...]]:
+    """What tomllib sees of the wheels pinning ``digests`` (None: all of them):
+    (package, name, position, url, hash, size)."""
+    rows = []
+    for number, (name, _, _, entries) in enumerate(_from_toml(path)):
+        for position, (kind, where, digest, size) in enumerate(entries):
+            if kind == "wheel" and (
+                digests is None or (isinstance(digest, str) and digest[7:] in digests)
+            ):
+                rows.append((number, name, position, where, digest, size))
+    return rows
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    text=locks(),
+    perturb=st.sampled_from(
+        [
+            *PERTURBATIONS,
+            # a digest where no entry pins it: in a url, in a comment
+            lambda t: t.replace("https://files.example.org/", "https://m.example.org/sha256:", 1),
+            lambda t: t.replace("\n]\n", "\n    # sha256:\n]\n", 1),
+        ]
+    ),
+    data=st.data(),
+)
+def test_reading_only_what_local_files_pin_agrees_with_tomllib(
+    text: str, perturb: object, data: st.DataObject, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """``only`` (every local file's sha256 known): the wheels pinning those digests are read,
+    with the spans and positions a full reading gives; the rest of each package as before."""
+    text = perturb(text)  # type: ignore[operator]
+    pinned = sorted(set(re.findall(r"sha256:([0-9a-f]{64})", text)))
+    if "# sha256:\n" in text and pinned:
+        text = text.replace("# sha256:\n", f"# sha256:{pinned[0]}\n")
+    try:
+        tomllib.loads(text.removeprefix("\ufeff"))
+    except tomllib.TOMLDecodeError:
+        return
+    path = tmp_path_factory.mktemp("lock") / "uv.lock"
+    path.write_bytes(text.encode("utf-8"))
+    chosen = set(data.draw(st.lists(st.sampled_from(pinned), unique=True))) if pinned else set()
+    chosen |= set(data.draw(st.lists(DIGESTS, max_size=2)))  # files the lock does not pin
+    only = {digest: [f"zz-unrelated-{n}.whl"] for n, digest in enumerate(sorted(chosen))}
+    lock = parse_lock(text.encode("utf-8"), path, only=only)
+    full = read_lock(path)
+    read = [
+        (p.position, p.name, a.position, a.url or a.path, a.hash, a.size)
+        for p in lock.packages
+        for a in p.artifacts
+        if a.kind == "wheel"
+    ]
+    assert [(p.name, p.version, p.source) for p in lock.packages] == [
+        (p.name, p.version, p.source) for p in full.packages
+    ]
+    # the slow path (a lock not in uv's layout) reads every entry
+    assert read == _pinned(path, chosen if lock.fast else None)
+    if "zz-" not in text and _scan_only(text.removeprefix("\ufeff"), 0, only, None) is None:
+        assert not lock.fast or not _hashed_everywhere(text) or "# sha256:" in text
+
+    def sdists(package: Package) -> list[tuple[object, ...]]:
+        return [(a.url, a.path, a.hash, a.size) for a in package.artifacts if a.kind == "sdist"]
+
+    for package in lock.packages:
+        assert sdists(package) == sdists(full.packages[package.position])
+    for _, artifact in lock.artifacts():
+        if artifact.span is not None:
+            assert lock.text[artifact.span[0] : artifact.span[1]] == artifact.url
+
+
+def test_a_file_named_like_a_wheel_with_other_bytes_is_still_read(tmp_path: Path) -> None:
+    """With ``only``, a package named like a file whose sha256 the lock does not pin has all
+    its wheels read (with ``keep``), so that the stale file is reported, not passed over."""
+    digest, stale = "a" * 64, "b" * 64
+    text = (
+        'version = 1\nrevision = 3\nrequires-python = ">=3.9"\n\n[[package]]\nname = "foo-bar"\n'
+        'version = "1.0"\nsource = { registry = "https://pypi.org/simple" }\nwheels = [\n'
+        f'    {{ url = "https://h/foo_bar-1.0-py3-none-any.whl", hash = "sha256:{digest}", '
+        "size = 3 },\n]\n"
+    )
+    only = {stale: ["foo_bar-1.0-py3-none-any.whl"]}
+    lock = parse_lock(text.encode(), tmp_path / "uv.lock", only=only, keep=lambda *_: True)
+    assert lock.fast
+    assert [a.hash for _, a in lock.artifacts()] == [f"sha256:{digest}"]
+    lock = parse_lock(text.encode(), tmp_path / "uv.lock", only={stale: ["other-1.0.whl"]})
+    assert list(lock.artifacts()) == []

@@ -7,6 +7,8 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 from urllib.parse import unquote, urlsplit
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pytest_regressions.file_regression import FileRegressionFixture
 
 from lockshim.errors import LockError
@@ -109,6 +111,22 @@ def test_file_urls_are_percent_encoded(path: PurePosixPath, expected: str) -> No
     assert unquote(urlsplit(url).path).rsplit("/", 1)[1] == path.name
 
 
+@settings(max_examples=300, deadline=None)
+@given(
+    parts=st.lists(
+        st.text(
+            st.characters(blacklist_categories=("Cs",), blacklist_characters="/\0"), min_size=1
+        ).filter(lambda part: part not in (".", "..")),
+        min_size=1,
+        max_size=4,
+    )
+)
+def test_posix_file_urls_are_pathlibs_own(parts: list[str]) -> None:
+    """The folder is quoted once for all its files: the URL is still exactly pathlib's."""
+    path = PurePosixPath("/", *parts)
+    assert file_url(path) == path.as_uri()
+
+
 def test_relative_paths_are_refused() -> None:
     with pytest.raises(ValueError, match="absolute"):
         file_url(PurePosixPath("wheels/x.whl"))
@@ -161,7 +179,7 @@ def test_a_url_with_a_slash_in_its_query_is_still_matched_by_name(tmp_path: Path
     house = tmp_path / "wheels"
     house.mkdir()
     (house / "foo-1.0-py3-none-any.whl").write_bytes(b"x" * 55)  # named like it, other size
-    keep = _could_serve([Wheelhouse(house, lambda path, reason: None).scan()])
+    keep, _ = _could_serve([Wheelhouse(house, lambda path, reason: None).scan()])
     url = "https://h/dl/foo-1.0-py3-none-any.whl?sig=a/b"
     assert keep("url", url, "sha256:" + "b" * 64, "100")
     assert not keep(

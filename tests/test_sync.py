@@ -146,6 +146,15 @@ def test_tampered_wheel_is_refused_and_named(
     assert result.returncode == 0, result.stderr
     assert f"ignored {tampered}" in result.stderr  # still reported, never used
     _untouched(project, original)
+    # without the good copy, every file now in the hash indexes: the lock is searched for their
+    # sha256 alone, and the package named like the tampered file is still read in full
+    (wheelhouse / good.name).unlink()
+    result = lockshim(
+        ["sync", "-w", str(tampered_dir), "-w", str(wheelhouse)], project, clean_env(tmp_path)
+    )
+    assert f"ignored {tampered}" in result.stderr
+    assert actual in result.stderr and pinned in result.stderr
+    _untouched(project, original)
 
 
 def test_uv_failing_restores_the_lock(project: Path, wheelhouse: Path, tmp_path: Path) -> None:
