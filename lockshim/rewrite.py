@@ -8,10 +8,13 @@ error, and uv.lock is never touched.
 
 from __future__ import annotations
 
+import functools
 import json
+import os
 from collections.abc import Iterator, Mapping, Sequence
-from pathlib import PurePath
+from pathlib import PurePath, PurePosixPath
 from typing import Any, NamedTuple
+from urllib.parse import quote_from_bytes
 
 from lockshim.errors import LockError
 from lockshim.lock import Artifact, Lock, Package, Source, parse_lock
@@ -28,7 +31,16 @@ def file_url(path: PurePath) -> str:
     """
     if not path.is_absolute():
         raise ValueError(f"not an absolute path: {path}")
-    return path.as_uri()
+    if not isinstance(path, PurePosixPath):
+        return path.as_uri()
+    # pathlib's own encoding (file:// + the quoted bytes), the folder quoted once for its files
+    folder, _, name = str(path).rpartition("/")
+    return _folder_url(folder) + quote_from_bytes(os.fsencode(name))
+
+
+@functools.lru_cache(maxsize=256)
+def _folder_url(folder: str) -> str:
+    return "file://" + quote_from_bytes(os.fsencode(folder)) + "/"
 
 
 #: package position -> (local wheel, sha256, size): a wheel to list for an sdist-only package

@@ -82,6 +82,17 @@ class Journal(NamedTuple):
     staging: Path | None
     staging_token: str | None
     pid: int
+    #: The shimmed bytes, when this run wrote them (the journal on disk holds only a checksum).
+    shimmed: bytes | None = None
+
+    def holds(self, current: bytes, which: str) -> bool:
+        """Whether ``current`` is the ``original`` or the ``shimmed`` lock: compared byte for
+        byte when the bytes are at hand, else by sha256."""
+        if which == "original":
+            return current == self.original
+        if self.shimmed is not None:
+            return current == self.shimmed
+        return sha256_bytes(current) == self.shimmed_sha256
 
     @classmethod
     def read(cls, path: Path, lock_path: Path) -> Journal:
@@ -196,21 +207,33 @@ def _write_journal(
     mode: int,
     staging: Path | None,
     staging_token: str | None = None,
-) -> Path:
+) -> Journal:
+    """Write the journal; what it says, with the shimmed bytes, for this run's own restore."""
+    journal = Journal(
+        path=journal_path(lock_path),
+        lock_path=lock_path,
+        original=original,
+        original_sha256=sha256_bytes(original),
+        shimmed_sha256=sha256_bytes(shimmed),
+        mode=mode,
+        staging=staging,
+        staging_token=staging_token,
+        pid=os.getpid(),
+        shimmed=shimmed,
+    )
     header = {
         "format": JOURNAL_FORMAT,
         "lock": lock_path.name,
-        "original_sha256": sha256_bytes(original),
-        "shimmed_sha256": sha256_bytes(shimmed),
+        "original_sha256": journal.original_sha256,
+        "shimmed_sha256": journal.shimmed_sha256,
         "mode": mode,
         "staging": str(staging) if staging else None,
         "staging_token": staging_token,
-        "pid": os.getpid(),
+        "pid": journal.pid,
         "created": time.time(),
     }
-    path = journal_path(lock_path)
-    atomic_write(path, json.dumps(header).encode() + b"\n" + original, 0o600)
-    return path
+    atomic_write(journal.path, json.dumps(header).encode() + b"\n" + original, 0o600)
+    return journal
 
 
 class RestoreOutcome(NamedTuple):
@@ -222,10 +245,12 @@ class RestoreOutcome(NamedTuple):
     note: str | None = None
 
 
-def restore(lock_path: Path, *, force: bool = False, own: bool = False) -> RestoreOutcome | None:
+def restore(
+    lock_path: Path, *, force: bool = False, own: Journal | None = None
+) -> RestoreOutcome | None:
     """Finish an interrupted shim of ``lock_path`` (see :func:`_restore`); errors explained.
 
-    ``own``: the journal is the one this very run wrote (no need to ask whose it is).
+    ``own``: the journal this very run wrote (no need to ask whose it is, nor to read it back).
     """
     try:
         return _restore(lock_path, force=force, own=own)
@@ -237,7 +262,9 @@ def restore(lock_path: Path, *, force: bool = False, own: bool = False) -> Resto
         ) from None
 
 
-def _restore(lock_path: Path, *, force: bool = False, own: bool = False) -> RestoreOutcome | None:
+def _restore(
+    lock_path: Path, *, force: bool = False, own: Journal | None = None
+) -> RestoreOutcome | None:
     """Finish an interrupted shim of ``lock_path``; None when there is nothing to finish.
 
     uv.lock is written back only when it still holds exactly the shimmed bytes (or is gone). If
@@ -248,7 +275,7 @@ def _restore(lock_path: Path, *, force: bool = False, own: bool = False) -> Rest
     path = journal_path(lock_path)
     if not os.path.lexists(path):
         return None
-    reason = None if own else foreign(path)
+    reason = None if own is not None else foreign(path)
     if reason is not None and not force:
         raise LockshimError(
             f"{path}: a lockshim journal {reason}. lockshim did not write it, so it does not act "
@@ -256,27 +283,28 @@ def _restore(lock_path: Path, *, force: bool = False, own: bool = False) -> Rest
             f"(`git rm --cached {path.name}`, then delete it); if it is the journal of your own "
             "interrupted run, `lockshim restore --force` finishes it."
         )
-    journal = Journal.read(path, lock_path)
+    journal = own if own is not None else Journal.read(path, lock_path)
     try:
         current: bytes | None = lock_path.read_bytes()
         owner: tuple[int, int] | None = tuple(os.stat(lock_path)[4:6])  # type: ignore[assignment]
     except FileNotFoundError:
         current, owner = None, None
-    current_sha = sha256_bytes(current) if current is not None else None
     saved_as = None
-    if current_sha == journal.original_sha256:
+    original = current is not None and journal.holds(current, "original")
+    shimmed = current is not None and not original and journal.holds(current, "shimmed")
+    if original:
         action = "unchanged"
         if stat.S_IMODE(lock_path.stat().st_mode) != journal.mode:
             os.chmod(lock_path, journal.mode)
-    elif current is None or current_sha == journal.shimmed_sha256 or force:
-        if current is not None and current_sha != journal.shimmed_sha256:
+    elif current is None or shimmed or force:
+        if current is not None and not shimmed:
             saved_as = _free_name(lock_path.with_name(f"{lock_path.name}.lockshim-replaced"))
             atomic_write(saved_as, current, journal.mode, owner=owner)
             action = "forced"
         else:
             action = "restored"
         atomic_write(lock_path, journal.original, journal.mode, owner=owner)
-        if sha256_bytes(lock_path.read_bytes()) != journal.original_sha256:
+        if not journal.holds(lock_path.read_bytes(), "original"):
             raise LockshimError(
                 f"{lock_path}: the restored file does not read back as the original "
                 f"(sha256 {journal.original_sha256}); the journal {path} is kept. "
@@ -398,7 +426,7 @@ def shimmed(
         atomic_write(lock_path, shimmed_bytes, mode, owner=(info.st_uid, info.st_gid))
     except BaseException as error:
         with contextlib.suppress(OSError):
-            os.unlink(journal)
+            os.unlink(journal.path)
         if isinstance(error, OSError):
             raise _unwritable(lock_path, lock_path, error) from None
         raise
@@ -407,6 +435,6 @@ def shimmed(
         yield
     finally:
         with signals_deferred() as pending:
-            restore(lock_path, own=True)
+            restore(lock_path, own=journal)
     if pending:  # a signal came during the restore of a run that was otherwise done
         raise Interrupted(pending[0])
