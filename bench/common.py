@@ -14,11 +14,20 @@ WORK = Path(__file__).resolve().parent / ".work"
 PYTHON = sys.executable
 #: (comparison, lockshim's seconds, the other's seconds, ratio, goal, met)
 Row = tuple[str, float, float, float, str, bool]
-NOOP_UV = f"""#!{PYTHON}
+#: uv's stand-in for the overhead row: answers `--version`, does nothing else. A shell script
+#: where there is a shell, so that the row does not bill lockshim for a second Python start.
+NOOP_UV = (
+    f"""#!{PYTHON}
 import sys
 if sys.argv[1:2] == ["--version"]:
     print("uv 0.13.9 (no-op stand-in)")
 """
+    if os.name == "nt"
+    else """#!/bin/sh
+[ "$1" = --version ] && echo "uv 0.13.9 (no-op stand-in)"
+exit 0
+"""
+)
 
 
 def uv_bin() -> str:

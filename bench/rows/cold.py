@@ -67,6 +67,6 @@ def measure(pairs: int) -> list[Row]:
             ours,
             theirs,
             pairs,
-            1.0,
+            0.9,
         )
     ]
