@@ -280,11 +280,6 @@ def _at_line_start(text: str, prefix: str, start: int = 0) -> Iterator[int]:
         at = text.find(needle, at + 1)
 
 
-def _package_starts(text: str) -> list[int]:
-    """Where each ``[[package]]`` header line starts."""
-    return [at for at in _at_line_start(text, "[[package]]") if _line(text, at) == "[[package]]"]
-
-
 def _line(text: str, at: int) -> str:
     """The line that starts at ``at``, without trailing blanks or line ending."""
     end = text.find("\n", at)
@@ -315,6 +310,19 @@ _ENTRY = (
     r" \}"
 )
 _SDIST = re.compile(_ENTRY + r"[ \t]*\r?$", re.M)
+#: A package's first lines as uv writes them: name, version, source.
+_HEAD = re.compile(
+    r"\[\[package\]\][ \t]*\r?\n"
+    + r"name = "
+    + _STR
+    + r"[ \t]*\r?\n"
+    + r"version = "
+    + _STR
+    + r"[ \t]*\r?\n"
+    + r"source = \{ (\w+) = "
+    + _STR
+    + r"( \}|,)"
+)
 _WHEEL = re.compile(r"    " + _ENTRY + r",?\r?\n")
 #: Inline tables that open with these keys, with any spacing: each must be an artifact the scan
 #: read, or a source (``source = { url = ...``); otherwise the lock is laid out unlike uv's own.
@@ -328,20 +336,19 @@ def _scan(text: str, base: int, keep: Keep | None = None) -> tuple[Package, ...]
     It walks the text with ``str.find`` to each key uv writes at the start of a line and reads
     the value there with an anchored match, so that it never searches the text twice.
     """
-    starts = _layout_starts(text)
-    if starts is None:
+    layout = _layout(text)
+    if layout is None:
         return None
+    starts, tops = layout
     packages: list[Package] = []
     seen = 0
-    for number in range(len(starts) - 1):
-        start, end = starts[number], starts[number + 1]
-        top = text.find("\n[package.", start, end)
-        top = end if top < 0 else top
+    for number, start in enumerate(starts):
+        top = tops[number]
         head = _head(text, start, top, base)
         if head is None:
             return None
-        name, version, source, artifacts = head
-        skipped = _read_wheels(text, start, top, base, keep, artifacts)
+        name, version, source, artifacts, after = head
+        skipped = _read_wheels(text, after, top, base, keep, artifacts)
         if skipped is None:
             return None
         seen += skipped + sum(1 for a in artifacts if a.url is not None or a.path is not None)
@@ -368,9 +375,10 @@ def _scan_only(
     urls = text.count("{ url = ")
     if len(pieces) - 1 < urls and len(pieces) - 1 < urls - text.count("source = { url = "):
         return None  # some artifact url has no sha256
-    starts = _layout_starts(text)
-    if starts is None:
+    layout = _layout(text)
+    if layout is None:
         return None
+    starts, tops = layout
     lines: dict[int, set[int]] = {}  # package number -> starts of lines holding a wanted digest
     heads = [piece[:64] for piece in pieces]
     hits = [number for number in range(1, len(heads)) if heads[number] in digests]
@@ -381,7 +389,7 @@ def _scan_only(
             at = ends[number - 1] + 7 * number  # where the digest after the separator starts
             line = text.rfind("\n", 0, at) + 1
             package = bisect.bisect_right(starts, line) - 1
-            if package < 0 or package >= len(starts) - 1:
+            if package < 0:
                 return None  # in the header: not an artifact
             lines.setdefault(package, set()).add(line)
     named = {
@@ -392,20 +400,18 @@ def _scan_only(
         for project in _projects_named(name)
     }
     packages: list[Package] = []
-    for number in range(len(starts) - 1):
-        start, end = starts[number], starts[number + 1]
-        top = text.find("\n[package.", start, end)
-        top = end if top < 0 else top
+    for number, start in enumerate(starts):
+        top = tops[number]
         head = _head(text, start, top, base)
         if head is None:
             return None
-        name, version, source, artifacts = head
+        name, version, source, artifacts, after = head
         wanted = lines.get(number)
         if name in named:  # a file named like it holds other bytes: read all its wheels
-            if _read_wheels(text, start, top, base, keep, artifacts) is None:
+            if _read_wheels(text, after, top, base, keep, artifacts) is None:
                 return None
         elif wanted:
-            rows, close = _wheel_rows(text, start, top)
+            rows, close = _wheel_rows(text, after, top)
             first = len(artifacts)
             for line in sorted(wanted):
                 if text.startswith("sdist = ", line):
@@ -443,40 +449,59 @@ def _by_digest(digests: frozenset[str]) -> Keep:
     return keep
 
 
-def _layout_starts(text: str) -> list[int] | None:
-    """Where each package starts (and the end of the text), or None when the text holds what
-    the fast scans do not read: multi-line strings, or tables other than a package's after the
-    first package."""
+def _layout(text: str) -> tuple[list[int], list[int]] | None:
+    """Where each package starts, and where its own table ends (its first ``[package.*]``
+    sub-table, or the next package); None when the text holds what the fast scans do not read:
+    multi-line strings, a ``[[package]]`` line with more on it, or tables other than a
+    package's after the first package."""
     if '"""' in text or "'''" in text:
         return None
-    starts = _package_starts(text)
-    if starts and any(
-        not text.startswith(("[[package]]", "[package."), at)
-        for at in _at_line_start(text, "[", starts[0])
-    ):
-        return None
-    starts.append(len(text))
-    return starts
+    starts: list[int] = []
+    tops: list[int] = []
+    for at in _at_line_start(text, "["):
+        if text.startswith("[[package]]", at):
+            if _line(text, at) != "[[package]]":
+                return None
+            if len(tops) < len(starts):
+                tops.append(at)
+            starts.append(at)
+        elif not starts:
+            continue  # the lock's own tables, before any package
+        elif not text.startswith("[package.", at):
+            return None
+        elif len(tops) < len(starts):
+            tops.append(at)
+    if len(tops) < len(starts):
+        tops.append(len(text))
+    return starts, tops
 
 
 def _head(
     text: str, start: int, top: int, base: int
-) -> tuple[str, str | None, Source | None, list[Artifact]] | None:
-    """A package's name, version, source and sdist (its table runs from ``start`` to ``top``)."""
-    name = _field(text, "\nname = ", start, top)
-    if not name:
-        return None
-    version = _field(text, "\nversion = ", start, top)
-    source = None
-    at = text.find("\nsource = ", start, top)
-    if at >= 0:
-        match = _SOURCE.match(text, at + 10)
-        if match is None:
+) -> tuple[str, str | None, Source | None, list[Artifact], int] | None:
+    """A package's name, version, source and sdist (its table runs from ``start`` to ``top``),
+    and where its wheels may start (after these lines)."""
+    match = _HEAD.match(text, start, top)
+    if match is not None and match.group(1):  # name, version, source where uv writes them
+        name, version, kind, value, closing = match.group(1, 2, 3, 4, 5)
+        source: Source | None = Source(kind, value, closing == " }")
+        after = match.end()
+    else:
+        name = _field(text, "\nname = ", start, top)
+        if not name:
             return None
-        kind, value, closing = match.group(1, 2, 3)
-        source = Source(kind, value, closing == " }")
+        version = _field(text, "\nversion = ", start, top)
+        source = None
+        at = text.find("\nsource = ", start, top)
+        if at >= 0:
+            found = _SOURCE.match(text, at + 10)
+            if found is None:
+                return None
+            kind, value, closing = found.group(1, 2, 3)
+            source = Source(kind, value, closing == " }")
+        after = start
     artifacts: list[Artifact] = []
-    at = text.find("\nsdist = ", start, top)
+    at = text.find("\nsdist = ", after, top)
     if at >= 0:
         match = _SDIST.match(text, at + 9)
         if match is None:
@@ -485,7 +510,8 @@ def _head(
         if not artifact.filename and source is not None:  # `sdist = { hash = ... }`
             artifact = artifact._replace(filename=filename_of(source.kind, source.value))
         artifacts.append(artifact)
-    return name, version, source, artifacts
+        after = match.end()
+    return name, version, source, artifacts, after
 
 
 def _read_wheels(
