@@ -175,7 +175,7 @@ def read_header(data: bytes, path: Path) -> Header:
             f"{path}: not UTF-8 text (byte {error.start}). A uv.lock is always UTF-8: "
             "restore it from version control or run `uv lock` to write it anew."
         ) from None
-    if not text.strip():
+    if not text or text.isspace():  # (strip would copy a big lock)
         raise LockError(
             f"{path}: the file is empty. Restore it from version control "
             "(`git checkout -- uv.lock`) or run `uv lock` to write it anew."
