@@ -80,7 +80,7 @@ class Report(NamedTuple):
 
 
 #: What lockshim leaves beside a lock: a journal, or a copy saved during a conflict.
-_LEFTOVER = re.compile(r"(^\..+\.lockshim-journal|\.lockshim-(original|replaced))$")
+_LEFTOVER = re.compile(r"(^\..+\.lockshim-(journal|saved)|\.lockshim-(original|replaced))$")
 
 
 def check(paths: Sequence[Path], allow: Iterable[str] = ()) -> Report:

@@ -5,7 +5,9 @@ undo the change is on disk (the journal, written and fsynced beside uv.lock); th
 back in ``finally``; and a journal found later (after ``kill -9`` or a power cut) is finished by the
 next run or by ``lockshim restore``.
 
-The journal ``.uv.lock.lockshim-journal`` holds one JSON header line and then the original bytes.
+The journal ``.uv.lock.lockshim-journal`` holds one JSON header line, then the original bytes;
+or, where hard links can be made, the original file itself is kept as ``.uv.lock.lockshim-saved``
+(a second name for it, made before uv.lock is replaced) and restoring is one rename.
 A journal is data: every field is checked before use, one this user did not write (owned by
 someone else, or tracked by git, so it came with the repository) is not acted on without
 ``--force``, and the only thing it can get removed is a staging folder that passes every check
@@ -43,6 +45,11 @@ def journal_path(lock_path: Path) -> Path:
     return lock_path.with_name(f".{lock_path.name}{_JOURNAL_SUFFIX}")
 
 
+def saved_path(lock_path: Path) -> Path:
+    """Where a journal may keep the original uv.lock itself (a hard link to its file)."""
+    return lock_path.with_name(f".{lock_path.name}.lockshim-saved")
+
+
 _JOURNAL_SUFFIX = ".lockshim-journal"
 
 
@@ -73,9 +80,13 @@ _SHA256 = re.compile(r"[0-9a-f]{64}\Z")
 
 
 class Journal(NamedTuple):
+    """What a journal says. The original bytes follow its header line, or (``kept``) the
+    original file itself is kept under :func:`saved_path` (a hard link made before uv.lock was
+    replaced, so restoring is a rename and no byte is written)."""
+
     path: Path
     lock_path: Path
-    original: bytes
+    original: bytes | None  # None: kept as the saved file, not read (yet)
     original_sha256: str
     shimmed_sha256: str
     mode: int
@@ -84,15 +95,45 @@ class Journal(NamedTuple):
     pid: int
     #: The shimmed bytes, when this run wrote them (the journal on disk holds only a checksum).
     shimmed: bytes | None = None
+    kept: bool = False  # the original is the file at saved_path(lock_path)
+    #: (inode, size, mtime) of the saved file when this run made it: untouched since if equal.
+    saved_id: tuple[int, int, int] | None = None
 
     def holds(self, current: bytes, which: str) -> bool:
         """Whether ``current`` is the ``original`` or the ``shimmed`` lock: compared byte for
         byte when the bytes are at hand, else by sha256."""
-        if which == "original":
-            return current == self.original
-        if self.shimmed is not None:
-            return current == self.shimmed
-        return sha256_bytes(current) == self.shimmed_sha256
+        known = self.original if which == "original" else self.shimmed
+        if known is not None:
+            return current == known
+        digest = self.original_sha256 if which == "original" else self.shimmed_sha256
+        return sha256_bytes(current) == digest
+
+    def original_bytes(self) -> bytes:
+        """The original lock: from the journal, or read from the saved file and checked."""
+        if self.original is not None:
+            return self.original
+        saved = saved_path(self.lock_path)
+        try:
+            data = read_regular(saved)
+        except OSError as error:
+            data, reason = None, error.strerror or str(error)
+        else:
+            reason = "it does not match the journal's checksum"
+        if data is None or sha256_bytes(data) != self.original_sha256:
+            raise LockshimError(
+                f"{saved}: the original uv.lock kept by an interrupted lockshim run cannot be "
+                f"used ({reason}); {self.path} and it are kept as they are. Restore uv.lock "
+                "from version control (`git checkout -- uv.lock`), then delete both."
+            )
+        return data
+
+    def saved_untouched(self) -> bool:
+        """The saved file is the very file this run kept (same inode, size and mtime)."""
+        try:
+            info = os.lstat(saved_path(self.lock_path))
+        except OSError:
+            return False
+        return stat.S_ISREG(info.st_mode) and _identity(info) == self.saved_id
 
     @classmethod
     def read(cls, path: Path, lock_path: Path) -> Journal:
@@ -105,24 +146,34 @@ class Journal(NamedTuple):
                 f"{path}: the journal of an interrupted lockshim run cannot be read ({error}). "
                 "It is kept as it is; compare it with uv.lock by hand, then delete it."
             ) from None
-        if not newline or sha256_bytes(original) != meta["original_sha256"]:
+        kept = meta.get("kept") == "saved"
+        if kept and newline and not original:
+            original_or_none: bytes | None = None  # the original is the saved file
+        elif kept or not newline or sha256_bytes(original) != meta["original_sha256"]:
             raise LockshimError(
                 f"{path}: the journal of an interrupted lockshim run is damaged (its copy of "
                 "uv.lock does not match its checksum). It is kept as it is; restore uv.lock from "
                 "version control (`git checkout -- uv.lock`), then delete the journal."
             )
+        else:
+            original_or_none = original
         staging = meta.get("staging")
         return cls(
             path=path,
             lock_path=lock_path,
-            original=original,
+            original=original_or_none,
             original_sha256=meta["original_sha256"],
             shimmed_sha256=meta["shimmed_sha256"],
             mode=meta["mode"] & 0o777,  # permission bits only, never setuid or file type
             staging=Path(staging) if staging else None,
             staging_token=meta.get("staging_token"),
             pid=meta.get("pid", 0),
+            kept=kept,
         )
+
+
+def _identity(info: os.stat_result) -> tuple[int, int, int]:
+    return info.st_ino, info.st_size, info.st_mtime_ns
 
 
 def _checked(meta: Any) -> dict[str, Any]:
@@ -144,6 +195,8 @@ def _checked(meta: Any) -> dict[str, Any]:
     pid = meta.get("pid", 0)
     if not isinstance(pid, int) or isinstance(pid, bool):
         raise ValueError("pid is not a number")
+    if meta.get("kept") not in (None, "saved"):
+        raise ValueError("kept is not 'saved'")
     return meta
 
 
@@ -208,7 +261,12 @@ def _write_journal(
     staging: Path | None,
     staging_token: str | None = None,
 ) -> Journal:
-    """Write the journal; what it says, with the shimmed bytes, for this run's own restore."""
+    """Write the journal; what it says, with both versions' bytes, for this run's own restore.
+
+    The original file itself is kept (a hard link beside it) where the platform and the
+    filesystem allow and nothing is in the way; else its bytes follow the journal's header.
+    ``lock_path`` must hold ``original`` (:func:`shimmed` reads it again just before).
+    """
     journal = Journal(
         path=journal_path(lock_path),
         lock_path=lock_path,
@@ -232,6 +290,19 @@ def _write_journal(
         "pid": journal.pid,
         "created": time.time(),
     }
+    saved = saved_path(lock_path)
+    if hasattr(os, "link") and not os.path.lexists(saved):  # never over a file already there
+        kept = {**header, "kept": "saved"}
+        atomic_write(journal.path, json.dumps(kept).encode() + b"\n", 0o600)
+        try:
+            os.link(lock_path, saved)
+        except OSError:
+            pass  # no hard links here (FAT, some shares): the bytes go in the journal instead
+        else:
+            info = os.lstat(saved)
+            if info.st_size == len(original):  # the file is the one read (the caller checked)
+                return journal._replace(kept=True, saved_id=_identity(info))
+            os.unlink(saved)
     atomic_write(journal.path, json.dumps(header).encode() + b"\n" + original, 0o600)
     return journal
 
@@ -303,16 +374,10 @@ def _restore(
             action = "forced"
         else:
             action = "restored"
-        atomic_write(lock_path, journal.original, journal.mode, owner=owner)
-        if not journal.holds(lock_path.read_bytes(), "original"):
-            raise LockshimError(
-                f"{lock_path}: the restored file does not read back as the original "
-                f"(sha256 {journal.original_sha256}); the journal {path} is kept. "
-                "Check the disk, then run `lockshim restore` again."
-            )
+        _put_back(journal, owner)
     else:
         saved_as = lock_path.with_name(f"{lock_path.name}.lockshim-original")
-        atomic_write(saved_as, journal.original, journal.mode)
+        atomic_write(saved_as, journal.original_bytes(), journal.mode)
         raise RestoreConflict(
             f"{lock_path} was changed while lockshim had it shimmed: it matches neither the "
             f"original nor the shimmed lock, so it was left as it is. The original is saved as "
@@ -327,9 +392,32 @@ def _restore(
         why = staging.remove(journal.staging, journal.staging_token or "")
         if why is not None:
             note = f"the journal named {journal.staging} as its staging folder; left alone: {why}."
+    if journal.kept and action == "unchanged":
+        with contextlib.suppress(FileNotFoundError):  # the original is in place: not needed
+            os.unlink(saved_path(lock_path))
     os.unlink(path)
     fsync_dir(path.parent)
     return RestoreOutcome(action, saved_as, note)
+
+
+def _put_back(journal: Journal, owner: tuple[int, int] | None) -> None:
+    """The original in place of uv.lock: the kept file renamed back (checked by sha256 first
+    unless it is the very file this run kept), or its bytes written and read back."""
+    lock_path = journal.lock_path
+    if journal.kept:
+        if not journal.saved_untouched():
+            journal.original_bytes()  # reads and checks it; the error names the fix
+        os.replace(saved_path(lock_path), lock_path)
+        fsync_dir(lock_path.parent)
+        return
+    original = journal.original_bytes()
+    atomic_write(lock_path, original, journal.mode, owner=owner)
+    if lock_path.read_bytes() != original:
+        raise LockshimError(
+            f"{lock_path}: the restored file does not read back as the original "
+            f"(sha256 {journal.original_sha256}); the journal {journal.path} is kept. "
+            "Check the disk, then run `lockshim restore` again."
+        )
 
 
 @contextlib.contextmanager
@@ -425,8 +513,10 @@ def shimmed(
     try:
         atomic_write(lock_path, shimmed_bytes, mode, owner=(info.st_uid, info.st_gid))
     except BaseException as error:
-        with contextlib.suppress(OSError):
-            os.unlink(journal.path)
+        # uv.lock is most likely untouched; if the write got as far as the rename, this puts
+        # the original back. Either way the journal (and any kept file) goes.
+        with signals_deferred(), contextlib.suppress(OSError, LockshimError):
+            restore(lock_path, own=journal)
         if isinstance(error, OSError):
             raise _unwritable(lock_path, lock_path, error) from None
         raise

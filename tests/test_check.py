@@ -330,7 +330,12 @@ def test_a_journal_left_beside_a_restored_lock_is_named_as_such(clean_lock: Path
 
 @pytest.mark.parametrize(
     "name",
-    [".uv.lock.lockshim-journal", "uv.lock.lockshim-original", "tool.py.lock.lockshim-replaced"],
+    [
+        ".uv.lock.lockshim-journal",
+        ".uv.lock.lockshim-saved",
+        "uv.lock.lockshim-original",
+        "tool.py.lock.lockshim-replaced",
+    ],
 )
 def test_lockshim_leftovers_are_refused_by_the_hook(tmp_path: Path, name: str) -> None:
     import re

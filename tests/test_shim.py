@@ -11,8 +11,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lockshim.errors import Interrupted
-from lockshim.shim import _write_journal, atomic_write, journal_path, restore, shimmed
+from lockshim.errors import Interrupted, LockshimError
+from lockshim.shim import (
+    _write_journal,
+    atomic_write,
+    journal_path,
+    restore,
+    saved_path,
+    shimmed,
+)
 
 LINE = st.text(st.characters(blacklist_categories=("Cs",)), max_size=300)
 LOCK_TEXT = st.one_of(
@@ -131,3 +138,78 @@ def test_forced_restores_never_overwrite_a_saved_copy(tmp_path: Path) -> None:
     assert (tmp_path / "uv.lock.lockshim-replaced").read_bytes() == b"first edit"
     assert (tmp_path / "uv.lock.lockshim-replaced.1").read_bytes() == b"second edit"
     assert lock.read_bytes() == b"original"
+
+
+def test_the_original_file_itself_is_kept_and_renamed_back(tmp_path: Path) -> None:
+    """Where hard links work, the journal holds no copy: the original file is kept under a
+    second name while uv runs, and comes back as the very same file (inode, mtime, mode)."""
+    lock = tmp_path / "uv.lock"
+    lock.write_bytes(b"original")
+    os.chmod(lock, 0o640)
+    os.utime(lock, ns=(1_000_000_000, 1_000_000_000))
+    before = os.stat(lock)
+    with shimmed(lock, b"original", b"shimmed"):
+        kept = os.stat(saved_path(lock))
+        assert (kept.st_ino, kept.st_dev) == (before.st_ino, before.st_dev)
+        assert journal_path(lock).read_bytes().endswith(b"}\n")  # the header line alone
+        assert lock.read_bytes() == b"shimmed"
+    after = os.stat(lock)
+    assert (after.st_ino, after.st_mtime_ns, stat.S_IMODE(after.st_mode)) == (
+        before.st_ino,
+        before.st_mtime_ns,
+        0o640,
+    )
+    assert sorted(os.listdir(tmp_path)) == ["uv.lock"]
+
+
+def test_without_hard_links_the_journal_carries_the_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """FAT, some network shares: os.link fails, the original's bytes go in the journal, and a
+    crash is finished from them."""
+
+    def no_links(*args: object, **kwargs: object) -> None:
+        raise OSError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_links)
+    lock = tmp_path / "uv.lock"
+    lock.write_bytes(b"original")
+    with shimmed(lock, b"original", b"shimmed"):
+        assert journal_path(lock).read_bytes().endswith(b"}\noriginal")
+        assert not os.path.lexists(saved_path(lock))
+    assert lock.read_bytes() == b"original" and sorted(os.listdir(tmp_path)) == ["uv.lock"]
+
+    _write_journal(lock, b"original", b"shimmed", 0o644, None)  # then killed
+    atomic_write(lock, b"shimmed", 0o644)
+    outcome = restore(lock)
+    assert outcome is not None and outcome.action == "restored"
+    assert lock.read_bytes() == b"original" and sorted(os.listdir(tmp_path)) == ["uv.lock"]
+
+
+def test_a_file_already_named_like_the_kept_original_is_left_alone(tmp_path: Path) -> None:
+    lock = tmp_path / "uv.lock"
+    lock.write_bytes(b"original")
+    saved_path(lock).write_bytes(b"someone's file")
+    with shimmed(lock, b"original", b"shimmed"):
+        assert journal_path(lock).read_bytes().endswith(b"}\noriginal")  # the bytes, then
+    assert lock.read_bytes() == b"original"
+    assert saved_path(lock).read_bytes() == b"someone's file"
+
+
+def test_a_damaged_kept_original_is_never_put_back(tmp_path: Path) -> None:
+    """After a crash, the kept file must still be the original (by sha256): else uv.lock,
+    the journal and the kept file all stay as they are, and the message says what to do."""
+    lock = tmp_path / "uv.lock"
+    lock.write_bytes(b"original")
+    _write_journal(lock, b"original", b"shimmed", 0o644, None)
+    atomic_write(lock, b"shimmed", 0o644)  # then killed; and then the kept file is changed:
+    atomic_write(saved_path(lock), b"origin4l", 0o644)
+    with pytest.raises(LockshimError, match=r"lockshim-saved.*git checkout -- uv.lock"):
+        restore(lock)
+    assert lock.read_bytes() == b"shimmed"
+    assert saved_path(lock).read_bytes() == b"origin4l" and journal_path(lock).exists()
+    os.symlink(tmp_path / "elsewhere", saved_path(lock).with_name("x"))
+    os.replace(saved_path(lock).with_name("x"), saved_path(lock))  # a symlink in its place
+    with pytest.raises(LockshimError, match="lockshim-saved"):
+        restore(lock)
+    assert lock.read_bytes() == b"shimmed" and os.path.islink(saved_path(lock))
