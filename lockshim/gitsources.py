@@ -17,6 +17,7 @@ in lockshim's cache, filled from the bundles once per commit.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
@@ -162,9 +163,19 @@ def _first_line(text: str) -> str:
 
 
 def heads(bundle: Path) -> frozenset[str]:
-    """The commits a bundle holds as heads (empty when it is not a bundle git can read)."""
+    """The commits a bundle holds as heads (empty when it is not a bundle git can read); git
+    is asked once per run for each bundle as it is (sync's advice and uv's run share it)."""
     try:
-        result = _git("bundle", "list-heads", str(bundle), check=False)
+        info = bundle.stat()
+    except OSError:
+        return frozenset()
+    return _heads(str(bundle), info.st_size, info.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=None)
+def _heads(bundle: str, size: int, mtime_ns: int) -> frozenset[str]:
+    try:
+        result = _git("bundle", "list-heads", bundle, check=False)
     except LockshimError:
         return frozenset()
     if result.returncode != 0:
@@ -229,6 +240,9 @@ def prepare(served: Sequence[GitServed]) -> dict[str, Path]:
     copies: dict[str, Path] = {}
     for item in served:
         repo = _mirror(item.pin.repository)
+        if (repo, item.pin.commit) in _held:
+            copies[item.pin.repository] = repo
+            continue
         if not _has_commit(repo, item.pin.commit):
             if not repo.is_dir():
                 repo.parent.mkdir(parents=True, exist_ok=True)
@@ -246,8 +260,13 @@ def prepare(served: Sequence[GitServed]) -> dict[str, Path]:
                     f"{item.bundle}: does not hold commit {item.pin.commit} of "
                     f"{item.pin.label} after all; it was not used. Fetch it again."
                 )
+        _held.add((repo, item.pin.commit))
         copies[item.pin.repository] = repo
     return copies
+
+
+#: (local copy, commit) known to be there in this run: a commit once fetched stays.
+_held: set[tuple[Path, str]] = set()
 
 
 def environment(

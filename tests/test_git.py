@@ -137,10 +137,16 @@ def test_an_offline_sync_installs_git_packages_from_bundles(
     served = {row["name"]: row["commit"] for row in json.loads(plan.stdout)["git"]["served"]}
     assert served == commits
 
-    result = lockshim(["sync", "--no-pip-cache", "-w", str(wheels)], project, env)
+    trace = tmp_path / "git-trace"
+    result = lockshim(
+        ["sync", "--no-pip-cache", "-w", str(wheels)], project, {**env, "GIT_TRACE": str(trace)}
+    )
     assert result.returncode == 0, result.stderr
     assert "git sources served from local bundles" in result.stderr
     assert (project / "uv.lock").read_bytes() == original
+    # each bundle is read once, though the advice and uv's environment both need it
+    bundles = list(wheels.glob("*.bundle"))
+    assert trace.read_text().count("bundle list-heads") == len(bundles) > 0
     python = project / ".venv" / "bin" / "python"
     code = "import gitpkg, gitroot, alpha, localpkg; print(gitpkg.WHERE, gitroot.WHERE)"
     ran = subprocess.run([str(python), "-c", code], capture_output=True, text=True)
