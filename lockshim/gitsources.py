@@ -172,7 +172,7 @@ def heads(bundle: Path) -> frozenset[str]:
     return _heads(str(bundle), info.st_size, info.st_mtime_ns)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _heads(bundle: str, size: int, mtime_ns: int) -> frozenset[str]:
     try:
         result = _git("bundle", "list-heads", bundle, check=False)
