@@ -32,7 +32,8 @@ from typing import Any, NamedTuple
 from lockshim.atomic import atomic_write, fsync_dir, read_regular
 from lockshim.errors import Interrupted, LockshimError, RestoreConflict
 
-JOURNAL_FORMAT = 1
+JOURNAL_FORMAT = 1  # the original bytes follow the header
+KEPT_FORMAT = 2  # the original file is kept at saved_path (an older lockshim refuses these)
 _STOP_SIGNALS = tuple(
     getattr(signal, name)
     for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT")
@@ -96,8 +97,8 @@ class Journal(NamedTuple):
     #: The shimmed bytes, when this run wrote them (the journal on disk holds only a checksum).
     shimmed: bytes | None = None
     kept: bool = False  # the original is the file at saved_path(lock_path)
-    #: (inode, size, mtime) of the saved file when this run made it: untouched since if equal.
-    saved_id: tuple[int, int, int] | None = None
+    #: (device, inode, size, mtime) of the saved file when this run made it.
+    saved_id: tuple[int, int, int, int] | None = None
 
     def holds(self, current: bytes, which: str) -> bool:
         """Whether ``current`` is the ``original`` or the ``shimmed`` lock: compared byte for
@@ -128,12 +129,18 @@ class Journal(NamedTuple):
         return data
 
     def saved_untouched(self) -> bool:
-        """The saved file is the very file this run kept (same inode, size and mtime)."""
+        """The saved file is the very file this run kept (same inode, size and mtime), a
+        regular file with no other name (nothing else can have written it)."""
         try:
             info = os.lstat(saved_path(self.lock_path))
         except OSError:
             return False
-        return stat.S_ISREG(info.st_mode) and _identity(info) == self.saved_id
+        return (
+            self.saved_id is not None
+            and stat.S_ISREG(info.st_mode)
+            and info.st_nlink == 1
+            and _identity(info) == self.saved_id
+        )
 
     @classmethod
     def read(cls, path: Path, lock_path: Path) -> Journal:
@@ -146,7 +153,7 @@ class Journal(NamedTuple):
                 f"{path}: the journal of an interrupted lockshim run cannot be read ({error}). "
                 "It is kept as it is; compare it with uv.lock by hand, then delete it."
             ) from None
-        kept = meta.get("kept") == "saved"
+        kept = meta["format"] == KEPT_FORMAT
         if kept and newline and not original:
             original_or_none: bytes | None = None  # the original is the saved file
         elif kept or not newline or sha256_bytes(original) != meta["original_sha256"]:
@@ -172,15 +179,15 @@ class Journal(NamedTuple):
         )
 
 
-def _identity(info: os.stat_result) -> tuple[int, int, int]:
-    return info.st_ino, info.st_size, info.st_mtime_ns
+def _identity(info: os.stat_result) -> tuple[int, int, int, int]:
+    return info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns
 
 
 def _checked(meta: Any) -> dict[str, Any]:
     """The header, every field of the right type and shape (else ValueError naming it)."""
     if not isinstance(meta, dict):
         raise ValueError("the header is not a JSON object")
-    if meta.get("format") != JOURNAL_FORMAT:
+    if meta.get("format") not in (JOURNAL_FORMAT, KEPT_FORMAT):
         raise ValueError(f"journal format {meta.get('format')!r}")
     for key in ("original_sha256", "shimmed_sha256"):
         if not isinstance(meta.get(key), str) or not _SHA256.match(meta[key]):
@@ -195,8 +202,6 @@ def _checked(meta: Any) -> dict[str, Any]:
     pid = meta.get("pid", 0)
     if not isinstance(pid, int) or isinstance(pid, bool):
         raise ValueError("pid is not a number")
-    if meta.get("kept") not in (None, "saved"):
-        raise ValueError("kept is not 'saved'")
     return meta
 
 
@@ -260,12 +265,15 @@ def _write_journal(
     mode: int,
     staging: Path | None,
     staging_token: str | None = None,
+    info: os.stat_result | None = None,
 ) -> Journal:
     """Write the journal; what it says, with both versions' bytes, for this run's own restore.
 
-    The original file itself is kept (a hard link beside it) where the platform and the
-    filesystem allow and nothing is in the way; else its bytes follow the journal's header.
-    ``lock_path`` must hold ``original`` (:func:`shimmed` reads it again just before).
+    ``lock_path`` holds ``original`` (:func:`shimmed` reads it again just before; ``info`` is
+    its ``lstat`` from then). The original file itself is kept under :func:`saved_path` (a hard
+    link, its data fsynced) where the platform and filesystem allow, the file is writable and
+    has no other name, and nothing is in the way; else its bytes follow the journal's header.
+    A lock replaced meanwhile is a :class:`RestoreConflict`, with nothing left behind.
     """
     journal = Journal(
         path=journal_path(lock_path),
@@ -290,21 +298,56 @@ def _write_journal(
         "pid": journal.pid,
         "created": time.time(),
     }
+    info = info or os.lstat(lock_path)
     saved = saved_path(lock_path)
-    if hasattr(os, "link") and not os.path.lexists(saved):  # never over a file already there
-        kept = {**header, "kept": "saved"}
-        atomic_write(journal.path, json.dumps(kept).encode() + b"\n", 0o600)
+    if (
+        hasattr(os, "link")
+        and info.st_nlink == 1  # no other name could write the kept file
+        and mode & stat.S_IWUSR  # (Windows cannot delete a read-only file's second name)
+        and not os.path.lexists(saved)  # never over a file already there
+    ):
+        kept_header = json.dumps({**header, "format": KEPT_FORMAT}).encode() + b"\n"
+        atomic_write(journal.path, kept_header, 0o600)
         try:
-            os.link(lock_path, saved)
-        except OSError:
-            pass  # no hard links here (FAT, some shares): the bytes go in the journal instead
-        else:
-            info = os.lstat(saved)
-            if info.st_size == len(original):  # the file is the one read (the caller checked)
-                return journal._replace(kept=True, saved_id=_identity(info))
-            os.unlink(saved)
+            kept = _keep(lock_path, saved, info, len(original))
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(journal.path)
+            raise
+        if kept is not None:
+            return journal._replace(kept=True, saved_id=kept)
     atomic_write(journal.path, json.dumps(header).encode() + b"\n" + original, 0o600)
     return journal
+
+
+def _keep(
+    lock_path: Path, saved: Path, info: os.stat_result, size: int
+) -> tuple[int, int, int, int] | None:
+    """Give uv.lock's file a second name ``saved``, durably; its identity, or None where hard
+    links cannot be made. RestoreConflict if uv.lock is no longer the file that was read."""
+    try:
+        os.link(lock_path, saved)
+    except OSError:
+        return None  # no hard links here (FAT, some shares)
+    try:
+        fd = os.open(saved, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0))
+        try:
+            kept = os.fstat(fd)
+            if _identity(kept) != _identity(info) or kept.st_size != size or kept.st_nlink != 2:
+                raise RestoreConflict(
+                    f"{lock_path} changed while lockshim was about to shim it (another program "
+                    "wrote it). It was left exactly as it is and nothing was shimmed; run "
+                    "lockshim again to serve the new lock."
+                )
+            os.fsync(fd)  # the original's own bytes on disk (`uv lock`, git do not fsync)
+        finally:
+            os.close(fd)
+        fsync_dir(lock_path.parent)  # and its second name, before uv.lock is replaced
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(saved)
+        raise
+    return _identity(kept)
 
 
 class RestoreOutcome(NamedTuple):
@@ -328,7 +371,8 @@ def restore(
     except OSError as error:
         raise LockshimError(
             f"{lock_path}: could not be restored ({error.strerror or error}). Its original bytes "
-            f"are safe in {journal_path(lock_path)}; fix the cause (disk space, permissions), "
+            f"are safe in {journal_path(lock_path)} (or the file {saved_path(lock_path).name} "
+            "it names); fix the cause (disk space, permissions), "
             "then run `lockshim restore`."
         ) from None
 
@@ -365,7 +409,8 @@ def _restore(
     shimmed = current is not None and not original and journal.holds(current, "shimmed")
     if original:
         action = "unchanged"
-        if stat.S_IMODE(lock_path.stat().st_mode) != journal.mode:
+        info = os.lstat(lock_path)
+        if not stat.S_ISLNK(info.st_mode) and stat.S_IMODE(info.st_mode) != journal.mode:
             os.chmod(lock_path, journal.mode)
     elif current is None or shimmed or force:
         if current is not None and not shimmed:
@@ -381,9 +426,10 @@ def _restore(
         raise RestoreConflict(
             f"{lock_path} was changed while lockshim had it shimmed: it matches neither the "
             f"original nor the shimmed lock, so it was left as it is. The original is saved as "
-            f"{saved_as} (and kept in {path}). Keep the version you want: "
+            f"{saved_as} (and kept by {path}). Keep the version you want: "
             "`lockshim restore --force` writes the original back (saving the current file as "
-            "uv.lock.lockshim-replaced); or delete the journal to keep the current file."
+            "uv.lock.lockshim-replaced); or delete the journal (and "
+            f"{saved_path(lock_path).name}, if there) to keep the current file."
         )
     note = None
     if journal.staging is not None:
@@ -392,21 +438,21 @@ def _restore(
         why = staging.remove(journal.staging, journal.staging_token or "")
         if why is not None:
             note = f"the journal named {journal.staging} as its staging folder; left alone: {why}."
-    if journal.kept and action == "unchanged":
-        with contextlib.suppress(FileNotFoundError):  # the original is in place: not needed
+    if journal.kept and os.path.lexists(saved_path(lock_path)):
+        with contextlib.suppress(OSError):  # the original is in place: not needed any more
             os.unlink(saved_path(lock_path))
+        fsync_dir(path.parent)  # gone before the journal that names it
     os.unlink(path)
     fsync_dir(path.parent)
     return RestoreOutcome(action, saved_as, note)
 
 
 def _put_back(journal: Journal, owner: tuple[int, int] | None) -> None:
-    """The original in place of uv.lock: the kept file renamed back (checked by sha256 first
-    unless it is the very file this run kept), or its bytes written and read back."""
+    """The original in place of uv.lock: the file this run kept, renamed back when it is
+    untouched; else the original bytes (this run's own, or the kept file's once its sha256 is
+    checked) written and read back."""
     lock_path = journal.lock_path
-    if journal.kept:
-        if not journal.saved_untouched():
-            journal.original_bytes()  # reads and checks it; the error names the fix
+    if journal.kept and journal.saved_untouched():
         os.replace(saved_path(lock_path), lock_path)
         fsync_dir(lock_path.parent)
         return
@@ -507,7 +553,7 @@ def shimmed(
         )
     mode = stat.S_IMODE(info.st_mode)
     try:
-        journal = _write_journal(lock_path, original, shimmed_bytes, mode, *staging)
+        journal = _write_journal(lock_path, original, shimmed_bytes, mode, *staging, info=info)
     except OSError as error:
         raise _unwritable(lock_path, journal_path(lock_path), error) from None
     try:

@@ -13,6 +13,7 @@ import pytest
 from pytest_regressions.data_regression import DataRegressionFixture
 from realworld import build_sdist, build_wheel, clean_env, git, serving, uv_bin, uv_lock, write
 
+from lockshim.atomic import atomic_write
 from lockshim.lock import read_lock
 from lockshim.rewrite import rewrite
 from lockshim.shim import _write_journal, journal_path
@@ -124,7 +125,7 @@ def test_a_lock_shimmed_by_an_interrupted_run_is_refused(
     }
     shimmed = rewrite(lock, served)
     _write_journal(clean_lock, original, shimmed, 0o644, None)  # as `lockshim sync` does,
-    clean_lock.write_bytes(shimmed)  # then killed while uv runs
+    atomic_write(clean_lock, shimmed, 0o644)  # then killed while uv runs
     result = _lockshim(["--json"], clean_lock.parent)
     assert result.returncode == 1
     findings = _normalized(result.stdout, registry, tmp_path)

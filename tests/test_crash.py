@@ -358,16 +358,18 @@ def test_nothing_served_leaves_the_lock_alone(project: Path, standin: Path, tmp_
 
 
 def _journal_for(lock: Path, original: bytes, shimmed: bytes) -> None:
-    from lockshim.shim import _write_journal
+    """What a run killed while uv ran leaves: the journal, and ``lock`` holding ``shimmed``."""
+    from lockshim.shim import _write_journal, atomic_write
 
+    atomic_write(lock, original, 0o644)
     _write_journal(lock, original, shimmed, 0o644, None)
+    atomic_write(lock, shimmed, 0o644)
 
 
 def test_restore_finds_script_locks_and_deleted_locks(project: Path, tmp_path: Path) -> None:
     """After a crash: a script lock left shimmed, and a uv.lock deleted since, both come back."""
     original = (project / "uv.lock").read_bytes()
     script_lock = project / "tool.py.lock"
-    script_lock.write_bytes(b"# shimmed script lock\n")
     _journal_for(script_lock, b"# the script's own lock\n", b"# shimmed script lock\n")
     _journal_for(project / "uv.lock", original, b"# shimmed\n")
     (project / "uv.lock").unlink()  # deleted by hand after the crash

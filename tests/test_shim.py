@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lockshim.errors import Interrupted, LockshimError
+from lockshim.errors import Interrupted, LockshimError, RestoreConflict
 from lockshim.shim import (
     _write_journal,
     atomic_write,
@@ -131,8 +131,9 @@ def test_a_lock_changed_since_it_was_read_is_never_shimmed(tmp_path: Path) -> No
 def test_forced_restores_never_overwrite_a_saved_copy(tmp_path: Path) -> None:
     lock = tmp_path / "uv.lock"
     for edit in (b"first edit", b"second edit"):
-        lock.write_bytes(edit)
-        _write_journal(lock, b"original", b"shimmed", 0o644, None)
+        lock.write_bytes(b"original")
+        _write_journal(lock, b"original", b"shimmed", 0o644, None)  # then killed; and then
+        atomic_write(lock, edit, 0o644)  # the lock is edited
         outcome = restore(lock, force=True)
         assert outcome is not None and outcome.action == "forced"
     assert (tmp_path / "uv.lock.lockshim-replaced").read_bytes() == b"first edit"
@@ -213,3 +214,78 @@ def test_a_damaged_kept_original_is_never_put_back(tmp_path: Path) -> None:
     with pytest.raises(LockshimError, match="lockshim-saved"):
         restore(lock)
     assert lock.read_bytes() == b"shimmed" and os.path.islink(saved_path(lock))
+
+
+def test_a_kept_file_changed_during_the_run_is_not_put_back(tmp_path: Path) -> None:
+    """Written through another name, or swapped for a symlink while uv ran: this run's own
+    bytes go back instead, as a plain file, and the kept name goes."""
+    lock = tmp_path / "uv.lock"
+    for tamper in ("through another name", "symlink"):
+        lock.write_bytes(b"original")
+        with shimmed(lock, b"original", b"shimmed"):
+            if tamper == "symlink":
+                os.unlink(saved_path(lock))
+                os.symlink(tmp_path / "elsewhere", saved_path(lock))
+            else:
+                os.link(saved_path(lock), tmp_path / "other-name")
+                with open(tmp_path / "other-name", "r+b") as stream:
+                    stream.write(b"TAMPERED")
+                os.unlink(tmp_path / "other-name")
+        assert not os.path.islink(lock) and lock.read_bytes() == b"original", tamper
+        assert sorted(os.listdir(tmp_path)) == ["uv.lock"], tamper
+
+
+def test_a_lock_replaced_just_before_the_shim_is_left_as_it_is(tmp_path: Path) -> None:
+    lock = tmp_path / "uv.lock"
+    lock.write_bytes(b"original")
+    seen = os.lstat(lock)
+    atomic_write(lock, b"pulled meanwhile", 0o644)  # another program, after lockshim read it
+    with pytest.raises(RestoreConflict, match="changed while lockshim"):
+        _write_journal(lock, b"original", b"shimmed", 0o644, None, info=seen)
+    assert lock.read_bytes() == b"pulled meanwhile"
+    assert sorted(os.listdir(tmp_path)) == ["uv.lock"]
+
+
+def test_a_lock_with_other_names_carries_its_bytes_in_the_journal(tmp_path: Path) -> None:
+    """A second name could write the kept file: the bytes go in the journal, and uv.lock comes
+    back under both names as before."""
+    lock = tmp_path / "uv.lock"
+    lock.write_bytes(b"original")
+    os.link(lock, tmp_path / "also")
+    with shimmed(lock, b"original", b"shimmed"):
+        assert journal_path(lock).read_bytes().endswith(b"}\noriginal")
+        assert not os.path.lexists(saved_path(lock))
+    assert lock.read_bytes() == b"original" == (tmp_path / "also").read_bytes()
+
+
+def test_a_planted_hard_link_never_becomes_uv_lock(tmp_path: Path) -> None:
+    """After a crash the kept file's bytes are written, never its file renamed: a kept name
+    that is another file's second name (a tar can carry one) does not make uv.lock that file."""
+    lock = tmp_path / "uv.lock"
+    other = tmp_path / "pyproject.toml"
+    other.write_bytes(b"original")
+    os.chmod(other, 0o666)
+    lock.write_bytes(b"original")
+    _write_journal(lock, b"original", b"shimmed", 0o644, None)
+    atomic_write(lock, b"shimmed", 0o644)  # killed while uv ran; then the kept name is planted
+    os.unlink(saved_path(lock))
+    os.link(other, saved_path(lock))
+    outcome = restore(lock)
+    assert outcome is not None and outcome.action == "restored"
+    assert lock.read_bytes() == b"original"
+    assert os.stat(lock).st_ino != os.stat(other).st_ino
+    assert stat.S_IMODE(os.stat(lock).st_mode) == 0o644
+    assert sorted(os.listdir(tmp_path)) == ["pyproject.toml", "uv.lock"]
+
+
+def test_restore_never_changes_a_symlinked_locks_target(tmp_path: Path) -> None:
+    target = tmp_path / "target"
+    target.write_bytes(b"original")
+    os.chmod(target, 0o600)
+    lock = tmp_path / "uv.lock"
+    lock.write_bytes(b"original")
+    _write_journal(lock, b"original", b"shimmed", 0o644, None)
+    os.unlink(lock)
+    os.symlink(target, lock)  # planted since: holds the original's bytes, other mode
+    restore(lock, force=True)
+    assert stat.S_IMODE(os.stat(target).st_mode) == 0o600
