@@ -339,15 +339,23 @@ def _keep(
                     "wrote it). It was left exactly as it is and nothing was shimmed; run "
                     "lockshim again to serve the new lock."
                 )
-            os.fsync(fd)  # the original's own bytes on disk (`uv lock`, git do not fsync)
+            try:
+                os.fsync(fd)  # the original's own bytes on disk (`uv lock`, git do not fsync)
+            except OSError:  # Windows flushes only files open for writing
+                durable = False
+            else:
+                durable = True
         finally:
             os.close(fd)
-        fsync_dir(lock_path.parent)  # and its second name, before uv.lock is replaced
+        if durable:
+            fsync_dir(lock_path.parent)  # and its second name, before uv.lock is replaced
+            return _identity(kept)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(saved)
         raise
-    return _identity(kept)
+    os.unlink(saved)  # not durable here: the bytes go in the journal (fsynced) instead
+    return None
 
 
 class RestoreOutcome(NamedTuple):

@@ -289,3 +289,26 @@ def test_restore_never_changes_a_symlinked_locks_target(tmp_path: Path) -> None:
     os.symlink(target, lock)  # planted since: holds the original's bytes, other mode
     restore(lock, force=True)
     assert stat.S_IMODE(os.stat(target).st_mode) == 0o600
+
+
+def test_where_a_read_only_file_cannot_be_flushed_the_bytes_go_in_the_journal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Windows flushes only files open for writing: the kept file's bytes could not be made
+    durable, so it is not kept; the journal carries them (and is itself fsynced)."""
+    import fcntl
+
+    real_fsync = os.fsync
+
+    def windows_like_fsync(fd: int) -> None:
+        if fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE == os.O_RDONLY:
+            raise OSError(9, "Bad file descriptor")
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", windows_like_fsync)
+    lock = tmp_path / "uv.lock"
+    lock.write_bytes(b"original")
+    with shimmed(lock, b"original", b"shimmed"):
+        assert journal_path(lock).read_bytes().endswith(b"}\noriginal")
+        assert not os.path.lexists(saved_path(lock))
+    assert lock.read_bytes() == b"original" and sorted(os.listdir(tmp_path)) == ["uv.lock"]
