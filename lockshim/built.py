@@ -35,13 +35,15 @@ def trusted(folder: Path) -> bool | None:
     import os
     import stat as stats
 
+    from lockshim.trust import others_can_write, yours
+
     try:
         here = os.stat(folder)
         info = os.lstat(folder / PROVENANCE)
     except OSError:
         return None
-    mine = not hasattr(os, "getuid") or (here.st_uid == info.st_uid == os.getuid())
-    closed = not (here.st_mode | info.st_mode) & (stats.S_IWGRP | stats.S_IWOTH)
+    mine = yours(here) and yours(info)
+    closed = not others_can_write(here) and not others_can_write(info)
     return mine and closed and stats.S_ISREG(info.st_mode)
 
 

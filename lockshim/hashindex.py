@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from lockshim.atomic import atomic_write, read_regular
 from lockshim.paths import user_cache_dir
+from lockshim.trust import yours
 
 if TYPE_CHECKING:
     from lockshim.sources import LocalFile
@@ -159,10 +160,8 @@ def _try_hash(file: LocalFile) -> str | None:
 
 def _yours(path: Path) -> bool:
     """``path`` is owned by this user (always true where there are no owners to compare)."""
-    if not hasattr(os, "getuid"):
-        return True
     try:
-        return os.lstat(path).st_uid == os.getuid()
+        return yours(os.lstat(path))
     except OSError:
         return False
 

@@ -31,6 +31,7 @@ from typing import Any, NamedTuple
 
 from lockshim.atomic import atomic_write, fsync_dir, read_regular
 from lockshim.errors import Interrupted, LockshimError, RestoreConflict
+from lockshim.trust import yours
 
 JOURNAL_FORMAT = 1  # the original bytes follow the header
 KEPT_FORMAT = 2  # the original file is kept at saved_path (an older lockshim refuses these)
@@ -226,7 +227,7 @@ def foreign(path: Path) -> str | None:
         info = os.lstat(path)
     except OSError:
         return None
-    if hasattr(os, "getuid") and info.st_uid != os.getuid():
+    if not yours(info):
         return f"owned by another user (uid {info.st_uid})"
     try:
         tracked = subprocess.run(

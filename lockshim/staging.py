@@ -29,6 +29,7 @@ from lockshim.filenames import require_plain, unsafe
 from lockshim.match import Served
 from lockshim.paths import user_cache_dir
 from lockshim.sources import LocalFile
+from lockshim.trust import yours
 
 PREFIX = "lockshim-staging-"
 MARKER = ".lockshim-staging"
@@ -176,7 +177,7 @@ def remove(folder: Path, token: str) -> str | None:
         return f"it is not in lockshim's staging folder ({staging_root()})"
     if not stat.S_ISDIR(info.st_mode):
         return "it is not a folder (a symlink or a file)"
-    if hasattr(os, "getuid") and info.st_uid != os.getuid():
+    if not yours(info):
         return "it is not owned by you"
     try:
         marker = folder / MARKER

@@ -156,15 +156,13 @@ def _watched(found: Found, uv: uvmod.Uv, project_dir: Path | None) -> list[str]:
 
 def _writable_by_others(folder: Path) -> bool:
     """Another user can put files into ``folder`` (POSIX permission bits and owner)."""
-    import stat
+    from lockshim.trust import others_can_write, yours
 
     try:
         info = os.stat(folder)
     except OSError:
         return False
-    if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
-        return True
-    return hasattr(os, "getuid") and info.st_uid not in (os.getuid(), 0)  # root is trusted
+    return others_can_write(info) or not (yours(info) or info.st_uid == 0)  # root is trusted
 
 
 def _place(served: Served) -> str:
