@@ -164,6 +164,9 @@ class Header(NamedTuple):
     version: int
     revision: int
     offset: int  # 1 when the text starts with a byte-order mark
+    #: No package table hides before the first ``[[package]]`` line (``[[ package ]]``, quoted
+    #: keys): the fast scans may read it. Otherwise only the TOML parser does.
+    plain: bool = True
 
 
 def read_header(data: bytes, path: Path) -> Header:
@@ -218,7 +221,7 @@ def read_header(data: bytes, path: Path) -> Header:
         )
     revision = header.get("revision", 0)
     offset = 1 if text.startswith("\ufeff") else 0
-    return Header(text, body, version, int(revision), offset)
+    return Header(text, body, version, int(revision), offset, "package" not in header)
 
 
 def parse_lock(
@@ -240,7 +243,8 @@ def parse_lock(
     with ``keep`` (so that a stale file is reported). A lock where that is not safe is read as
     with ``keep`` alone.
     """
-    text, body, version, revision, offset = header or read_header(data, path)
+    text, body, version, revision, offset, plain = header or read_header(data, path)
+    strict = strict or not plain
     packages = None
     if not strict and only is not None:
         packages = _scan_only(body, offset, only, keep)
@@ -367,9 +371,12 @@ def _scan_only(
     Each package's name, version, source and sdist are read as :func:`_scan` reads them. The
     wheel entries are not walked: every place a wanted digest stands in the text is found with
     one split, and its line must be a whole wheel entry inside its package's ``wheels`` array,
-    every line above it in the array an entry too (the array stays open up to it). Anything
-    else, or a lock where some artifact ``url`` has no sha256 beside it (a file named like it is
-    then reported, never served; :func:`_scan` sees those), gives None.
+    every line above it one entry of its own (so the array stays open up to it and the count
+    of lines is its position). Anything else, or a lock where some artifact ``url`` has no
+    sha256 beside it (a file named like it is then reported, never served; :func:`_scan` sees
+    those), gives None. Digests are looked for as uv writes them, lowercase: one written
+    otherwise is found through its file's name (the package is then read in full), not its
+    bytes.
     """
     pieces = text.split("sha256:")
     urls = text.count("{ url = ")
@@ -382,7 +389,6 @@ def _scan_only(
     lines: dict[int, set[int]] = {}  # package number -> starts of lines holding a wanted digest
     heads = [piece[:64] for piece in pieces]
     hits = [number for number in range(1, len(heads)) if heads[number] in digests]
-    found = {heads[number] for number in hits}
     if hits:
         ends = list(itertools.accumulate(map(len, pieces)))  # each piece's end, less the seps
         for number in hits:
@@ -392,6 +398,36 @@ def _scan_only(
             if package < 0:
                 return None  # in the header: not an artifact
             lines.setdefault(package, set()).add(line)
+    # First every package's head and its wanted rows, each checked where it stands; then the
+    # packages named like a file whose digest no row (nor sdist) turned out to pin.
+    found: set[str] = set()
+    read: list[tuple[str, str | None, Source | None, list[Artifact], list[Artifact], int]] = []
+    for number, start in enumerate(starts):
+        top = tops[number]
+        head = _head(text, start, top, base)
+        if head is None:
+            return None
+        name, version, source, artifacts, after = head
+        found.update(a.sha256 for a in artifacts if a.sha256 is not None and a.sha256 in digests)
+        wheels: list[Artifact] = []
+        wanted = lines.get(number)
+        if wanted:
+            rows, close = _wheel_rows(text, after, top)
+            for line in sorted(wanted):
+                if text.startswith("sdist = ", line):
+                    continue  # read with the package's head
+                if not rows < line <= close or not _rows_above(text, rows, line):
+                    return None  # a digest outside the wheel rows, or rows not one a line
+                match = _WHEEL.match(text, line)
+                if match is None:
+                    return None
+                algorithm, _, digest = (match.group(3) or "").partition(":")
+                if algorithm.lower() != "sha256" or digest.lower() not in digests:
+                    continue  # the digest stands in the url: not this entry's own
+                found.add(digest.lower())
+                index = len(artifacts) + text.count("\n", rows, line) - 1
+                wheels.append(_artifact("wheel", match, base, index))
+        read.append((name, version, source, artifacts, wheels, after))
     named = {
         project
         for digest, names in digests.items()
@@ -400,35 +436,28 @@ def _scan_only(
         for project in _projects_named(name)
     }
     packages: list[Package] = []
-    for number, start in enumerate(starts):
-        top = tops[number]
-        head = _head(text, start, top, base)
-        if head is None:
-            return None
-        name, version, source, artifacts, after = head
-        wanted = lines.get(number)
+    for number, (name, version, source, artifacts, wheels, after) in enumerate(read):
         if name in named:  # a file named like it holds other bytes: read all its wheels
-            if _read_wheels(text, after, top, base, keep, artifacts) is None:
+            if _read_wheels(text, after, tops[number], base, keep, artifacts) is None:
                 return None
-        elif wanted:
-            rows, close = _wheel_rows(text, after, top)
-            first = len(artifacts)
-            for line in sorted(wanted):
-                if text.startswith("sdist = ", line):
-                    continue  # read with the package's head
-                if not rows < line <= close:
-                    return None  # a digest outside the wheel entries
-                match = _WHEEL.match(text, line)
-                above = text.count("\n", rows, line)  # this row's newline and those above it
-                if match is None or above != text.count("\n    { ", rows, line + 6):
-                    return None
-                algorithm, _, digest = (match.group(3) or "").partition(":")
-                if algorithm.lower() != "sha256" or digest.lower() not in digests:
-                    continue  # the digest stands in the url: not this entry's own
-                index = first + above - 1
-                artifacts.append(_artifact("wheel", match, base, index))
+        else:
+            artifacts += wheels
+        start = starts[number]
         packages.append(Package(name, version, source, tuple(artifacts), base + start, number))
     return tuple(packages)
+
+
+def _rows_above(text: str, rows: int, line: int) -> bool:
+    """Every line from the array's opening to ``line`` is one inline table of its own (starts
+    like a row, one brace each but a row's ``zstd`` table, no bracket): ``line`` is then the
+    array's element number (lines above), whatever those rows hold."""
+    above = text.count("\n", rows, line) - 1
+    return (
+        text.count("\n    { ", rows, line + 6) == above + 1
+        and text.count("{", rows, line) == above + text.count("zstd = {", rows, line)
+        and text.find("[", rows + 1, line) < 0
+        and text.find("]", rows, line) < 0
+    )
 
 
 def _projects_named(filename: str) -> Iterator[str]:

@@ -333,3 +333,75 @@ def test_a_file_named_like_a_wheel_with_other_bytes_is_still_read(tmp_path: Path
     assert [a.hash for _, a in lock.artifacts()] == [f"sha256:{digest}"]
     lock = parse_lock(text.encode(), tmp_path / "uv.lock", only={stale: ["other-1.0.whl"]})
     assert list(lock.artifacts()) == []
+
+
+_REGISTRY = 'source = { registry = "https://pypi.org/simple" }'
+
+
+def _wheel(name: str, digest: str, size: int, extra: str = "") -> str:
+    return (
+        f'{{ url = "https://h/{name}-1.0-py3-none-any.whl", hash = "sha256:{digest}", '
+        f"size = {size}{extra} }}"
+    )
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        # a row above the wanted one holds a multi-line array: the "row" after it is inside it
+        [_wheel("a", "a" * 64, 1, ", x = [")[:-2], "    " + _wheel("w", "d" * 64, 2) + ",", "] },"],
+        # two entries on one line above the wanted one: it is element 2, not 1
+        [
+            _wheel("a", "a" * 64, 1) + ", " + _wheel("b", "b" * 64, 3) + ",",
+            _wheel("w", "d" * 64, 2) + ",",
+        ],
+    ],
+)
+def test_rows_above_a_wanted_one_that_are_not_one_entry_each_are_left_to_tomllib(
+    rows: list[str], tmp_path: Path
+) -> None:
+    body = "\n".join(row if row.startswith("    ") else "    " + row for row in rows)
+    text = (
+        'version = 1\nrevision = 3\nrequires-python = ">=3.9"\n\n[[package]]\nname = "a"\n'
+        f'version = "1.0"\n{_REGISTRY}\nwheels = [\n{body}\n]\n'
+    )
+    every = [
+        (position, wheel["url"])
+        for position, wheel in enumerate(tomllib.loads(text)["package"][0]["wheels"])
+    ]
+    lock = parse_lock(text.encode(), tmp_path / "uv.lock", only={"d" * 64: ["w.whl"]})
+    assert not lock.fast  # read by tomllib: every entry, at tomllib's positions
+    assert [(a.position, a.url) for _, a in lock.artifacts() if a.kind == "wheel"] == every
+
+
+def test_a_package_table_before_the_first_package_line_is_read_by_tomllib(tmp_path: Path) -> None:
+    """`[["package"]]` is a package too: no fast scan may skip it (or shift every position)."""
+    text = (
+        'version = 1\nrevision = 3\nrequires-python = ">=3.9"\n\n'
+        f'[["package"]]\nname = "hidden"\nversion = "1.0"\n{_REGISTRY}\nwheels = [\n'
+        f"    {_wheel('hidden', 'a' * 64, 1)},\n]\n\n"
+        f'[[package]]\nname = "a"\nversion = "1.0"\n{_REGISTRY}\nwheels = [\n'
+        f"    {_wheel('a', 'd' * 64, 2)},\n]\n"
+    )
+    for only in ({"d" * 64: ["hidden-1.0-py3-none-any.whl"]}, None):
+        lock = parse_lock(text.encode(), tmp_path / "uv.lock", only=only)
+        assert not lock.fast
+        assert [(p.position, p.name) for p in lock.packages] == [(0, "hidden"), (1, "a")]
+
+
+def test_a_digest_only_in_another_url_does_not_hide_a_stale_file(tmp_path: Path) -> None:
+    """The stale file's bytes appear in the lock only inside another package's url: its
+    namesake is still read in full, so the stale file is reported."""
+    stale = "5" * 64
+    text = (
+        'version = 1\nrevision = 3\nrequires-python = ">=3.9"\n\n'
+        f'[[package]]\nname = "foo-bar"\nversion = "1.0"\n{_REGISTRY}\nwheels = [\n'
+        f"    {_wheel('foo_bar', 'a' * 64, 1)},\n]\n\n"
+        f'[[package]]\nname = "other"\nversion = "1.0"\n{_REGISTRY}\nwheels = [\n'
+        f'    {{ url = "https://h/sha256:{stale}/other-1.0-py3-none-any.whl", '
+        f'hash = "sha256:{"b" * 64}", size = 2 }},\n]\n'
+    )
+    only = {stale: ["foo_bar-1.0-py3-none-any.whl"]}
+    lock = parse_lock(text.encode(), tmp_path / "uv.lock", only=only, keep=lambda *_: True)
+    assert lock.fast
+    assert [(p.name, a.hash) for p, a in lock.artifacts()] == [("foo-bar", "sha256:" + "a" * 64)]
