@@ -252,6 +252,13 @@ def _free_name(path: Path) -> Path:
 
 
 def _unwritable(lock_path: Path, target: Path, error: OSError) -> LockshimError:
+    journal = journal_path(lock_path)
+    if os.path.lexists(journal):  # the undo itself failed: the next run (or restore) finishes
+        return LockshimError(
+            f"{target}: cannot be written ({error.strerror or error}), and putting things back "
+            f"failed too: {journal} is kept. Free some space or fix the folder's permissions, "
+            "then run `lockshim restore`."
+        )
     return LockshimError(
         f"{target}: cannot be written ({error.strerror or error}); {lock_path} was not changed "
         "and no journal is left behind. Free some space or fix the folder's permissions, "
@@ -317,7 +324,12 @@ def _write_journal(
             raise
         if kept is not None:
             return journal._replace(kept=True, saved_id=kept)
-    atomic_write(journal.path, json.dumps(header).encode() + b"\n" + original, 0o600)
+    try:
+        atomic_write(journal.path, json.dumps(header).encode() + b"\n" + original, 0o600)
+    except BaseException:
+        with contextlib.suppress(OSError):  # a header-only journal from just above
+            os.unlink(journal.path)
+        raise
     return journal
 
 

@@ -312,3 +312,32 @@ def test_where_a_read_only_file_cannot_be_flushed_the_bytes_go_in_the_journal(
         assert journal_path(lock).read_bytes().endswith(b"}\noriginal")
         assert not os.path.lexists(saved_path(lock))
     assert lock.read_bytes() == b"original" and sorted(os.listdir(tmp_path)) == ["uv.lock"]
+
+
+def test_no_journal_is_left_when_the_journal_cannot_be_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No hard links, then no space for the journal with the bytes: the header-only journal
+    written first goes too, uv.lock is untouched, and the message says so."""
+    import lockshim.shim as shim_module
+
+    def no_links(*args: object, **kwargs: object) -> None:
+        raise OSError(1, "Operation not permitted")
+
+    real_write = shim_module.atomic_write
+
+    def full_disk(path: Path, data: bytes, mode: int, **kwargs: object) -> None:
+        if path == journal_path(lock) and not data.endswith(b"\n"):
+            raise OSError(28, "No space left on device")
+        real_write(path, data, mode, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "link", no_links)
+    monkeypatch.setattr(shim_module, "atomic_write", full_disk)
+    lock = tmp_path / "uv.lock"
+    lock.write_bytes(b"original")
+    with (
+        pytest.raises(LockshimError, match="no journal is left behind"),
+        shimmed(lock, b"original", b"shimmed"),
+    ):
+        raise AssertionError("never reached")
+    assert lock.read_bytes() == b"original" and sorted(os.listdir(tmp_path)) == ["uv.lock"]
