@@ -341,3 +341,33 @@ def test_no_journal_is_left_when_the_journal_cannot_be_written(
     ):
         raise AssertionError("never reached")
     assert lock.read_bytes() == b"original" and sorted(os.listdir(tmp_path)) == ["uv.lock"]
+
+
+def test_when_undoing_a_failed_write_fails_too_the_journal_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import lockshim.shim as shim_module
+
+    lock = tmp_path / "uv.lock"
+    lock.write_bytes(b"original")
+    real_write, real_restore = shim_module.atomic_write, shim_module.restore
+
+    def full_disk(path: Path, data: bytes, mode: int, **kwargs: object) -> None:
+        if path == lock:
+            raise OSError(28, "No space left on device")
+        real_write(path, data, mode, **kwargs)  # type: ignore[arg-type]
+
+    def failing_restore(*args: object, **kwargs: object) -> None:
+        raise LockshimError("the disk went away")
+
+    monkeypatch.setattr(shim_module, "atomic_write", full_disk)
+    monkeypatch.setattr(shim_module, "restore", failing_restore)
+    with (
+        pytest.raises(LockshimError, match=r"lockshim-journal is kept.*lockshim restore"),
+        shimmed(lock, b"original", b"shimmed"),
+    ):
+        raise AssertionError("never reached")
+    monkeypatch.undo()
+    outcome = real_restore(lock)  # what `lockshim restore` then does
+    assert outcome is not None and outcome.action == "unchanged"
+    assert lock.read_bytes() == b"original" and sorted(os.listdir(tmp_path)) == ["uv.lock"]
