@@ -340,23 +340,20 @@ def _scan(text: str, base: int, keep: Keep | None = None) -> tuple[Package, ...]
     It walks the text with ``str.find`` to each key uv writes at the start of a line and reads
     the value there with an anchored match, so that it never searches the text twice.
     """
-    layout = _layout(text)
-    if layout is None:
+    read = _packages(text, base)
+    if read is None:
         return None
-    starts, tops = layout
+    starts, tops, heads = read
     packages: list[Package] = []
     seen = 0
-    for number, start in enumerate(starts):
-        top = tops[number]
-        head = _head(text, start, top, base)
-        if head is None:
-            return None
-        name, version, source, artifacts, after = head
-        skipped = _read_wheels(text, after, top, base, keep, artifacts)
+    for number, (name, version, source, artifacts, after) in enumerate(heads):
+        skipped = _read_wheels(text, after, tops[number], base, keep, artifacts)
         if skipped is None:
             return None
         seen += skipped + sum(1 for a in artifacts if a.url is not None or a.path is not None)
-        packages.append(Package(name, version, source, tuple(artifacts), base + start, number))
+        packages.append(
+            Package(name, version, source, tuple(artifacts), base + starts[number], number)
+        )
     if seen != len(_OPENER.findall(text)) - len(_SOURCE_OPENER.findall(text)):
         return None
     return tuple(packages)
@@ -382,13 +379,13 @@ def _scan_only(
     urls = text.count("{ url = ")
     if len(pieces) - 1 < urls and len(pieces) - 1 < urls - text.count("source = { url = "):
         return None  # some artifact url has no sha256
-    layout = _layout(text)
-    if layout is None:
+    read = _packages(text, base)
+    if read is None:
         return None
-    starts, tops = layout
+    starts, tops, heads = read
     lines: dict[int, set[int]] = {}  # package number -> starts of lines holding a wanted digest
-    heads = [piece[:64] for piece in pieces]
-    hits = [number for number in range(1, len(heads)) if heads[number] in digests]
+    digest_at = [piece[:64] for piece in pieces]
+    hits = [number for number in range(1, len(pieces)) if digest_at[number] in digests]
     if hits:
         ends = list(itertools.accumulate(map(len, pieces)))  # each piece's end, less the seps
         for number in hits:
@@ -401,13 +398,9 @@ def _scan_only(
     # First every package's head and its wanted rows, each checked where it stands; then the
     # packages named like a file whose digest no row (nor sdist) turned out to pin.
     found: set[str] = set()
-    read: list[tuple[str, str | None, Source | None, list[Artifact], list[Artifact], int]] = []
-    for number, start in enumerate(starts):
+    served: list[list[Artifact]] = []
+    for number, (_, _, _, artifacts, after) in enumerate(heads):
         top = tops[number]
-        head = _head(text, start, top, base)
-        if head is None:
-            return None
-        name, version, source, artifacts, after = head
         found.update(a.sha256 for a in artifacts if a.sha256 is not None and a.sha256 in digests)
         wheels: list[Artifact] = []
         wanted = lines.get(number)
@@ -427,7 +420,7 @@ def _scan_only(
                 found.add(digest.lower())
                 index = len(artifacts) + text.count("\n", rows, line) - 1
                 wheels.append(_artifact("wheel", match, base, index))
-        read.append((name, version, source, artifacts, wheels, after))
+        served.append(wheels)
     named = {
         project
         for digest, names in digests.items()
@@ -436,14 +429,15 @@ def _scan_only(
         for project in _projects_named(name)
     }
     packages: list[Package] = []
-    for number, (name, version, source, artifacts, wheels, after) in enumerate(read):
+    for number, (name, version, source, artifacts, after) in enumerate(heads):
         if name in named:  # a file named like it holds other bytes: read all its wheels
             if _read_wheels(text, after, tops[number], base, keep, artifacts) is None:
                 return None
         else:
-            artifacts += wheels
-        start = starts[number]
-        packages.append(Package(name, version, source, tuple(artifacts), base + start, number))
+            artifacts += served[number]
+        packages.append(
+            Package(name, version, source, tuple(artifacts), base + starts[number], number)
+        )
     return tuple(packages)
 
 
@@ -478,6 +472,27 @@ def _by_digest(digests: frozenset[str]) -> Keep:
     return keep
 
 
+#: A package's first fields as read: name, version, source, its sdist (a list the wheels are
+#: added to), and where its wheels may start.
+_Head = tuple[str, str | None, Source | None, list[Artifact], int]
+
+
+def _packages(text: str, base: int) -> tuple[list[int], list[int], list[_Head]] | None:
+    """Where each package starts and its own table ends (see :func:`_layout`), and its head;
+    None when the fast scans cannot read the text."""
+    layout = _layout(text)
+    if layout is None:
+        return None
+    starts, tops = layout
+    heads = []
+    for start, top in zip(starts, tops, strict=True):
+        head = _head(text, start, top, base)
+        if head is None:
+            return None
+        heads.append(head)
+    return starts, tops, heads
+
+
 def _layout(text: str) -> tuple[list[int], list[int]] | None:
     """Where each package starts, and where its own table ends (its first ``[package.*]``
     sub-table, or the next package); None when the text holds what the fast scans do not read:
@@ -505,9 +520,7 @@ def _layout(text: str) -> tuple[list[int], list[int]] | None:
     return starts, tops
 
 
-def _head(
-    text: str, start: int, top: int, base: int
-) -> tuple[str, str | None, Source | None, list[Artifact], int] | None:
+def _head(text: str, start: int, top: int, base: int) -> _Head | None:
     """A package's name, version, source and sdist (its table runs from ``start`` to ``top``),
     and where its wheels may start (after these lines)."""
     match = _HEAD.match(text, start, top)

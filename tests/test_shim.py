@@ -141,6 +141,17 @@ def test_forced_restores_never_overwrite_a_saved_copy(tmp_path: Path) -> None:
     assert lock.read_bytes() == b"original"
 
 
+def _a_run_whose_journal_carries_the_bytes(folder: Path) -> Path:
+    """A clean run in ``folder`` where no file is kept: the journal holds the original."""
+    lock = folder / "uv.lock"
+    lock.write_bytes(b"original")
+    with shimmed(lock, b"original", b"shimmed"):
+        assert journal_path(lock).read_bytes().endswith(b"}\noriginal")
+        assert not os.path.lexists(saved_path(lock))
+    assert lock.read_bytes() == b"original" and sorted(os.listdir(folder)) == ["uv.lock"]
+    return lock
+
+
 def test_the_original_file_itself_is_kept_and_renamed_back(tmp_path: Path) -> None:
     """Where hard links work, the journal holds no copy: the original file is kept under a
     second name while uv runs, and comes back as the very same file (inode, mtime, mode)."""
@@ -173,12 +184,7 @@ def test_without_hard_links_the_journal_carries_the_bytes(
         raise OSError(1, "Operation not permitted")
 
     monkeypatch.setattr(os, "link", no_links)
-    lock = tmp_path / "uv.lock"
-    lock.write_bytes(b"original")
-    with shimmed(lock, b"original", b"shimmed"):
-        assert journal_path(lock).read_bytes().endswith(b"}\noriginal")
-        assert not os.path.lexists(saved_path(lock))
-    assert lock.read_bytes() == b"original" and sorted(os.listdir(tmp_path)) == ["uv.lock"]
+    lock = _a_run_whose_journal_carries_the_bytes(tmp_path)
 
     _write_journal(lock, b"original", b"shimmed", 0o644, None)  # then killed
     atomic_write(lock, b"shimmed", 0o644)
@@ -306,12 +312,7 @@ def test_where_a_read_only_file_cannot_be_flushed_the_bytes_go_in_the_journal(
         real_fsync(fd)
 
     monkeypatch.setattr(os, "fsync", windows_like_fsync)
-    lock = tmp_path / "uv.lock"
-    lock.write_bytes(b"original")
-    with shimmed(lock, b"original", b"shimmed"):
-        assert journal_path(lock).read_bytes().endswith(b"}\noriginal")
-        assert not os.path.lexists(saved_path(lock))
-    assert lock.read_bytes() == b"original" and sorted(os.listdir(tmp_path)) == ["uv.lock"]
+    _a_run_whose_journal_carries_the_bytes(tmp_path)
 
 
 def test_no_journal_is_left_when_the_journal_cannot_be_written(
