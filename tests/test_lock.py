@@ -405,3 +405,22 @@ def test_a_digest_only_in_another_url_does_not_hide_a_stale_file(tmp_path: Path)
     lock = parse_lock(text.encode(), tmp_path / "uv.lock", only=only, keep=lambda *_: True)
     assert lock.fast
     assert [(p.name, a.hash) for p, a in lock.artifacts()] == [("foo-bar", "sha256:" + "a" * 64)]
+
+
+@pytest.mark.parametrize("path", LOCKS, ids=[p.name for p in LOCKS])
+def test_reading_only_what_local_files_pin_agrees_on_real_locks(path: Path) -> None:
+    """The shapes real locks take (CRLF, mirrors, forks, BOM, hand edits): with every digest a
+    local file, each wheel the reading returns is the one tomllib sees at that position."""
+    digests = set(re.findall(r"sha256:([0-9a-f]{64})", path.read_text(encoding="utf-8")))
+    lock = parse_lock(path.read_bytes(), path, only={d: ["unrelated-0.whl"] for d in digests})
+    expected = _pinned(path, digests if lock.fast else None)
+    read = [
+        (p.position, p.name, a.position, a.url or a.path, a.hash, a.size)
+        for p in lock.packages
+        for a in p.artifacts
+        if a.kind == "wheel"
+    ]
+    assert read == expected
+    for _, artifact in lock.artifacts():
+        if artifact.span is not None:
+            assert lock.text[artifact.span[0] : artifact.span[1]] == artifact.url
