@@ -9,7 +9,9 @@ The journal ``.uv.lock.lockshim-journal`` holds one JSON header line, then the o
 or, where hard links can be made, the original file itself is kept as ``.uv.lock.lockshim-saved``
 (a second name for it, fsynced and made before uv.lock is replaced) and this run's restore is
 one rename of that untouched file. Any other restore (after a crash, or of a file changed
-since) writes the original bytes, once their sha256 is the journal's. A journal is data: every field is checked before use, one this user did not write (owned by
+since) writes the original bytes, once their sha256 is the journal's.
+
+A journal is data: every field is checked before use, one this user did not write (owned by
 someone else, or tracked by git, so it came with the repository) is not acted on without
 ``--force``, and the only thing it can get removed is a staging folder that passes every check
 in :mod:`lockshim.staging`.
