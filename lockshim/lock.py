@@ -245,12 +245,13 @@ def parse_lock(
     """
     text, body, version, revision, offset, plain = header or read_header(data, path)
     strict = strict or not plain
+    read = None if strict else _packages(body, offset)  # each package's place and head, once
     packages = None
-    if not strict and only is not None:
-        packages = _scan_only(body, offset, only, keep)
+    if read is not None and only is not None:
+        packages = _scan_only(body, offset, read, only, keep)
         keep = keep or _by_digest(frozenset(only))
-    if not strict and packages is None:
-        packages = _scan(body, offset, keep)
+    if read is not None and packages is None:
+        packages = _scan(body, offset, read, keep)
     if packages is not None:
         return Lock(path, text, version, revision, packages, fast=True, keep=keep)
     document = _loads(body, path)
@@ -334,15 +335,13 @@ _OPENER = re.compile(r"\{[ \t]*(?:url|path|filename)[ \t]*=")
 _SOURCE_OPENER = re.compile(r"source[ \t]*=[ \t]*\{[ \t]*(?:url|path|filename)[ \t]*=")
 
 
-def _scan(text: str, base: int, keep: Keep | None = None) -> tuple[Package, ...] | None:
+def _scan(text: str, base: int, read: _Read, keep: Keep | None) -> tuple[Package, ...] | None:
     """Read the packages of a lock in uv's own layout; None if the text is laid out otherwise.
 
     It walks the text with ``str.find`` to each key uv writes at the start of a line and reads
     the value there with an anchored match, so that it never searches the text twice.
+    ``read``: each package's place and head (:func:`_packages`).
     """
-    read = _packages(text, base)
-    if read is None:
-        return None
     starts, tops, heads = read
     packages: list[Package] = []
     seen = 0
@@ -360,7 +359,7 @@ def _scan(text: str, base: int, keep: Keep | None = None) -> tuple[Package, ...]
 
 
 def _scan_only(
-    text: str, base: int, digests: Mapping[str, Sequence[str]], keep: Keep | None
+    text: str, base: int, read: _Read, digests: Mapping[str, Sequence[str]], keep: Keep | None
 ) -> tuple[Package, ...] | None:
     """Like :func:`_scan`, reading only the wheel entries that pin one of ``digests``, and the
     wheels of packages named like a file whose digest the text lacks (read with ``keep``).
@@ -379,9 +378,6 @@ def _scan_only(
     urls = text.count("{ url = ")
     if len(pieces) - 1 < urls and len(pieces) - 1 < urls - text.count("source = { url = "):
         return None  # some artifact url has no sha256
-    read = _packages(text, base)
-    if read is None:
-        return None
     starts, tops, heads = read
     lines: dict[int, set[int]] = {}  # package number -> starts of lines holding a wanted digest
     digest_at = [piece[:64] for piece in pieces]
@@ -429,7 +425,8 @@ def _scan_only(
         for project in _projects_named(name)
     }
     packages: list[Package] = []
-    for number, (name, version, source, artifacts, after) in enumerate(heads):
+    for number, (name, version, source, sdist, after) in enumerate(heads):
+        artifacts = list(sdist)  # the heads stay as read, for _scan should this give up
         if name in named:  # a file named like it holds other bytes: read all its wheels
             if _read_wheels(text, after, tops[number], base, keep, artifacts) is None:
                 return None
@@ -477,7 +474,11 @@ def _by_digest(digests: frozenset[str]) -> Keep:
 _Head = tuple[str, str | None, Source | None, list[Artifact], int]
 
 
-def _packages(text: str, base: int) -> tuple[list[int], list[int], list[_Head]] | None:
+#: Where each package starts, where its own table ends, and its head.
+_Read = tuple[list[int], list[int], list[_Head]]
+
+
+def _packages(text: str, base: int) -> _Read | None:
     """Where each package starts and its own table ends (see :func:`_layout`), and its head;
     None when the fast scans cannot read the text."""
     layout = _layout(text)
