@@ -223,7 +223,9 @@ def sync(
             find_links = found.find_links
             if advice.build_files and staging.folder is not None:
                 find_links += (staging.folder,)
-            command = uvmod.sync_command(uv, uv_args, find_links, online=online)
+            command = uvmod.sync_command(
+                uv, uv_args, find_links, online=online, builds_local=not advice.build_missing
+            )
             added = {p: (b.path.absolute(), b.sha256, b.size) for p, b in built.items()}
             shimmed_bytes = rewrite(found.lock, staging.paths, added)
             if shimmed_bytes == found.original:  # nothing served: uv.lock is left alone
@@ -282,7 +284,9 @@ def _advice(found: Found, uv: uvmod.Uv, uv_args: Sequence[str], reporter: Report
     """
     served = found.result.served_packages
     complete = all(p.position in served for p in found.lock.packages if p.servable)
-    builds = any(p.source_kind in ("editable", "directory") for p in found.lock.packages) or any(
+    builds = any(
+        p.source_kind in ("editable", "directory", "git") for p in found.lock.packages
+    ) or any(
         s.artifact.kind == "sdist" for s in found.result.served
     )
     if complete and not builds:

@@ -201,16 +201,38 @@ def script_arg(args: Sequence[str]) -> str | None:
     return None
 
 
+#: Flags with which the user chose the indexes of builds themselves.
+_INDEX_FLAGS = ("--no-index", "--index", "--index-url", "--default-index", "--extra-index-url", "-i")
+
+
 def sync_command(
-    uv: Uv, args: Sequence[str], find_links: Sequence[Path], *, online: bool
+    uv: Uv,
+    args: Sequence[str],
+    find_links: Sequence[Path],
+    *,
+    online: bool,
+    builds_local: bool = True,
 ) -> list[str]:
-    """`uv sync --offline --frozen --find-links W ... ARGS`, without repeating a flag given."""
+    """`uv sync --offline --frozen --no-index --find-links W ... ARGS`, without repeating a
+    flag given.
+
+    ``--no-index`` (offline, when ``builds_local``: every build requirement has a local wheel)
+    makes uv take build requirements from the find-links folders alone. Without it, uv also
+    reads the index pages its cache kept from earlier online work, picks the newest version
+    either names, and fails offline when only the page has it. The lock's own packages are
+    not resolved (``--frozen``): those not served locally still come from uv's cache by their
+    locked URL. Where a build requirement has no local wheel, uv's cache is the only hope, so
+    the index stays.
+    """
     command = [str(uv.path), "sync"]
     given = set(args)
     if not online and "--offline" not in given:
         command.append("--offline")
     if "--frozen" not in given:
         command.append("--frozen")
+    chosen = any(arg.split("=", 1)[0] in _INDEX_FLAGS for arg in args)
+    if not online and builds_local and not chosen and not os.environ.get("UV_NO_INDEX"):
+        command.append("--no-index")
     for folder in find_links:
         command += ["--find-links", folder.absolute().as_uri()]
     command += args

@@ -1,0 +1,101 @@
+"""A machine with a history: a uv cache that was online last week.
+
+uv keeps the index pages it read online. Offline, it resolves build requirements against those
+pages as well as against ``--find-links``, and takes the newest version either names: a version
+only the cached page lists then cannot be had ("Network connectivity is disabled, but the
+requested data wasn't found in the cache"). An empty cache hides this, so the cache here is
+warmed for real, by the real uv, against a loopback index that offers a newer build backend
+than the wheelhouse holds.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+from realworld import (
+    BUILD_SYSTEM,
+    build_backend_wheel,
+    build_wheel,
+    clean_env,
+    lockshim,
+    serving,
+    uv_bin,
+    uv_lock,
+    write,
+)
+
+
+def _index(url: str) -> str:
+    """The project's own default index (where uv looks for build requirements too)."""
+    return f'\n[[tool.uv.index]]\nname = "company"\nurl = "{url}"\ndefault = true\n'
+
+
+def _with_project_config(env: dict[str, str], tmp_path: Path) -> dict[str, str]:
+    """uv reads the projects' [tool.uv] (UV_NO_CONFIG would skip it) and no user config."""
+    env.pop("UV_NO_CONFIG", None)
+    env["XDG_CONFIG_HOME"] = str(tmp_path / "config")
+    return env
+
+
+def _app(root: Path, index_url: str) -> Path:
+    write(
+        root / "pyproject.toml",
+        BUILD_SYSTEM
+        + '\n[project]\nname = "app"\nversion = "1.0"\ndependencies = ["alpha"]\n'
+        + _index(index_url),
+    )
+    write(root / "src" / "app" / "__init__.py", "")
+    return root
+
+
+def test_a_uv_cache_that_knows_a_newer_build_backend_does_not_break_an_offline_build(
+    tmp_path: Path,
+) -> None:
+    registry = tmp_path / "registry"
+    wheelhouse = tmp_path / "wheelhouse"
+    wheelhouse.mkdir()
+    shutil.copy(build_backend_wheel(registry, "minibackend", "1.0"), wheelhouse)
+    shutil.copy(build_wheel(registry, "alpha", "1.0"), wheelhouse)
+    env = _with_project_config(clean_env(tmp_path), tmp_path)
+    with serving(registry) as index:
+        project = _app(tmp_path / "app", index.url)
+        uv_lock(project, index, env)
+        # last week, online: another project of this user's read the backend's page, which now
+        # lists a newer release than the wheelhouse has
+        build_backend_wheel(registry, "minibackend", "2.0")
+        other = tmp_path / "other"
+        write(
+            other / "pyproject.toml",
+            '[project]\nname = "other"\nversion = "1.0"\ndependencies = ["minibackend"]\n'
+            + _index(index.url),
+        )
+        warmed = subprocess.run(
+            [uv_bin(), "lock", "--project", str(other)],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        assert warmed.returncode == 0, warmed.stderr + str(index.requests)
+        assert "minibackend==2.0" in (other / "uv.lock").read_text() or (
+            'name = "minibackend"\nversion = "2.0"' in (other / "uv.lock").read_text()
+        )
+    original = (project / "uv.lock").read_bytes()
+
+    plan = lockshim(["plan", "--json", "-w", str(wheelhouse)], project, env)
+    assert plan.returncode == 0, plan.stdout + plan.stderr
+    build = json.loads(plan.stdout)["build"]
+    assert [row["filename"] for row in build["served"]] == ["minibackend-1.0-py3-none-any.whl"]
+
+    result = lockshim(["sync", "-w", str(wheelhouse)], project, env)
+    assert result.returncode == 0, result.stderr
+    assert (project / "uv.lock").read_bytes() == original
+    python = project / ".venv" / "bin" / "python"
+    imported = subprocess.run(
+        [str(python), "-c", "import app, alpha; print(alpha.__version__)"],
+        capture_output=True,
+        text=True,
+    )
+    assert imported.stdout.strip() == "1.0", imported.stderr
