@@ -286,9 +286,7 @@ def _advice(found: Found, uv: uvmod.Uv, uv_args: Sequence[str], reporter: Report
     complete = all(p.position in served for p in found.lock.packages if p.servable)
     builds = any(
         p.source_kind in ("editable", "directory", "git") for p in found.lock.packages
-    ) or any(
-        s.artifact.kind == "sdist" for s in found.result.served
-    )
+    ) or any(s.artifact.kind == "sdist" for s in found.result.served)
     if complete and not builds:
         return Advice([], [], [])
     key = _missing_key(found, uv, uv_args)

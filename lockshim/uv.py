@@ -202,7 +202,14 @@ def script_arg(args: Sequence[str]) -> str | None:
 
 
 #: Flags with which the user chose the indexes of builds themselves.
-_INDEX_FLAGS = ("--no-index", "--index", "--index-url", "--default-index", "--extra-index-url", "-i")
+_INDEX_FLAGS = (
+    "--no-index",
+    "--index",
+    "--index-url",
+    "--default-index",
+    "--extra-index-url",
+    "-i",
+)
 
 
 def sync_command(
