@@ -25,13 +25,15 @@ from typing import NamedTuple
 from lockshim import __version__, gitsources
 from lockshim import target as targets
 from lockshim.builds import BuildPlan
-from lockshim.download import Outcome
+from lockshim.download import Outcome, redact
 from lockshim.errors import LockshimError
 from lockshim.filenames import unsafe
 from lockshim.hashindex import sha256_file
 from lockshim.local import Found, SourceOptions, find_local
 from lockshim.report import Reporter
 from lockshim.session import prepared
+from lockshim.simple import IndexFile
+from lockshim.sources import LocalFile
 from lockshim.sources.bundle import FILES, MANIFEST, MANIFEST_FORMAT, member_offset, read_manifest
 from lockshim.staging import copy_bytes
 
@@ -140,7 +142,14 @@ def make_bundle(
         uv_wheels: list[Path] = []
         if self_contained:
             uv_wheels, lacking = _uv_wheels(found, targets, uv.version, work / ".uv")
-            failures += lacking
+            if lacking:  # a zipapp without uv cannot run on the far side: none is written
+                raise LockshimError(
+                    f"{output} was not written: it would carry no uv for "
+                    + "; ".join(lacking)
+                    + ". Put uv's wheel for each target (`pip download --no-deps "
+                    "--only-binary=:all: uv==VERSION --platform TAG -d DIR`) in a wheelhouse "
+                    "given with -w, or reach an index that has it."
+                )
         members = _write(
             output,
             work,
@@ -253,36 +262,44 @@ def _write(
 def _uv_wheels(
     found: Found, aims: Sequence[Target], uv_version: Sequence[int], folder: Path
 ) -> tuple[list[Path], list[str]]:
-    """The uv wheel (of the uv in use) for each target: from the local sources, else from the
-    package index (checked by the sha256 the index gives); and what could not be had."""
+    """The uv wheel (of the uv in use) for each target: from the local sources (wheelhouses by
+    name, pip's cache by the name read from inside each body), else from the simple API of the
+    indexes the project uses (checked by the digest the index gives); and what could not be
+    had."""
     from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
+    from lockshim.builds import read_names
+
     version = ".".join(map(str, uv_version))
-    local = []
+    names = read_names(found.files)
+    local: list[tuple[str, LocalFile]] = []
     for file in found.files:
-        if file.name.startswith("uv-") and file.name.endswith(".whl"):
+        filename = file.name if file.name.endswith(".whl") else names.get(file.key, "")
+        if filename.startswith("uv-") and filename.endswith(".whl"):
             try:
-                name, wheel_version, _, _ = parse_wheel_filename(file.name)
+                name, wheel_version, _, _ = parse_wheel_filename(filename)
             except InvalidWheelFilename:
                 continue
             if name == "uv" and str(wheel_version) == version:
-                local.append(file)
+                local.append((filename, file))
     folder.mkdir(parents=True, exist_ok=True)
     chosen: list[Path] = []
     lacking: list[str] = []
+    listed: dict[str, list[IndexFile] | str] = {}
     for aim in aims:
         environment = _environment(aim)
-        fits = [f for f in local if environment.rank(f.name) is not None]
+        fits = [(n, f) for n, f in local if environment.rank(n) is not None]
         wheel: Path | None = None
+        why = "no wheel for it in the local sources"
         if fits:
-            best = min(fits, key=lambda f: environment.rank(f.name) or 0)
-            wheel = folder / best.name
+            filename, best = min(fits, key=lambda item: environment.rank(item[0]) or 0)
+            wheel = folder / filename
             if not wheel.exists():
                 copy_bytes(best, wheel)
         else:
-            wheel = _uv_from_index(version, environment, folder)
+            wheel, why = _uv_from_index(found, version, environment, folder, listed)
         if wheel is None:
-            lacking.append(f"uv {version} for {aim.name}: no wheel here or on the index")
+            lacking.append(f"uv {version} for {aim.name}: {why}")
         elif wheel not in chosen:
             chosen.append(wheel)
     return chosen, lacking
@@ -303,37 +320,73 @@ def _environment(aim: Target) -> targets.Target:
     return here
 
 
-def _uv_from_index(version: str, environment: targets.Target, folder: Path) -> Path | None:
-    """The uv wheel for ``environment`` from the package index's JSON API (its sha256 checked
-    while it streams); None when there is none or the index cannot be reached."""
-    from lockshim.download import Credentials, Downloader, Wanted
+#: Where uv's own wheel is looked for last: the package index's simple API.
+PYPI_SIMPLE = "https://pypi.org/simple"
 
-    base = os.environ.get("LOCKSHIM_PYPI_JSON", "https://pypi.org/pypi").rstrip("/")
-    downloader = Downloader(folder, Credentials({}), 1)
-    try:
-        response = downloader.pool.request("GET", f"{base}/uv/{version}/json", timeout=30)
-        files = json.loads(response.data.decode("utf-8")).get("urls", [])
-    except Exception:  # no index here: the bundle says what it lacks
-        return None
-    fits = [
-        f
-        for f in files
-        if str(f.get("filename", "")).endswith(".whl")
-        and environment.rank(str(f["filename"])) is not None
+
+def uv_indexes(found: Found) -> list[str]:
+    """The simple API roots to ask for uv's wheel: the index most of the lock's packages come
+    from first, then the lock's other indexes, uv's and pip's configured index, then PyPI."""
+    registries = [
+        p.source.value
+        for p in found.lock.packages
+        if p.source is not None
+        and p.source.kind == "registry"
+        and p.source.value.startswith(("http://", "https://"))
     ]
-    if not fits:
-        return None
-    best = min(fits, key=lambda f: environment.rank(str(f["filename"])) or 0)
-    wanted = Wanted(
-        "uv",
-        version,
-        str(best["filename"]),
-        str(best["url"]),
-        str(best.get("digests", {}).get("sha256", "")),
-        best.get("size"),
-    )
-    outcome = downloader.fetch(wanted)
-    return folder / wanted.filename if outcome.status == "downloaded" else None
+    ordered = sorted(dict.fromkeys(registries), key=registries.count, reverse=True)
+    for variable in ("UV_DEFAULT_INDEX", "UV_INDEX_URL", "PIP_INDEX_URL"):
+        if os.environ.get(variable, "").startswith(("http://", "https://")):
+            ordered.append(os.environ[variable])
+    ordered.append(PYPI_SIMPLE)
+    return list(dict.fromkeys(url.rstrip("/") for url in ordered))
+
+
+def _uv_from_index(
+    found: Found,
+    version: str,
+    environment: targets.Target,
+    folder: Path,
+    listed: dict[str, list[IndexFile] | str],
+) -> tuple[Path | None, str]:
+    """The uv wheel for ``environment`` from the first index whose uv page lists one (its
+    digest checked while it streams); else None and why. ``listed`` remembers each index's
+    answer across targets."""
+    from lockshim.download import Downloader, PageFailure, Wanted
+    from lockshim.fetch import credentials_for
+    from lockshim.simple import ACCEPT, PAGE_LIMIT, PageError, parse, project_url
+
+    downloader = Downloader(folder, credentials_for(found.project), 1)
+    reasons = []
+    for index in uv_indexes(found):
+        if index not in listed:
+            try:
+                url, kind, body = downloader.read_page(project_url(index, "uv"), ACCEPT, PAGE_LIMIT)
+                listed[index] = parse(body, kind, url)
+            except (PageFailure, PageError) as error:
+                listed[index] = str(error)
+        answer = listed[index]
+        if isinstance(answer, str):
+            reasons.append(f"{redact(index)}: {answer}")
+            continue
+        fits = [
+            f
+            for f in answer
+            if f.filename.startswith(f"uv-{version}-")
+            and f.filename.endswith(".whl")
+            and f.hashes.get("sha256")
+            and environment.rank(f.filename) is not None
+        ]
+        if not fits:
+            reasons.append(f"{redact(index)}: no uv {version} wheel for it")
+            continue
+        best = min(fits, key=lambda f: environment.rank(f.filename) or 0)
+        wanted = Wanted("uv", version, best.filename, best.url, best.hashes["sha256"], best.size)
+        outcome = downloader.fetch(wanted)
+        if outcome.status == "downloaded":
+            return folder / wanted.filename, ""
+        reasons.append(f"{redact(best.url)}: {outcome.detail}")
+    return None, "not in the local sources; " + "; ".join(reasons)
 
 
 class Verified(NamedTuple):

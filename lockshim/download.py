@@ -157,6 +157,10 @@ class _Refused(Exception):
     pass
 
 
+class PageFailure(Exception):
+    """An index page could not be read; the message says why (no secrets in it)."""
+
+
 class Stopped(Exception):
     """The run is being stopped (Ctrl-C): downloads end and their .part files go."""
 
@@ -202,13 +206,18 @@ class Downloader:
             return Outcome(wanted, "failed", "stopped")
         return Outcome(wanted, "failed", f"{last} (after {RETRIES + 1} tries)")
 
-    def _open(self, wanted: Wanted) -> urllib3.BaseHTTPResponse:
+    def _open(
+        self, wanted: Wanted, extra: Mapping[str, str] | None = None
+    ) -> tuple[urllib3.BaseHTTPResponse, str]:
+        """The final response (after redirects) and the URL it came from."""
         start = url = redact(wanted.url)
         header = self.credentials.header_for(wanted.url)
         for _ in range(MAX_REDIRECTS + 1):
             if self.stop.is_set():
                 raise Stopped
-            headers = {"Authorization": header} if header else {}
+            headers = dict(extra or {})
+            if header:
+                headers["Authorization"] = header
             response = self.pool.request(
                 "GET", url, headers=headers, redirect=False, preload_content=False
             )
@@ -216,7 +225,7 @@ class Downloader:
                 self._active.add(response)
             location = response.headers.get("Location")
             if response.status not in (301, 302, 303, 307, 308) or not location:
-                return response
+                return response, url
             with self._lock:
                 self._active.discard(response)
             response.close()  # a redirect's body is never read
@@ -230,6 +239,36 @@ class Downloader:
             )
         raise _Refused(f"more than {MAX_REDIRECTS} redirects: refused")
 
+    def read_page(self, url: str, accept: str, limit: int) -> tuple[str, str, bytes]:
+        """(the URL it came from after redirects, Content-Type, body) of an index page, with
+        the same credential and redirect rules as a download; the body is decoded as the
+        server compressed it and never longer than ``limit`` bytes. Raises PageFailure."""
+        wanted = Wanted("", None, "", url, "", None)
+        try:
+            response, final = self._open(wanted, {"Accept": accept})
+        except _Refused as refused:
+            raise PageFailure(str(refused)) from None
+        except Exception as error:
+            raise PageFailure(_describe(error)) from None
+        try:
+            if response.status >= 400:
+                raise PageFailure(f"HTTP {response.status} {response.reason or ''}".strip())
+            body = bytearray()
+            try:
+                for chunk in response.stream(_CHUNK, decode_content=True):
+                    body += chunk
+                    if len(body) > limit:
+                        raise PageFailure(f"the page is longer than {limit} bytes: refused")
+            except PageFailure:
+                raise
+            except Exception as error:
+                raise PageFailure(_describe(error)) from None
+            return final, str(response.headers.get("Content-Type", "")), bytes(body)
+        finally:
+            with self._lock:
+                self._active.discard(response)
+            response.release_conn()
+
     def halt(self) -> None:
         """Stop every download now: a read blocked on a stalled server ends at once."""
         self.stop.set()
@@ -240,7 +279,7 @@ class Downloader:
                 response.shutdown()
 
     def _download(self, wanted: Wanted) -> int:
-        response = self._open(wanted)  # registered in _active, for halt()
+        response, _ = self._open(wanted)  # registered in _active, for halt()
         if self.stop.is_set():
             response.shutdown()
         try:

@@ -286,3 +286,103 @@ def test_a_self_contained_bundle_runs_on_python_3_10(example: Path, tmp_path: Pa
         capture_output=True,
     )
     assert ran.returncode == 0, ran.stderr
+
+
+@pytest.mark.parametrize("json_api", [True, False], ids=["pep691-json", "pep503-html"])
+def test_a_self_contained_bundle_takes_uv_from_the_simple_api_of_the_projects_index(
+    tmp_path: Path, json_api: bool
+) -> None:
+    """A company index serves only the simple API (no per-version JSON): uv's wheel is found
+    on the page of the index the lock uses, checked by its digest, and carried."""
+    from realworld import build_wheel, sha256_of
+    from support import LoopbackIndex, make_project, uv_lock
+
+    registry = tmp_path / "registry"
+    wheelhouse = tmp_path / "wheelhouse"
+    wheelhouse.mkdir()
+    shutil.copy(build_wheel(registry, "alpha", "1.0"), wheelhouse)
+    project = make_project(tmp_path / "app", "app", ["alpha"], build_backend=None)
+    env = clean_env(tmp_path)
+    bundle = tmp_path / "app.pyz"
+    with LoopbackIndex(registry, json_api=json_api) as index:
+        uv_lock(project, index.url, env)
+        uv = _uv_wheel(registry)  # on the index only
+        made = lockshim(
+            [
+                "bundle",
+                "-o",
+                str(bundle),
+                "--self-contained",
+                "--no-pip-cache",
+                "-w",
+                str(wheelhouse),
+            ],
+            project,
+            env,
+            offline=False,
+        )
+        asked = list(index.requests)
+    assert made.returncode == 0, made.stderr
+    assert "/simple/uv/" in asked
+    with zipfile.ZipFile(bundle) as archive:
+        manifest = json.loads(archive.read("lockshim-manifest.json"))
+    carried = {entry["sha256"] for entry in manifest["uv"].values()}
+    assert carried == {sha256_of(uv)}
+    verified = lockshim(["bundle", "--verify", str(bundle)], project, env)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+
+
+def test_a_self_contained_bundle_takes_uv_from_pips_cache(tmp_path: Path) -> None:
+    """uv's wheel that pip downloaded once (a body without a name in pip's cache) is carried."""
+    from realworld import build_wheel, pip_download, sha256_of
+    from support import LoopbackIndex, make_project, uv_lock
+
+    registry = tmp_path / "registry"
+    wheelhouse = tmp_path / "wheelhouse"
+    wheelhouse.mkdir()
+    shutil.copy(build_wheel(registry, "alpha", "1.0"), wheelhouse)
+    project = make_project(tmp_path / "app", "app", ["alpha"], build_backend=None)
+    env = clean_env(tmp_path)
+    cache = tmp_path / "pip cache"
+    with LoopbackIndex(registry) as index:
+        uv_lock(project, index.url, env)
+        uv = _uv_wheel(registry)
+        pip_download(index.url, cache, tmp_path / "downloads", env, f"uv=={uv.name.split('-')[1]}")
+    bundle = tmp_path / "app.pyz"
+    made = lockshim(
+        [
+            "bundle",
+            "-o",
+            str(bundle),
+            "--self-contained",
+            "--pip-cache",
+            str(cache),
+            "-w",
+            str(wheelhouse),
+        ],
+        project,
+        env,
+    )
+    assert made.returncode == 0, made.stderr
+    with zipfile.ZipFile(bundle) as archive:
+        manifest = json.loads(archive.read("lockshim-manifest.json"))
+    assert {entry["sha256"] for entry in manifest["uv"].values()} == {sha256_of(uv)}
+
+
+def test_a_self_contained_bundle_without_uv_is_not_written(example: Path, tmp_path: Path) -> None:
+    """No uv wheel locally and no index reachable: no half-made .pyz under the name asked for."""
+    from realworld import can_unshare_net
+
+    if not can_unshare_net():
+        pytest.skip("needs unshare -n: the indexes must be unreachable")
+    bundle = tmp_path / "app.pyz"
+    made = lockshim(
+        ["bundle", "-o", str(bundle), "--self-contained", "--no-pip-cache", *ARGS],
+        example,
+        clean_env(tmp_path),
+    )
+    assert made.returncode == 3, made.stderr
+    assert f"{bundle} was not written: it would carry no uv for uv " in made.stderr
+    assert "https://pypi.org/simple: cannot connect" in made.stderr
+    assert not bundle.exists()
+    assert not list(tmp_path.glob(".app.pyz*"))

@@ -1,0 +1,83 @@
+"""Reading index pages (PEP 691 JSON, PEP 503 HTML) as data: lockshim/simple.py."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from lockshim.simple import IndexFile, PageError, parse
+
+PAGE = "https://mirror.example/pypi/simple/alpha/"
+
+
+def test_html_links_are_resolved_against_the_page_and_keep_their_digest() -> None:
+    html = b"""<!DOCTYPE html><html><body>
+    <a href="../../packages/alpha-1.0-py3-none-any.whl#sha256=ABCDEF01">alpha</a>
+    <a href="/+f/123/4567/alpha-1.0.tar.gz#sha512=00ff">alpha-1.0.tar.gz</a>
+    <a href="https://files.example/x/alpha%2B1-2.0-py3-none-any.whl">renamed</a>
+    <a href="file:///etc/passwd#sha256=00">passwd</a>
+    <a href="javascript:alert(1)">x</a>
+    </body></html>"""
+    assert parse(html, "text/html; charset=utf-8", PAGE) == [
+        IndexFile(
+            "alpha-1.0-py3-none-any.whl",
+            "https://mirror.example/pypi/packages/alpha-1.0-py3-none-any.whl",
+            {"sha256": "abcdef01"},
+        ),
+        IndexFile(
+            "alpha-1.0.tar.gz",
+            "https://mirror.example/+f/123/4567/alpha-1.0.tar.gz",
+            {"sha512": "00ff"},
+        ),
+        IndexFile(
+            "alpha+1-2.0-py3-none-any.whl",
+            "https://files.example/x/alpha%2B1-2.0-py3-none-any.whl",
+            {},
+        ),
+    ]
+
+
+def test_an_html_base_tag_moves_relative_links() -> None:
+    html = b'<html><head><base href="https://cdn.example/f/"></head><a href="a-1.0.tar.gz">a</a>'
+    assert parse(html, "text/html", PAGE)[0].url == "https://cdn.example/f/a-1.0.tar.gz"
+
+
+def test_pep691_json_with_relative_urls_sizes_and_several_digests() -> None:
+    page = {
+        "meta": {"api-version": "1.1"},
+        "name": "alpha",
+        "files": [
+            {
+                "filename": "alpha-1.0-py3-none-any.whl",
+                "url": "../../files/alpha-1.0-py3-none-any.whl",
+                "hashes": {"sha256": "AA", "sha512": "bb", "md5": "not hex!"},
+                "size": 10,
+            },
+            {"filename": "broken", "hashes": {}},  # no url: not a file
+            {"filename": "alpha-0.9.tar.gz", "url": "ftp://x/alpha-0.9.tar.gz", "hashes": {}},
+            "not an entry",
+        ],
+    }
+    files = parse(json.dumps(page).encode(), "application/vnd.pypi.simple.v1+json", PAGE)
+    assert files == [
+        IndexFile(
+            "alpha-1.0-py3-none-any.whl",
+            "https://mirror.example/pypi/files/alpha-1.0-py3-none-any.whl",
+            {"sha256": "aa", "sha512": "bb"},
+            10,
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    ("body", "kind"),
+    [
+        (b"{not json", "application/vnd.pypi.simple.v1+json"),
+        (b'{"projects": []}', "application/vnd.pypi.simple.v1+json"),
+        (b"\x89PNG...", "image/png"),
+    ],
+)
+def test_what_is_not_a_project_page_is_named(body: bytes, kind: str) -> None:
+    with pytest.raises(PageError):
+        parse(body, kind, PAGE)
