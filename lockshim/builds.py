@@ -33,6 +33,7 @@ from lockshim.target import Target
 
 if TYPE_CHECKING:
     from lockshim.gitsources import GitServed
+    from lockshim.hashindex import HashIndex
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -186,6 +187,7 @@ def wheel_identity(file: LocalFile) -> tuple[str, str] | None:
     ``*.dist-info`` (WHEEL and METADATA); None when it holds no wheel."""
     try:
         with open(file.path, "rb") as stream:
+            stream.seek(file.offset)  # a body inside a file (old pip cache, bundle) starts there
             if stream.read(2) != b"PK":
                 return None
             stream.seek(file.offset)
@@ -250,6 +252,7 @@ def satisfy(needs: Sequence[Need], wheels: Sequence[Wheel], target: Target) -> B
         if target.rank(wheel.filename) is not None:
             by_name.setdefault(wheel.name, []).append(wheel)
     chosen: dict[NormalizedName, Wheel] = {}
+    touched: dict[int, HashIndex] = {}
     served: list[tuple[Need, Wheel]] = []
     missing: list[Need] = []
     queue = list(needs)
@@ -279,19 +282,26 @@ def satisfy(needs: Sequence[Need], wheels: Sequence[Wheel], target: Target) -> B
         best = max(options, key=lambda w: (w.version, -(target.rank(w.filename) or 0)))
         chosen[name] = best
         served.append((need, best))
+        touched[id(best.file.source.index)] = best.file.source.index
         for dependency in _requires_dist(best, requirement.extras):
             queue.append(Need(dependency, f"needed by {best.name} {best.version}"))
+    for index in touched.values():
+        index.save()
     return BuildPlan(tuple(served), tuple(dict.fromkeys(missing)))
 
 
 def _requires_dist(wheel: Wheel, extras: Iterable[str]) -> list[str]:
-    """The wheel's Requires-Dist, with the extras asked for applied to their markers."""
-    identity = wheel_identity(wheel.file)
-    if identity is None:
-        return []
+    """The wheel's Requires-Dist, with the extras asked for applied to their markers (read
+    from the wheel once, then remembered in its source's hash index)."""
+    index = wheel.file.source.index
+    text = index.known_requires(wheel.file)
+    if text is None:
+        identity = wheel_identity(wheel.file)
+        text = "\n".join(_header_values(identity[1], "Requires-Dist")) if identity else ""
+        index.remember_requires(wheel.file, text)
     wanted = set(extras)
     result = []
-    for line in _header_values(identity[1], "Requires-Dist"):
+    for line in text.splitlines():
         try:
             requirement = Requirement(line)
         except InvalidRequirement:

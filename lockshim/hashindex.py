@@ -58,8 +58,14 @@ class HashIndex:
         self.names: dict[str, Entry] = {}
         if location:
             self.entries, self.names = _load(location)
+        #: The Requires-Dist lines of the wheel a file holds (one text), keyed like ``entries``:
+        #: build plans follow them without opening the wheel again.
+        self.requires: dict[str, Entry] = {}
+        if location:
+            self.requires = _load_requires(location)
         self.fresh: dict[str, Entry] = {}
         self.fresh_names: dict[str, Entry] = {}
+        self.fresh_requires: dict[str, Entry] = {}
         self.seen: set[str] = set()
         self.hashed_files = 0
         self.hashed_bytes = 0
@@ -92,6 +98,17 @@ class HashIndex:
     def remember_name(self, file: LocalFile, name: str) -> None:
         self.seen.add(file.relative)
         self.fresh_names[file.relative] = (file.size, file.mtime_ns, file.inode, name)
+
+    def known_requires(self, file: LocalFile) -> str | None:
+        """The Requires-Dist text remembered for the wheel ``file`` holds, if unchanged."""
+        entry = self.fresh_requires.get(file.relative) or self.requires.get(file.relative)
+        if entry and entry[:3] == (file.size, file.mtime_ns, file.inode):
+            return entry[3]
+        return None
+
+    def remember_requires(self, file: LocalFile, text: str) -> None:
+        self.seen.add(file.relative)
+        self.fresh_requires[file.relative] = (file.size, file.mtime_ns, file.inode, text)
 
     def hash_all(
         self, files: Iterable[LocalFile], on_done: Callable[[LocalFile], None] | None = None
@@ -127,7 +144,8 @@ class HashIndex:
 
     def save(self) -> None:
         """Merge what this run hashed into the index file; never fails the run."""
-        if not (self.fresh or self.fresh_names) or self.location is None:
+        fresh = self.fresh or self.fresh_names or self.fresh_requires
+        if not fresh or self.location is None:
             return
         with contextlib.suppress(OSError):
             self.location.parent.mkdir(parents=True, exist_ok=True)
@@ -136,8 +154,11 @@ class HashIndex:
             merged.update(self.fresh)  # files gone from the folder drop out of the index
             named = {k: v for k, v in names.items() if k in self.seen}
             named.update(self.fresh_names)
+            requires = {k: v for k, v in _load_requires(self.location).items() if k in self.seen}
+            requires.update(self.fresh_requires)
             payload = json.dumps(
-                {"format": _FORMAT, "files": merged, "names": named}, separators=(",", ":")
+                {"format": _FORMAT, "files": merged, "names": named, "requires": requires},
+                separators=(",", ":"),
             )
             # A cache, not a record: no fsync; a torn write is a corrupt index, rebuilt next time.
             atomic_write(self.location, payload.encode(), 0o666 & ~_umask(), durable=False)
@@ -185,3 +206,18 @@ def _load(location: Path) -> tuple[dict[str, Entry], dict[str, Entry]]:
         return files, names
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return {}, {}
+
+
+def _load_requires(location: Path) -> dict[str, Entry]:
+    """The remembered Requires-Dist texts; empty for an index that cannot be read."""
+    try:
+        data = json.loads(read_regular(location).decode("utf-8"))
+        if data.get("format") != _FORMAT:
+            return {}
+        return {
+            str(name): (int(e[0]), int(e[1]), int(e[2]), str(e[3]))
+            for name, e in data.get("requires", {}).items()
+            if isinstance(e, list) and len(e) == 4 and isinstance(e[3], str)
+        }
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}

@@ -231,3 +231,38 @@ def test_fetch_build_makes_a_wheel_once_and_sync_installs_it_without_building(
     assert (project / "uv.lock").read_bytes() == original
     python = project / ".venv" / "bin" / "python"
     assert subprocess.run([str(python), "-c", "import gamma"]).returncode == 0
+
+
+#: `lockshim` with an audit hook that counts the wheel files it opens (printed last on stderr).
+_COUNTING = """
+import atexit, sys
+opened = []
+def hook(event, args):
+    if event == "open" and isinstance(args[0], str) and args[0].endswith(".whl"):
+        opened.append(args[0])
+sys.addaudithook(hook)
+atexit.register(lambda: sys.stderr.write(f"\\nwheel files opened: {len(opened)}\\n"))
+sys.argv[0] = "lockshim"
+from lockshim.entry import main
+main()
+"""
+
+
+def test_a_second_plan_opens_no_wheel(
+    hatched: tuple[Path, Path, list[str]], tmp_path: Path
+) -> None:
+    """What a build plan reads from inside wheels (their Requires-Dist) is remembered in the
+    hash index with their digests: a second plan over the same wheelhouse opens no wheel."""
+    import sys
+
+    project, registry, _ = hatched
+    env = clean_env(tmp_path)
+    command = [sys.executable, "-c", _COUNTING, "plan", "--no-pip-cache", "-w", str(registry)]
+    counts = []
+    for _ in range(2):
+        result = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "builds: 7 served, 0 missing." in result.stdout
+        counts.append(int(result.stderr.rsplit("wheel files opened: ", 1)[1]))
+    assert counts[0] > 0  # the first plan hashes every file and reads the build wheels
+    assert counts[1] == 0

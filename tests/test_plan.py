@@ -220,6 +220,7 @@ def test_old_pip_cache_layout_serves_an_offline_sync(
                 "--cache-dir",
                 str(cache),
                 "alpha==1.0",
+                "minibackend==1.0",  # the build backend of the project: a build requirement
             ],
             env=env,
             check=True,
@@ -227,6 +228,15 @@ def test_old_pip_cache_layout_serves_an_offline_sync(
         )
     assert (cache / "http").is_dir() and not (cache / "http-v2").exists()
     (wheelhouse / "alpha-1.0-py3-none-any.whl").unlink()
+    (wheelhouse / "minibackend-1.0-py3-none-any.whl").unlink()
+    plan = lockshim(
+        ["plan", "--json", "--pip-cache", str(cache), "-w", str(wheelhouse)], project, env
+    )
+    build = json.loads(plan.stdout)["build"]
+    assert {(r["filename"], r["origin"]) for r in build["served"]} == {
+        ("minibackend-1.0-py3-none-any.whl", "pip cache")
+    }, plan.stdout
+    assert build["missing"] == []
     result = lockshim(["sync", "--pip-cache", str(cache), "-w", str(wheelhouse)], project, env)
     assert result.returncode == 0, result.stderr
     assert "from pip's cache" in result.stderr
