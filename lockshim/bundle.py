@@ -24,7 +24,7 @@ from typing import NamedTuple
 
 from lockshim import __version__, gitsources
 from lockshim import target as targets
-from lockshim.builds import BuildPlan
+from lockshim.builds import SDIST_SUFFIXES, BuildPlan
 from lockshim.download import Outcome, redact
 from lockshim.errors import LockshimError
 from lockshim.filenames import unsafe
@@ -116,7 +116,10 @@ def make_bundle(
                 from_local += _seed(found, work, {e.sha256 for e in plan.served if e.sha256})
                 if build_deps:
                     from_local += _seed_builds(plan.build, work)
-                    builds_lacking = bool(plan.build.missing)
+                    # an sdist that is not local yet: what builds it is known once it is here
+                    builds_lacking = bool(plan.build.missing) or any(
+                        (e.filename or "").endswith(SDIST_SUFFIXES) for e in plan.missing
+                    )
             report = run_fetch(
                 project_dir=project_dir,
                 dest=work,

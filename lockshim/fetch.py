@@ -16,6 +16,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -251,6 +252,34 @@ def _uv_reason(stderr: str) -> str:
     return " ".join(line for line in lines if line and not line.startswith("hint:"))[:400]
 
 
+def _requirements(needs: Sequence[Need]) -> list[str]:
+    return sorted({requirement for requirement, _ in needs})
+
+
+def _sdists(wanted: Sequence[Wanted], dest: Path) -> list[Path]:
+    """The lock's sdists that are in ``dest`` now."""
+    found = (dest / w.filename for w in wanted if w.filename.endswith(SDIST_SUFFIXES))
+    return [path for path in found if path.exists()]
+
+
+def _in_background(
+    resolve: Callable[..., tuple[list[dict[str, Any]], list[str]]],
+    uv: uvmod.Uv,
+    requirements: Sequence[str],
+    *options: Any,
+) -> Future[tuple[list[dict[str, Any]], list[str]]] | None:
+    """``resolve(uv, requirements, *options)`` in a thread of its own (None: nothing to do).
+    It only runs `uv pip compile`, which a Ctrl-C on the terminal stops as well."""
+    if not requirements:
+        return None
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = ThreadPoolExecutor(max_workers=1)
+    future = pool.submit(resolve, uv, requirements, *options)
+    pool.shutdown(wait=False)
+    return future
+
+
 def _resolve_build(
     uv: uvmod.Uv, requirements: Sequence[str], *options: Any
 ) -> tuple[list[dict[str, Any]], list[str]]:
@@ -302,52 +331,62 @@ def run_fetch(
     locked = list(wanted)  # the lock's own files, before any build requirement joins them
     credentials = credentials_for(project)
     dest = dest.absolute()
+    options = (_index_url(exported), python, platform, all_platforms)
+    build: list[str] = []
+    unresolved: list[str] = []
     with signals_raise():  # Ctrl-C ends the downloads in flight and removes their .part files
         present_names = _present(wanted, dest)
-        outcomes = fetch_all(
-            [w for w in wanted if w.filename not in present_names], dest, credentials, jobs, on_done
-        )
-        git, git_builds = _fetch_git(exported, target, dest, uv)
-        build: list[str] = []
-        unresolved: list[str] = []
+        # What is known to need building before anything is downloaded (the project's own
+        # packages, sdists already here) is resolved by uv while the lock's files download.
+        first: list[Need] = []
         if build_deps:
-            sdists = [dest / w.filename for w in wanted if w.filename.endswith((".tar.gz", ".zip"))]
-            requirements = local_needs(project.root, exported, uv.version)
-            requirements += [n for s in sdists if s.exists() for n in sdist_needs(s, s.name)]
-            requirements += git_builds
-            if requirements:
-                resolved, unresolved = _resolve_build(
-                    uv,
-                    sorted({r for r, _ in requirements}),
-                    _index_url(exported),
-                    python,
-                    platform,
-                    all_platforms,
-                )
-                more, more_unverifiable = [], []
-                for compiled in resolved:
-                    files, skipped = wanted_from_export(compiled, target)
-                    more += files
-                    more_unverifiable += skipped
-                known = {w.filename for w in wanted}
-                more = [
-                    w for w in {w.filename: w for w in more}.values() if w.filename not in known
-                ]
-                unverifiable += more_unverifiable
-                more_present = _present(more, dest)
-                outcomes += fetch_all(
-                    [w for w in more if w.filename not in more_present],
-                    dest,
-                    credentials,
-                    jobs,
-                    on_done,
-                )
-                wanted += more
-                present_names |= more_present
-                failed = {item.partition(": ")[0] for item in unresolved}
-                build = [
-                    f"{r} ({why})" for r, why in dict.fromkeys(requirements) if r not in failed
-                ]
+            first = local_needs(project.root, exported, uv.version)
+            first += [n for s in _sdists(wanted, dest) for n in sdist_needs(s, s.name)]
+        early = _in_background(_resolve_build, uv, _requirements(first), *options)
+        try:
+            outcomes = fetch_all(
+                [w for w in wanted if w.filename not in present_names],
+                dest,
+                credentials,
+                jobs,
+                on_done,
+            )
+            git, git_builds = _fetch_git(exported, target, dest, uv)
+            resolved, unresolved = early.result() if early is not None else ([], [])
+        finally:
+            if early is not None:
+                early.cancel()
+        if build_deps:
+            # then what only the downloads showed: sdists fetched just now, git checkouts
+            requirements = [*first, *git_builds]
+            requirements += [
+                n for s in _sdists(wanted, dest) for n in sdist_needs(s, s.name) if n not in first
+            ]
+            later = [r for r in _requirements(requirements) if r not in _requirements(first)]
+            if later:
+                more_resolved, more_unresolved = _resolve_build(uv, later, *options)
+                resolved += more_resolved
+                unresolved += more_unresolved
+            more, more_unverifiable = [], []
+            for compiled in resolved:
+                files, skipped = wanted_from_export(compiled, target)
+                more += files
+                more_unverifiable += skipped
+            known = {w.filename for w in wanted}
+            more = [w for w in {w.filename: w for w in more}.values() if w.filename not in known]
+            unverifiable += more_unverifiable
+            more_present = _present(more, dest)
+            outcomes += fetch_all(
+                [w for w in more if w.filename not in more_present],
+                dest,
+                credentials,
+                jobs,
+                on_done,
+            )
+            wanted += more
+            present_names |= more_present
+            failed = {item.partition(": ")[0] for item in unresolved}
+            build = [f"{r} ({why})" for r, why in dict.fromkeys(requirements) if r not in failed]
     built: list[str] = []
     built_failures: list[str] = []
     if build_wheels:

@@ -12,6 +12,7 @@ import json
 import shutil
 import subprocess
 import tarfile
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -266,3 +267,38 @@ def test_a_second_plan_opens_no_wheel(
         counts.append(int(result.stderr.rsplit("wheel files opened: ", 1)[1]))
     assert counts[0] > 0  # the first plan hashes every file and reads the build wheels
     assert counts[1] == 0
+
+
+def test_a_bundle_made_with_nothing_local_carries_what_builds_the_sdists_it_downloads(
+    hatchling_wheelhouse: Path, tmp_path: Path
+) -> None:
+    """No local files at all: the bundle downloads gamma's sdist, and so must bring hatchling
+    (what builds it) too; the far side then builds gamma with the bundle alone, offline."""
+    registry = tmp_path / "registry"
+    registry.mkdir()
+    for wheel in hatchling_wheelhouse.glob("*.whl"):
+        shutil.copy(wheel, registry)
+    _hatch_sdist(registry, "gamma", "1.0")
+    project = make_project(tmp_path / "virtual", "virtual", ["gamma"], build_backend=None)
+    bundle = tmp_path / "app.lockshim.zip"
+    with serving(registry) as index:
+        uv_lock(project, index, clean_env(tmp_path))
+        made = lockshim(
+            ["bundle", "-o", str(bundle), "--no-pip-cache", "--json"],
+            project,
+            clean_env(tmp_path),
+            offline=False,
+        )
+    assert made.returncode == 0, made.stdout + made.stderr
+    with zipfile.ZipFile(bundle) as archive:
+        members = {n.removeprefix("files/").split("-")[0] for n in archive.namelist()}
+    assert {"gamma", "hatchling"} <= members
+
+    far = tmp_path / "far"
+    shutil.copytree(project, far, ignore=shutil.ignore_patterns(".venv"))
+    env = clean_env(tmp_path / "far-env")
+    result = lockshim(["sync", "--no-pip-cache", "-w", str(bundle)], far, env)
+    assert result.returncode == 0, result.stderr
+    python = far / ".venv" / "bin" / "python"
+    imported = subprocess.run([str(python), "-c", "import gamma"], capture_output=True, text=True)
+    assert imported.returncode == 0, imported.stderr
