@@ -75,6 +75,30 @@ def app_project() -> tuple[Path, Path]:
     return root, wheels
 
 
+def build_wheels() -> Path:
+    """hatchling, what it needs and editables (a packaged app's build requirements), once."""
+    folder = WORK / "build-wheels"
+    if folder.is_dir() and any(folder.glob("hatchling-*.whl")):
+        return folder
+    folder.mkdir(parents=True, exist_ok=True)
+    run(
+        [
+            PYTHON,
+            "-m",
+            "pip",
+            "download",
+            "--only-binary=:all:",
+            "-d",
+            str(folder),
+            "--index-url",
+            "https://pypi.org/simple",
+            "hatchling",
+            "editables",
+        ]
+    )
+    return folder
+
+
 def peer_venv() -> Path:
     venv = WORK / "peer-venv"
     tool = venv / "bin" / "uv-wheel-download"
