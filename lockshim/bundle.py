@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
-from lockshim import __version__, gitsources
+from lockshim import __version__, freshness, gitsources
 from lockshim import target as targets
 from lockshim.builds import SDIST_SUFFIXES, BuildPlan
 from lockshim.download import Outcome, redact
@@ -104,6 +104,11 @@ def make_bundle(
     with _workspace(output) as work:
         with prepared(project_dir, uv_path, reporter, uv_args) as (project, uv):
             found = find_local(project, sources, reporter.hashing)
+        stale = freshness.stale(found.lock, uv_args)
+        if stale:  # the far side would install the old lock, or refuse it
+            raise LockshimError(
+                stale.replace("lockshim sync -- --frozen", "lockshim bundle ... -- --frozen")
+            )
         failures: list[str] = []
         downloaded = from_local = 0
         args = ["--project", str(project_dir), *uv_args] if project_dir else list(uv_args)

@@ -15,7 +15,6 @@ import subprocess
 from collections.abc import Iterable, Sequence
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import NamedTuple
-from urllib.parse import urlsplit
 
 from packaging.utils import canonicalize_name
 
@@ -187,6 +186,9 @@ def check_lock(lock: Lock, root: Path) -> list[Finding]:
             )
         )
     elif shimmed:
+        local = sum(
+            1 for _, a in lock.artifacts() if a.url is not None and _scheme(a.url) == "file"
+        )
         findings.append(
             Finding(
                 lock.path,
@@ -195,7 +197,8 @@ def check_lock(lock: Lock, root: Path) -> list[Finding]:
                 None,
                 "interrupted-shim",
                 "left shimmed by an interrupted `lockshim sync` "
-                f"(journal {journal_path(lock.path).name})",
+                f"(journal {journal_path(lock.path).name}; {local} artifact URL"
+                f"{'s' if local != 1 else ''} point{'s' if local == 1 else ''} at local files)",
                 RESTORE,
             )
         )
@@ -235,8 +238,8 @@ def _package_findings(lock: Lock, package: Package, root: Path, shimmed: bool) -
             "local-registry",
             f"registry is a local folder ({source.value})"
             + (f" with {len(paths)} artifact(s) given by path" if paths else ""),
-            f"restore the committed lock (`git checkout -- {lock.path.name}`), or re-lock it "
-            "from your index with `uv lock --refresh`",
+            f"restore the committed lock ({_RESTORE_COMMITTED.format(lock.path.name)}), or "
+            "re-lock it from your index with `uv lock --refresh`",
         )
     elif source is not None and source.kind in ("git", "url") and not _is_remote(source.value):
         add(
@@ -256,17 +259,33 @@ def _package_findings(lock: Lock, package: Package, root: Path, shimmed: bool) -
                 "then run `uv lock`",
             )
     for artifact in package.artifacts:
-        if artifact.url is not None and artifact.url.startswith("file:"):
+        if shimmed:  # the interrupted run's one finding covers its file URLs
+            break
+        if artifact.url is not None and _scheme(artifact.url) == "file":
             add(
                 artifact.offset,
                 "file-url",
-                f"artifact URL is a local file ({artifact.url})",
-                RESTORE
-                if shimmed
-                else f"restore the committed lock (`git checkout -- {lock.path.name}`) or re-lock "
-                f"it from the index (`uv lock --upgrade-package {package.name}`)",
+                f"artifact URL is a local file ({artifact.url.strip()})",
+                f"restore the committed lock ({_RESTORE_COMMITTED.format(lock.path.name)}) or "
+                f"re-lock it from the index (`uv lock --upgrade-package {package.name}`)",
             )
     return found
+
+
+#: Restores the committed lock also when the bad one is staged (`git checkout -- FILE` would
+#: copy the staged, bad lock back).
+_RESTORE_COMMITTED = "`git checkout HEAD -- {0}`"
+
+
+def _scheme(url: str) -> str:
+    """A URL's scheme as uv reads it (WHATWG rules): spaces and control characters around it
+    stripped, tabs and newlines inside dropped, any case; "" when it has none."""
+    cleaned = re.sub(r"[\t\n\r]", "", url.strip(_C0_AND_SPACE))
+    scheme, colon, _ = cleaned.partition(":")
+    return scheme.lower() if colon and re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*", scheme) else ""
+
+
+_C0_AND_SPACE = "".join(map(chr, range(0x21)))
 
 
 def _source_offset(lock: Lock, package: Package) -> int:
@@ -282,7 +301,8 @@ def _outside(value: str, base: Path, root: Path) -> str | None:
         or (len(value) > 1 and value[1] == ":")
     ):
         return "is an absolute path"
-    target = os.path.normpath(os.path.join(base, value))
+    # uv writes forward slashes everywhere; a backslash is a Windows separator, never a name
+    target = os.path.normpath(os.path.join(base, value.replace("\\", "/")))
     try:
         inside = os.path.commonpath([target, os.path.normpath(root)]) == os.path.normpath(root)
     except ValueError:  # another drive
@@ -309,12 +329,12 @@ def repository_root(lock_path: Path) -> Path:
 
 def _is_remote(value: str) -> bool:
     """A source URL other machines can reach too (not file:, not a bare path)."""
-    scheme = urlsplit(value.removeprefix("git+")).scheme.lower()
+    scheme = _scheme(value).removeprefix("git+")
     return scheme in ("http", "https", "ssh", "git") or (scheme == "" and "@" in value)
 
 
 def _is_url(value: str) -> bool:
-    return urlsplit(value).scheme in ("http", "https")
+    return _scheme(value) in ("http", "https")
 
 
 def _normalize(name: str) -> str:

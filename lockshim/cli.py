@@ -322,6 +322,9 @@ def check(files: tuple[Path, ...], allow: tuple[str, ...], as_json: bool) -> Non
     paths = list(files) or [find_project().lock_path]
     report = run_check(paths, allow)
     output = report.json() if as_json else report.text()
+    if not output and report.status == 0:
+        names = ", ".join(str(p) for p in paths)
+        output = f"{names}: clean (no machine-local sources, no interrupted lockshim run)."
     if output:
         click.echo(output, err=not as_json and report.status == 2)
     sys.exit(report.status)

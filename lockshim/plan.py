@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 from packaging.utils import canonicalize_name
 
-from lockshim import gitsources
+from lockshim import freshness, gitsources
 from lockshim import uv as uvmod
 from lockshim.builds import (
     BuildPlan,
@@ -63,13 +63,15 @@ class Plan(NamedTuple):
     local: tuple[str, ...]
     build: BuildPlan = BuildPlan((), ())
     git: GitPlan = NO_GIT
+    stale: str = ""  # uv.lock is out of date with pyproject.toml: what differs, and the fix
 
     @property
     def status(self) -> int:
-        return 1 if self.missing or self.build.missing or self.git.missing else 0
+        return 1 if self.missing or self.build.missing or self.git.missing or self.stale else 0
 
     def text(self) -> str:
-        lines = [f"for {self.target}:"]
+        lines = [f"STALE    {self.stale}"] if self.stale else []
+        lines.append(f"for {self.target}:")
         for entry in self.served:
             where = _where(entry.path, entry.origin)
             lines.append(f"  served   {_label(entry)}  {entry.filename}  <- {where}")
@@ -123,6 +125,7 @@ class Plan(NamedTuple):
         return json.dumps(
             {
                 "target": self.target,
+                "stale": self.stale or None,
                 "served": [entry(e) for e in self.served],
                 "missing": [entry(e) for e in self.missing],
                 "mismatched": [
@@ -311,6 +314,7 @@ def run_plan(
             reporter.warn(f"skipped {path}: {reason}.")
         for note in found.notes:
             reporter.warn(note)
+    stale = freshness.stale(found.lock, uv_args)
     if project_dir is not None:
         uv_args = ["--project", str(project_dir), *uv_args]
-    return plan_for(found, uv, uv_args, python, platform)
+    return plan_for(found, uv, uv_args, python, platform)._replace(stale=stale)

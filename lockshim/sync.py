@@ -10,10 +10,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
 
-from lockshim import gitsources, resync
+from lockshim import freshness, gitsources, resync
 from lockshim import uv as uvmod
 from lockshim.atomic import atomic_write
 from lockshim.built import served_built, untrusted_records
+from lockshim.errors import LockshimError
 from lockshim.local import Found, SourceOptions, find_local
 from lockshim.match import Served
 from lockshim.paths import user_cache_dir
@@ -188,6 +189,9 @@ def sync(
     uvmod.check_sync_args(uv_args)
     with prepared(project_dir, uv_path, reporter, uv_args) as (project, uv):
         found = find_local(project, sources, reporter.hashing)
+        stale = freshness.stale(found.lock, uv_args)
+        if stale:  # uv would install the old lock without a word (--frozen)
+            raise LockshimError(stale)
         if project_dir is not None:  # uv must sync the project lockshim found, not the cwd's
             uv_args = ["--project", str(project_dir), *uv_args]
         advice = _advice(found, uv, uv_args, reporter)

@@ -65,7 +65,11 @@ def _normalized(report_json: str, *roots: Path) -> list[dict[str, object]]:
 
 def test_a_lock_from_the_index_is_clean(clean_lock: Path) -> None:
     result = _lockshim([], clean_lock.parent)
-    assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
+    assert (result.returncode, result.stderr) == (0, "")
+    assert result.stdout == (
+        f"{clean_lock}: clean (no machine-local sources, no interrupted lockshim run).\n"
+    )
+    assert _lockshim(["--json"], clean_lock.parent).stdout.strip().startswith("{")
 
 
 def test_find_links_relock_is_refused(
@@ -87,7 +91,7 @@ def test_find_links_relock_is_refused(
     text = _lockshim([str(clean_lock)], project)
     assert text.returncode == 1
     assert "alpha 1.0: registry is a local folder" in text.stdout
-    assert "git checkout -- uv.lock" in text.stdout and "uv lock --refresh" in text.stdout
+    assert "git checkout HEAD -- uv.lock" in text.stdout and "uv lock --refresh" in text.stdout
 
 
 def test_the_fixes_check_gives_for_a_find_links_relock_work(
@@ -103,8 +107,10 @@ def test_the_fixes_check_gives_for_a_find_links_relock_work(
     subprocess.run([*relock, "--project", str(project)], env=env, check=True, capture_output=True)
     assert _lockshim([], project).returncode == 1
 
-    git(project, "checkout", "--", "uv.lock")
+    git(project, "add", "uv.lock")  # staged, as in a commit the hook refuses
+    git(project, "checkout", "HEAD", "--", "uv.lock")
     assert _lockshim([], project).returncode == 0
+    assert git(project, "status", "--porcelain") == ""
 
     subprocess.run([*relock, "--project", str(project)], env=env, check=True, capture_output=True)
     with serving(registry) as index:  # the user's configured index
@@ -129,7 +135,8 @@ def test_a_lock_shimmed_by_an_interrupted_run_is_refused(
     result = _lockshim(["--json"], clean_lock.parent)
     assert result.returncode == 1
     findings = _normalized(result.stdout, registry, tmp_path)
-    assert findings[0]["kind"] == "interrupted-shim"
+    assert [f["kind"] for f in findings] == ["interrupted-shim"]  # one line, not one a URL
+    assert "3 artifact URLs point at local files" in str(findings[0]["problem"])
     assert all("lockshim restore" in str(f["fix"]) for f in findings)
     data_regression.check(findings)
 
@@ -137,7 +144,7 @@ def test_a_lock_shimmed_by_an_interrupted_run_is_refused(
     result = _lockshim([str(clean_lock)], clean_lock.parent)
     assert result.returncode == 1
     assert "gamma 0.5: artifact URL is a local file" in result.stdout
-    assert "git checkout -- uv.lock" in result.stdout
+    assert "git checkout HEAD -- uv.lock" in result.stdout
 
 
 def test_workspace_git_and_relative_paths_inside_the_repo_pass(
@@ -186,6 +193,8 @@ def test_paths_that_leave_the_repository_or_are_absolute(tmp_path: Path) -> None
         'version = 1\nrevision = 3\nrequires-python = ">=3.10"\n\n'
         '[[package]]\nname = "inside"\nversion = "1.0"\nsource = { directory = "../../" }\n\n'
         '[[package]]\nname = "outside"\nversion = "1.0"\nsource = { directory = "../../../" }\n\n'
+        '[[package]]\nname = "winside"\nversion = "1.0"\n'
+        "source = { editable = '..\\..\\..\\home\\alice\\src\\outside' }\n\n"
         '[[package]]\nname = "wheel"\nversion = "1.0"\n'
         'source = { path = "/opt/wheels/wheel-1.0-py3-none-any.whl" }\n'
         'wheels = [\n    { filename = "wheel-1.0-py3-none-any.whl", hash = "sha256:'
@@ -195,14 +204,21 @@ def test_paths_that_leave_the_repository_or_are_absolute(tmp_path: Path) -> None
     result = _lockshim([str(lock)], tmp_path)
     assert result.returncode == 1
     lines = result.stdout.splitlines()
-    assert len(lines) == 2, lines
+    assert len(lines) == 3, lines
     assert lines[0].startswith(f"{lock}:13: outside 1.0: directory source '../../../' leaves the")
-    assert lines[1].startswith(f"{lock}:18: wheel 1.0: path source")
-    assert "is an absolute path" in lines[1]
+    assert lines[1].startswith(f"{lock}:18: winside 1.0: editable source")
+    assert "leaves the repository" in lines[1]
+    assert lines[2].startswith(f"{lock}:23: wheel 1.0: path source")
+    assert "is an absolute path" in lines[2]
 
-    allowed = _lockshim(["--allow", "outside", "--allow", "Wheel", str(lock)], tmp_path)
+    allowed = _lockshim(
+        ["--allow", "outside", "--allow", "winside", "--allow", "Wheel", str(lock)], tmp_path
+    )
     assert allowed.returncode == 0, allowed.stdout
-    write(repo / "sub" / "dir" / "pyproject.toml", '[tool.lockshim]\ncheck-allow = ["outside"]\n')
+    write(
+        repo / "sub" / "dir" / "pyproject.toml",
+        '[tool.lockshim]\ncheck-allow = ["outside", "winside"]\n',
+    )
     configured = _lockshim([str(lock)], tmp_path)
     assert configured.returncode == 1 and "outside" not in configured.stdout
 
@@ -274,6 +290,15 @@ def test_real_pre_commit_refuses_a_shimmed_lock(
     output = refused.stdout + refused.stderr  # git shows the hook's output on either
     assert "lockshim check" in output
     assert "alpha 1.0: artifact URL is a local file" in output
+    # the fix it prints works on the staged lock, and the commit then goes through
+    assert "`git checkout HEAD -- uv.lock`" in output
+    subprocess.run([*git, "checkout", "HEAD", "--", "uv.lock"], cwd=repo, check=True)
+    write(repo / "NOTES.md", "more work\n")
+    subprocess.run([*git, "add", "-A"], cwd=repo, check=True)
+    fixed = subprocess.run(
+        [*git, "commit", "-m", "fixed"], cwd=repo, env=env, capture_output=True, text=True
+    )
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
 
 
 LOCAL_REGISTRY = 'name = "evil"\nversion = "1.0"\nsource = { registry = "/home/me/wheels" }\n'
@@ -349,3 +374,27 @@ def test_lockshim_leftovers_are_refused_by_the_hook(tmp_path: Path, name: str) -
     result = _lockshim([str(leftover)], tmp_path)
     assert result.returncode == 1
     assert "leftover" in result.stdout and f"git rm --cached {name}" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "FILE:///home/me/w/alpha.whl",
+        " file:///home/me/w/alpha.whl",
+        "\tFile:///home/me/w/alpha.whl",
+        "fi\nle:///home/me/w/alpha.whl",
+    ],
+)
+def test_file_urls_are_read_as_uv_reads_them(url: str, tmp_path: Path) -> None:
+    """uv installs from a file URL in any case and with spaces around it: so does the guard."""
+    lock = tmp_path / "uv.lock"
+    escaped = url.replace("\t", "\\t").replace("\n", "\\n")
+    lock.write_text(
+        'version = 1\nrevision = 3\nrequires-python = ">=3.10"\n\n'
+        '[[package]]\nname = "alpha"\nversion = "1.0"\n'
+        'source = { registry = "https://pypi.org/simple" }\n'
+        f'wheels = [\n    {{ url = "{escaped}", hash = "sha256:{"0" * 64}" }},\n]\n'
+    )
+    result = _lockshim([str(lock)], tmp_path)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "alpha 1.0: artifact URL is a local file" in result.stdout

@@ -99,3 +99,51 @@ def test_a_uv_cache_that_knows_a_newer_build_backend_does_not_break_an_offline_b
         text=True,
     )
     assert imported.stdout.strip() == "1.0", imported.stderr
+
+
+def test_a_lock_older_than_pyproject_is_not_installed_silently(
+    project: Path, wheelhouse: Path, tmp_path: Path
+) -> None:
+    """pyproject.toml narrowed a requirement and added one after uv.lock was written: sync
+    names both and stops before uv (uv.lock untouched, no .venv); `-- --frozen` installs the
+    old lock anyway, as uv's own --frozen does; plan says so and exits 1."""
+    env = clean_env(tmp_path)
+    pyproject = project / "pyproject.toml"
+    text = pyproject.read_text()
+    pyproject.write_text(
+        text.replace('    "alpha",\n', '    "alpha<1",\n    "tqdm>=4",\n', 1).replace(
+            'dev = ["devtool"]', 'dev = ["devtool>=2"]'
+        )
+    )
+    original = (project / "uv.lock").read_bytes()
+
+    result = lockshim(["sync", "-w", str(wheelhouse)], project, env)
+    assert result.returncode == 3, result.stderr
+    assert "is out of date with pyproject.toml" in result.stderr
+    assert "app (dependencies): pyproject.toml asks `alpha<1`, uv.lock records `alpha`" in (
+        result.stderr
+    )
+    assert "app (dependencies): pyproject.toml asks `tqdm>=4`, which uv.lock does not record" in (
+        result.stderr
+    )
+    assert "app (group dev): pyproject.toml asks `devtool>=2`" in result.stderr
+    assert "`uv lock`" in result.stderr and "lockshim sync -- --frozen" in result.stderr
+    assert (project / "uv.lock").read_bytes() == original
+    assert not (project / ".venv").exists()
+
+    plan = lockshim(["plan", "-w", str(wheelhouse)], project, env)
+    assert plan.returncode == 1
+    assert plan.stdout.startswith("STALE    ")
+
+    anyway = lockshim(["sync", "-w", str(wheelhouse), "--", "--frozen"], project, env)
+    assert anyway.returncode == 0, anyway.stderr
+    assert (project / "uv.lock").read_bytes() == original
+
+
+def test_an_up_to_date_lock_of_every_shape_is_not_called_stale(
+    project: Path, wheelhouse: Path, tmp_path: Path
+) -> None:
+    """A workspace with a fork, markers, an extra, groups and a direct URL, freshly locked by
+    uv (and its member's own requirements): nothing is stale."""
+    plan = lockshim(["plan", "--json", "-w", str(wheelhouse)], project, clean_env(tmp_path))
+    assert json.loads(plan.stdout)["stale"] is None, plan.stdout

@@ -1,0 +1,236 @@
+"""Is uv.lock up to date with pyproject.toml? Answered offline, from what the lock records.
+
+uv records each local package's requirements in the lock (``[package.metadata] requires-dist``
+and ``requires-dev``) exactly so that it can tell a stale lock without resolving. This compares
+them with each ``pyproject.toml`` by what a person changes: a requirement added or removed, its
+version specifier or extras changed, in the dependencies, an extra or a dependency group.
+Environment markers are not compared (uv rewrites them in its own normal form), nor anything
+declared ``dynamic``: no difference is claimed that uv would not see.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+import sys
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.utils import canonicalize_name
+
+if TYPE_CHECKING:
+    from lockshim.lock import Lock
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+#: Sources of the packages uv builds from the project's own folders.
+_LOCAL = ("editable", "virtual", "directory")
+_EXTRA = re.compile(r"extra == '([^']+)'")
+
+#: (name, extras, specifier) of one requirement, comparable across uv's spelling and pyproject's.
+Key = tuple[str, frozenset[str], SpecifierSet]
+
+
+class Difference(NamedTuple):
+    package: str  # the local package (workspace member)
+    where: str  # "dependencies", "extra x", "group dev"
+    text: str  # what differs, for people
+
+
+def differences(lock: Lock) -> list[Difference]:
+    """What each local package's pyproject.toml asks that uv.lock did not record (or the other
+    way round); empty when they agree or nothing can be compared."""
+    if lock.path.name != "uv.lock":  # a script's lock records its requirements elsewhere
+        return []
+    starts = sorted({p.offset for p in lock.packages} | {len(lock.text)})
+    found: list[Difference] = []
+    for package in lock.packages:
+        if package.source is None or package.source.kind not in _LOCAL:
+            continue
+        end = starts[bisect.bisect_right(starts, package.offset)]
+        head = lock.text.find("[[package]]", package.offset, end)  # its table starts there
+        if head < 0:
+            head = lock.text.rfind("[[package]]", 0, package.offset + 1)
+        try:
+            table = tomllib.loads(lock.text[head:end])["package"][0]
+        except (tomllib.TOMLDecodeError, KeyError, IndexError, TypeError, ValueError):
+            continue
+        metadata = table.get("metadata")
+        folder = lock.path.parent / package.source.value
+        try:
+            pyproject = tomllib.loads((folder / "pyproject.toml").read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+            continue
+        if isinstance(metadata, Mapping) and head >= 0:
+            found += _compare(package.name, metadata, pyproject)
+    return found
+
+
+def _compare(
+    name: str, metadata: Mapping[str, Any], pyproject: Mapping[str, Any]
+) -> list[Difference]:
+    project = pyproject.get("project")
+    if not isinstance(project, Mapping):
+        return []
+    dynamic = set(project.get("dynamic") or [])
+    locked = _locked(metadata.get("requires-dist"))
+    if locked is None:
+        return []
+    result = []
+    if "dependencies" not in dynamic:
+        asked = _asked(project.get("dependencies") or [])
+        if asked is not None:
+            result += _diff(name, "dependencies", asked, locked.get("", set()))
+    if "optional-dependencies" not in dynamic:
+        extras = project.get("optional-dependencies") or {}
+        if isinstance(extras, Mapping):
+            names = {canonicalize_name(str(e)) for e in extras} | set(locked) - {""}
+            for extra in sorted(names):
+                wanted: object = next(
+                    (v for k, v in extras.items() if canonicalize_name(str(k)) == extra), []
+                )
+                asked = _asked(wanted)
+                if asked is not None:
+                    result += _diff(name, f"extra {extra}", asked, locked.get(extra, set()))
+    groups = _groups(pyproject)
+    recorded = metadata.get("requires-dev")
+    if groups is not None and isinstance(recorded, Mapping):
+        locked_groups: dict[str, set[Key] | None] = {
+            canonicalize_name(str(g)): _locked_list(v) for g, v in recorded.items()
+        }
+        for group in sorted(set(groups) | set(locked_groups)):
+            have = locked_groups.get(group, set())
+            if have is None:
+                continue
+            result += _diff(name, f"group {group}", groups.get(group, set()), have)
+    return result
+
+
+def _diff(package: str, where: str, asked: set[Key], locked: set[Key]) -> list[Difference]:
+    result = []
+    by_name_locked = {key[0] for key in locked}
+    by_name_asked = {key[0] for key in asked}
+    for key in sorted(asked - locked, key=_sort):
+        if key[0] in by_name_locked:
+            before = ", ".join(_show(k) for k in sorted(locked, key=_sort) if k[0] == key[0])
+            text = f"pyproject.toml asks `{_show(key)}`, uv.lock records `{before}`"
+        else:
+            text = f"pyproject.toml asks `{_show(key)}`, which uv.lock does not record"
+        result.append(Difference(package, where, text))
+    for key in sorted(locked - asked, key=_sort):
+        if key[0] not in by_name_asked:
+            text = f"uv.lock records `{_show(key)}`, which pyproject.toml no longer asks"
+            result.append(Difference(package, where, text))
+    return result
+
+
+def _sort(key: Key) -> tuple[str, str, str]:
+    return key[0], ",".join(sorted(key[1])), str(key[2])
+
+
+def _show(key: Key) -> str:
+    extras = f"[{','.join(sorted(key[1]))}]" if key[1] else ""
+    return f"{key[0]}{extras}{key[2]}"
+
+
+def _asked(values: object) -> set[Key] | None:
+    """The keys of PEP 508 requirement strings (None when one cannot be read)."""
+    if not isinstance(values, list):
+        return None
+    keys: set[Key] = set()
+    for value in values:
+        if not isinstance(value, str):
+            return None
+        try:
+            requirement = Requirement(value)
+        except InvalidRequirement:
+            return None
+        keys.add(
+            (
+                canonicalize_name(requirement.name),
+                frozenset(canonicalize_name(e) for e in requirement.extras),
+                requirement.specifier,
+            )
+        )
+    return keys
+
+
+def _locked(entries: object) -> dict[str, set[Key]] | None:
+    """uv's ``requires-dist`` by extra ("" for the plain dependencies); None when unreadable."""
+    if not isinstance(entries, list):
+        return None
+    by_extra: dict[str, set[Key]] = {}
+    for entry in entries:
+        key = _locked_key(entry)
+        if key is None:
+            return None
+        marker = entry.get("marker", "") if isinstance(entry, Mapping) else ""
+        extras = _EXTRA.findall(str(marker)) or [""]
+        for extra in extras:
+            by_extra.setdefault(canonicalize_name(extra) if extra else "", set()).add(key)
+    return by_extra
+
+
+def _locked_list(entries: object) -> set[Key] | None:
+    if not isinstance(entries, list):
+        return None
+    keys = {_locked_key(entry) for entry in entries}
+    return None if None in keys else {k for k in keys if k is not None}
+
+
+def _locked_key(entry: object) -> Key | None:
+    if not isinstance(entry, Mapping) or not isinstance(entry.get("name"), str):
+        return None
+    try:
+        specifier = SpecifierSet(str(entry.get("specifier", "")))
+    except InvalidSpecifier:
+        return None
+    extras = entry.get("extras") or []
+    return (
+        canonicalize_name(entry["name"]),
+        frozenset(canonicalize_name(str(e)) for e in extras),
+        specifier,
+    )
+
+
+def _groups(pyproject: Mapping[str, Any]) -> dict[str, set[Key]] | None:
+    """``[dependency-groups]`` (and uv's legacy ``dev-dependencies`` as ``dev``); None when a
+    group includes another (uv's expansion is not repeated here)."""
+    groups: dict[str, set[Key]] = {}
+    declared = pyproject.get("dependency-groups") or {}
+    if not isinstance(declared, Mapping):
+        return None
+    for group, values in declared.items():
+        keys = _asked(values)
+        if keys is None:
+            return None
+        groups[canonicalize_name(str(group))] = keys
+    tool = pyproject.get("tool")
+    legacy = tool.get("uv", {}).get("dev-dependencies") if isinstance(tool, Mapping) else None
+    if legacy:
+        keys = _asked(legacy)
+        if keys is None:
+            return None
+        groups["dev"] = groups.get("dev", set()) | keys
+    return groups
+
+
+def stale(lock: Lock, uv_args: Sequence[str]) -> str:
+    """What makes uv.lock out of date with pyproject.toml, and the fix; "" when it is not, or
+    when the user chose to install it as it is (``--frozen``, uv's own word for that)."""
+    if "--frozen" in uv_args:
+        return ""
+    found = differences(lock)
+    if not found:
+        return ""
+    lines = "".join(f"\n    {d.package} ({d.where}): {d.text}" for d in found)
+    return (
+        f"{lock.path} is out of date with pyproject.toml:{lines}\n"
+        "  Update it where the index can be reached (`uv lock`, then commit uv.lock), or "
+        "install the lock as it is anyway: `lockshim sync -- --frozen`."
+    )
