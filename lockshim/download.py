@@ -174,6 +174,8 @@ class Downloader:
         self.dest = dest
         self.credentials = credentials
         self.stop = threading.Event()
+        #: Origins found unreachable (no route, no name, refused): their files fail at once.
+        self.down: dict[tuple[str, str, int | None], str] = {}
         self._active: set[urllib3.BaseHTTPResponse] = set()
         self._lock = threading.Lock()
         self.pool = urllib3.PoolManager(
@@ -191,7 +193,10 @@ class Downloader:
         if reason is not None:
             return Outcome(wanted, "failed", f"not a plain file name ({reason}): refused")
         last = ""
+        where = origin(wanted.url)
         for attempt in range(RETRIES + 1):
+            if where in self.down:  # one host that cannot be reached is said once, not per file
+                return Outcome(wanted, "failed", self.down[where])
             if attempt and self.stop.wait(BACKOFF_SECONDS * 2 ** (attempt - 1)):
                 break
             try:
@@ -202,6 +207,10 @@ class Downloader:
                 return Outcome(wanted, "failed", "stopped")
             except Exception as error:  # urllib3's and the OS's errors: all worth a retry
                 last = _describe(error)
+                if last == "cannot connect" and not _reachable(where):
+                    self.down.setdefault(
+                        where, f"cannot connect to {where[1]} (no network, or the host is down)"
+                    )
         if self.stop.is_set():
             return Outcome(wanted, "failed", "stopped")
         return Outcome(wanted, "failed", f"{last} (after {RETRIES + 1} tries)")
@@ -332,6 +341,18 @@ class Downloader:
         finally:
             with contextlib.suppress(FileNotFoundError):
                 part.unlink()
+
+
+def _reachable(where: tuple[str, str, int | None]) -> bool:
+    """A TCP connection to the origin can be opened now (a second look after a failure)."""
+    import socket
+
+    _, host, port = where
+    try:
+        socket.create_connection((host, port or 443), timeout=5).close()
+    except OSError:
+        return False
+    return True
 
 
 def _describe(error: BaseException) -> str:

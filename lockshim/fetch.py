@@ -10,6 +10,7 @@ resolved for the target by `uv pip compile` and fetched too, so that an offline
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -64,11 +65,18 @@ class Report(NamedTuple):
 
     def text(self) -> str:
         size = sum(o.size for o in self.downloaded)
-        lines = [
-            f"{failure.wanted.name} {failure.wanted.version}: {redact(failure.wanted.url)}: "
-            f"{failure.detail}"
-            for failure in self.failed
-        ]
+        by_detail: dict[str, list[Outcome]] = {}
+        for failure in self.failed:
+            by_detail.setdefault(failure.detail, []).append(failure)
+        lines = []
+        for detail, failures in by_detail.items():
+            if detail.startswith("cannot connect to ") and len(failures) > 1:
+                lines.append(f"{len(failures)} files not fetched: {detail}.")
+                continue
+            lines += [
+                f"{f.wanted.name} {f.wanted.version}: {redact(f.wanted.url)}: {f.detail}"
+                for f in failures
+            ]
         if self.build_requirements:
             lines.append("build requirements added: " + "; ".join(self.build_requirements))
         lines += [f"build requirement not resolved: {item}" for item in self.unresolved]
@@ -317,6 +325,9 @@ def run_fetch(
     build_wheels: bool = False,
 ) -> Report:
     with prepared(project_dir, uv_path, reporter, uv_args) as (project, uv):
+        with contextlib.suppress(OSError, UnicodeDecodeError):
+            text = project.lock_path.read_bytes().decode("utf-8")
+            uvmod.check_python(text, python, project.lock_path.name)
         args = ["--project", str(project_dir), *uv_args] if project_dir else list(uv_args)
         # uv's export and the target's interpreter are asked at once (two uv processes)
         from concurrent.futures import ThreadPoolExecutor

@@ -202,6 +202,8 @@ def resolve_target(
     With both given, the target is fully named: no interpreter is run (least of all one that
     came with the repository's `.venv`).
     """
+    if platform:
+        uvmod.check_platform(uv, platform)
     if python and platform:
         return for_platform(for_python(make_target("", {}, ()), python), platform)
     base = probe(project_interpreter(project.root, uv.path, sync_args))
@@ -268,6 +270,7 @@ def plan_for(
     python: str | None = None,
     platform: str | None = None,
 ) -> Plan:
+    uvmod.check_python(found.lock.text, python, found.project.lock_path.name)
     target = resolve_target(found.project, uv, python, platform, sync_args)
     exported = export(uv.path, sync_args)
     needs = local_needs(found.project.root, exported, uv.version)

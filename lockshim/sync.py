@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
 
-from lockshim import freshness, gitsources, resync
+from lockshim import gitsources, resync
 from lockshim import uv as uvmod
 from lockshim.atomic import atomic_write
 from lockshim.built import served_built, untrusted_records
@@ -25,23 +25,43 @@ from lockshim.shim import shimmed
 from lockshim.sources import PIP_CACHE
 from lockshim.staging import staged
 
+#: Sources of the packages whose requirements uv.lock records (lockshim.freshness).
+freshness_kinds = ("editable", "virtual", "directory")
 
-def summary(found: Found, here: tuple[int, int] | None = None) -> list[str]:
+
+def summary(
+    found: Found,
+    here: tuple[int, int] | None = None,
+    places: tuple[tuple[str, int], ...] | None = None,
+) -> list[str]:
     """The short report printed before uv runs; ``here``: (local, needed) files of the target
-    environment, when known (the lock also holds other platforms')."""
+    environment and ``places`` where those local ones are, when known (the lock also holds
+    other platforms' files). Every count is of files."""
     result = found.result
     servable = [p for p in found.lock.packages if p.servable]
     served = result.served_packages
-    by_place: dict[str, int] = {}
-    for _, place in sorted({(s.package.position, _place(s)) for s in result.served}):
-        by_place[place] = by_place.get(place, 0) + 1
-    places = ", ".join(f"{count} from {place}" for place, count in by_place.items())
-    counted = (
-        f"served from local files: {here[0]} of the {here[1]} files this environment needs"
-        if here is not None
-        else f"{len(served)} of {len(servable)} locked packages served from local files"
-    )
-    lines = [counted + (f" ({places})" if places else "") + "; uv.lock is restored afterwards."]
+    complete = len(served) == len(servable)
+    if places is None:
+        counts: dict[str, int] = {}
+        for _, _, place in sorted(
+            {(s.package.position, s.artifact.position, _place(s)) for s in result.served}
+        ):
+            counts[place] = counts.get(place, 0) + 1
+        places = tuple(counts.items())
+    where = ", ".join(f"{count} from {place}" for place, count in places)
+    if here is not None:
+        counted = (
+            f"served from local files: {here[0]} of the {here[1]} files this environment needs"
+        )
+    elif complete:
+        counted = "served from local files: every file uv.lock pins, so all this environment needs"
+    else:
+        total = sum(1 for p in servable for a in p.artifacts if a.sha256)
+        served_files = sum(count for _, count in places)
+        counted = (
+            f"served from local files: {served_files} of the lock's {total} files (all platforms)"
+        )
+    lines = [counted + (f" ({where})" if where else "") + "; uv.lock is restored afterwards."]
     if (here[0] < here[1]) if here is not None else len(served) < len(servable):
         searched = ", ".join(
             f"{source.kind} {source.root} ({count} file{'s' if count != 1 else ''})"
@@ -189,13 +209,16 @@ def sync(
     uvmod.check_sync_args(uv_args)
     with prepared(project_dir, uv_path, reporter, uv_args) as (project, uv):
         found = find_local(project, sources, reporter.hashing)
-        stale = freshness.stale(found.lock, uv_args)
-        if stale:  # uv would install the old lock without a word (--frozen)
-            raise LockshimError(stale)
+        if any(p.source_kind in freshness_kinds for p in found.lock.packages):
+            from lockshim import freshness  # packaging: only for locks of local packages
+
+            stale = freshness.stale(found.lock, uv_args)
+            if stale:  # uv would install the old lock without a word (--frozen)
+                raise LockshimError(stale)
         if project_dir is not None:  # uv must sync the project lockshim found, not the cwd's
             uv_args = ["--project", str(project_dir), *uv_args]
         advice = _advice(found, uv, uv_args, reporter)
-        for line in summary(found, advice.here):
+        for line in summary(found, advice.here, advice.places):
             reporter.info(line)
         built = served_built(found)
         for record in untrusted_records(found):
@@ -220,6 +243,8 @@ def sync(
                     "would run. Keep build wheels in a folder only you can write."
                 )
         missing = advice.missing
+        if not online:
+            _stop_if_hopeless(found, uv, uv_args, advice)
         if quiet and not {"-q", "--quiet"} & set(uv_args):
             uv_args = ["--quiet", *uv_args]  # lockshim's -q quiets uv too
         lock_name = str(project.lock_path)
@@ -249,10 +274,61 @@ def sync(
         if status != 0 and missing:
             reporter.info(
                 f"uv failed; {len(missing)} file(s) it needs are not local (listed above). "
-                "Fetch them with `lockshim fetch --dest DIR` where you have a network, then "
-                "sync again with that wheelhouse (`lockshim plan` lists them too)."
+                + _way_on(found, uv_args)
             )
         return status
+
+
+def _stop_if_hopeless(found: Found, uv: uvmod.Uv, uv_args: Sequence[str], advice: Advice) -> None:
+    """Stop before uv when files the environment needs are neither local nor in uv's cache:
+    offline, uv would make a half environment, build for a while, then fail."""
+    if not advice.missing_files:
+        return
+    from lockshim import uvcache
+
+    cache = uvcache.cache_dir(uv.path, uv_args)
+    if cache is not None and not uvcache.known_layout(cache):
+        return  # a cache lockshim cannot read: uv may still have them
+    lacking = [
+        f"{name} ({filename})"
+        for name, filename, sha256 in advice.missing_files
+        if cache is None or not uvcache.holds(cache, name, filename, sha256)
+    ]
+    if not lacking:
+        return
+    where = f"uv's cache ({cache})" if cache is not None else "uv's cache (--no-cache: none)"
+    raise LockshimError(
+        f"stopped before uv: {len(lacking)} file(s) this environment needs are neither local "
+        f"nor in {where}, so an offline sync cannot succeed: {', '.join(lacking)}. Nothing was "
+        "changed. " + _way_on(found, uv_args)
+    )
+
+
+def _way_on(found: Found, uv_args: Sequence[str]) -> str:
+    """How to get the files that are missing: from a network, or a complete bundle."""
+    from lockshim.sources.bundle import BundleSource
+
+    args = " ".join(a for a in uv_args if a != "--frozen")
+    bundles = [s for s in found.sources if isinstance(s, BundleSource)]
+    if bundles:
+        made = bundles[0].manifest
+        made_args = " ".join(made.uv_args) if made is not None else ""
+        different = (
+            f" It was made for `-- {made_args}`; this sync asks for `-- {args}`."
+            if made is not None and made_args != args
+            else ""
+        )
+        return (
+            f"The bundle {bundles[0].root} is incomplete for this environment.{different} Make "
+            "a complete one where there is a network (`lockshim bundle -o FILE"
+            f"{' -- ' + args if args else ''}`, with `--python`/`--python-platform` for this "
+            "machine), or add a folder with the missing files (`-w DIR`)."
+        )
+    return (
+        "Fetch them where you have a network (`lockshim fetch --dest DIR"
+        f"{' -- ' + args if args else ''}`), then sync again with `-w DIR`; or let uv "
+        "download them: `lockshim sync --online`."
+    )
 
 
 class Advice(NamedTuple):
@@ -263,6 +339,10 @@ class Advice(NamedTuple):
     build_files: list[tuple[str, int, int, str]]  # (path, offset, size, wheel file name)
     target: str = ""
     here: tuple[int, int] | None = None  # (local, needed) files of the target environment
+    #: (name, file name, sha256 or None) of each missing file: is it in uv's cache?
+    missing_files: tuple[tuple[str, str, str | None], ...] = ()
+    #: where the local files of the target environment are: (place, files)
+    places: tuple[tuple[str, int], ...] | None = None
 
     def say(self, reporter: Reporter) -> None:
         if self.missing:
@@ -304,6 +384,8 @@ def _advice(found: Found, uv: uvmod.Uv, uv_args: Sequence[str], reporter: Report
             [(str(p), int(o), int(n), str(f)) for p, o, n, f in data["build_files"]],
             str(data["target"]),
             (int(here[0]), int(here[1])) if here else None,
+            tuple((str(n), str(f), str(d) if d else None) for n, f, d in data["missing_files"]),
+            tuple((str(w), int(n)) for w, n in data["places"]) if here else None,
         )
     except (OSError, ValueError, TypeError, KeyError):
         from lockshim.plan import plan_for  # packaging and uv export: only when needed
@@ -323,12 +405,24 @@ def _advice(found: Found, uv: uvmod.Uv, uv_args: Sequence[str], reporter: Report
             ],
             plan.target,
             (len(plan.served), len(plan.served) + len(plan.missing)),
+            tuple((e.name, e.filename, e.sha256) for e in plan.missing if e.filename),
+            _places(found, {e.sha256 for e in plan.served if e.sha256}),
         )
         with contextlib.suppress(OSError):
             memo.parent.mkdir(parents=True, exist_ok=True)
             payload = json.dumps(advice._asdict()).encode()
             atomic_write(memo, payload, 0o644, durable=False)
     return advice
+
+
+def _places(found: Found, digests: set[str]) -> tuple[tuple[str, int], ...]:
+    """How many of the files with these sha256 each place serves."""
+    counts: dict[str, int] = {}
+    files = {(s.package.position, s.artifact.position): s for s in found.result.served}
+    for served in files.values():
+        if served.artifact.sha256 in digests:
+            counts[_place(served)] = counts.get(_place(served), 0) + 1
+    return tuple(counts.items())
 
 
 def _missing_key(found: Found, uv: uvmod.Uv, uv_args: Sequence[str]) -> str:

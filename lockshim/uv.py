@@ -158,6 +158,66 @@ def _ask_version(path: Path) -> tuple[int, ...]:
     return tuple(int(part) for part in match.groups())
 
 
+def check_platform(uv: Uv, triple: str) -> None:
+    """Refuse a ``--python-platform`` this uv does not know, before anything is done: uv's
+    own answer decides (its names change between versions)."""
+    try:
+        answer = subprocess.run(
+            [
+                str(uv.path),
+                "pip",
+                "compile",
+                "-",
+                "--quiet",
+                "--offline",
+                "--no-index",
+                "--python-platform",
+                triple,
+            ],
+            input="",
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return  # uv's own run will say it
+    if "invalid value" in answer.stderr:
+        found = re.search(r"\[possible values: ([^\]]*)\]", answer.stderr)
+        known = found.group(1) if found else "see `uv pip compile --help`"
+        raise UsageError(
+            f"--python-platform {triple}: uv {uv.version_text} does not know this platform. "
+            f"Its names: {known}."
+        )
+
+
+def check_python(lock_text: str, python: str | None, lock_name: str = "uv.lock") -> None:
+    """Refuse ``--python X.Y`` outside the lock's ``requires-python``: no file would fit."""
+    if not python:
+        return
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+    from packaging.version import InvalidVersion, Version
+
+    head = lock_text.split("\n[[package]]", 1)[0]
+    found = re.search(r'^requires-python = "([^"]*)"', head, re.M)
+    if found is None:
+        return
+    try:
+        allowed = SpecifierSet(found.group(1))
+        version = Version(python)
+    except (InvalidSpecifier, InvalidVersion):
+        return
+    parts = (*version.release, 0, 0)
+    first = f"{parts[0]}.{parts[1]}.{parts[2]}"
+    last = f"{parts[0]}.{parts[1]}.999" if len(version.release) < 3 else first
+    if not (allowed.contains(first, prereleases=True) or allowed.contains(last, prereleases=True)):
+        raise UsageError(
+            f"--python {python}: outside what {lock_name} supports (requires-python = "
+            f'"{found.group(1)}"), so nothing in it is for that Python. Name a Python it '
+            "supports."
+        )
+
+
 def check_sync_args(args: Sequence[str]) -> None:
     """Refuse `uv sync` flags that would make uv resolve again or write the lock."""
     for arg in args:

@@ -386,3 +386,36 @@ def test_a_self_contained_bundle_without_uv_is_not_written(example: Path, tmp_pa
     assert "https://pypi.org/simple: cannot connect" in made.stderr
     assert not bundle.exists()
     assert not list(tmp_path.glob(".app.pyz*"))
+
+
+def test_the_far_side_asking_for_more_than_the_bundle_carries_is_told_before_uv(
+    example: Path, tmp_path: Path
+) -> None:
+    """A bundle made without extras; the far side asks for --all-extras: stopped before uv
+    (no .venv, uv.lock as it was), with the bundle named and the command that makes a
+    complete one, not a `fetch` it cannot run behind an air gap."""
+    output = tmp_path / "plain.lockshim.zip"
+    made = lockshim(
+        ["bundle", "-o", str(output), "--no-pip-cache"], example, clean_env(tmp_path / "make")
+    )
+    assert made.returncode == 0, made.stderr
+    far = tmp_path / "far"
+    far.mkdir()
+    for name in ("pyproject.toml", "uv.lock"):
+        shutil.copy(example / name, far)
+    (far / "pyproject.toml").write_text(
+        (far / "pyproject.toml").read_text().replace('wheelhouses = ["wheelhouse"]', "")
+    )
+    original = (far / "uv.lock").read_bytes()
+    result = lockshim(
+        ["sync", "--no-pip-cache", "-w", str(output), *ARGS], far, clean_env(tmp_path / "far")
+    )
+    assert result.returncode == 3, result.stderr
+    assert "stopped before uv: 1 file(s) this environment needs" in result.stderr
+    assert "six (six-1.17.0-py2.py3-none-any.whl)" in result.stderr
+    assert f"The bundle {output} is incomplete for this environment." in result.stderr
+    assert "It was made for `-- `; this sync asks for `-- --all-extras`." in result.stderr
+    assert "lockshim bundle -o FILE -- --all-extras" in result.stderr
+    assert "lockshim fetch" not in result.stderr
+    assert not (far / ".venv").exists()
+    assert (far / "uv.lock").read_bytes() == original

@@ -305,3 +305,41 @@ def test_ctrl_c_stops_fetch_at_once_and_leaves_no_part_file(
     assert time.monotonic() - started < 12  # not the 20 s stall, nor a second Ctrl-C
     assert "stopped by SIGINT" in stderr
     assert not list(dest.glob("*.part")) and not list(dest.glob(".*.part"))
+
+
+def test_a_host_that_cannot_be_reached_is_named_once(project: Path, tmp_path: Path) -> None:
+    """The index the lock names is gone (its port closed): one line for all its files, not a
+    line (and four tries with backoff) for each."""
+    dest = tmp_path / "dest"
+    result = lockshim(
+        ["fetch", "--dest", str(dest), "--no-build-deps", "--", "--all-extras"],
+        project,
+        clean_env(tmp_path),
+        offline=False,
+    )
+    assert result.returncode == 1
+    lines = [line for line in result.stderr.splitlines() if "cannot connect" in line]
+    assert len(lines) == 1, result.stderr
+    assert (
+        "files not fetched: cannot connect to 127.0.0.1 (no network, or the host is down)."
+        in (lines[0])
+    )
+
+
+@pytest.mark.parametrize("command", ["plan", "fetch"])
+def test_a_target_uv_does_not_know_is_refused_before_anything_is_done(
+    project: Path, tmp_path: Path, command: str
+) -> None:
+    dest = ["--dest", str(tmp_path / "dest")] if command == "fetch" else []
+    platform = lockshim(
+        [command, *dest, "--python-platform", "x86_64-linux-gnux"], project, clean_env(tmp_path)
+    )
+    assert platform.returncode == 2, platform.stderr
+    assert "--python-platform x86_64-linux-gnux: uv " in platform.stderr
+    assert "x86_64-unknown-linux-gnu" in platform.stderr  # uv's own names, to pick from
+    python = lockshim([command, *dest, "--python", "3.8"], project, clean_env(tmp_path))
+    assert python.returncode == 2, python.stderr
+    assert '--python 3.8: outside what uv.lock supports (requires-python = ">=3.9")' in (
+        python.stderr
+    )
+    assert not (tmp_path / "dest").exists()

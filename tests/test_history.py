@@ -147,3 +147,35 @@ def test_an_up_to_date_lock_of_every_shape_is_not_called_stale(
     uv (and its member's own requirements): nothing is stale."""
     plan = lockshim(["plan", "--json", "-w", str(wheelhouse)], project, clean_env(tmp_path))
     assert json.loads(plan.stdout)["stale"] is None, plan.stdout
+
+
+def test_a_file_uv_downloaded_online_last_week_is_taken_from_its_cache(tmp_path: Path) -> None:
+    """The wheelhouse lacks alpha, but uv downloaded it online before: the sync goes ahead
+    and uv installs alpha from its cache, offline. (A wheel uv installed from a shimmed
+    file:// URL is kept under another key, which the restored lock cannot use: it does not
+    count.)"""
+    registry = tmp_path / "registry"
+    wheelhouse = tmp_path / "wheelhouse"
+    wheelhouse.mkdir()
+    shutil.copy(build_backend_wheel(registry, "minibackend", "1.0"), wheelhouse)
+    build_wheel(registry, "alpha", "1.0")
+    env = _with_project_config(clean_env(tmp_path), tmp_path)
+    with serving(registry) as index:
+        project = _app(tmp_path / "app", index.url)
+        uv_lock(project, index, env)
+        online = subprocess.run(
+            [uv_bin(), "sync", "--frozen"], cwd=project, env=env, capture_output=True, text=True
+        )
+        assert online.returncode == 0, online.stderr
+    shutil.rmtree(project / ".venv")
+
+    result = lockshim(["sync", "-w", str(wheelhouse)], project, env)
+    assert result.returncode == 0, result.stderr
+    assert "stopped before uv" not in result.stderr
+    python = project / ".venv" / "bin" / "python"
+    imported = subprocess.run(
+        [str(python), "-c", "import alpha; print(alpha.__version__)"],
+        capture_output=True,
+        text=True,
+    )
+    assert imported.stdout.strip() == "1.0", imported.stderr

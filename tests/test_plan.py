@@ -93,14 +93,25 @@ def test_plan_lists_mismatched_files(project: Path, wheelhouse: Path, tmp_path: 
 def test_sync_says_what_is_missing_and_how_to_get_it(
     project: Path, wheelhouse: Path, tmp_path: Path
 ) -> None:
+    """An empty uv cache and a wheel missing: uv would make a half .venv, build the project,
+    then fail; lockshim stops first, and says what is missing and how to get it."""
     (wheelhouse / "alpha-1.0-py3-none-any.whl").unlink()
+    original = (project / "uv.lock").read_bytes()
     result = lockshim(
-        ["sync", "--no-pip-cache", "-w", str(wheelhouse)], project, clean_env(tmp_path)
+        ["sync", "--no-pip-cache", "-w", str(wheelhouse), "--", "--all-extras"],
+        project,
+        clean_env(tmp_path),
     )
-    assert result.returncode not in (0, 2, 3)
-    before, _, after = result.stderr.partition("uv failed;")
-    assert "not found locally for" in before and "alpha 1.0 (alpha-1.0-py3-none-any.whl)" in before
-    assert "lockshim fetch" in after
+    assert result.returncode == 3, result.stderr
+    assert "not found locally for" in result.stderr
+    assert "alpha 1.0 (alpha-1.0-py3-none-any.whl)" in result.stderr
+    assert "stopped before uv: 1 file(s) this environment needs are neither local nor in uv's" in (
+        result.stderr
+    )
+    assert "lockshim fetch --dest DIR -- --all-extras" in result.stderr
+    assert "Nothing was changed." in result.stderr
+    assert not (project / ".venv").exists()
+    assert (project / "uv.lock").read_bytes() == original
 
 
 def test_pip_cache_written_by_real_pip_serves_an_offline_sync(

@@ -160,7 +160,8 @@ def test_tampered_wheel_is_refused_and_named(
 def test_uv_failing_restores_the_lock(project: Path, wheelhouse: Path, tmp_path: Path) -> None:
     original = (project / "uv.lock").read_bytes()
     (wheelhouse / "sdisty-1.0.tar.gz").unlink()
-    result = lockshim(["sync", "-w", str(wheelhouse)], project, clean_env(tmp_path))
+    # --online: uv runs (lockshim would stop first offline), and cannot download the sdist
+    result = lockshim(["sync", "--online", "-w", str(wheelhouse)], project, clean_env(tmp_path))
     assert result.returncode not in (0, 2, 3)  # uv's own failure status
     assert "sdisty" in result.stderr
     _untouched(project, original)

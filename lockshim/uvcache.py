@@ -1,0 +1,98 @@
+"""Does uv's own cache hold a file the lock pins? Asked before a sync that cannot succeed.
+
+uv keeps each wheel it downloaded under ``wheels-v<N>/<index>/<name>/<version>-<tags>`` with a
+``.http`` file beside it that records the URL and the archive's sha256 (checked with uv 0.13.9:
+``pypi``, ``index/<hash>`` or ``url/<hash>`` for ``<index>``); offline, uv takes a locked wheel
+from there only when that sha256 is the lock's. A wheel uv installed from a ``file://`` URL (a
+shimmed lock) is kept with a ``.rev`` file instead, which uv does not use for the https URL of
+the restored lock: it does not count. The answer is only ever "no" where the cache's layout is
+one this module knows: for a cache it cannot read, it answers "maybe", and uv is asked.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+
+from packaging.utils import canonicalize_name
+
+#: The cache folders of uv's wheels and source builds lockshim knows the layout of.
+_WHEELS = "wheels-v"
+_SDISTS = "sdists-v"
+#: What a wheels folder holds, one folder per kind of source.
+_KINDS = {"pypi", "index", "url", "path", "git", "editable"}
+
+
+def cache_dir(uv_path: Path, uv_args: Sequence[str]) -> Path | None:
+    """The cache uv will use for these arguments; None when it uses none to keep
+    (``--no-cache``) or it cannot be told."""
+    for position, arg in enumerate(uv_args):
+        if arg == "--":
+            break
+        if arg in ("--no-cache", "-n"):
+            return None
+        if arg == "--cache-dir" and position + 1 < len(uv_args):
+            return Path(uv_args[position + 1])
+        if arg.startswith("--cache-dir="):
+            return Path(arg.partition("=")[2])
+    if os.environ.get("UV_NO_CACHE", "").lower() in ("1", "true", "yes", "on"):
+        return None
+    if os.environ.get("UV_CACHE_DIR"):
+        return Path(os.environ["UV_CACHE_DIR"])
+    try:
+        answer = subprocess.run(
+            [str(uv_path), "cache", "dir"], capture_output=True, text=True, timeout=30
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return Path(answer.stdout.strip()) if answer.returncode == 0 and answer.stdout.strip() else None
+
+
+def known_layout(cache: Path) -> bool:
+    """The cache is empty (or not there yet), or laid out as this module expects."""
+    try:
+        names = os.listdir(cache)
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    folders = [cache / n for n in names if n.startswith((_WHEELS, _SDISTS))]
+    try:
+        return all(
+            {e for e in os.listdir(folder) if not e.startswith(".")} <= _KINDS
+            for folder in folders
+            if folder.is_dir()
+        )
+    except OSError:
+        return False
+
+
+def holds(cache: Path, name: str, filename: str, sha256: str | None) -> bool:
+    """uv's cache has this wheel (with the lock's sha256, where the lock has one), or has
+    built wheels from this sdist's version (an sdist's build is not pinned: any counts)."""
+    project = canonicalize_name(name)
+    if filename.endswith(".whl"):
+        stem = filename[: -len(".whl")].split("-", 1)[1] if "-" in filename else filename
+        for entry in _candidates(cache, _WHEELS, project, f"{stem}.http"):
+            try:
+                if sha256 is None or sha256.encode() in entry.read_bytes():
+                    return True
+            except OSError:
+                continue
+        return False
+    version = filename.rsplit("-", 1)[-1].removesuffix(".tar.gz").removesuffix(".zip")
+    return any(_candidates(cache, _SDISTS, project, version))
+
+
+def _candidates(cache: Path, prefix: str, project: str, entry: str) -> list[Path]:
+    found: list[Path] = []
+    try:
+        folders = [cache / n for n in os.listdir(cache) if n.startswith(prefix)]
+    except OSError:
+        return []
+    for folder in folders:
+        for index in ("pypi", "index/*", "url/*"):
+            found += folder.glob(f"{index}/{project}/{entry}")
+    return found
