@@ -274,7 +274,7 @@ def sync(
         if status != 0 and missing:
             reporter.info(
                 f"uv failed; {len(missing)} file(s) it needs are not local (listed above). "
-                + _way_on(found, uv_args)
+                + _way_on(found, uv_args, online)
             )
         return status
 
@@ -300,11 +300,11 @@ def _stop_if_hopeless(found: Found, uv: uvmod.Uv, uv_args: Sequence[str], advice
     raise LockshimError(
         f"stopped before uv: {len(lacking)} file(s) this environment needs are neither local "
         f"nor in {where}, so an offline sync cannot succeed: {', '.join(lacking)}. Nothing was "
-        "changed. " + _way_on(found, uv_args)
+        "changed. " + _way_on(found, uv_args, online=False)
     )
 
 
-def _way_on(found: Found, uv_args: Sequence[str]) -> str:
+def _way_on(found: Found, uv_args: Sequence[str], online: bool) -> str:
     """How to get the files that are missing: from a network, or a complete bundle."""
     from lockshim.sources.bundle import BundleSource
 
@@ -326,8 +326,8 @@ def _way_on(found: Found, uv_args: Sequence[str]) -> str:
         )
     return (
         "Fetch them where you have a network (`lockshim fetch --dest DIR"
-        f"{' -- ' + args if args else ''}`), then sync again with `-w DIR`; or let uv "
-        "download them: `lockshim sync --online`."
+        f"{' -- ' + args if args else ''}`), then sync again with `-w DIR`"
+        + ("." if online else "; or let uv download them: `lockshim sync --online`.")
     )
 
 
