@@ -1,9 +1,12 @@
 """Wheels built once from the lock's sdists (`lockshim fetch --build`), and serving them.
 
-A wheel built from an sdist the lock pins is recorded beside it (``.lockshim-built.json``: the
-wheel's sha256 and size, the sdist's sha256, the target). `sync` lists such a wheel for a
-package the lock gives only an sdist, so uv installs it instead of building the sdist again:
-a team's CI builds each sdist once. uv still checks the wheel's hash.
+A wheel built from an sdist the lock pins is recorded in lockshim's own cache, keyed by the
+wheelhouse's real path (the wheel's sha256 and size, the sdist's sha256, the target). `sync`
+lists such a wheel for a package the lock gives only an sdist, so uv installs it instead of
+building the sdist again. Only a record lockshim wrote on this machine is believed: one in a
+wheelhouse (``.lockshim-built.json``, as older lockshim wrote them, or one a cloned repository
+or a shared folder carries) claims what anyone could claim, and is never read. uv still checks
+the wheel's hash, and lockshim checks it against the record first.
 """
 
 from __future__ import annotations
@@ -17,8 +20,9 @@ if TYPE_CHECKING:
     from lockshim.local import Found
 
 
-#: Beside the wheels in a wheelhouse: which wheel was built from which sdist (by sha256).
+#: What older lockshim wrote beside the wheels, and what a repository may carry: never read.
 PROVENANCE = ".lockshim-built.json"
+_FORMAT = 2
 
 
 class Built(NamedTuple):
@@ -30,33 +34,26 @@ class Built(NamedTuple):
     sdist_sha256: str
 
 
-def trusted(folder: Path) -> bool | None:
-    """Whether the folder's record may be believed: None when there is no record."""
-    import os
-    import stat as stats
+def record_path(folder: Path) -> Path:
+    """Where lockshim keeps the record of the wheels it built into ``folder``."""
+    import hashlib
 
-    from lockshim.trust import others_can_write, yours
+    from lockshim.paths import user_cache_dir
 
-    try:
-        here = os.stat(folder)
-        info = os.lstat(folder / PROVENANCE)
-    except OSError:
-        return None
-    mine = yours(here) and yours(info)
-    closed = not others_can_write(here) and not others_can_write(info)
-    return mine and closed and stats.S_ISREG(info.st_mode)
+    key = hashlib.sha256(str(folder.resolve()).encode("utf-8", "surrogateescape")).hexdigest()
+    return user_cache_dir() / "built" / f"{key[:24]}.json"
 
 
 def _entries(folder: Path) -> dict[str, dict[str, Any]]:
-    """The record's entries, when it is trusted (else none)."""
+    """The record's entries: lockshim's own record for this very folder, else none."""
     import json
 
-    from lockshim.atomic import read_regular
+    from lockshim.trust import read_private
 
-    if not trusted(folder):
-        return {}
     try:
-        data = json.loads(read_regular(folder / PROVENANCE).decode("utf-8"))
+        data = json.loads(read_private(record_path(folder)).decode("utf-8"))
+        if data.get("format") != _FORMAT or data.get("folder") != str(folder.resolve()):
+            return {}
         wheels = data.get("wheels", {})
         return {str(k): dict(v) for k, v in wheels.items()} if isinstance(wheels, dict) else {}
     except (OSError, ValueError, TypeError, AttributeError):
@@ -66,9 +63,8 @@ def _entries(folder: Path) -> dict[str, dict[str, Any]]:
 def read_provenance(folder: Path) -> dict[str, Built]:
     """The wheels built in ``folder``, by the sha256 of the sdist each was built from.
 
-    The record is trusted only where nobody else can write: a file of this user's, in a folder
-    that is not group or world writable (else anyone could claim a wheel of theirs was built
-    from a locked sdist). Each wheel is checked against its recorded sha256 when served.
+    Only lockshim's own record in its cache is read (see the module's docstring); each wheel
+    is checked against its recorded sha256 when served.
     """
     found = {}
     try:
@@ -88,14 +84,16 @@ def read_provenance(folder: Path) -> dict[str, Built]:
 
 
 def record_built(folder: Path, wheel: Path, sdist: str, sdist_sha256: str, target: str) -> None:
-    """Add a built wheel to the folder's record (merged, written atomically)."""
+    """Add a built wheel to lockshim's record for ``folder`` (merged, written atomically, in a
+    cache folder only you can write)."""
     import json
 
     from lockshim.atomic import atomic_write
     from lockshim.hashindex import sha256_file
+    from lockshim.trust import private_folder
 
-    record = folder / PROVENANCE
-    wheels = _entries(folder)  # only what can be believed is carried over
+    record = record_path(folder)
+    wheels = _entries(folder)
     wheels[wheel.name] = {
         "sha256": sha256_file(wheel),
         "size": wheel.stat().st_size,
@@ -103,18 +101,21 @@ def record_built(folder: Path, wheel: Path, sdist: str, sdist_sha256: str, targe
         "sdist_sha256": sdist_sha256,
         "built_for": target,
     }
-    payload = json.dumps({"format": 1, "wheels": wheels}, indent=1).encode()
-    atomic_write(record, payload, 0o644, durable=False)
+    payload = {"format": _FORMAT, "folder": str(folder.resolve()), "wheels": wheels}
+    private_folder(record.parent)
+    atomic_write(record, json.dumps(payload, indent=1).encode(), 0o600, durable=False)
 
 
-def untrusted_records(found: Found) -> list[Path]:
-    """Build records of the wheelhouses that are not believed (said once, by sync)."""
+def planted_records(found: Found) -> list[Path]:
+    """Build records found in the wheelhouses themselves: never believed (said once, by sync)."""
+    import os
+
     from lockshim.sources import WHEELHOUSE
 
     return [
         s.root / PROVENANCE
         for s in found.sources
-        if s.kind == WHEELHOUSE and trusted(s.root) is False
+        if s.kind == WHEELHOUSE and os.path.lexists(s.root / PROVENANCE)
     ]
 
 

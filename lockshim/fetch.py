@@ -429,15 +429,9 @@ def _build_wheels(
     import shutil
     import tempfile
 
-    from lockshim.built import PROVENANCE, read_provenance, record_built, trusted
+    from lockshim.built import read_provenance, record_built
     from lockshim.hashindex import sha256_file
 
-    if trusted(dest) is False:
-        return [], [
-            f"{dest / PROVENANCE}: not trusted (the folder or the record can be written by "
-            "others, or it is not yours), so no wheel is built into it: make the folder yours "
-            "and not group-writable, or use another --dest"
-        ]
     done = read_provenance(dest)
     built, failures = [], []
     for sdist in sdists:
@@ -464,7 +458,11 @@ def _build_wheels(
                 continue
             wheel = dest / require_plain(wheels[0].name, sdist.name, str(dest))
             os.replace(wheels[0], wheel)
-            record_built(dest, wheel, sdist.filename, sdist.sha256, python or "this machine")
+            try:
+                record_built(dest, wheel, sdist.filename, sdist.sha256, python or "this machine")
+            except OSError as error:
+                failures.append(f"{wheel.name}: built, but not recorded ({error})")
+                continue
             built.append(wheel.name)
         finally:
             shutil.rmtree(work, ignore_errors=True)

@@ -76,14 +76,10 @@ def try_resync(argv: Sequence[str]) -> None:
         return
     environ = os.environ
     request = key(argv, os.getcwd(), environ)
-    try:
-        with open(memo_path(request, environ), encoding="utf-8", errors="surrogateescape") as f:
-            info = os.fstat(f.fileno())
-            if info.st_uid != os.getuid() or info.st_mode & 0o022:
-                return  # an instruction to exec: only from a file of this user's, not shared
-            fields = f.read().split("\0")
-    except OSError:
+    text = _read_private(memo_path(request, environ))
+    if text is None:
         return
+    fields = text.split("\0")
     try:
         if fields[0] != _MAGIC or fields[1] != request:
             return
@@ -94,6 +90,8 @@ def try_resync(argv: Sequence[str]) -> None:
             return
     except (IndexError, ValueError):
         return
+    if len(command) < 2 or command[1] != "sync" or command[0] not in _uv_candidates(argv, environ):
+        return  # only ever the uv lockshim itself would run, and only `uv sync`
     for path, expected in zip(stats[::2], stats[1::2], strict=True):
         if _stat(path) != expected:
             return
@@ -104,6 +102,58 @@ def try_resync(argv: Sequence[str]) -> None:
         os.execv(command[0], command)
     except OSError:
         return  # uv moved meanwhile: the full path finds it or says why
+
+
+def _read_private(path: str) -> str | None:
+    """The memo's text, when nobody but this user can have written it: its folder is a real
+    folder of this user's that others cannot write, and it is a regular file of one name, this
+    user's, that others cannot write; opened without following a symlink. (Where the cache is
+    shared, another user could plant the memo, or a link to a file of the victim's holding
+    the right bytes: it is an instruction to exec.)"""
+    nofollow = getattr(os, "O_NOFOLLOW", 0)
+    try:
+        folder = os.open(os.path.dirname(path), os.O_RDONLY | os.O_DIRECTORY | nofollow)
+    except OSError:
+        return None
+    try:
+        info = os.fstat(folder)
+        if info.st_uid != os.getuid() or info.st_mode & 0o022:
+            return None
+        fd = os.open(os.path.basename(path), os.O_RDONLY | nofollow | os.O_NONBLOCK, dir_fd=folder)
+    except OSError:
+        return None
+    finally:
+        os.close(folder)
+    with open(fd, encoding="utf-8", errors="surrogateescape") as stream:
+        info = os.fstat(stream.fileno())
+        if (
+            (info.st_mode & 0o170000) != 0o100000  # a regular file
+            or info.st_nlink != 1
+            or info.st_uid != os.getuid()
+            or info.st_mode & 0o022
+        ):
+            return None
+        return stream.read()
+
+
+def _uv_candidates(argv: Sequence[str], environ: Mapping[str, str]) -> tuple[str, ...]:
+    """The uv binary lockshim would run for these arguments (lockshim.uv.find_uv's order):
+    ``--uv PATH``, else LOCKSHIM_UV, else `uv` on PATH, else the `uv` package's binary beside
+    this interpreter."""
+    for position, arg in enumerate(argv):
+        if arg == "--":
+            break
+        if arg == "--uv" and position + 1 < len(argv):
+            return (argv[position + 1],)
+        if arg.startswith("--uv="):
+            return (arg.partition("=")[2],)
+    if environ.get("LOCKSHIM_UV"):
+        return (environ["LOCKSHIM_UV"],)
+    for folder in os.get_exec_path(dict(environ)):
+        candidate = os.path.join(folder, "uv")
+        if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            return (candidate,)
+    return (os.path.join(sys.prefix, "bin", "uv"), os.path.join(sys.base_prefix, "bin", "uv"))
 
 
 def record(
@@ -132,5 +182,7 @@ def record(
     target = Path(memo_path(request, env))
     data = "\0".join(fields).encode("utf-8", "surrogateescape")
     with contextlib.suppress(OSError):  # a cache: never fails the run
-        target.parent.mkdir(parents=True, exist_ok=True)
+        from lockshim.trust import private_folder
+
+        private_folder(target.parent)  # never into a folder others can write
         atomic_write(target, data, 0o600, durable=False)  # it holds UV_* values

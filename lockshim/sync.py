@@ -13,7 +13,7 @@ from typing import NamedTuple
 from lockshim import gitsources, resync
 from lockshim import uv as uvmod
 from lockshim.atomic import atomic_write
-from lockshim.built import served_built, untrusted_records
+from lockshim.built import planted_records, served_built
 from lockshim.errors import LockshimError
 from lockshim.local import Found, SourceOptions, find_local
 from lockshim.match import Served
@@ -24,6 +24,7 @@ from lockshim.session import prepared
 from lockshim.shim import shimmed
 from lockshim.sources import PIP_CACHE
 from lockshim.staging import staged
+from lockshim.trust import private_folder, read_private
 
 #: Sources of the packages whose requirements uv.lock records (lockshim.freshness).
 freshness_kinds = ("editable", "virtual", "directory")
@@ -221,9 +222,10 @@ def sync(
         for line in summary(found, advice.here, advice.places):
             reporter.info(line)
         built = served_built(found)
-        for record in untrusted_records(found):
+        for record in planted_records(found):
             reporter.warn(
-                f"{record} is not used: others can write it or its folder, so its wheels are "
+                f"{record} is not used: lockshim believes only the build records it keeps in "
+                "its own cache (`lockshim fetch --build` on this machine), so its wheels are "
                 "not taken for the sdists they claim to come from."
             )
         if built:
@@ -375,8 +377,8 @@ def _advice(found: Found, uv: uvmod.Uv, uv_args: Sequence[str], reporter: Report
         return Advice([], [], [])
     key = _missing_key(found, uv, uv_args)
     memo = user_cache_dir() / "missing" / f"{key}.json"
-    try:
-        data = json.loads(memo.read_text(encoding="utf-8"))
+    try:  # it lists files to stage as build wheels: only a memo nobody else can have written
+        data = json.loads(read_private(memo).decode("utf-8"))
         here = data["here"]
         advice = Advice(
             [str(m) for m in data["missing"]],
@@ -409,9 +411,9 @@ def _advice(found: Found, uv: uvmod.Uv, uv_args: Sequence[str], reporter: Report
             _places(found, {e.sha256 for e in plan.served if e.sha256}),
         )
         with contextlib.suppress(OSError):
-            memo.parent.mkdir(parents=True, exist_ok=True)
+            private_folder(memo.parent)
             payload = json.dumps(advice._asdict()).encode()
-            atomic_write(memo, payload, 0o644, durable=False)
+            atomic_write(memo, payload, 0o600, durable=False)
     return advice
 
 

@@ -7,6 +7,7 @@ as the only source, under `unshare -n` where the machine allows it, with an empt
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import shutil
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from packaging.utils import parse_wheel_filename
-from realworld import build_wheel, clean_env, lockshim, pip_download, serving, uv_lock
+from realworld import build_wheel, clean_env, git, lockshim, pip_download, serving, uv_lock
 from support.uvenv import make_project
 
 
@@ -219,14 +220,19 @@ def test_fetch_build_makes_a_wheel_once_and_sync_installs_it_without_building(
             ["fetch", "--dest", str(wheels), "--build", "--json"], project, env, offline=False
         )
         assert again.returncode == 0 and json.loads(again.stdout)["built"] == []
-    record = json.loads((wheels / ".lockshim-built.json").read_text())
+    # the record is lockshim's own, in its cache (never beside the wheels, where anyone could
+    # put one): the same machine's later sync believes it
+    assert not (wheels / ".lockshim-built.json").exists()
+    (record_file,) = (Path(env["LOCKSHIM_CACHE_DIR"]) / "built").glob("*.json")
+    record = json.loads(record_file.read_text())
     assert record["wheels"]["gamma-1.0-py2.py3-none-any.whl"]["sdist"] == "gamma-1.0.tar.gz"
+    assert record["folder"] == str(wheels.resolve())
+    assert record_file.stat().st_mode & 0o077 == 0
     for wheel in hatchling_wheelhouse.glob("*.whl"):  # nothing could build gamma now
         (wheels / wheel.name).unlink(missing_ok=True)
     original = (project / "uv.lock").read_bytes()
-    result = lockshim(
-        ["sync", "--no-pip-cache", "-w", str(wheels)], project, clean_env(tmp_path / "s")
-    )
+    same_machine = clean_env(tmp_path / "s", LOCKSHIM_CACHE_DIR=env["LOCKSHIM_CACHE_DIR"])
+    result = lockshim(["sync", "--no-pip-cache", "-w", str(wheels)], project, same_machine)
     assert result.returncode == 0, result.stderr
     assert "installed from wheels built once from their locked sdists: gamma 1.0" in result.stderr
     assert (project / "uv.lock").read_bytes() == original
@@ -302,3 +308,48 @@ def test_a_bundle_made_with_nothing_local_carries_what_builds_the_sdists_it_down
     python = far / ".venv" / "bin" / "python"
     imported = subprocess.run([str(python), "-c", "import gamma"], capture_output=True, text=True)
     assert imported.returncode == 0, imported.stderr
+
+
+def test_a_build_record_a_repository_carries_is_never_believed(
+    hatchling_wheelhouse: Path, tmp_path: Path
+) -> None:
+    """A cloned repository's wheelhouse holds gamma's sdist, hatchling, and a build record
+    claiming that another wheel (the attacker's) was built from that very sdist. Every cloned
+    file is the user's own (0644): the record is still never believed; uv builds gamma."""
+    registry = tmp_path / "registry"
+    registry.mkdir()
+    for wheel in hatchling_wheelhouse.glob("*.whl"):
+        shutil.copy(wheel, registry)
+    sdist = _hatch_sdist(registry, "gamma", "1.0")
+    project = make_project(tmp_path / "repo", "virtual", ["gamma"], build_backend=None)
+    with serving(registry) as index:
+        uv_lock(project, index, clean_env(tmp_path / "lock"))
+    house = project / "wheelhouse"
+    shutil.copytree(registry, house)
+    evil = build_wheel(house, "gamma", "1.0", payload=b"PWNED = True\n")
+    claim = {
+        "sha256": hashlib.sha256(evil.read_bytes()).hexdigest(),
+        "size": evil.stat().st_size,
+        "sdist": sdist.name,
+        "sdist_sha256": hashlib.sha256(sdist.read_bytes()).hexdigest(),
+        "built_for": "python3",
+    }
+    record = {"format": 1, "wheels": {evil.name: claim}}  # as lockshim once wrote them
+    (house / ".lockshim-built.json").write_text(json.dumps(record))
+    with open(project / "pyproject.toml", "a", encoding="utf-8") as stream:
+        stream.write('\n[tool.lockshim]\nwheelhouses = ["wheelhouse"]\n')
+    git(project, "init", "-q")
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "a repository that brings its wheelhouse")
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(project), str(clone))
+    assert (clone / "wheelhouse" / ".lockshim-built.json").exists()
+
+    result = lockshim(["sync", "--no-pip-cache"], clone, clean_env(tmp_path / "victim"))
+    assert result.returncode == 0, result.stderr
+    assert "installed from wheels built once" not in result.stderr
+    assert ".lockshim-built.json is not used" in result.stderr
+    python = clone / ".venv" / "bin" / "python"
+    probe = "import gamma; print(getattr(gamma, 'PWNED', False))"
+    ran = subprocess.run([str(python), "-c", probe], capture_output=True, text=True)
+    assert ran.stdout.strip() == "False", ran.stderr

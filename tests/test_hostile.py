@@ -302,18 +302,26 @@ def test_a_crafted_bundle_offers_only_plain_listed_stored_members(
     assert not list(tmp_path.rglob("escaped.whl"))
 
 
-def test_a_build_record_others_can_write_is_not_trusted(tmp_path: Path) -> None:
-    from lockshim.built import PROVENANCE, read_provenance
+def test_a_build_record_others_can_write_is_not_trusted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """lockshim's own record, in a cache folder others can write (a shared
+    LOCKSHIM_CACHE_DIR), or replaced by a symlink, is not believed."""
+    from lockshim.built import read_provenance, record_built, record_path
 
+    monkeypatch.setenv("LOCKSHIM_CACHE_DIR", str(tmp_path / "cache"))
     folder = tmp_path / "wheels"
     folder.mkdir()
     wheel = folder / "gamma-1.0-py3-none-any.whl"
     wheel.write_bytes(b"wheel")
-    entry = {"sha256": "a" * 64, "size": 5, "sdist": "gamma-1.0.tar.gz", "sdist_sha256": "b" * 64}
-    (folder / PROVENANCE).write_text(json.dumps({"format": 1, "wheels": {wheel.name: entry}}))
-    folder.chmod(0o755)
+    record_built(folder, wheel, "gamma-1.0.tar.gz", "b" * 64, "python3")
     assert set(read_provenance(folder)) == {"b" * 64}
-    folder.chmod(0o777)  # a shared folder: anyone could claim a wheel was built from the sdist
+    record = record_path(folder)
+    record.parent.chmod(0o777)  # anyone could have put the record there
+    assert read_provenance(folder) == {}
+    record.parent.chmod(0o700)
+    moved = record.rename(tmp_path / "elsewhere.json")
+    record.symlink_to(moved)  # a link to a file of the user's that holds the right bytes
     assert read_provenance(folder) == {}
 
 
@@ -379,19 +387,21 @@ def test_a_cloned_pyproject_cannot_make_lockshim_read_the_whole_disk(
     assert empty.returncode == 2 and "empty folder name" in empty.stderr
 
 
-def test_a_build_record_never_carries_over_what_it_would_not_trust(tmp_path: Path) -> None:
+def test_a_build_record_beside_the_wheels_is_never_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from lockshim.built import PROVENANCE, read_provenance, record_built
 
+    monkeypatch.setenv("LOCKSHIM_CACHE_DIR", str(tmp_path / "cache"))
     folder = tmp_path / "wheels"
     folder.mkdir()
     planted = {"sha256": "a" * 64, "size": 1, "sdist": "x.tar.gz", "sdist_sha256": "b" * 64}
     (folder / PROVENANCE).write_text(json.dumps({"format": 1, "wheels": {"evil.whl": planted}}))
-    folder.chmod(0o777)  # planted while others could write
+    assert read_provenance(folder) == {}  # yours, 0644, in a closed folder: still not believed
     ours = folder / "gamma-1.0-py3-none-any.whl"
     ours.write_bytes(b"wheel")
     record_built(folder, ours, "gamma-1.0.tar.gz", "c" * 64, "python3")
-    folder.chmod(0o755)  # the owner closes the folder afterwards
-    assert set(read_provenance(folder)) == {"c" * 64}  # the planted entry did not survive
+    assert set(read_provenance(folder)) == {"c" * 64}  # the planted entry never joins it
 
 
 def test_fetch_makes_its_destination_private_to_writes_under_umask_002(tmp_path: Path) -> None:
@@ -405,8 +415,11 @@ def test_fetch_makes_its_destination_private_to_writes_under_umask_002(tmp_path:
     assert (tmp_path / "dest").stat().st_mode & 0o777 == 0o755
 
 
-def test_built_wheels_are_not_claimed_for_a_lock_read_the_slow_way(tmp_path: Path) -> None:
+def test_built_wheels_are_not_claimed_for_a_lock_read_the_slow_way(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The tomlkit path does not add wheels, so sync must not say it installed one."""
+    monkeypatch.setenv("LOCKSHIM_CACHE_DIR", str(tmp_path / "cache"))
     from lockshim.built import record_built, served_built
     from lockshim.local import Found
     from lockshim.lock import parse_lock

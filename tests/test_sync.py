@@ -398,3 +398,44 @@ def test_a_sync_with_path_sources_is_never_skipped(
         result = lockshim(["sync", "-w", str(wheelhouse)], project, env)
         assert result.returncode == 0, result.stderr
         assert UNCHANGED not in result.stderr
+
+
+def test_a_forged_resync_memo_is_never_executed(tmp_path: Path) -> None:
+    """The memo is an instruction to exec. Where the cache folder is shared, another user can
+    plant it: as a symlink to a file of the victim's holding the right bytes (a file in a
+    repository the victim cloned), in a folder others can write, or with another command than
+    uv's own sync. None of these runs; each takes the full path."""
+    project = Path(
+        shutil.copytree(EXAMPLE, tmp_path / "example", ignore=shutil.ignore_patterns(".venv"))
+    )
+    env = clean_env(tmp_path)
+    args = ["sync", "--no-pip-cache", "--", "--all-extras"]
+    assert lockshim(args, project, env).returncode == 0
+    (memo,) = (Path(env["LOCKSHIM_CACHE_DIR"]) / "resync").iterdir()
+    fields = memo.read_bytes().split(b"\0")
+    marker = tmp_path / "PWNED"
+    evil = [b"/bin/sh", b"-c", f"touch {marker}".encode()]
+    uv_at = 3 + 2 * int(fields[2])  # the magic, the request, the count, (path, stat)s, command
+    assert fields[uv_at + 1] == b"sync"
+    forged = b"\0".join([*fields[:uv_at], *evil, b"end"])
+
+    cloned = project / "innocent.txt"  # a file of the victim's, its bytes chosen by others
+    cloned.write_bytes(forged)
+    memo.unlink()
+    memo.symlink_to(cloned)
+    result = lockshim(args, project, env)
+    assert result.returncode == 0 and UNCHANGED not in result.stderr, result.stderr
+    assert not marker.exists()
+
+    memo.unlink(missing_ok=True)
+    memo.write_bytes(forged)  # a private file of the user's, but not uv's sync
+    memo.chmod(0o600)
+    result = lockshim(args, project, env)
+    assert UNCHANGED not in result.stderr and not marker.exists()
+
+    memo.write_bytes(b"\0".join(fields))  # the genuine memo, in a folder others can write
+    memo.chmod(0o600)
+    memo.parent.chmod(0o777)
+    result = lockshim(args, project, env)
+    assert UNCHANGED not in result.stderr, result.stderr
+    memo.parent.chmod(0o700)
