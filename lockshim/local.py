@@ -13,6 +13,7 @@ from lockshim.project import Project, wheelhouses
 from lockshim.sources import FileSource, LocalFile
 from lockshim.sources.pipcache import PipCache, pip_cache_dir
 from lockshim.sources.wheelhouse import Wheelhouse
+from lockshim.trust import open_to_others
 
 
 class SourceOptions(NamedTuple):
@@ -36,9 +37,41 @@ class Found(NamedTuple):
     notes: tuple[str, ...] = ()  # what the sources say about themselves (a bundle's lock)
 
     @property
+    def shared(self) -> tuple[FileSource, ...]:
+        """Sources others can write: their files serve only what the lock pins by sha256,
+        never what it does not pin (build requirements)."""
+        return tuple(s for s in self.sources if open_to_others(s.root))
+
+    @property
     def find_links(self) -> tuple[Path, ...]:
-        """Folders uv may read directly (``--find-links``) for what the lock does not pin."""
-        return tuple(s.find_links for s in self.sources if s.find_links is not None)
+        """Folders uv may read directly (``--find-links``) for what the lock does not pin:
+        never one others can write (a build backend planted there would run)."""
+        shared = self.shared
+        return tuple(
+            s.find_links for s in self.sources if s.find_links is not None and s not in shared
+        )
+
+    def for_builds(self) -> list[LocalFile]:
+        """The files build requirements may come from: in sources nobody else can write, each
+        behind folders (from its source's root down) and a file nobody else can write."""
+        shared = self.shared
+        verdicts: dict[Path, bool] = {}
+
+        def closed(folder: Path, root: Path) -> bool:
+            if folder not in verdicts:
+                inside = folder != root and root in folder.parents
+                verdicts[folder] = not open_to_others(folder) and (
+                    not inside or closed(folder.parent, root)
+                )
+            return verdicts[folder]
+
+        return [
+            f
+            for f in self.files
+            if f.source not in shared
+            and closed(f.path.parent, f.source.root)
+            and not open_to_others(f.path)
+        ]
 
 
 def resolve_pip_cache(option: bool | Path | None, project: Project) -> Path | None:

@@ -257,9 +257,10 @@ def _builds(found: Found, needs: Sequence[Need], target: Target) -> BuildPlan:
     wheels are not enough (the name read from inside each is remembered)."""
     if not needs:
         return BuildPlan((), ())
-    built = satisfy(needs, local_wheels(found.files, {}), target)
-    if built.missing and any(not f.name.endswith(".whl") for f in found.files):
-        built = satisfy(needs, local_wheels(found.files, read_names(found.files)), target)
+    files = found.for_builds()  # never from a folder others can write: nothing pins them
+    built = satisfy(needs, local_wheels(files, {}), target)
+    if built.missing and any(not f.name.endswith(".whl") for f in files):
+        built = satisfy(needs, local_wheels(files, read_names(files)), target)
     return built
 
 

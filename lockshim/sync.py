@@ -176,17 +176,6 @@ def _watched(found: Found, uv: uvmod.Uv, project_dir: Path | None) -> list[str]:
     return [str(path) for path in paths]
 
 
-def _writable_by_others(folder: Path) -> bool:
-    """Another user can put files into ``folder`` (POSIX permission bits and owner)."""
-    from lockshim.trust import others_can_write, yours
-
-    try:
-        info = os.stat(folder)
-    except OSError:
-        return False
-    return others_can_write(info) or not (yours(info) or info.st_uid == 0)  # root is trusted
-
-
 def _place(served: Served) -> str:
     return served.file.source.label
 
@@ -237,13 +226,18 @@ def sync(
             reporter.warn(f"skipped {path}: {reason}.")
         for note in found.notes:
             reporter.warn(note)
-        for folder in found.find_links:
-            if _writable_by_others(folder):
-                reporter.warn(
-                    f"{folder} can be written by others; uv reads it (--find-links) for build "
-                    "requirements, which uv.lock does not pin, so a planted build backend there "
-                    "would run. Keep build wheels in a folder only you can write."
-                )
+        for source in found.shared:
+            where = (
+                source.label
+                if source.label == str(source.root)
+                else (f"{source.label} ({source.root})")
+            )
+            reporter.warn(
+                f"{where} can be written by others: its files serve only what uv.lock "
+                "pins (checked by sha256); build requirements, which uv.lock does not pin, are "
+                "not taken from it (a planted build backend would run). Keep build wheels in a "
+                "folder only you can write."
+            )
         missing = advice.missing
         if not online:
             _stop_if_hopeless(found, uv, uv_args, advice)

@@ -65,3 +65,13 @@ def private_folder(folder: Path) -> Path:
             0, "can be written by others: lockshim keeps nothing of its own there", str(folder)
         )
     return folder
+
+
+def open_to_others(path: Path) -> bool:
+    """Another user can change what is at ``path`` (followed through symlinks): writable by
+    group or others, or owned by someone else than you or root."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return False
+    return _shared(info) or not (yours(info) or info.st_uid == 0)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -261,18 +262,46 @@ def test_redirects_are_judged() -> None:
             follow(start, start, bad)
 
 
-def test_a_wheelhouse_others_can_write_is_named_before_uv_reads_it(
+def test_build_requirements_never_come_from_a_folder_others_can_write(
     project: Path, wheelhouse: Path, tmp_path: Path
 ) -> None:
-    """uv reads a wheelhouse as --find-links for build requirements, which nothing pins."""
+    """Nothing pins a build requirement: a backend planted where others can write (a shared
+    wheelhouse, a world-writable pip cache) would run. Such a folder serves only what uv.lock
+    pins by sha256; it is named, never passed to uv as --find-links, and builds take their
+    wheels from folders only the user can write."""
+    from realworld import build_backend_wheel
+
     env = clean_env(tmp_path)
     mine = lockshim(["sync", "--no-pip-cache", "-w", str(wheelhouse)], project, env)
     assert mine.returncode == 0, mine.stderr
     assert "can be written by others" not in mine.stderr
-    wheelhouse.chmod(0o777)
-    shared = lockshim(["sync", "--no-pip-cache", "-w", str(wheelhouse)], project, env)
+
+    private = tmp_path / "builds"
+    private.mkdir()
+    (wheelhouse / "minibackend-1.0-py3-none-any.whl").rename(
+        private / "minibackend-1.0-py3-none-any.whl"
+    )
+    planted = build_backend_wheel(tmp_path / "planted", version="9.0")
+    shutil.copy(planted, wheelhouse)
+    cache = tmp_path / "pip cache"
+    body = cache / "http-v2" / "a" / "b" / "c" / "d" / "e" / "0123456789abcdef.body"
+    body.parent.mkdir(parents=True)
+    body.write_bytes(planted.read_bytes())
+    for folder in (wheelhouse, cache, *[p for p in cache.rglob("*") if p.is_dir()]):
+        folder.chmod(0o777)
+
+    args = ["--pip-cache", str(cache), "-w", str(wheelhouse), "-w", str(private)]
+    plan = lockshim(["plan", "--json", *args], project, env)
+    build = json.loads(plan.stdout)["build"]
+    assert [row["filename"] for row in build["served"]] == ["minibackend-1.0-py3-none-any.whl"] * 2
+    assert {row["path"] for row in build["served"]} == {
+        str(private / build["served"][0]["filename"])
+    }
+
+    shared = lockshim(["sync", *args], project, env)
     assert shared.returncode == 0, shared.stderr
     assert f"{wheelhouse} can be written by others" in shared.stderr
+    assert f"pip's cache ({cache}) can be written by others" in shared.stderr
 
 
 # --- bundles and build records ------------------------------------------------------------------
