@@ -34,7 +34,16 @@ from lockshim.report import Reporter
 from lockshim.session import prepared
 from lockshim.simple import IndexFile
 from lockshim.sources import LocalFile
-from lockshim.sources.bundle import FILES, MANIFEST, MANIFEST_FORMAT, member_offset, read_manifest
+from lockshim.sources.bundle import (
+    FILES,
+    LOCK_LIMIT,
+    MANIFEST,
+    MANIFEST_FORMAT,
+    duplicates,
+    member_offset,
+    read_manifest,
+    read_stored,
+)
 from lockshim.staging import copy_bytes
 
 
@@ -424,6 +433,10 @@ def verify(path: Path) -> Verified:
         with open(path, "rb") as stream, zipfile.ZipFile(stream) as archive:
             manifest = read_manifest(archive, path)
             members = {info.filename: info for info in archive.infolist()}
+            damaged += [
+                f"{name}: the bundle holds two members of that name"
+                for name in sorted(duplicates(archive))
+            ]
             for name, (sha, size) in sorted({**manifest.files, **manifest.uv}.items()):
                 info = members.get(name)
                 if info is None:
@@ -442,7 +455,10 @@ def verify(path: Path) -> Verified:
             lock = members.get("project/" + manifest.lock_name)
             if lock is None:
                 damaged.append(f"project/{manifest.lock_name}: missing")
-            elif hashlib.sha256(archive.read(lock)).hexdigest() != manifest.lock_sha256:
+            elif (
+                hashlib.sha256(read_stored(archive, lock.filename, LOCK_LIMIT, path)).hexdigest()
+                != manifest.lock_sha256
+            ):
                 damaged.append(f"project/{manifest.lock_name}: not the lock the manifest names")
     except (OSError, zipfile.BadZipFile) as error:
         raise LockshimError(f"{path}: cannot be read as a lockshim bundle ({error}).") from None

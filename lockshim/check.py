@@ -139,7 +139,7 @@ def _bundle_findings(path: Path) -> list[Finding]:
 
     from lockshim.bundle import verify
     from lockshim.lock import parse_lock
-    from lockshim.sources.bundle import read_manifest
+    from lockshim.sources.bundle import LOCK_LIMIT, read_manifest, read_stored
 
     verified = verify(path)
     findings = [
@@ -148,7 +148,7 @@ def _bundle_findings(path: Path) -> list[Finding]:
     ]
     with zipfile.ZipFile(path) as archive:
         manifest = read_manifest(archive, path)
-        data = archive.read("project/" + manifest.lock_name)
+        data = read_stored(archive, "project/" + manifest.lock_name, LOCK_LIMIT, path)
     lock = parse_lock(data, Path(f"{path}:project/{manifest.lock_name}"), strict=True)
     return findings + check_lock(lock, path.absolute().parent)
 

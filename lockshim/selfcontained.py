@@ -11,10 +11,8 @@ wheelhouse.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import io
-import json
 import os
 import re
 import sys
@@ -104,18 +102,23 @@ def run(bundle: str, argv: Sequence[str]) -> None:
     main(args)
 
 
+#: No uv binary is this large (0.13.9's is about 40 MB): a wheel claiming one is refused.
+UV_BINARY_LIMIT = 512 << 20
+
+
 def unpack_uv(bundle: Path) -> Path:
     """The uv binary for this machine, from the bundle's uv wheels (checked against the
     manifest), unpacked once into lockshim's cache."""
     from packaging.tags import sys_tags
     from packaging.utils import parse_wheel_filename
 
+    from lockshim.hashindex import sha256_file
     from lockshim.paths import user_cache_dir
-    from lockshim.sources.bundle import MANIFEST
+    from lockshim.sources.bundle import member_offset, read_manifest
 
-    with zipfile.ZipFile(bundle) as archive:
-        manifest = json.loads(archive.read(MANIFEST).decode("utf-8"))
-        wheels: dict[str, dict[str, object]] = manifest.get("uv", {})
+    with open(bundle, "rb") as stream, zipfile.ZipFile(stream) as archive:
+        manifest = read_manifest(archive, bundle)  # stored, bounded, every field checked
+        wheels = manifest.uv
         rank = {tag: position for position, tag in enumerate(sys_tags())}
         best: tuple[int, str] | None = None
         for member in wheels:
@@ -123,24 +126,35 @@ def unpack_uv(bundle: Path) -> Path:
             known = [rank[t] for t in tags if t in rank]
             if known and (best is None or min(known) < best[0]):
                 best = (min(known), member)
+        if not wheels:
+            raise LockshimError(
+                f"{bundle} carries no uv: it was made without --self-contained, or uv's wheel "
+                "could not be had when it was made. Run it with a uv of this machine's "
+                "(`lockshim sync -w BUNDLE`), or make it again with --self-contained."
+            )
         if best is None:
             raise LockshimError(
-                f"{bundle} carries uv for {', '.join(sorted(wheels)) or 'no platform'}, none "
-                "of which runs here. Make the bundle with --python-platform for this machine."
+                f"{bundle} carries uv for {', '.join(sorted(wheels))}, none of which runs "
+                "here. Make the bundle with --python-platform for this machine."
             )
         member = best[1]
-        expected = str(wheels[member]["sha256"])
+        expected, size = wheels[member]
         if not re.fullmatch(r"[0-9a-f]{64}", expected):
             raise LockshimError(f"{bundle}: the manifest's sha256 of {member} is not a sha256.")
         binary = user_cache_dir() / "uv" / expected[:16] / uv_binary_name(member)
         if binary.is_file():
             return binary
-        data = archive.read(member)
-    if hashlib.sha256(data).hexdigest() != expected:
-        raise LockshimError(
-            f"{bundle}: {member} is not the uv wheel its manifest names (sha256 differs); "
-            "the bundle is damaged. `lockshim bundle --verify` names every damaged member."
-        )
+        info = archive.getinfo(member)
+        if info.compress_type != zipfile.ZIP_STORED or info.file_size != size:
+            raise LockshimError(f"{bundle}: {member} is not stored as its manifest says.")
+        offset = member_offset(stream, info)
+        if sha256_file(bundle, offset, size) != expected:  # checked where it lies, then read
+            raise LockshimError(
+                f"{bundle}: {member} is not the uv wheel its manifest names (sha256 differs); "
+                "the bundle is damaged. `lockshim bundle --verify` names every damaged member."
+            )
+        stream.seek(offset)
+        data = stream.read(size)
     with zipfile.ZipFile(io.BytesIO(data)) as wheel:
         name = next(
             (
@@ -152,6 +166,8 @@ def unpack_uv(bundle: Path) -> Path:
         )
         if name is None:
             raise LockshimError(f"{bundle}: {member} holds no uv binary.")
+        if wheel.getinfo(name).file_size > UV_BINARY_LIMIT:
+            raise LockshimError(f"{bundle}: {member}'s uv binary is larger than any uv; not read.")
         content = wheel.read(name)
     binary.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(binary, content, 0o755, durable=False)

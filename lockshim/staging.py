@@ -113,9 +113,9 @@ def _stage(item: Served, target: Path, *, copy: bool) -> None:
     """``target`` holding the artifact's bytes: a hard link where it can, else a copy; a
     verified copy for ``copy``."""
     source = item.file
-    if copy or source.offset:
+    if copy or source.offset:  # copied bytes are checked as they are copied
         digest = copy_bytes(source, target)
-        if copy and digest != item.artifact.sha256:
+        if digest != item.artifact.sha256:
             raise LockshimError(
                 f"{source.path}: its bytes changed after they were checked (sha256 {digest}, but "
                 f"uv.lock pins {item.artifact.sha256} for {item.package.label}, "

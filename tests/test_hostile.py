@@ -480,3 +480,73 @@ def test_built_wheels_are_not_claimed_for_a_lock_read_the_slow_way(
         found = Found(None, lock, text.encode(), (source,), (len(files),), result, (), tuple(files))  # type: ignore[arg-type]
         claims[lock.fast] = served_built(found)
     assert set(claims[True]) == {0} and claims[False] == {}
+
+
+def _duplicated_bundle(project: Path, wheelhouse: Path, tmp_path: Path) -> tuple[Path, str]:
+    """A real bundle of the project, then a second member under the name of one of its wheels,
+    with other bytes, placed first: zip readers take either."""
+    import zipfile
+
+    good = tmp_path / "good.zip"
+    made = lockshim(
+        ["bundle", "-o", str(good), "--no-pip-cache", "-w", str(wheelhouse)],
+        project,
+        clean_env(tmp_path / "make"),
+    )
+    assert made.returncode == 0, made.stderr
+    crafted = tmp_path / "twice.zip"
+    name = "files/alpha-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(good) as source, zipfile.ZipFile(crafted, "w") as target:
+        real = source.read(name)
+        target.writestr(name, bytes(b ^ 0xFF for b in real))
+        with pytest.warns(UserWarning, match="Duplicate name"):
+            for info in source.infolist():
+                target.writestr(info, source.read(info))
+    return crafted, name
+
+
+def test_a_bundle_with_a_member_name_twice_serves_neither(
+    project: Path, wheelhouse: Path, tmp_path: Path
+) -> None:
+    bundle, name = _duplicated_bundle(project, wheelhouse, tmp_path)
+    verified = lockshim(["bundle", "--verify", str(bundle)], project, clean_env(tmp_path))
+    assert verified.returncode == 1, verified.stdout + verified.stderr
+    assert f"{name}: the bundle holds two members of that name" in (
+        verified.stdout + verified.stderr
+    )
+    for _ in range(2):  # the second run reads the hash index the first one wrote
+        result = lockshim(
+            ["plan", "--no-pip-cache", "-w", str(bundle)], project, clean_env(tmp_path)
+        )
+        assert f"{bundle}:{name}: the bundle holds two members of that name" in result.stderr
+        assert "MISSING  alpha 1.0" in result.stdout
+
+
+def test_a_bundle_whose_manifest_is_a_compression_bomb_is_refused_unread(
+    project: Path, tmp_path: Path
+) -> None:
+    """A manifest of 1 GiB deflated into 1 MB is refused by what the directory says, before
+    a byte of it is inflated."""
+    import zipfile
+
+    bomb = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(bomb, "w") as archive:
+        info = zipfile.ZipInfo("lockshim-manifest.json")
+        info.compress_type = zipfile.ZIP_DEFLATED
+        with archive.open(info, "w", force_zip64=True) as stream:
+            chunk = b" " * (16 << 20)
+            for _ in range(64):
+                stream.write(chunk)
+    assert bomb.stat().st_size < 4 << 20
+    env = clean_env(tmp_path)
+    for command in (
+        ["plan", "--no-pip-cache", "-w", str(bomb)],
+        ["bundle", "--verify", str(bomb)],
+        ["check", str(bomb)],
+    ):
+        result = lockshim(command, project, env)
+        assert result.returncode in (2, 3), (command, result.stderr)
+        assert (
+            "lockshim-manifest.json is compressed or larger than" in result.stdout + result.stderr
+        )
+        assert "MemoryError" not in result.stderr

@@ -39,10 +39,50 @@ class Manifest(NamedTuple):
     uv: Mapping[str, tuple[str, int]] = {}  # a self-contained bundle's uv wheels
 
 
+#: The most a bundle's manifest, or the lock it carries, may be (they are read whole).
+MANIFEST_LIMIT = 64 << 20
+LOCK_LIMIT = 256 << 20
+
+
+def read_stored(archive: zipfile.ZipFile, name: str, limit: int, path: Path) -> bytes:
+    """A member a bundle stores as it is (its manifest, its lock), read whole but never more
+    than ``limit`` bytes, whatever the zip's directory claims; LockshimError otherwise."""
+    try:
+        info = archive.getinfo(name)
+    except KeyError:
+        raise LockshimError(
+            f"{path}: not a lockshim bundle (no {name} in it). A bundle is made with "
+            "`lockshim bundle -o FILE`."
+        ) from None
+    if info.compress_type != zipfile.ZIP_STORED or info.file_size > limit:
+        raise LockshimError(
+            f"{path}: {name} is compressed or larger than {limit} bytes ({info.file_size}); a "
+            "lockshim bundle stores it as it is. The file is damaged or not a lockshim bundle: "
+            "make it again with `lockshim bundle -o FILE`."
+        )
+    with archive.open(info) as stream:
+        data = stream.read(limit + 1)
+    if len(data) > limit:
+        raise LockshimError(f"{path}: {name} is larger than {limit} bytes; not read.")
+    return data
+
+
+def duplicates(archive: zipfile.ZipFile) -> set[str]:
+    """Member names the zip's directory lists more than once (a reader takes either)."""
+    seen: set[str] = set()
+    twice: set[str] = set()
+    for info in archive.infolist():
+        (twice if info.filename in seen else seen).add(info.filename)
+    return twice
+
+
 def read_manifest(archive: zipfile.ZipFile, path: Path) -> Manifest:
     """The bundle's manifest, every field checked; LockshimError naming the file otherwise."""
     try:
-        data: Any = json.loads(archive.read(MANIFEST).decode("utf-8"))
+        raw = read_stored(archive, MANIFEST, MANIFEST_LIMIT, path)
+        if MANIFEST in duplicates(archive):
+            raise ValueError(f"{MANIFEST} appears twice")
+        data: Any = json.loads(raw.decode("utf-8"))
         if data.get("format") != MANIFEST_FORMAT:
             raise ValueError(f"manifest format {data.get('format')!r}")
         files = {
@@ -79,7 +119,17 @@ def member_offset(stream: Any, info: zipfile.ZipInfo) -> int:
     header = stream.read(30)
     if len(header) != 30 or header[:4] != b"PK\x03\x04":
         raise zipfile.BadZipFile(f"no local header for {info.filename}")
+    flags, method = struct.unpack("<HH", header[6:10])
+    compressed = struct.unpack("<I", header[18:22])[0]
     name_length, extra_length = struct.unpack("<HH", header[26:30])
+    name = stream.read(name_length)
+    expected = info.orig_filename.encode("utf-8" if flags & 0x800 else "cp437", "replace")
+    if (
+        name != expected
+        or method != info.compress_type
+        or (not flags & 0x08 and compressed not in (info.compress_size, 0xFFFFFFFF))
+    ):  # the directory says one thing and the bytes another: a reader could take either
+        raise zipfile.BadZipFile(f"the local header of {info.filename} differs from the directory")
     return int(info.header_offset + 30 + name_length + extra_length)
 
 
@@ -125,13 +175,16 @@ class BundleSource:
     ) -> list[LocalFile]:
         assert self.manifest is not None
         files = []
+        twice = duplicates(archive)
         for member in archive.infolist():
             if not member.filename.startswith(FILES) or member.is_dir():
                 continue
             name = member.filename[len(FILES) :]
             listed = self.manifest.files.get(member.filename)
             where = Path(f"{self.root}:{member.filename}")
-            if unsafe(name) is not None:
+            if member.filename in twice:
+                self._on_skip(where, "the bundle holds two members of that name")
+            elif unsafe(name) is not None:
                 self._on_skip(where, "not a plain file name")
             elif listed is None:
                 self._on_skip(where, "not in the bundle's manifest")
