@@ -343,7 +343,8 @@ PYPI_SIMPLE = "https://pypi.org/simple"
 
 def uv_indexes(found: Found) -> list[str]:
     """The simple API roots to ask for uv's wheel: the index most of the lock's packages come
-    from first, then the lock's other indexes, uv's and pip's configured index, then PyPI."""
+    from first, then the lock's other indexes, uv's and pip's configured index, then
+    ``LOCKSHIM_UV_INDEX`` (default: PyPI's)."""
     registries = [
         p.source.value
         for p in found.lock.packages
@@ -355,7 +356,7 @@ def uv_indexes(found: Found) -> list[str]:
     for variable in ("UV_DEFAULT_INDEX", "UV_INDEX_URL", "PIP_INDEX_URL"):
         if os.environ.get(variable, "").startswith(("http://", "https://")):
             ordered.append(os.environ[variable])
-    ordered.append(PYPI_SIMPLE)
+    ordered.append(os.environ.get("LOCKSHIM_UV_INDEX") or PYPI_SIMPLE)
     return list(dict.fromkeys(url.rstrip("/") for url in ordered))
 
 

@@ -419,3 +419,64 @@ def test_the_far_side_asking_for_more_than_the_bundle_carries_is_told_before_uv(
     assert "lockshim fetch" not in result.stderr
     assert not (far / ".venv").exists()
     assert (far / "uv.lock").read_bytes() == original
+
+
+def test_an_index_page_that_is_a_compression_bomb_is_refused(tmp_path: Path) -> None:
+    """uv's page answered with 4 MB of gzip that inflate to 1 GiB: read up to the page limit
+    (64 MiB), then refused and named; no uv, so no .pyz. (Every index asked is on 127.0.0.1:
+    the lock's, which has no uv, then the bomb, as the configured and the last index.)"""
+    import gzip
+    import http.server
+    import threading
+
+    from realworld import build_wheel
+    from support import LoopbackIndex, make_project, uv_lock
+
+    chunk = gzip.compress(b" " * (16 << 20), compresslevel=9)
+    body = chunk * 64  # gzip members one after another: one stream to a reader
+
+    class Bomb(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/vnd.pypi.simple.v1+json")
+            self.send_header("Content-Encoding", "gzip")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    registry = tmp_path / "registry"
+    wheelhouse = tmp_path / "wheelhouse"
+    wheelhouse.mkdir()
+    shutil.copy(build_wheel(registry, "alpha", "1.0"), wheelhouse)
+    project = make_project(tmp_path / "app", "app", ["alpha"], build_backend=None)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Bomb)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/simple"
+    bundle = tmp_path / "app.pyz"
+    env = clean_env(tmp_path, UV_DEFAULT_INDEX=url, LOCKSHIM_UV_INDEX=url)
+    try:
+        with LoopbackIndex(registry) as index:
+            uv_lock(project, index.url, clean_env(tmp_path / "lock"))
+            made = lockshim(
+                [
+                    "bundle",
+                    "-o",
+                    str(bundle),
+                    "--self-contained",
+                    "--no-pip-cache",
+                    "-w",
+                    str(wheelhouse),
+                ],
+                project,
+                env,
+                offline=False,
+            )
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert made.returncode == 3, made.stderr
+    assert f"{url}: the page is longer than {64 << 20} bytes: refused" in made.stderr
+    assert not bundle.exists()
