@@ -110,6 +110,7 @@ def make_bundle(
     from lockshim.plan import plan_for
 
     output = output.absolute()
+    _refuse_to_overwrite(output)
     with _workspace(output) as work:
         with prepared(project_dir, uv_path, reporter, uv_args) as (project, uv):
             found = find_local(project, sources, reporter.hashing)
@@ -178,6 +179,20 @@ def make_bundle(
     return BundleReport(
         output, tuple(members), from_local, downloaded, tuple(dict.fromkeys(failures))
     )
+
+
+def _refuse_to_overwrite(output: Path) -> None:
+    """A bundle is written only where nothing is, or over another bundle: never over the
+    project's uv.lock or pyproject.toml after a tab-completion slip."""
+    from lockshim.errors import UsageError
+
+    if not os.path.lexists(output):
+        return
+    if output.is_symlink() or not output.is_file() or not zipfile.is_zipfile(output):
+        raise UsageError(
+            f"-o {output}: that file exists and is not a lockshim bundle; lockshim writes a "
+            "bundle only over another bundle. Name a new file (e.g. app.lockshim.zip)."
+        )
 
 
 @contextlib.contextmanager

@@ -480,3 +480,15 @@ def test_an_index_page_that_is_a_compression_bomb_is_refused(tmp_path: Path) -> 
     assert made.returncode == 3, made.stderr
     assert f"{url}: the page is longer than {64 << 20} bytes: refused" in made.stderr
     assert not bundle.exists()
+
+
+@pytest.mark.parametrize("name", ["uv.lock", "pyproject.toml"])
+def test_a_bundle_is_never_written_over_a_project_file(
+    example: Path, tmp_path: Path, name: str
+) -> None:
+    before = (example / name).read_bytes()
+    made = lockshim(["bundle", "-o", name, "--no-pip-cache", *ARGS], example, clean_env(tmp_path))
+    assert made.returncode == 2, made.stderr
+    assert "exists and is not a lockshim bundle" in made.stderr
+    assert (example / name).read_bytes() == before
+    assert not list(example.glob(".*lockshim-bundle*"))
