@@ -60,6 +60,9 @@ class GitPin(NamedTuple):
 class GitServed(NamedTuple):
     pin: GitPin
     bundle: Path
+    #: Other local bundles whose heads list the commit too: tried when ``bundle`` cannot
+    #: deliver it (a thin or damaged bundle).
+    others: tuple[Path, ...] = ()
 
 
 class GitPlan(NamedTuple):
@@ -193,11 +196,11 @@ def find(pins: Sequence[GitPin], files: Iterable[LocalFile]) -> GitPlan:
     for pin in pins:
         # a bundle named for the pin first, then any other that holds the commit
         ordered = sorted(held, key=lambda p: p.name != pin.bundle_name)
-        bundle = next((p for p in ordered if pin.commit in held[p]), None)
-        if bundle is None:
+        holding = [p for p in ordered if pin.commit in held[p]]
+        if not holding:
             missing.append(pin)
         else:
-            served.append(GitServed(pin, bundle))
+            served.append(GitServed(pin, holding[0], tuple(holding[1:])))
     return GitPlan(tuple(served), tuple(missing))
 
 
@@ -236,35 +239,54 @@ def _has_commit(repo: Path, commit: str) -> bool:
 
 def prepare(served: Sequence[GitServed]) -> dict[str, Path]:
     """The local copy of each served repository (in lockshim's cache), holding every served
-    commit; filled from the bundles once per commit."""
+    commit; filled from the bundles once per commit. A bundle that lists the commit but
+    cannot deliver it (thin, damaged) is skipped, said in :data:`skipped` (once a run), and
+    the next bundle holding the commit is tried; LockshimError when none can."""
     copies: dict[str, Path] = {}
     for item in served:
         repo = _mirror(item.pin.repository)
-        if (repo, item.pin.commit) in _held:
+        if (repo, item.pin.commit) in _held or _has_commit(repo, item.pin.commit):
+            _held.add((repo, item.pin.commit))
             copies[item.pin.repository] = repo
             continue
-        if not _has_commit(repo, item.pin.commit):
-            if not repo.is_dir():
-                repo.parent.mkdir(parents=True, exist_ok=True)
-                _git("init", "--quiet", "--bare", str(repo))
-            _git(
+        if not repo.is_dir():
+            repo.parent.mkdir(parents=True, exist_ok=True)
+            _git("init", "--quiet", "--bare", str(repo))
+        tried = []
+        for bundle in (item.bundle, *item.others):
+            fetched = _git(
                 "--git-dir",
                 str(repo),
                 "fetch",
                 "--quiet",
-                str(item.bundle),
+                str(bundle),
                 f"+{item.pin.commit}:refs/lockshim/{item.pin.commit}",
+                check=False,
             )
-            if not _has_commit(repo, item.pin.commit):
-                raise LockshimError(
-                    f"{item.bundle}: does not hold commit {item.pin.commit} of "
-                    f"{item.pin.label} after all; it was not used. Fetch it again."
-                )
+            if _has_commit(repo, item.pin.commit):
+                break
+            why = _first_line(fetched.stderr) or "git fetched nothing"
+            tried.append(f"{bundle} ({why})")
+            line = (
+                f"skipped {bundle}: it lists commit {item.pin.commit[:12]} of "
+                f"{item.pin.label} but git cannot take it from there ({why})."
+            )
+            if line not in skipped:
+                skipped.append(line)
+        else:
+            raise LockshimError(
+                f"no local bundle delivers commit {item.pin.commit} of {item.pin.label}: "
+                + "; ".join(tried)
+                + ". Make a bundle from any clone that has it (`git bundle create FILE.bundle "
+                "--all`) and put it in a wheelhouse, or fetch it again (`lockshim fetch`)."
+            )
         _held.add((repo, item.pin.commit))
         copies[item.pin.repository] = repo
     return copies
 
 
+#: Bundles that named a commit they could not deliver, in this run (for people).
+skipped: list[str] = []
 #: (local copy, commit) known to be there in this run: a commit once fetched stays.
 _held: set[tuple[Path, str]] = set()
 

@@ -297,7 +297,8 @@ def _git_plan(
         return plan, []
     copies = gitsources.prepare(plan.served)
     needs = git_needs(plan.served, copies, uv.version)
-    return plan._replace(notes=tuple(gitsources.checkout_notes(plan.served, copies))), needs
+    notes = [*gitsources.skipped, *gitsources.checkout_notes(plan.served, copies)]
+    return plan._replace(notes=tuple(notes)), needs
 
 
 def run_plan(

@@ -263,3 +263,28 @@ def test_plan_lists_git_packages_once(
     assert "MISSING  git gitpkg 0.3" in plan.stdout
     local = next(line for line in plan.stdout.splitlines() if "built from local source" in line)
     assert "gitpkg" not in local and "localpkg" in local
+
+
+def test_a_bundle_that_lists_the_commit_but_cannot_deliver_it_is_skipped(
+    git_project: tuple[Path, dict[str, str], str], tmp_path: Path
+) -> None:
+    """A thin bundle (its heads name the locked commit, its pack holds nothing) in the first
+    wheelhouse, a good one in the next: skipped with one line, the good one serves."""
+    project, commits, _ = git_project
+    wheels = _fetched(project, tmp_path)
+    shutil.rmtree(tmp_path / "served")
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    empty_pack = subprocess.run(
+        ["git", "pack-objects", "--stdout"], input=b"", capture_output=True, check=True
+    ).stdout
+    commit = commits["gitpkg"]
+    thin = bad / f"gitpkg-0.3-git-{commit[:12]}.bundle"  # named for the pin: tried first
+    thin.write_bytes(f"# v2 git bundle\n{commit} refs/heads/main\n\n".encode() + empty_pack)
+    env = clean_env(tmp_path / "sync-env")
+    result = lockshim(["sync", "--no-pip-cache", "-w", str(bad), "-w", str(wheels)], project, env)
+    assert result.returncode == 0, result.stderr
+    assert f"skipped {thin}: it lists commit {commit[:12]} of gitpkg 0.3" in result.stderr
+    python = project / ".venv" / "bin" / "python"
+    ran = subprocess.run([str(python), "-c", "import gitpkg"], capture_output=True, text=True)
+    assert ran.returncode == 0, ran.stderr
