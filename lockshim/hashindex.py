@@ -25,6 +25,8 @@ from lockshim.paths import user_cache_dir
 from lockshim.trust import yours
 
 if TYPE_CHECKING:
+    from threading import Event
+
     from lockshim.sources import LocalFile
 
 INDEX_NAME = ".lockshim-index.json"
@@ -34,13 +36,22 @@ _CHUNK = 1 << 20
 Entry = tuple[int, int, int, str]  # size, mtime_ns, inode, sha256
 
 
-def sha256_file(path: Path, offset: int = 0, length: int | None = None) -> str:
-    """sha256 of a file, or of ``length`` bytes of it from ``offset``."""
+class Stopped(Exception):
+    """Hashing was stopped (Ctrl-C) between two chunks."""
+
+
+def sha256_file(
+    path: Path, offset: int = 0, length: int | None = None, stop: Event | None = None
+) -> str:
+    """sha256 of a file, or of ``length`` bytes of it from ``offset``; ``stop`` set ends it
+    between two chunks (:class:`Stopped`), so a Ctrl-C never waits for a big file."""
     digest = hashlib.sha256()
     with open(path, "rb") as stream:
         stream.seek(offset)
         left = length
         while chunk := stream.read(_CHUNK if left is None else min(_CHUNK, left)):
+            if stop is not None and stop.is_set():
+                raise Stopped
             digest.update(chunk)
             if left is not None:
                 left -= len(chunk)
@@ -124,12 +135,15 @@ class HashIndex:
                 result[file.key] = known
         if not todo:
             return result
+        import threading
         from concurrent.futures import ThreadPoolExecutor  # only when there is hashing to do
 
         workers = min(4, os.cpu_count() or 1, len(todo))
         pool = ThreadPoolExecutor(max_workers=workers)
+        stop = threading.Event()
         try:
-            for file, digest in zip(todo, pool.map(_try_hash, todo), strict=False):
+            hashed = pool.map(lambda file: _try_hash(file, stop), todo)
+            for file, digest in zip(todo, hashed, strict=False):
                 if on_done is not None:
                     on_done(file)
                 if digest is None:
@@ -138,7 +152,8 @@ class HashIndex:
                 self.hashed_bytes += file.size
                 self.fresh[file.relative] = (file.size, file.mtime_ns, file.inode, digest)
                 result[file.key] = digest
-        finally:  # Ctrl-C: the files queued are not hashed (only those in progress finish)
+        finally:  # Ctrl-C: the files queued are not hashed, those in progress stop at once
+            stop.set()
             pool.shutdown(wait=True, cancel_futures=True)
         return result
 
@@ -170,12 +185,12 @@ def _umask() -> int:
     return mask
 
 
-def _try_hash(file: LocalFile) -> str | None:
+def _try_hash(file: LocalFile, stop: Event) -> str | None:
     try:
         if file.offset:
-            return sha256_file(file.path, file.offset, file.size)
-        return sha256_file(file.path)
-    except OSError:
+            return sha256_file(file.path, file.offset, file.size, stop)
+        return sha256_file(file.path, stop=stop)
+    except (OSError, Stopped):
         return None
 
 

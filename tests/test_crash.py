@@ -381,3 +381,39 @@ def test_restore_finds_script_locks_and_deleted_locks(project: Path, tmp_path: P
     assert "tool.py.lock" in result.stderr and "uv.lock to its original" in result.stderr
     _clean(project, original)
     assert not (project / ".tool.py.lock.lockshim-journal").exists()
+
+
+def test_ctrl_c_while_a_big_file_is_hashed_stops_at_once(tmp_path: Path) -> None:
+    """A lock from a mirror pins no sizes, so a file named like an artifact is hashed whatever
+    its size: here 256 GiB (sparse), minutes of reading. One Ctrl-C ends the run promptly,
+    not when the hash is done."""
+    import re
+
+    example = Path(__file__).parent.parent / "fixtures" / "example"
+    project = Path(
+        shutil.copytree(
+            example, tmp_path / "mirror", ignore=shutil.ignore_patterns(".venv", "wheelhouse")
+        )
+    )
+    lock = project / "uv.lock"
+    lock.write_text(re.sub(r", size = \d+, upload-time = \"[^\"]*\"", "", lock.read_text()))
+    assert "size = " not in lock.read_text()
+    big = tmp_path / "wheels" / "click-8.5.1-py3-none-any.whl"
+    big.parent.mkdir()
+    with open(big, "wb") as stream:
+        stream.truncate(256 << 30)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "lockshim", "plan", "--no-pip-cache", "-w", str(big.parent)],
+        cwd=project,
+        env=clean_env(tmp_path),
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+    )
+    time.sleep(2)  # well into the hash (or still starting: either way one Ctrl-C must do)
+    assert process.poll() is None, process.communicate()[1]
+    started = time.monotonic()
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert time.monotonic() - started < 10, "waited for the hash to finish"
