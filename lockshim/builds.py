@@ -45,6 +45,8 @@ EDITABLE_REQUIRES = {"hatchling.build": ["editables"]}
 #: PEP 517's fallback when an sdist has no [build-system] (what uv assumes too).
 LEGACY_REQUIRES = ["setuptools>=40.8.0"]
 SDIST_SUFFIXES = (".tar.gz", ".zip")
+#: The most a wheel's WHEEL or METADATA file may be when lockshim reads it.
+_METADATA_LIMIT = 16 << 20
 
 
 class Need(NamedTuple):
@@ -199,6 +201,8 @@ def wheel_identity(file: LocalFile) -> tuple[str, str] | None:
             metadata = next((n for n in infos if n.endswith(".dist-info/METADATA")), None)
             if wheel is None or metadata is None:
                 return None
+            if max(archive.getinfo(n).file_size for n in (wheel, metadata)) > _METADATA_LIMIT:
+                return None  # no wheel's metadata is this large: a compression bomb
             tags = _header_values(archive.read(wheel).decode("utf-8"), "Tag")
             meta = archive.read(metadata).decode("utf-8")
     except (OSError, zipfile.BadZipFile, UnicodeDecodeError, KeyError):

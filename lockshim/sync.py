@@ -258,6 +258,7 @@ def sync(
             if shimmed_bytes == found.original:  # nothing served: uv.lock is left alone
                 status = uvmod.run(command, uv_env)
             else:
+                _say_links(project.lock_path, reporter)
                 with shimmed(
                     project.lock_path,
                     found.original,
@@ -327,6 +328,20 @@ def _way_on(found: Found, uv_args: Sequence[str], online: bool) -> str:
         f"{' -- ' + args if args else ''}`), then sync again with `-w DIR`"
         + ("." if online else "; or let uv download them: `lockshim sync --online`.")
     )
+
+
+def _say_links(lock: Path, reporter: Reporter) -> None:
+    """A lock with other names (hard links) comes back as a file of its own: say so."""
+    try:
+        links = os.stat(lock).st_nlink
+    except OSError:
+        return
+    if links > 1:
+        reporter.warn(
+            f"{lock} has {links - 1} other name(s) (hard links). While uv runs it is replaced, "
+            "and afterwards it is a file of its own with the same bytes: the other names keep "
+            "the original file, no longer shared with it."
+        )
 
 
 class Advice(NamedTuple):

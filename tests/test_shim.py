@@ -372,3 +372,20 @@ def test_when_undoing_a_failed_write_fails_too_the_journal_is_named(
     outcome = real_restore(lock)  # what `lockshim restore` then does
     assert outcome is not None and outcome.action == "unchanged"
     assert lock.read_bytes() == b"original" and sorted(os.listdir(tmp_path)) == ["uv.lock"]
+
+
+def test_a_hard_linked_lock_comes_back_with_a_word(
+    project: Path, wheelhouse: Path, tmp_path: Path
+) -> None:
+    from realworld import clean_env, lockshim
+
+    lock = project / "uv.lock"
+    other = tmp_path / "other-name.lock"
+    os.link(lock, other)
+    original = lock.read_bytes()
+    result = lockshim(
+        ["sync", "--no-pip-cache", "-w", str(wheelhouse)], project, clean_env(tmp_path)
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"{lock} has 1 other name(s) (hard links)" in result.stderr
+    assert lock.read_bytes() == original == other.read_bytes()
