@@ -81,18 +81,28 @@ class _Folder(click.ParamType):  # type: ignore[type-arg]  # generic only in cli
         return Path(value)
 
 
-def _target_options(verb: str) -> Callable[[F], F]:
-    """``--uv``, ``--python`` and ``--python-platform``, as plan and fetch take them."""
+def _target_options(verb: str, *, repeatable: bool = False) -> Callable[[F], F]:
+    """``--uv``, ``--python`` and ``--python-platform``, as plan, fetch and bundle take them
+    (``repeatable``: each ``--python`` with each ``--python-platform``)."""
+    more = " (repeatable; each with each --python)" if repeatable else ""
 
     def decorate(function: F) -> F:
         options = [
             click.option("--uv", "uv_path", metavar="PATH", help="The uv binary (as for sync)."),
-            click.option("--python", metavar="X.Y", help=f"{verb} for this Python version."),
+            click.option(
+                "--python",
+                "pythons" if repeatable else "python",
+                multiple=repeatable,
+                metavar="X.Y",
+                help=f"{verb} for this Python version{' (repeatable)' if repeatable else ''}.",
+            ),
             click.option(
                 "--python-platform",
+                "platforms" if repeatable else "python_platform",
+                multiple=repeatable,
                 metavar="TRIPLE",
                 help=f"{verb} for another platform, named as uv names it (e.g. "
-                "x86_64-manylinux_2_28, aarch64-apple-darwin, x86_64-pc-windows-msvc).",
+                f"x86_64-manylinux_2_28, aarch64-apple-darwin, x86_64-pc-windows-msvc){more}.",
             ),
         ]
         for option in reversed(options):
@@ -338,7 +348,7 @@ def check(files: tuple[Path, ...], allow: tuple[str, ...], as_json: bool) -> Non
     help="The wheelhouse to fill (created if needed).",
 )
 @_project_option
-@_target_options("Fetch")
+@_target_options("Fetch", repeatable=True)
 @_download_options("Do not fetch")
 @click.option(
     "--build",
@@ -353,8 +363,8 @@ def fetch(
     dest: Path,
     project: Path | None,
     uv_path: str | None,
-    python: str | None,
-    python_platform: str | None,
+    pythons: tuple[str, ...],
+    platforms: tuple[str, ...],
     all_platforms: bool,
     no_build_deps: bool,
     jobs: int,
@@ -365,32 +375,46 @@ def fetch(
     """Fill a wheelhouse with the files uv.lock pins, checked by sha256 as they stream.
 
     By default the files `uv sync UV_SYNC_ARGS` would install on the interpreter uv would use
-    here, plus what building the project and any sdist needs. Files already there are skipped.
+    here, plus what building the project and any sdist needs; with --python and
+    --python-platform (both repeatable), for each target. Files already there are skipped.
     """
-    from lockshim.fetch import run_fetch
+    from lockshim.fetch import merged, run_fetch
 
     reporter = _reporter(quiet=as_json)
     progress = _download_bar() if not as_json and sys.stderr.isatty() else None
 
-    if build and (python_platform or all_platforms):
+    if build and (platforms or all_platforms):
         raise click.UsageError(
             "--build builds with an interpreter here: not with --python-platform or "
             "--all-platforms."
         )
-    report = run_fetch(
-        project_dir=project,
-        dest=dest,
-        uv_path=uv_path,
-        python=python,
-        platform=python_platform,
-        all_platforms=all_platforms,
-        build_deps=not no_build_deps,
-        jobs=jobs,
-        uv_args=uv_args,
-        reporter=reporter,
-        on_done=progress,
-        build_wheels=build,
+    targets = (
+        [(None, None)]
+        if all_platforms
+        else [
+            (python, platform)
+            for python in (pythons or (None,))
+            for platform in (platforms or (None,))
+        ]
     )
+    reports = [
+        run_fetch(
+            project_dir=project,
+            dest=dest,
+            uv_path=uv_path,
+            python=python,
+            platform=platform,
+            all_platforms=all_platforms,
+            build_deps=not no_build_deps,
+            jobs=jobs,
+            uv_args=uv_args,
+            reporter=reporter,
+            on_done=progress,
+            build_wheels=build,
+        )
+        for python, platform in targets
+    ]
+    report = merged(reports)
     click.echo(report.json() if as_json else report.text(), err=not as_json)
     sys.exit(report.status)
 

@@ -87,16 +87,24 @@ class Report(NamedTuple):
         ]
         bundled = [g for g in self.git if g[3] == "downloaded"]
         if self.git:
+            names = ", ".join(name for _, _, name, _ in bundled)
             lines.append(
-                f"git sources: {len(bundled)} bundled ("
-                + ", ".join(name for _, _, name, _ in bundled)
-                + f"), {sum(g[3] == 'present' for g in self.git)} already there."
+                f"git sources: {len(bundled)} bundled"
+                + (f" ({names})" if names else "")
+                + f", {sum(g[3] == 'present' for g in self.git)} already there, "
+                f"{len(self.git_failed)} failed."
+            )
+        if self.git_failed:
+            lines.append(
+                "a git source that cannot be fetched here is served from a git bundle made by "
+                "hand from any clone that has the commit (`git bundle create NAME.bundle --all`), "
+                "put in a wheelhouse."
             )
         lines += [f"not fetched (uv.lock pins no sha256): {name}" for name in self.unverifiable]
         lines.append(
             f"fetched {len(self.downloaded)} files ({size / 1e6:.1f} MB) into {self.dest}; "
-            f"{len(self.present)} already there; {len(self.failed)} failed."
-            + ("" if self.downloaded or self.failed else " Nothing to download.")
+            f"{len(self.present)} already there; {len(self.failed) + len(self.git_failed)} "
+            "failed." + ("" if self.downloaded or self.status else " Nothing to download.")
         )
         return "\n".join(lines)
 
@@ -128,6 +136,36 @@ class Report(NamedTuple):
             },
             indent=2,
         )
+
+
+def merged(reports: Sequence[Report]) -> Report:
+    """One report for several targets: each file once, downloaded if any run downloaded it,
+    failed only if no run got it."""
+    if len(reports) == 1:
+        return reports[0]
+    downloaded = {o.wanted.filename: o for r in reports for o in r.downloaded}
+    present = {w.filename: w for r in reports for w in r.present if w.filename not in downloaded}
+    failed = {
+        o.wanted.filename: o
+        for r in reports
+        for o in r.failed
+        if o.wanted.filename not in downloaded and o.wanted.filename not in present
+    }
+
+    def union(values: Sequence[tuple[Any, ...]]) -> tuple[Any, ...]:
+        return tuple(dict.fromkeys(item for value in values for item in value))
+
+    return Report(
+        reports[0].dest,
+        tuple(downloaded.values()),
+        tuple(present.values()),
+        tuple(failed.values()),
+        union([r.build_requirements for r in reports]),
+        union([r.unverifiable for r in reports]),
+        union([r.unresolved for r in reports]),
+        tuple({(g[0], g[1]): g for r in reversed(reports) for g in r.git}.values())[::-1],
+        union([r.built for r in reports]),
+    )
 
 
 def wanted_from_export(

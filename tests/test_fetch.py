@@ -343,3 +343,30 @@ def test_a_target_uv_does_not_know_is_refused_before_anything_is_done(
         python.stderr
     )
     assert not (tmp_path / "dest").exists()
+
+
+def test_fetch_takes_several_targets_like_bundle(copy: Path, tmp_path: Path) -> None:
+    """`--python` repeated: the files of each target, each once in the summary."""
+    dest = tmp_path / "dest"
+    result = lockshim(
+        [
+            "fetch",
+            "--dest",
+            str(dest),
+            "--no-build-deps",
+            "--python",
+            "3.10",
+            "--python",
+            "3.11",
+            "--json",
+        ],
+        copy,
+        clean_env(tmp_path),
+        offline=False,
+    )
+    assert result.returncode == 0, result.stderr
+    names = [row["filename"] for row in json.loads(result.stdout)["downloaded"]]
+    assert {"forky-1.0-py3-none-any.whl", "forky-2.0-py3-none-any.whl"} <= set(names)
+    assert len(names) == len(set(names))
+    assert (dest / "forky-1.0-py3-none-any.whl").is_file()
+    assert (dest / "forky-2.0-py3-none-any.whl").is_file()

@@ -288,3 +288,20 @@ def test_a_bundle_that_lists_the_commit_but_cannot_deliver_it_is_skipped(
     python = project / ".venv" / "bin" / "python"
     ran = subprocess.run([str(python), "-c", "import gitpkg"], capture_output=True, text=True)
     assert ran.returncode == 0, ran.stderr
+
+
+def test_fetch_counts_a_git_source_it_cannot_reach_as_failed(
+    git_project: tuple[Path, dict[str, str], str], tmp_path: Path
+) -> None:
+    project, _, _ = git_project
+    shutil.rmtree(tmp_path / "served")  # the git remote answers nothing now
+    result = lockshim(
+        ["fetch", "--dest", str(tmp_path / "wheels"), "--no-build-deps"],
+        project,
+        clean_env(tmp_path / "f"),
+        offline=False,
+    )
+    assert result.returncode == 1
+    assert "git sources: 0 bundled, 0 already there, 2 failed." in result.stderr
+    assert "git bundle create NAME.bundle --all" in result.stderr
+    assert "; 2 failed." in result.stderr and "()" not in result.stderr
