@@ -151,6 +151,12 @@ def _download_options(leave_out: str) -> Callable[[F], F]:
                 show_default=True,
                 help="Downloads at once.",
             ),
+            click.option(
+                "-q",
+                "--quiet",
+                is_flag=True,
+                help="Print only warnings, errors and what failed (no progress bar).",
+            ),
         ]
         for option in reversed(options):
             function = option(function)
@@ -368,6 +374,7 @@ def fetch(
     all_platforms: bool,
     no_build_deps: bool,
     jobs: int,
+    quiet: bool,
     build: bool,
     as_json: bool,
     uv_args: tuple[str, ...],
@@ -380,8 +387,8 @@ def fetch(
     """
     from lockshim.fetch import merged, run_fetch
 
-    reporter = _reporter(quiet=as_json)
-    progress = _download_bar() if not as_json and sys.stderr.isatty() else None
+    reporter = _reporter(quiet=as_json or quiet)
+    progress = _download_bar() if not (as_json or quiet) and sys.stderr.isatty() else None
 
     if build and (platforms or all_platforms):
         raise click.UsageError(
@@ -415,6 +422,8 @@ def fetch(
         for python, platform in targets
     ]
     report = merged(reports)
+    if quiet and not as_json and report.status == 0:
+        sys.exit(0)
     click.echo(report.json() if as_json else report.text(), err=not as_json)
     sys.exit(report.status)
 
@@ -468,6 +477,7 @@ def bundle(
     no_build_deps: bool,
     self_contained: bool,
     jobs: int,
+    quiet: bool,
     as_json: bool,
     uv_args: tuple[str, ...],
 ) -> None:
@@ -502,11 +512,12 @@ def bundle(
         build_deps=not no_build_deps,
         jobs=jobs,
         uv_args=uv_args,
-        reporter=_reporter(quiet=as_json),
+        reporter=_reporter(quiet=as_json or quiet),
         self_contained=self_contained,
-        on_done=_download_bar() if not as_json and sys.stderr.isatty() else None,
+        on_done=_download_bar() if not (as_json or quiet) and sys.stderr.isatty() else None,
     )
-    click.echo(report.json() if as_json else report.text(), err=not as_json)
+    if not (quiet and not as_json and report.status == 0):
+        click.echo(report.json() if as_json else report.text(), err=not as_json)
     sys.exit(report.status)
 
 

@@ -92,10 +92,7 @@ def run(bundle: str, argv: Sequence[str]) -> None:
     if status:
         sys.exit(status)
     args = list(argv)
-    if args[:1] in (["sync"], ["plan"]) and not any(
-        a in ("-w", "--wheelhouse") or a.startswith("--wheelhouse=")
-        for a in args[: args.index("--") if "--" in args else len(args)]
-    ):
+    if args[:1] in (["sync"], ["plan"]):  # the bundle is always a source, -w DIR adds more
         args[1:1] = ["--wheelhouse", bundle]
     from lockshim.entry import main
 

@@ -148,13 +148,19 @@ def _uv_wheel(folder: Path) -> Path:
 
 
 def _bare_python_sync(
-    python: Path, bundle: Path, far: Path, tmp_path: Path, *uv_args: str
+    python: Path,
+    bundle: Path,
+    far: Path,
+    tmp_path: Path,
+    *uv_args: str,
+    lockshim_args: tuple[str, ...] = (),
 ) -> subprocess.CompletedProcess[str]:
-    """`python -I -S BUNDLE sync -- UV_ARGS` in ``far``: no site-packages, no uv on PATH, empty
-    caches (uv's and lockshim's live under a new HOME), no network where unshare -n works."""
+    """`python -I -S BUNDLE sync [LOCKSHIM_ARGS] -- UV_ARGS` in ``far``: no site-packages, no
+    uv on PATH, empty caches (uv's and lockshim's live under a new HOME), no network where
+    unshare -n works."""
     from realworld import can_unshare_net
 
-    command = [str(python), "-I", "-S", str(bundle), "sync", "--", *uv_args]
+    command = [str(python), "-I", "-S", str(bundle), "sync", *lockshim_args, "--", *uv_args]
     if can_unshare_net():
         command = ["unshare", "-n", *command]
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path / "home"), "UV_PYTHON": str(python)}
@@ -212,6 +218,23 @@ def test_a_self_contained_bundle_needs_only_python(
     result = _bare_python_sync(python, bundle, far, tmp_path, "--all-extras", "--all-groups")
     assert result.returncode == 0, result.stderr
     assert (far / "uv.lock").read_bytes() == original
+    # one more folder on the far side (a fixed wheel, say) adds to the bundle, never replaces it
+    other = tmp_path / "far2"
+    shutil.copytree(project, other, ignore=shutil.ignore_patterns(".venv"))
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    build_wheel(extra, "unrelated", "1.0")
+    added = _bare_python_sync(
+        python,
+        bundle,
+        other,
+        tmp_path,
+        "--all-extras",
+        "--all-groups",
+        lockshim_args=("-w", str(extra)),
+    )
+    assert added.returncode == 0, added.stderr
+    assert "not found locally" not in added.stderr
     venv_python = far / ".venv" / "bin" / "python"
     ran = subprocess.run(
         [str(venv_python), "-c", "import app, alpha, beta, gamma; print(app.__file__)"],

@@ -370,3 +370,15 @@ def test_fetch_takes_several_targets_like_bundle(copy: Path, tmp_path: Path) -> 
     assert len(names) == len(set(names))
     assert (dest / "forky-1.0-py3-none-any.whl").is_file()
     assert (dest / "forky-2.0-py3-none-any.whl").is_file()
+
+
+def test_quiet_fetch_prints_nothing_when_all_is_well(copy: Path, tmp_path: Path) -> None:
+    dest = tmp_path / "dest"
+    quiet = lockshim(
+        ["fetch", "-q", "--dest", str(dest), "--no-build-deps"],
+        copy,
+        clean_env(tmp_path),
+        offline=False,
+    )
+    assert (quiet.returncode, quiet.stdout, quiet.stderr) == (0, "", "")
+    assert (dest / "alpha-1.0-py3-none-any.whl").is_file()
