@@ -10,6 +10,7 @@ build lacks and `sync` can hand uv the wheels it needs under their names.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import sys
 import tarfile
@@ -94,7 +95,8 @@ def built_by_uv(system: Mapping[str, Any], uv_version: Sequence[int]) -> bool:
 def local_needs(
     root: Path, exported: Mapping[str, Any], uv_version: Sequence[int] = ()
 ) -> list[Need]:
-    """Build requirements of the packages uv builds from the project's own folders."""
+    """Build requirements of the packages uv builds from the project's own folders (``root``:
+    the folder `uv export` ran in, which its paths are relative to)."""
     found: list[Need] = []
     for package in exported.get("packages", []):
         directory = package.get("directory")
@@ -248,9 +250,47 @@ def local_wheels(files: Iterable[LocalFile], names: Mapping[tuple[Path, int], st
 # --- satisfying the needs -------------------------------------------------------------------------
 
 
-def satisfy(needs: Sequence[Need], wheels: Sequence[Wheel], target: Target) -> BuildPlan:
-    """The newest local wheel for each need that fits the target, and for what each of those
-    requires in turn; every need nothing local fits is missing."""
+def build_constraints(lock_text: str, pyproject: Path) -> list[Requirement]:
+    """The versions uv allows in every build: ``[tool.uv] build-constraint-dependencies`` of
+    the project's pyproject.toml and the ``build-constraints`` uv recorded in the lock's
+    ``[manifest]`` (a supply-chain pin of the build backends)."""
+    found: list[Requirement] = []
+    head = lock_text.split("\n[[package]]", 1)[0]
+    try:
+        manifest = tomllib.loads(head.lstrip("\ufeff")).get("manifest", {})
+    except tomllib.TOMLDecodeError:
+        manifest = {}
+    for entry in manifest.get("build-constraints", []) if isinstance(manifest, Mapping) else []:
+        if isinstance(entry, Mapping) and isinstance(entry.get("name"), str):
+            text = f"{entry['name']}{entry.get('specifier', '')}"
+            if entry.get("marker"):
+                text += f"; {entry['marker']}"
+            with contextlib.suppress(InvalidRequirement):
+                found.append(Requirement(text))
+    try:
+        tool = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("tool", {})
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        tool = {}
+    uv = tool.get("uv", {}) if isinstance(tool, Mapping) else {}
+    for text in uv.get("build-constraint-dependencies", []) if isinstance(uv, Mapping) else []:
+        with contextlib.suppress(InvalidRequirement, TypeError):
+            found.append(Requirement(str(text)))
+    return list({str(r): r for r in found}.values())  # the lock records pyproject's own
+
+
+def satisfy(
+    needs: Sequence[Need],
+    wheels: Sequence[Wheel],
+    target: Target,
+    constraints: Sequence[Requirement] = (),
+) -> BuildPlan:
+    """The newest local wheel for each need that fits the target and the build constraints,
+    and for what each of those requires in turn; every need nothing local fits is missing
+    (with the constraint named, where one ruled the local wheels out)."""
+    limits: dict[NormalizedName, list[Requirement]] = {}
+    for constraint in constraints:
+        if constraint.marker is None or target.applies(str(constraint.marker)):
+            limits.setdefault(canonicalize_name(constraint.name), []).append(constraint)
     by_name: dict[NormalizedName, list[Wheel]] = {}
     for wheel in wheels:
         if target.rank(wheel.filename) is not None:
@@ -280,9 +320,18 @@ def satisfy(needs: Sequence[Need], wheels: Sequence[Wheel], target: Target) -> B
             for w in by_name.get(name, [])
             if requirement.specifier.contains(w.version, prereleases=True)
         ]
-        if not options:
+        allowed = [
+            w
+            for w in options
+            if all(c.specifier.contains(w.version, prereleases=True) for c in limits.get(name, []))
+        ]
+        if not allowed:
+            if options:  # local wheels there are, but the build constraints rule them out
+                rules = ", ".join(str(c) for c in limits.get(name, []))
+                need = Need(need.requirement, f"{need.why}; build constraint {rules}")
             missing.append(need)
             continue
+        options = allowed
         best = max(options, key=lambda w: (w.version, -(target.rank(w.filename) or 0)))
         chosen[name] = best
         served.append((need, best))

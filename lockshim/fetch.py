@@ -23,10 +23,18 @@ from typing import Any, NamedTuple
 
 from lockshim import gitsources
 from lockshim import uv as uvmod
-from lockshim.builds import SDIST_SUFFIXES, Need, git_needs, local_needs, sdist_needs
+from lockshim.builds import (
+    SDIST_SUFFIXES,
+    Need,
+    build_constraints,
+    git_needs,
+    local_needs,
+    sdist_needs,
+)
 from lockshim.download import Credentials, Outcome, Wanted, fetch_all, redact
 from lockshim.errors import LockshimError
 from lockshim.filenames import require_plain
+from lockshim.paths import user_cache_dir
 from lockshim.plan import resolve_target
 from lockshim.project import Project
 from lockshim.report import Reporter
@@ -259,6 +267,7 @@ def _compile(
     python: str | None,
     platform: str | None,
     universal: bool,
+    constraints: Path | None = None,
 ) -> dict[str, Any]:
     command = [
         str(uv.path),
@@ -272,6 +281,8 @@ def _compile(
     ]
     if index_url:
         command += ["--index-url", index_url]
+    if constraints:  # uv applies them to every build: the wheels fetched must fit them
+        command += ["--constraint", str(constraints)]
     if universal:
         command.append("--universal")
     if python:
@@ -380,7 +391,20 @@ def run_fetch(
     locked = list(wanted)  # the lock's own files, before any build requirement joins them
     credentials = credentials_for(project)
     dest = dest.absolute()
-    options = (_index_url(exported), python, platform, all_platforms)
+    limits = build_constraints(
+        project.lock_path.read_text(encoding="utf-8", errors="replace"),
+        project.root / "pyproject.toml",
+    )
+    constraints_file = None
+    if limits:  # for `uv pip compile --constraint`: a file in lockshim's cache, by its content
+        import hashlib
+
+        text = "\n".join(str(c) for c in limits) + "\n"
+        key = hashlib.sha256(text.encode()).hexdigest()[:24]
+        constraints_file = user_cache_dir() / "build-constraints" / f"{key}.txt"
+        constraints_file.parent.mkdir(parents=True, exist_ok=True)
+        constraints_file.write_text(text, encoding="utf-8")
+    options = (_index_url(exported), python, platform, all_platforms, constraints_file)
     build: list[str] = []
     unresolved: list[str] = []
     with signals_raise():  # Ctrl-C ends the downloads in flight and removes their .part files
@@ -389,7 +413,7 @@ def run_fetch(
         # packages, sdists already here) is resolved by uv while the lock's files download.
         first: list[Need] = []
         if build_deps:
-            first = local_needs(project.root, exported, uv.version)
+            first = local_needs(Path.cwd(), exported, uv.version)  # export: paths from here
             first += [n for s in _sdists(wanted, dest) for n in sdist_needs(s, s.name)]
         early = _in_background(_resolve_build, uv, _requirements(first), *options)
         try:

@@ -20,6 +20,7 @@ from lockshim import uv as uvmod
 from lockshim.builds import (
     BuildPlan,
     Need,
+    build_constraints,
     git_needs,
     local_needs,
     local_wheels,
@@ -258,9 +259,10 @@ def _builds(found: Found, needs: Sequence[Need], target: Target) -> BuildPlan:
     if not needs:
         return BuildPlan((), ())
     files = found.for_builds()  # never from a folder others can write: nothing pins them
-    built = satisfy(needs, local_wheels(files, {}), target)
+    limits = build_constraints(found.lock.text, found.project.root / "pyproject.toml")
+    built = satisfy(needs, local_wheels(files, {}), target, limits)
     if built.missing and any(not f.name.endswith(".whl") for f in files):
-        built = satisfy(needs, local_wheels(files, read_names(files)), target)
+        built = satisfy(needs, local_wheels(files, read_names(files)), target, limits)
     return built
 
 
@@ -274,7 +276,7 @@ def plan_for(
     uvmod.check_python(found.lock.text, python, found.project.lock_path.name)
     target = resolve_target(found.project, uv, python, platform, sync_args)
     exported = export(uv.path, sync_args)
-    needs = local_needs(found.project.root, exported, uv.version)
+    needs = local_needs(Path.cwd(), exported, uv.version)  # uv export: paths from the cwd
     selected = select(exported, target)
     git, git_builds = _git_plan(found, selected, uv)
     return make_plan(found, selected, target, [*needs, *git_builds], git)

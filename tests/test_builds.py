@@ -353,3 +353,64 @@ def test_a_build_record_a_repository_carries_is_never_believed(
     probe = "import gamma; print(getattr(gamma, 'PWNED', False))"
     ran = subprocess.run([str(python), "-c", probe], capture_output=True, text=True)
     assert ran.stdout.strip() == "False", ran.stderr
+
+
+def test_build_constraints_pin_what_fetch_brings_plan_picks_and_uv_builds_with(
+    tmp_path: Path,
+) -> None:
+    """`[tool.uv] build-constraint-dependencies` pins the backend (a supply-chain measure):
+    fetch brings that version, not the newest; plan picks it among local wheels, and names the
+    constraint when only other versions are local; the offline sync builds with it."""
+    from realworld import BUILD_SYSTEM, build_backend_wheel, write
+
+    registry = tmp_path / "registry"
+    build_backend_wheel(registry, "minibackend", "1.0")
+    build_backend_wheel(registry, "minibackend", "2.0")
+    build_wheel(registry, "alpha", "1.0")
+    project = tmp_path / "app"
+    write(
+        project / "pyproject.toml",
+        BUILD_SYSTEM + '\n[project]\nname = "app"\nversion = "1.0"\ndependencies = ["alpha"]\n'
+        '\n[tool.uv]\nbuild-constraint-dependencies = ["minibackend==1.0"]\n',
+    )
+    write(project / "src" / "app" / "__init__.py", "")
+    dest = tmp_path / "fetched"
+    with serving(registry) as index:
+        uv_lock(project, index, clean_env(tmp_path / "lock"))
+        assert (
+            'build-constraints = [{ name = "minibackend", specifier = "==1.0" }]'
+            in (project / "uv.lock").read_text()
+        )
+        fetched = lockshim(
+            ["fetch", "--dest", str(dest)], project, clean_env(tmp_path / "f"), offline=False
+        )
+    assert fetched.returncode == 0, fetched.stderr
+    assert (dest / "minibackend-1.0-py3-none-any.whl").is_file()
+    assert not (dest / "minibackend-2.0-py3-none-any.whl").exists()
+
+    both = tmp_path / "both"
+    shutil.copytree(registry, both)
+    env = clean_env(tmp_path / "s")
+    plan = lockshim(["plan", "--json", "--no-pip-cache", "-w", str(both)], project, env)
+    assert plan.returncode == 0, plan.stdout + plan.stderr
+    served = json.loads(plan.stdout)["build"]["served"]
+    assert [row["filename"] for row in served] == ["minibackend-1.0-py3-none-any.whl"]
+
+    newer_only = tmp_path / "newer-only"
+    shutil.copytree(registry, newer_only)
+    (newer_only / "minibackend-1.0-py3-none-any.whl").unlink()
+    lacking = lockshim(["plan", "--no-pip-cache", "-w", str(newer_only)], project, env)
+    assert lacking.returncode == 1
+    assert (
+        "MISSING  build requirement minibackend  (builds app; build constraint minibackend==1.0)"
+        in (lacking.stdout)
+    )
+
+    # the same from outside the project (`uv export` paths are relative to where it runs)
+    outside = lockshim(
+        ["plan", "--project", str(project), "--no-pip-cache", "-w", str(newer_only)], tmp_path, env
+    )
+    assert "MISSING  build requirement minibackend  (builds app; build constraint" in outside.stdout
+
+    result = lockshim(["sync", "--no-pip-cache", "-w", str(both)], project, env)
+    assert result.returncode == 0, result.stderr
