@@ -150,6 +150,18 @@ def sdist_needs(sdist: Path, label: str, offset: int = 0) -> list[Need]:
     return [Need(r, f"builds {label}") for r in sdist_requires(sdist, offset)]
 
 
+def local_sdist_needs(file: LocalFile, label: str) -> list[Need]:
+    """:func:`sdist_needs` of a local file, read once and remembered in its source's hash
+    index (an unchanged sdist is not opened again)."""
+    index = file.source.index
+    known = index.known_requires(file)
+    if known is None:
+        known = "\n".join(sdist_requires(file.path, file.offset))
+        index.remember_requires(file, known)
+        index.save()
+    return [Need(r, f"builds {label}") for r in known.splitlines() if r]
+
+
 def sdist_requires(sdist: Path, offset: int = 0) -> list[str]:
     try:
         with open(sdist, "rb") as stream:

@@ -254,6 +254,22 @@ def _present(wanted: Sequence[Wanted], dest: Path) -> set[str]:
     return {w.filename for w in wanted if digests.get((dest / w.filename, 0)) == w.sha256}
 
 
+def _remember_digests(dest: Path, downloaded: Sequence[Outcome]) -> None:
+    """Each file just downloaded was checked by sha256 as it arrived: the wheelhouse's hash
+    index keeps that digest, so a sync or plan over a fetched wheelhouse hashes nothing."""
+    from lockshim.trust import open_to_others
+
+    if not downloaded or not dest.is_dir() or open_to_others(dest):
+        return  # where others can swap a file meanwhile, it is hashed when it is read
+    written = {o.wanted.filename: (o.wanted.sha256, o.size) for o in downloaded}
+    house = Wheelhouse(dest, lambda path, reason: None)
+    for file in house.scan():
+        digest, size = written.get(file.name, ("", -1))
+        if digest and file.path.parent == dest and file.size == size:
+            house.index.remember(file, digest)
+    house.index.save()
+
+
 def _index_url(exported: Mapping[str, Any]) -> str | None:
     """The index most of the lock's packages come from: where build requirements are looked up."""
     indexes = [str(p["index"]) for p in exported.get("packages", []) if p.get("index")]
@@ -460,6 +476,7 @@ def run_fetch(
             present_names |= more_present
             failed = {item.partition(": ")[0] for item in unresolved}
             build = [f"{r} ({why})" for r, why in dict.fromkeys(requirements) if r not in failed]
+    _remember_digests(dest, [o for o in outcomes if o.status == "downloaded"])
     built: list[str] = []
     built_failures: list[str] = []
     if build_wheels:

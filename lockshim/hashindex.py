@@ -99,6 +99,11 @@ class HashIndex:
             return entry[3]
         return None
 
+    def remember(self, file: LocalFile, digest: str) -> None:
+        """The sha256 of ``file``, known without hashing it here (checked as it was written)."""
+        self.seen.add(file.relative)
+        self.fresh[file.relative] = (file.size, file.mtime_ns, file.inode, digest)
+
     def known_name(self, file: LocalFile) -> str | None:
         """The wheel file name remembered for ``file`` ("" for none), if it is unchanged."""
         entry = self.fresh_names.get(file.relative) or self.names.get(file.relative)

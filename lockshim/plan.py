@@ -23,10 +23,10 @@ from lockshim.builds import (
     build_constraints,
     git_needs,
     local_needs,
+    local_sdist_needs,
     local_wheels,
     read_names,
     satisfy,
-    sdist_needs,
 )
 from lockshim.gitsources import NO_GIT, GitPlan
 from lockshim.local import Found, SourceOptions, find_local
@@ -241,7 +241,7 @@ def make_plan(
         hit = served_by_sha.get(item.sha256) if item.kind == "sdist" and item.sha256 else None
         if hit is not None:
             label = f"{item.name} {item.version}"
-            needs = [*needs, *sdist_needs(hit.file.path, label, hit.file.offset)]
+            needs = [*needs, *local_sdist_needs(hit.file, label)]
     return Plan(
         target.name,
         tuple(served),

@@ -89,6 +89,49 @@ def test_fetch_then_sync_offline(copy: Path, index: LoopbackIndex, tmp_path: Pat
     assert synced.returncode == 0, synced.stderr
 
 
+#: `lockshim` with an audit hook that lists the wheels and sdists it opens (last on stderr).
+_OPENS = """
+import atexit, sys
+opened = []
+def hook(event, args):
+    if event == "open" and isinstance(args[0], str) and args[0].endswith((".whl", ".tar.gz")):
+        opened.append(args[0].rsplit("/", 1)[-1])
+sys.addaudithook(hook)
+atexit.register(lambda: sys.stderr.write(f"\\nopened: {sorted(set(opened))}\\n"))
+from lockshim.entry import main
+main()
+"""
+
+
+def test_a_fetched_wheelhouse_is_never_hashed_again(
+    copy: Path, index: LoopbackIndex, tmp_path: Path
+) -> None:
+    """fetch checks each file's sha256 as it arrives and leaves it in the wheelhouse's hash
+    index: the plan that follows hashes nothing (it opens only what builds need: the sdist's
+    pyproject, the backend's metadata), and a second plan opens nothing at all."""
+    import subprocess
+    import sys
+
+    dest = tmp_path / "wheels"
+    result, report = _fetch(copy, dest, tmp_path)
+    assert result.returncode == 0, result.stderr
+    index_file = json.loads((dest / ".lockshim-index.json").read_text())
+    assert set(index_file["files"]) >= {r["filename"] for r in report["downloaded"]}
+    opened = []
+    for _ in range(2):
+        plan = subprocess.run(
+            [sys.executable, "-c", _OPENS, "plan", "--no-pip-cache", "-w", str(dest)],
+            cwd=copy,
+            env=clean_env(tmp_path),
+            capture_output=True,
+            text=True,
+        )
+        assert plan.returncode in (0, 1), plan.stderr
+        opened.append(plan.stderr.rstrip().rsplit("opened: ", 1)[1])
+    assert opened[0] == "['minibackend-1.0-py3-none-any.whl', 'sdisty-1.0.tar.gz']"
+    assert opened[1] == "[]"
+
+
 def test_another_target_selects_other_files(
     copy: Path, index: LoopbackIndex, tmp_path: Path
 ) -> None:
