@@ -1,6 +1,9 @@
 """Row 3: a cold offline install with an empty uv cache, against the export + `uv pip sync`
 recipe a careful user would otherwise script. 3f, for scale: the floor of any wrapper, uv's own
-`uv sync` of the very lock lockshim writes (no lockshim at all), against the same recipe.
+`uv sync` of the very lock lockshim writes (no lockshim at all), against the same recipe. 3c:
+the coldest `lockshim sync` (a wheelhouse never hashed, empty caches) against what a user on a
+fast network does instead, `uv sync --frozen` downloading the same files from an index on
+127.0.0.1 (the lock made against that index).
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from pathlib import Path
 
 from common import WORK, Row, compare, lockshim_cmd, paired, run, timed, uv_bin
 
-from fixtures import app_project
+from fixtures import app_project, loopback_index
 
 
 def measure(pairs: int) -> list[Row]:
@@ -75,6 +78,7 @@ def measure(pairs: int) -> list[Row]:
             0.9,
         )
     ]
+    rows.append(_against_the_network(project, wheels, pairs))
     shimmed = _shimmed_copy(project, wheels)
     if shimmed is not None:
 
@@ -117,3 +121,56 @@ def _shimmed_copy(project: Path, wheels: Path) -> Path | None:
         BENCH_LOCK_TO=str(copy / "uv.lock"),
     )
     return copy
+
+
+def _against_the_network(app: Path, wheels: Path, pairs: int) -> Row:
+    """3c: nothing known beforehand on either side: lockshim hashes a wheelhouse it never saw
+    (its hash index and cache removed) and installs offline; uv downloads from loopback."""
+    folder = WORK / "cold-network"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir()
+    house = WORK / "cold-network-wheels"
+    if not house.is_dir():
+        shutil.copytree(wheels, house, ignore=shutil.ignore_patterns(".lockshim-index.json"))
+    caches = WORK / "cold-network-caches"
+
+    def fresh() -> None:
+        shutil.rmtree(folder / ".venv", ignore_errors=True)
+        shutil.rmtree(caches, ignore_errors=True)
+        caches.mkdir()
+        (house / ".lockshim-index.json").unlink(missing_ok=True)
+        if hasattr(os, "sync"):
+            os.sync()
+
+    with loopback_index(wheels) as index_url:
+        (folder / "pyproject.toml").write_text(
+            (app / "pyproject.toml").read_text()
+            + "environments = [\"sys_platform == 'linux' and python_version == '3.11'\"]\n"
+        )
+        run([uv_bin(), "lock", "--index-url", index_url], folder, UV_CACHE_DIR=str(caches))
+
+        def ours() -> float:
+            return timed(
+                [*lockshim_cmd(), "sync", "-q", "--no-pip-cache", "-w", str(house)],
+                folder,
+                before=fresh,
+                UV_CACHE_DIR=str(caches / "uv"),
+                LOCKSHIM_CACHE_DIR=str(caches / "lockshim"),
+            )
+
+        def theirs() -> float:
+            return timed(
+                [uv_bin(), "sync", "--frozen", "-q"],
+                folder,
+                before=fresh,
+                UV_CACHE_DIR=str(caches / "uv"),
+            )
+
+        return compare(
+            "3c. coldest: lockshim sync, wheelhouse never hashed / uv sync --frozen from a "
+            "loopback index",
+            ours,
+            theirs,
+            pairs,
+            1.0,
+        )
