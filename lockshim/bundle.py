@@ -159,7 +159,8 @@ def make_bundle(
             ]
         uv_wheels: list[Path] = []
         if self_contained:
-            uv_wheels, lacking = _uv_wheels(found, targets, uv.version, work / ".uv")
+            uv_wheels, lacking, local_uv = _uv_wheels(found, targets, uv.version, work / ".uv")
+            from_local += local_uv
             if lacking:  # a zipapp without uv cannot run on the far side: none is written
                 raise LockshimError(
                     f"{output} was not written: it would carry no uv for "
@@ -293,7 +294,7 @@ def _write(
 
 def _uv_wheels(
     found: Found, aims: Sequence[Target], uv_version: Sequence[int], folder: Path
-) -> tuple[list[Path], list[str]]:
+) -> tuple[list[Path], list[str], int]:
     """The uv wheel (of the uv in use) for each target: from the local sources (wheelhouses by
     name, pip's cache by the name read from inside each body), else from the simple API of the
     indexes the project uses (checked by the digest the index gives); and what could not be
@@ -317,6 +318,7 @@ def _uv_wheels(
     folder.mkdir(parents=True, exist_ok=True)
     chosen: list[Path] = []
     lacking: list[str] = []
+    from_local = 0
     listed: dict[str, list[IndexFile] | str] = {}
     for aim in aims:
         environment = _environment(aim)
@@ -328,13 +330,14 @@ def _uv_wheels(
             wheel = folder / filename
             if not wheel.exists():
                 copy_bytes(best, wheel)
+                from_local += 1
         else:
             wheel, why = _uv_from_index(found, version, environment, folder, listed)
         if wheel is None:
             lacking.append(f"uv {version} for {aim.name}: {why}")
         elif wheel not in chosen:
             chosen.append(wheel)
-    return chosen, lacking
+    return chosen, lacking, from_local
 
 
 def _environment(aim: Target) -> targets.Target:

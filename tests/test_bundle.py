@@ -390,6 +390,7 @@ def test_a_self_contained_bundle_takes_uv_from_pips_cache(tmp_path: Path) -> Non
     with zipfile.ZipFile(bundle) as archive:
         manifest = json.loads(archive.read("lockshim-manifest.json"))
     assert {entry["sha256"] for entry in manifest["uv"].values()} == {sha256_of(uv)}
+    assert "2 from local sources, 0 downloaded" in made.stderr  # alpha, and uv's wheel
 
 
 def test_a_self_contained_bundle_without_uv_is_not_written(example: Path, tmp_path: Path) -> None:
