@@ -36,13 +36,8 @@ from lockshim.simple import IndexFile
 from lockshim.sources import LocalFile
 from lockshim.sources.bundle import (
     FILES,
-    LOCK_LIMIT,
     MANIFEST,
     MANIFEST_FORMAT,
-    duplicates,
-    member_offset,
-    read_manifest,
-    read_stored,
 )
 from lockshim.staging import copy_bytes
 
@@ -270,13 +265,13 @@ def _write(
             archive.write(found.project.root / "pyproject.toml", "project/pyproject.toml")
         uv: dict[str, dict[str, object]] = {}
         if uv_wheels is not None:  # self-contained: uv for each target, and lockshim itself
-            from lockshim import selfcontained
+            from lockshim import runtime
 
             for wheel in uv_wheels:
-                member = selfcontained.UV_PREFIX + wheel.name
+                member = runtime.UV_PREFIX + wheel.name
                 uv[member] = {"sha256": sha256_file(wheel), "size": wheel.stat().st_size}
                 archive.write(wheel, member)
-            selfcontained.write_runtime(archive)
+            runtime.write_runtime(archive)
         manifest = {
             "format": MANIFEST_FORMAT,
             "uv": uv,
@@ -423,62 +418,3 @@ def _uv_from_index(
             return folder / wanted.filename, ""
         reasons.append(f"{redact(best.url)}: {outcome.detail}")
     return None, "not in the local sources; " + "; ".join(reasons)
-
-
-class Verified(NamedTuple):
-    path: Path
-    good: int
-    damaged: tuple[str, ...]  # "member: why"
-
-    @property
-    def status(self) -> int:
-        return 1 if self.damaged else 0
-
-    def text(self) -> str:
-        lines = [f"damaged: {item}" for item in self.damaged]
-        lines.append(
-            f"{self.path}: {self.good} members match the manifest"
-            + (f", {len(self.damaged)} do not." if self.damaged else "; the bundle is whole.")
-        )
-        return "\n".join(lines)
-
-
-def verify(path: Path) -> Verified:
-    """Check every member of a bundle against its manifest (sha256 and size), and the copy of
-    the lock against the lock's sha256."""
-    damaged: list[str] = []
-    good = 0
-    try:
-        with open(path, "rb") as stream, zipfile.ZipFile(stream) as archive:
-            manifest = read_manifest(archive, path)
-            members = {info.filename: info for info in archive.infolist()}
-            damaged += [
-                f"{name}: the bundle holds two members of that name"
-                for name in sorted(duplicates(archive))
-            ]
-            for name, (sha, size) in sorted({**manifest.files, **manifest.uv}.items()):
-                info = members.get(name)
-                if info is None:
-                    damaged.append(f"{name}: missing")
-                    continue
-                if info.compress_type != zipfile.ZIP_STORED or info.file_size != size:
-                    damaged.append(f"{name}: {info.file_size} bytes, the manifest says {size}")
-                    continue
-                actual = sha256_file(path, member_offset(stream, info), size)
-                if actual != sha:
-                    damaged.append(f"{name}: sha256 {actual}, the manifest says {sha}")
-                else:
-                    good += 1
-            extra = [n for n in members if n.startswith(FILES) and n not in manifest.files]
-            damaged += [f"{name}: not in the manifest" for name in extra]
-            lock = members.get("project/" + manifest.lock_name)
-            if lock is None:
-                damaged.append(f"project/{manifest.lock_name}: missing")
-            elif (
-                hashlib.sha256(read_stored(archive, lock.filename, LOCK_LIMIT, path)).hexdigest()
-                != manifest.lock_sha256
-            ):
-                damaged.append(f"project/{manifest.lock_name}: not the lock the manifest names")
-    except (OSError, zipfile.BadZipFile) as error:
-        raise LockshimError(f"{path}: cannot be read as a lockshim bundle ({error}).") from None
-    return Verified(path, good, tuple(damaged))

@@ -137,9 +137,8 @@ def _bundle_findings(path: Path) -> list[Finding]:
     """A lockshim bundle: every member against its manifest, and the lock it carries."""
     import zipfile
 
-    from lockshim.bundle import verify
     from lockshim.lock import parse_lock
-    from lockshim.sources.bundle import LOCK_LIMIT, read_manifest, read_stored
+    from lockshim.sources.bundle import LOCK_LIMIT, read_manifest, read_stored, verify
 
     verified = verify(path)
     findings = [

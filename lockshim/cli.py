@@ -493,7 +493,9 @@ def bundle(
     if (output is None) == (verify_path is None):
         raise click.UsageError("give either -o FILE (to write a bundle) or --verify FILE.")
     if verify_path is not None:
-        checked = bundles.verify(verify_path)
+        from lockshim.sources.bundle import verify
+
+        checked = verify(verify_path)
         click.echo(checked.text())
         sys.exit(checked.status)
     assert output is not None

@@ -27,11 +27,20 @@ def _runtime_imports(path: Path) -> set[str]:
         for child in ast.walk(stmt)
     }
     found = set()
-    for node in ast.walk(tree):
+    for node in ast.walk(tree):  # module level and inside functions alike
         if id(node) in skipped:
             continue
-        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("lockshim"):
+        if isinstance(node, ast.Import):  # import lockshim.x (as y)
+            found |= {a.name for a in node.names if a.name.split(".")[0] == "lockshim"}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            if node.module.split(".")[0] != "lockshim":
+                continue
             found.add(node.module)
+            for alias in node.names:  # from lockshim import bundle (as bundles): a module
+                name = f"{node.module}.{alias.name}"
+                folder = PACKAGE.parent / name.replace(".", "/")
+                if folder.with_suffix(".py").is_file() or (folder / "__init__.py").is_file():
+                    found.add(name)
     return found
 
 
@@ -40,9 +49,17 @@ def _module(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
+def test_every_form_of_import_is_read() -> None:
+    graph = {_module(p): _runtime_imports(p) for p in PACKAGE.rglob("*.py")}
+    assert "lockshim.bundle" in graph["lockshim.cli"]  # `from lockshim import bundle as ...`
+    assert "lockshim.entry" in graph["lockshim.selfcontained"]  # inside a function
+
+
 def test_no_import_cycles() -> None:
     graph = {_module(p): _runtime_imports(p) for p in PACKAGE.rglob("*.py")}
     assert "lockshim.entry" not in graph["lockshim.cli"]  # the front door leads to cli, not back
+    # the zipapp's start is the top floor: nothing imports it
+    assert not [m for m, deps in graph.items() if "lockshim.selfcontained" in deps]
 
     def visit(node: str, path: list[str]) -> None:
         for dep in graph.get(node, ()):

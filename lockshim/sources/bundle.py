@@ -9,6 +9,7 @@ serving). See lockshim/bundle.py for writing and verifying a bundle.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import struct
@@ -19,7 +20,7 @@ from typing import Any, NamedTuple
 
 from lockshim.errors import LockshimError
 from lockshim.filenames import unsafe
-from lockshim.hashindex import HashIndex
+from lockshim.hashindex import HashIndex, sha256_file
 from lockshim.sources import LocalFile
 from lockshim.sources.walk import OnSkip
 
@@ -210,3 +211,62 @@ class BundleSource:
 
     def __repr__(self) -> str:
         return f"BundleSource({str(self.root)!r})"
+
+
+class Verified(NamedTuple):
+    path: Path
+    good: int
+    damaged: tuple[str, ...]  # "member: why"
+
+    @property
+    def status(self) -> int:
+        return 1 if self.damaged else 0
+
+    def text(self) -> str:
+        lines = [f"damaged: {item}" for item in self.damaged]
+        lines.append(
+            f"{self.path}: {self.good} members match the manifest"
+            + (f", {len(self.damaged)} do not." if self.damaged else "; the bundle is whole.")
+        )
+        return "\n".join(lines)
+
+
+def verify(path: Path) -> Verified:
+    """Check every member of a bundle against its manifest (sha256 and size), and the copy of
+    the lock against the lock's sha256."""
+    damaged: list[str] = []
+    good = 0
+    try:
+        with open(path, "rb") as stream, zipfile.ZipFile(stream) as archive:
+            manifest = read_manifest(archive, path)
+            members = {info.filename: info for info in archive.infolist()}
+            damaged += [
+                f"{name}: the bundle holds two members of that name"
+                for name in sorted(duplicates(archive))
+            ]
+            for name, (sha, size) in sorted({**manifest.files, **manifest.uv}.items()):
+                info = members.get(name)
+                if info is None:
+                    damaged.append(f"{name}: missing")
+                    continue
+                if info.compress_type != zipfile.ZIP_STORED or info.file_size != size:
+                    damaged.append(f"{name}: {info.file_size} bytes, the manifest says {size}")
+                    continue
+                actual = sha256_file(path, member_offset(stream, info), size)
+                if actual != sha:
+                    damaged.append(f"{name}: sha256 {actual}, the manifest says {sha}")
+                else:
+                    good += 1
+            extra = [n for n in members if n.startswith(FILES) and n not in manifest.files]
+            damaged += [f"{name}: not in the manifest" for name in extra]
+            lock = members.get("project/" + manifest.lock_name)
+            if lock is None:
+                damaged.append(f"project/{manifest.lock_name}: missing")
+            elif (
+                hashlib.sha256(read_stored(archive, lock.filename, LOCK_LIMIT, path)).hexdigest()
+                != manifest.lock_sha256
+            ):
+                damaged.append(f"project/{manifest.lock_name}: not the lock the manifest names")
+    except (OSError, zipfile.BadZipFile) as error:
+        raise LockshimError(f"{path}: cannot be read as a lockshim bundle ({error}).") from None
+    return Verified(path, good, tuple(damaged))

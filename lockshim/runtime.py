@@ -1,0 +1,68 @@
+"""What a self-contained bundle carries to run with only Python: lockshim and its pure-Python
+dependencies (``lib/``), a ``__main__.py``, and where uv's wheels go (``uv/``).
+
+Written by `lockshim bundle --self-contained` (lockshim/bundle.py); read on the far side by
+lockshim/selfcontained.py, the zipapp's start, which sits above everything else.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import zipfile
+from collections.abc import Iterable
+from pathlib import Path
+
+UV_PREFIX = "uv/"
+LIB_PREFIX = "lib/"
+#: What lockshim imports on the far side (tomli only where it is installed: Python < 3.11).
+PACKAGES = ("lockshim", "click", "packaging", "tomlkit", "urllib3", "tomli")
+
+MAIN = '''\
+"""A lockshim bundle that runs itself: python THIS_FILE sync [-- UV_SYNC_ARGS...]"""
+import os
+import sys
+
+bundle = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(bundle, "lib"))
+from lockshim.selfcontained import run
+
+run(bundle, sys.argv[1:])
+'''
+
+
+def library_files() -> Iterable[tuple[str, Path]]:
+    """(member name, file) of every source file of lockshim and its dependencies, as installed
+    here. tomli (what Python 3.10 reads TOML with) comes from pip's own vendored copy when it
+    is not installed here: pip is nearly always at hand, and tomli is pure Python."""
+    for name in PACKAGES:
+        root = _package_root(name)
+        if root is None and name == "tomli":
+            root = _package_root("pip._vendor.tomli")
+        if root is None:
+            continue
+        for path in sorted(root.rglob("*")):
+            if "__pycache__" in path.parts or not path.is_file() or path.suffix in (".pyc", ".so"):
+                continue
+            relative = f"{name}/{path.relative_to(root).as_posix()}"
+            yield LIB_PREFIX + relative, path
+
+
+def _package_root(name: str) -> Path | None:
+    try:
+        spec = importlib.util.find_spec(name)
+    except ModuleNotFoundError:
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def write_runtime(archive: zipfile.ZipFile) -> None:
+    """``__main__.py`` and ``lib/``: what makes the bundle run with only Python."""
+    for member, path in library_files():
+        archive.write(path, member)
+    archive.writestr("__main__.py", MAIN)
+
+
+def uv_binary_name(wheel_member: str) -> str:
+    return "uv.exe" if "win" in wheel_member.rsplit("-", 1)[-1] else "uv"
