@@ -10,6 +10,29 @@ import stat
 from pathlib import Path
 
 _counter = itertools.count()
+#: Windows errors of a file another process holds open (an antivirus scan, the search
+#: indexer, an editor, OneDrive): access denied, sharing violation, lock violation.
+_HELD_ELSEWHERE = (5, 32, 33)
+#: How long a replace is retried while the file is held elsewhere (as uv and pip do).
+RETRY_SECONDS = 2.5
+
+
+def replace(source: Path, target: Path, *, patience: float = RETRY_SECONDS) -> None:
+    """``os.replace``, retried with backoff for up to ``patience`` seconds while Windows says
+    another process holds one of the files open; that error (or any other) is raised after."""
+    import time
+
+    waited, pause = 0.0, 0.05
+    while True:
+        try:
+            os.replace(source, target)
+            return
+        except PermissionError as error:
+            if getattr(error, "winerror", None) not in _HELD_ELSEWHERE or waited >= patience:
+                raise
+        time.sleep(pause)
+        waited += pause
+        pause = min(pause * 2, 0.5)
 
 
 def atomic_write(
@@ -42,7 +65,7 @@ def atomic_write(
                 os.fsync(stream.fileno())
         if not hasattr(os, "fchmod"):
             os.chmod(temp, mode & 0o777)
-        os.replace(temp, path)
+        replace(temp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(temp)

@@ -72,7 +72,7 @@ def _stat(path: str) -> str:
 
 def try_resync(argv: Sequence[str]) -> None:
     """Exec the remembered uv command if nothing it depends on changed; else return."""
-    if os.name != "posix":
+    if sys.platform == "win32":  # no exec that keeps the console and the exit status
         return
     environ = os.environ
     request = key(argv, os.getcwd(), environ)
@@ -110,7 +110,9 @@ def _read_private(path: str) -> str | None:
     user's, that others cannot write; opened without following a symlink. (Where the cache is
     shared, another user could plant the memo, or a link to a file of the victim's holding
     the right bytes: it is an instruction to exec.)"""
-    nofollow = getattr(os, "O_NOFOLLOW", 0)
+    if sys.platform == "win32":
+        return None
+    nofollow = os.O_NOFOLLOW
     try:
         folder = os.open(os.path.dirname(path), os.O_RDONLY | os.O_DIRECTORY | nofollow)
     except OSError:

@@ -27,12 +27,13 @@ import re
 import signal
 import stat
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from lockshim.atomic import atomic_write, fsync_dir, read_regular
+from lockshim.atomic import atomic_write, fsync_dir, read_regular, replace
 from lockshim.errors import Interrupted, LockshimError, RestoreConflict
 from lockshim.trust import yours
 
@@ -477,7 +478,7 @@ def _put_back(journal: Journal, owner: tuple[int, int] | None) -> None:
     checked) written and read back."""
     lock_path = journal.lock_path
     if journal.kept and journal.saved_untouched():
-        os.replace(saved_path(lock_path), lock_path)
+        replace(saved_path(lock_path), lock_path)
         fsync_dir(lock_path.parent)
         return
     original = journal.original_bytes()
@@ -494,24 +495,43 @@ def _put_back(journal: Journal, owner: tuple[int, int] | None) -> None:
 def project_lock(lock_path: Path, on_wait: Callable[[], None]) -> Iterator[None]:
     """Serialize lockshim runs on one lock file; different projects never block each other.
 
-    The lock is taken on the folder that holds uv.lock (it is never replaced, unlike uv.lock
-    itself, and no extra file is left behind).
+    POSIX: ``flock`` on the folder that holds uv.lock (it is never replaced, unlike uv.lock
+    itself, and no extra file is left behind). Windows, where a folder cannot be locked:
+    ``filelock`` (msvcrt's byte-range lock) on a file in lockshim's cache named by the folder.
     """
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows: one run at a time is the user's to ensure
-        yield
-        return
-    fd = os.open(lock_path.parent, os.O_RDONLY)
-    try:
+    if sys.platform == "win32":
+        import hashlib
+
+        from filelock import FileLock, Timeout
+
+        from lockshim.paths import user_cache_dir
+
+        key = hashlib.sha256(str(lock_path.parent.resolve()).lower().encode()).hexdigest()
+        locks = user_cache_dir() / "locks"
+        locks.mkdir(parents=True, exist_ok=True)
+        held = FileLock(str(locks / f"{key[:24]}.lock"))
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+            held.acquire(timeout=0)
+        except Timeout:
             on_wait()
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)  # closing the descriptor releases the lock
+            held.acquire()
+        try:
+            yield
+        finally:
+            held.release()
+    else:
+        import fcntl
+
+        fd = os.open(lock_path.parent, os.O_RDONLY)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                on_wait()
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing the descriptor releases the lock
 
 
 @contextlib.contextmanager

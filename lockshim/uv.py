@@ -8,6 +8,8 @@ import os
 import re
 import signal
 import subprocess
+import sys
+import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
@@ -306,6 +308,11 @@ def sync_command(
     return command
 
 
+def _kill(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.kill()
+
+
 def run(command: Sequence[str], env: Mapping[str, str] | None = None) -> int:
     """Run uv in the foreground, passing SIGINT, SIGTERM, SIGHUP and SIGQUIT on to it.
 
@@ -318,10 +325,15 @@ def run(command: Sequence[str], env: Mapping[str, str] | None = None) -> int:
 
     def forward(signum: int, frame: object) -> None:
         received.append(signum)
-        if process is not None and process.poll() is None:
+        if process is None or process.poll() is not None:
+            return
+        if sys.platform == "win32":
+            # Ctrl-C reaches every process on the console, uv included: lockshim only waits
+            # for uv to stop (uv.lock is restored after it), and ends it after the grace time.
+            threading.Timer(STOP_GRACE_SECONDS, _kill, (process,)).start()
+        else:
             process.send_signal(signum)
-            if hasattr(signal, "SIGALRM"):
-                signal.alarm(STOP_GRACE_SECONDS)
+            signal.alarm(STOP_GRACE_SECONDS)
 
     def kill(signum: int, frame: object) -> None:
         if process is not None and process.poll() is None:
@@ -343,7 +355,7 @@ def run(command: Sequence[str], env: Mapping[str, str] | None = None) -> int:
             raise LockshimError(f"{command[0]}: cannot run uv ({error.strerror}).") from None
         returncode = process.wait()
     finally:
-        if hasattr(signal, "SIGALRM"):
+        if sys.platform != "win32":
             signal.alarm(0)
         for signum, old in previous.items():
             signal.signal(signum, old)
