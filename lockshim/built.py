@@ -139,7 +139,7 @@ def served_built(found: Found) -> dict[int, Built]:
     chosen: dict[int, Built] = {}
     for served in found.result.served:
         package, artifact = served.package, served.artifact
-        built = records.get(served.file.source.root, {}).get(artifact.sha256 or "")
+        built = records.get(served.file.source.root, {}).get(artifact.sha256 or "")  # sha256 locks
         if artifact.kind != "sdist" or built is None or package.source_kind != "registry":
             continue
         end = starts[package.position + 1]

@@ -123,7 +123,7 @@ def make_bundle(
                 from_local += _seed(found, work, None)
             else:  # what this target needs, from the local sources first
                 plan = plan_for(found, uv, args, target.python, target.platform)
-                from_local += _seed(found, work, {e.sha256 for e in plan.served if e.sha256})
+                from_local += _seed(found, work, {e.digest for e in plan.served if e.digest})
                 if build_deps:
                     from_local += _seed_builds(plan.build, work)
                     # an sdist that is not local yet: what builds it is known once it is here
@@ -208,13 +208,14 @@ def _seed(found: Found, work: Path, wanted: set[str] | None) -> int:
     ``work``; how many."""
     count = 0
     for served in found.result.served:
-        if wanted is not None and served.artifact.sha256 not in wanted:
+        if wanted is not None and served.artifact.digest not in wanted:
             continue
         name = served.artifact.filename
         target = work / name
         if unsafe(name) is not None or target.exists():
             continue
-        if copy_bytes(served.file, target) != served.artifact.sha256:
+        algorithm = (served.artifact.digest or "sha256:").partition(":")[0]
+        if copy_bytes(served.file, target, algorithm) != served.artifact.digest:
             target.unlink()  # changed since it was hashed: fetch brings it
             continue
         count += 1
@@ -412,7 +413,8 @@ def _uv_from_index(
             reasons.append(f"{redact(index)}: no uv {version} wheel for it")
             continue
         best = min(fits, key=lambda f: environment.rank(f.filename) or 0)
-        wanted = Wanted("uv", version, best.filename, best.url, best.hashes["sha256"], best.size)
+        sha256 = f"sha256:{best.hashes['sha256']}"
+        wanted = Wanted("uv", version, best.filename, best.url, sha256, best.size)
         outcome = downloader.fetch(wanted)
         if outcome.status == "downloaded":
             return folder / wanted.filename, ""

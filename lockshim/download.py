@@ -1,7 +1,8 @@
 """Downloading files the lock pins: checked while they stream, never left half-written.
 
 A file is written to a new, randomly named ``.<name>.<random>.part`` in the destination
-(exclusive create, symlinks never followed), its sha256 and size checked as the bytes arrive,
+(exclusive create, symlinks never followed), its digest (the algorithm the lock pins) and size
+checked as the bytes arrive,
 and renamed to its real name only when both match what the lock pins. Transient failures
 (connection errors, stalls, HTTP 5xx and 429) are retried with backoff. Connections are reused
 (urllib3's pool).
@@ -48,7 +49,7 @@ class Wanted(NamedTuple):
     version: str | None
     filename: str
     url: str
-    sha256: str
+    digest: str  # "<algorithm>:<hex>": sha256, sha384 or sha512, as the lock pins it
     size: int | None
 
 
@@ -313,7 +314,8 @@ class Downloader:
         part = self.dest / f".{wanted.filename}.{os.urandom(6).hex()}.part"
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
         flags |= getattr(os, "O_BINARY", 0)
-        digest = hashlib.sha256()
+        algorithm, _, pinned = wanted.digest.partition(":")
+        digest = hashlib.new(algorithm)
         received = 0
         cap = limit if limit is not None else UNKNOWN_SIZE_LIMIT
         try:
@@ -332,9 +334,9 @@ class Downloader:
                     out.write(chunk)
             if limit is not None and received < limit:
                 raise _Transient(f"connection ended after {received} of {limit} bytes")
-            if digest.hexdigest() != wanted.sha256:
+            if digest.hexdigest() != pinned:
                 raise _Refused(
-                    f"sha256 {digest.hexdigest()}, but uv.lock pins {wanted.sha256}: refused"
+                    f"{algorithm} {digest.hexdigest()}, but uv.lock pins {pinned}: refused"
                 )
             os.replace(part, self.dest / wanted.filename)
             return received

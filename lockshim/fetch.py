@@ -31,6 +31,7 @@ from lockshim.builds import (
     local_needs,
     sdist_needs,
 )
+from lockshim.digests import parse
 from lockshim.download import Credentials, Outcome, Wanted, fetch_all, redact
 from lockshim.errors import LockshimError
 from lockshim.filenames import require_plain
@@ -69,7 +70,7 @@ class Report(NamedTuple):
 
     @property
     def status(self) -> int:
-        return 1 if self.failed or self.unresolved or self.git_failed else 0
+        return 1 if self.failed or self.unresolved or self.git_failed or self.unverifiable else 0
 
     def text(self) -> str:
         size = sum(o.size for o in self.downloaded)
@@ -108,11 +109,15 @@ class Report(NamedTuple):
                 "hand from any clone that has the commit (`git bundle create NAME.bundle --all`), "
                 "put in a wheelhouse."
             )
-        lines += [f"not fetched (uv.lock pins no sha256): {name}" for name in self.unverifiable]
+        lines += [
+            f"not fetched (uv.lock pins no digest lockshim checks: sha256, sha384, sha512): {name}"
+            for name in self.unverifiable
+        ]
         lines.append(
             f"fetched {len(self.downloaded)} files ({size / 1e6:.1f} MB) into {self.dest}; "
-            f"{len(self.present)} already there; {len(self.failed) + len(self.git_failed)} "
-            "failed." + ("" if self.downloaded or self.status else " Nothing to download.")
+            f"{len(self.present)} already there; "
+            f"{len(self.failed) + len(self.git_failed) + len(self.unverifiable)} failed."
+            + ("" if self.downloaded or self.status else " Nothing to download.")
         )
         return "\n".join(lines)
 
@@ -122,7 +127,10 @@ class Report(NamedTuple):
                 "name": wanted.name,
                 "version": wanted.version,
                 "filename": wanted.filename,
-                "sha256": wanted.sha256,
+                "sha256": wanted.digest.partition(":")[2]
+                if wanted.digest.startswith("sha256:")
+                else None,
+                "digest": wanted.digest,
                 "url": redact(wanted.url),
                 **extra,
             }
@@ -190,18 +198,26 @@ def wanted_from_export(
         for item in select(exported, target):
             if item.kind in ("local", "none") or item.url is None or item.filename is None:
                 continue
-            if item.sha256 is None:
+            if item.digest is None:
                 unverifiable.append(f"{item.name} {item.version} ({item.filename})")
                 continue
             wanted.append(
-                Wanted(item.name, item.version, item.filename, item.url, item.sha256, item.size)
+                Wanted(item.name, item.version, item.filename, item.url, item.digest, item.size)
             )
         return wanted, unverifiable
     for package in exported.get("packages", []):
         entries = list(package.get("wheels", []))
         entries += [package[key] for key in ("sdist", "archive") if key in package]
         for entry in entries:
-            sha = entry.get("hashes", {}).get("sha256")
+            hashes = entry.get("hashes", {})
+            sha = next(
+                (
+                    found
+                    for algorithm in ("sha512", "sha384", "sha256")
+                    if algorithm in hashes and (found := parse(f"{algorithm}:{hashes[algorithm]}"))
+                ),
+                None,
+            )
             name, version = str(package["name"]), package.get("version")
             if "url" not in entry:
                 continue
@@ -215,7 +231,7 @@ def wanted_from_export(
                     version,
                     entry_filename(entry),
                     str(entry["url"]),
-                    str(sha).lower(),
+                    sha,
                     size if isinstance(size, int) else None,
                 )
             )
@@ -249,9 +265,12 @@ def _present(wanted: Sequence[Wanted], dest: Path) -> set[str]:
     house = Wheelhouse(dest, lambda path, reason: None)
     files = {f.name: f for f in house.scan() if f.path.parent == dest}
     candidates = [files[w.filename] for w in wanted if w.filename in files]
-    digests = house.index.hash_all(candidates)
+    algorithms = {w.digest.partition(":")[0] for w in wanted}
+    digests = house.index.digest_all(candidates, sorted(algorithms))
     house.index.save()
-    return {w.filename for w in wanted if digests.get((dest / w.filename, 0)) == w.sha256}
+    return {
+        w.filename for w in wanted if w.digest in digests.get((dest / w.filename, 0), {}).values()
+    }
 
 
 def _remember_digests(dest: Path, downloaded: Sequence[Outcome]) -> None:
@@ -261,7 +280,7 @@ def _remember_digests(dest: Path, downloaded: Sequence[Outcome]) -> None:
 
     if not downloaded or not dest.is_dir() or open_to_others(dest):
         return  # where others can swap a file meanwhile, it is hashed when it is read
-    written = {o.wanted.filename: (o.wanted.sha256, o.size) for o in downloaded}
+    written = {o.wanted.filename: (o.wanted.digest, o.size) for o in downloaded}
     house = Wheelhouse(dest, lambda path, reason: None)
     for file in house.scan():
         digest, size = written.get(file.name, ("", -1))
@@ -515,13 +534,14 @@ def _build_wheels(
     built, failures = [], []
     for sdist in sdists:
         path = dest / sdist.filename
-        previous = done.get(sdist.sha256)
+        sdist_sha256 = sdist.digest.partition(":")[2] if sdist.digest.startswith("sha256:") else ""
+        previous = done.get(sdist_sha256)
         fits = target is None or (
             previous is not None and target.rank(previous.path.name) is not None
         )
         if previous is not None and previous.path.is_file() and fits:
             continue
-        if not path.is_file() or sha256_file(path) != sdist.sha256:
+        if not sdist_sha256 or not path.is_file() or sha256_file(path) != sdist_sha256:
             failures.append(f"{sdist.filename}: not here with the locked sha256; not built")
             continue
         work = Path(tempfile.mkdtemp(prefix=".lockshim-build-", dir=dest))
@@ -538,7 +558,7 @@ def _build_wheels(
             wheel = dest / require_plain(wheels[0].name, sdist.name, str(dest))
             os.replace(wheels[0], wheel)
             try:
-                record_built(dest, wheel, sdist.filename, sdist.sha256, python or "this machine")
+                record_built(dest, wheel, sdist.filename, sdist_sha256, python or "this machine")
             except OSError as error:
                 failures.append(f"{wheel.name}: built, but not recorded ({error})")
                 continue

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lockshim.atomic import atomic_write, read_regular
+from lockshim.digests import ALGORITHMS, Stopped, hex_of, of_file
 from lockshim.paths import user_cache_dir
 from lockshim.trust import yours
 
@@ -31,31 +32,16 @@ if TYPE_CHECKING:
 
 INDEX_NAME = ".lockshim-index.json"
 _FORMAT = 1
-_CHUNK = 1 << 20
 
 Entry = tuple[int, int, int, str]  # size, mtime_ns, inode, sha256
-
-
-class Stopped(Exception):
-    """Hashing was stopped (Ctrl-C) between two chunks."""
 
 
 def sha256_file(
     path: Path, offset: int = 0, length: int | None = None, stop: Event | None = None
 ) -> str:
-    """sha256 of a file, or of ``length`` bytes of it from ``offset``; ``stop`` set ends it
-    between two chunks (:class:`Stopped`), so a Ctrl-C never waits for a big file."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        stream.seek(offset)
-        left = length
-        while chunk := stream.read(_CHUNK if left is None else min(_CHUNK, left)):
-            if stop is not None and stop.is_set():
-                raise Stopped
-            digest.update(chunk)
-            if left is not None:
-                left -= len(chunk)
-    return digest.hexdigest()
+    """sha256 (hex) of a file, or of ``length`` bytes of it from ``offset``; ``stop`` set ends
+    it between two chunks (:class:`lockshim.digests.Stopped`)."""
+    return hex_of(of_file(path, ("sha256",), offset, length, stop)["sha256"])
 
 
 class HashIndex:
@@ -74,9 +60,12 @@ class HashIndex:
         self.requires: dict[str, Entry] = {}
         if location:
             self.requires = _load_requires(location)
+        #: Digests in other algorithms than sha256 (a lock may pin sha384 or sha512).
+        self.others: dict[str, dict[str, Entry]] = _load_others(location) if location else {}
         self.fresh: dict[str, Entry] = {}
         self.fresh_names: dict[str, Entry] = {}
         self.fresh_requires: dict[str, Entry] = {}
+        self.fresh_others: dict[str, dict[str, Entry]] = {}
         self.seen: set[str] = set()
         self.hashed_files = 0
         self.hashed_bytes = 0
@@ -91,18 +80,30 @@ class HashIndex:
         key = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:16]
         return cls(root, user_cache_dir() / "index" / f"{key}.json")
 
-    def known(self, file: LocalFile) -> str | None:
-        """The sha256 remembered for ``file``, if the file is unchanged since it was hashed."""
+    def known(self, file: LocalFile, algorithm: str = "sha256") -> str | None:
+        """The digest (hex) in ``algorithm`` remembered for ``file``, if the file is unchanged
+        since it was hashed."""
         self.seen.add(file.relative)
-        entry = self.fresh.get(file.relative) or self.entries.get(file.relative)
+        if algorithm == "sha256":
+            entry = self.fresh.get(file.relative) or self.entries.get(file.relative)
+        else:
+            entry = self.fresh_others.get(algorithm, {}).get(file.relative) or self.others.get(
+                algorithm, {}
+            ).get(file.relative)
         if entry and entry[:3] == (file.size, file.mtime_ns, file.inode):
             return entry[3]
         return None
 
     def remember(self, file: LocalFile, digest: str) -> None:
-        """The sha256 of ``file``, known without hashing it here (checked as it was written)."""
+        """A digest of ``file`` known without hashing it here (checked as it was written):
+        ``"<algorithm>:<hex>"``, or the sha256 hex alone."""
         self.seen.add(file.relative)
-        self.fresh[file.relative] = (file.size, file.mtime_ns, file.inode, digest)
+        algorithm, _, value = digest.rpartition(":")
+        entry = (file.size, file.mtime_ns, file.inode, value)
+        if algorithm in ("", "sha256"):
+            self.fresh[file.relative] = entry
+        else:
+            self.fresh_others.setdefault(algorithm, {})[file.relative] = entry
 
     def known_name(self, file: LocalFile) -> str | None:
         """The wheel file name remembered for ``file`` ("" for none), if it is unchanged."""
@@ -129,15 +130,28 @@ class HashIndex:
     def hash_all(
         self, files: Iterable[LocalFile], on_done: Callable[[LocalFile], None] | None = None
     ) -> dict[tuple[Path, int], str]:
-        """sha256 of every file, hashing (in parallel) only those the index does not know."""
-        result: dict[tuple[Path, int], str] = {}
-        todo = []
+        """sha256 (hex) of every file, hashing (in parallel) only those the index does not
+        know."""
+        found = self.digest_all(files, ("sha256",), on_done)
+        return {key: hex_of(value["sha256"]) for key, value in found.items()}
+
+    def digest_all(
+        self,
+        files: Iterable[LocalFile],
+        algorithms: Iterable[str],
+        on_done: Callable[[LocalFile], None] | None = None,
+    ) -> dict[tuple[Path, int], dict[str, str]]:
+        """Every digest wanted of every file (algorithm -> ``"<algorithm>:<hex>"``): what the
+        index knows, and the rest computed in one read of each file, in parallel."""
+        wanted = tuple(dict.fromkeys(algorithms))
+        result: dict[tuple[Path, int], dict[str, str]] = {}
+        todo: list[tuple[LocalFile, tuple[str, ...]]] = []
         for file in files:
-            known = self.known(file)
-            if known is None:
-                todo.append(file)
-            else:
-                result[file.key] = known
+            have = {a: self.known(file, a) for a in wanted}
+            result[file.key] = {a: f"{a}:{v}" for a, v in have.items() if v is not None}
+            lacking = tuple(a for a, v in have.items() if v is None)
+            if lacking:
+                todo.append((file, lacking))
         if not todo:
             return result
         import threading
@@ -147,16 +161,18 @@ class HashIndex:
         pool = ThreadPoolExecutor(max_workers=workers)
         stop = threading.Event()
         try:
-            hashed = pool.map(lambda file: _try_hash(file, stop), todo)
-            for file, digest in zip(todo, hashed, strict=False):
+            hashed = pool.map(lambda item: _try_hash(item[0], item[1], stop), todo)
+            for (file, _), digests in zip(todo, hashed, strict=False):
                 if on_done is not None:
                     on_done(file)
-                if digest is None:
-                    continue  # vanished or unreadable since the scan: it serves nothing
+                if digests is None:
+                    result.pop(file.key, None)  # vanished or unreadable since the scan
+                    continue
                 self.hashed_files += 1
                 self.hashed_bytes += file.size
-                self.fresh[file.relative] = (file.size, file.mtime_ns, file.inode, digest)
-                result[file.key] = digest
+                for digest in digests.values():
+                    self.remember(file, digest)
+                result[file.key].update(digests)
         finally:  # Ctrl-C: the files queued are not hashed, those in progress stop at once
             stop.set()
             pool.shutdown(wait=True, cancel_futures=True)
@@ -164,7 +180,7 @@ class HashIndex:
 
     def save(self) -> None:
         """Merge what this run hashed into the index file; never fails the run."""
-        fresh = self.fresh or self.fresh_names or self.fresh_requires
+        fresh = self.fresh or self.fresh_names or self.fresh_requires or self.fresh_others
         if not fresh or self.location is None:
             return
         with contextlib.suppress(OSError):
@@ -176,8 +192,20 @@ class HashIndex:
             named.update(self.fresh_names)
             requires = {k: v for k, v in _load_requires(self.location).items() if k in self.seen}
             requires.update(self.fresh_requires)
+            others = {
+                algorithm: {k: v for k, v in entries.items() if k in self.seen}
+                for algorithm, entries in _load_others(self.location).items()
+            }
+            for algorithm, entries in self.fresh_others.items():
+                others.setdefault(algorithm, {}).update(entries)
             payload = json.dumps(
-                {"format": _FORMAT, "files": merged, "names": named, "requires": requires},
+                {
+                    "format": _FORMAT,
+                    "files": merged,
+                    "names": named,
+                    "requires": requires,
+                    "digests": others,
+                },
                 separators=(",", ":"),
             )
             # A cache, not a record: no fsync; a torn write is a corrupt index, rebuilt next time.
@@ -190,11 +218,11 @@ def _umask() -> int:
     return mask
 
 
-def _try_hash(file: LocalFile, stop: Event) -> str | None:
+def _try_hash(file: LocalFile, algorithms: Iterable[str], stop: Event) -> dict[str, str] | None:
     try:
         if file.offset:
-            return sha256_file(file.path, file.offset, file.size, stop)
-        return sha256_file(file.path, stop=stop)
+            return of_file(file.path, algorithms, file.offset, file.size, stop)
+        return of_file(file.path, algorithms, stop=stop)
     except (OSError, Stopped):
         return None
 
@@ -238,6 +266,25 @@ def _load_requires(location: Path) -> dict[str, Entry]:
             str(name): (int(e[0]), int(e[1]), int(e[2]), str(e[3]))
             for name, e in data.get("requires", {}).items()
             if isinstance(e, list) and len(e) == 4 and isinstance(e[3], str)
+        }
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}
+
+
+def _load_others(location: Path) -> dict[str, dict[str, Entry]]:
+    """The remembered sha384 and sha512 digests; empty for an index that cannot be read."""
+    try:
+        data = json.loads(read_regular(location).decode("utf-8"))
+        if data.get("format") != _FORMAT:
+            return {}
+        return {
+            str(algorithm): {
+                str(name): (int(e[0]), int(e[1]), int(e[2]), str(e[3]))
+                for name, e in entries.items()
+                if isinstance(e, list) and len(e) == 4 and len(str(e[3])) == ALGORITHMS[algorithm]
+            }
+            for algorithm, entries in data.get("digests", {}).items()
+            if algorithm in ALGORITHMS and algorithm != "sha256" and isinstance(entries, dict)
         }
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return {}

@@ -81,6 +81,14 @@ class Artifact(NamedTuple):
             return None
         return digest.lower()
 
+    @property
+    def digest(self) -> str | None:
+        """The digest the lock pins, ``"<algorithm>:<hex>"``, when it is one lockshim checks
+        (sha256, sha384, sha512); None otherwise (none, or md5, blake2b, ...)."""
+        from lockshim.digests import parse
+
+        return parse(self.hash)
+
 
 class Package(NamedTuple):
     name: str

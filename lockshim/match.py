@@ -1,4 +1,5 @@
-"""Matching local files to the artifacts uv.lock pins: by sha256 (and size), never by name alone.
+"""Matching local files to the artifacts uv.lock pins: by digest (sha256, sha384 or sha512, as
+the lock pins it) and size, never by name alone.
 
 Names only decide what is worth hashing. A file named like an artifact is hashed first; an
 artifact still unserved then looks at files of its exact size (renamed files, pip's cache
@@ -44,7 +45,8 @@ class Ignored(NamedTuple):
 class MatchResult(NamedTuple):
     served: tuple[Served, ...]
     ignored: tuple[Ignored, ...]
-    #: Artifacts with a same-named local file but no sha256 in the lock: never served.
+    #: Artifacts with a same-named local file but no digest lockshim checks in the lock (none,
+    #: or md5, blake2b, ...): never served.
     unverifiable: tuple[tuple[Package, Artifact, LocalFile], ...]
 
     @property
@@ -65,7 +67,7 @@ def match(lock: Lock, files: Sequence[LocalFile], on_hash: OnHash | None = None)
     wanted: dict[str, list[tuple[Package, Artifact]]] = defaultdict(list)
     unverifiable: list[tuple[Package, Artifact, LocalFile]] = []
     for package, artifact in lock.servable():
-        sha = artifact.sha256
+        sha = artifact.digest  # "<algorithm>:<hex>", whichever the lock pins
         hits = by_name.get(artifact.filename)
         if sha is None:
             if hits:
@@ -86,7 +88,8 @@ def match(lock: Lock, files: Sequence[LocalFile], on_hash: OnHash | None = None)
                     ignored.append(Ignored(package, artifact, file, reason))
                 else:
                     first_round.append(file)
-    digests = _hash(first_round, on_hash)
+    algorithms = sorted({sha.partition(":")[0] for sha in wanted})
+    digests = _hash(first_round, algorithms, on_hash)
     found = _found(files, digests, wanted)
 
     sizes = {
@@ -101,7 +104,7 @@ def match(lock: Lock, files: Sequence[LocalFile], on_hash: OnHash | None = None)
         and (file.size in sizes or (anonymous and file.name not in lock_names))
     ]
     if second_round:
-        digests.update(_hash(second_round, on_hash))
+        digests.update(_hash(second_round, algorithms, on_hash))
         found = _found(files, digests, wanted)
 
     served: list[Served] = []
@@ -110,11 +113,14 @@ def match(lock: Lock, files: Sequence[LocalFile], on_hash: OnHash | None = None)
         if holder is not None:
             served.extend(Served(package, artifact, holder) for package, artifact in pairs)
     for file in first_round:
-        digest = digests.get(file.key)
-        if digest in wanted:
+        held = digests.get(file.key, {})
+        if any(d in wanted for d in held.values()):
             continue
         for package, artifact in named[file.name]:
-            reason = f"sha256 {digest or 'unreadable'}, but uv.lock pins {artifact.sha256}"
+            pinned = artifact.digest or ""
+            actual = held.get(pinned.partition(":")[0])
+            algorithm, _, value = (actual or "unreadable").partition(":")
+            reason = f"{algorithm} {value}, but uv.lock pins {pinned.partition(':')[2]}"
             ignored.append(Ignored(package, artifact, file, reason))
     served.sort(key=lambda s: (s.package.position, s.artifact.position))
     return MatchResult(tuple(served), tuple(_unique(ignored)), tuple(unverifiable))
@@ -133,34 +139,37 @@ def _unique(ignored: list[Ignored]) -> list[Ignored]:
 
 def _found(
     files: Sequence[LocalFile],
-    digests: Mapping[tuple[Path, int], str],
+    digests: Mapping[tuple[Path, int], Mapping[str, str]],
     wanted: Mapping[str, list[tuple[Package, Artifact]]],
 ) -> dict[str, LocalFile]:
-    """For each wanted sha256, the best file holding it: a correctly named file first, then by
+    """For each wanted digest, the best file holding it: a correctly named file first, then by
     the source's rank."""
     found: dict[str, LocalFile] = {}
     best: dict[str, tuple[int, int]] = {}
     for order, file in enumerate(files):
-        sha = digests.get(file.key)
-        if sha is None or sha not in wanted:
-            continue
-        named = any(file.name == artifact.filename for _, artifact in wanted[sha])
-        rank = (0 if named else 1) + file.source.rank
-        if sha not in best or (rank, order) < best[sha]:
-            best[sha] = (rank, order)
-            found[sha] = file
+        for sha in digests.get(file.key, {}).values():
+            if sha not in wanted:
+                continue
+            named = any(file.name == artifact.filename for _, artifact in wanted[sha])
+            rank = (0 if named else 1) + file.source.rank
+            if sha not in best or (rank, order) < best[sha]:
+                best[sha] = (rank, order)
+                found[sha] = file
     return found
 
 
-def _hash(files: Sequence[LocalFile], on_hash: OnHash | None) -> dict[tuple[Path, int], str]:
-    digests: dict[tuple[Path, int], str] = {}
+def _hash(
+    files: Sequence[LocalFile], algorithms: Sequence[str], on_hash: OnHash | None
+) -> dict[tuple[Path, int], dict[str, str]]:
+    """Each file's digests in every algorithm the lock pins (one read of a file for all)."""
+    digests: dict[tuple[Path, int], dict[str, str]] = {}
     todo: dict[int, list[LocalFile]] = defaultdict(list)
     for file in {file.key: file for file in files}.values():
-        known = file.source.index.known(file)
-        if known is None:
+        known = {a: file.source.index.known(file, a) for a in algorithms}
+        if any(value is None for value in known.values()):
             todo[id(file.source)].append(file)
         else:
-            digests[file.key] = known
+            digests[file.key] = {a: f"{a}:{v}" for a, v in known.items()}
     total = sum(len(group) for group in todo.values())
     done = 0
 
@@ -171,5 +180,5 @@ def _hash(files: Sequence[LocalFile], on_hash: OnHash | None) -> dict[tuple[Path
             on_hash(done, total, file)
 
     for group in todo.values():
-        digests.update(group[0].source.index.hash_all(group, advance))
+        digests.update(group[0].source.index.digest_all(group, algorithms, advance))
     return digests

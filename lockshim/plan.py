@@ -50,7 +50,7 @@ class Entry(NamedTuple):
     name: str
     version: str | None
     filename: str | None
-    sha256: str | None
+    digest: str | None  # "<algorithm>:<hex>", as the lock pins it
     url: str | None
     path: Path | None = None  # the local file, when served
     origin: str | None = None  # wheelhouse or pip cache
@@ -79,7 +79,7 @@ class Plan(NamedTuple):
         for entry in self.missing:
             lines.append(
                 f"  MISSING  {_label(entry)}  {entry.filename or '(no file fits this target)'}"
-                + (f"  sha256:{entry.sha256}" if entry.sha256 else "")
+                + (f"  {entry.digest}" if entry.digest else "")
             )
         for item in self.mismatched:
             lines.append(f"  ignored  {item.file.where}: {item.reason} ({item.package.label})")
@@ -118,7 +118,10 @@ class Plan(NamedTuple):
                 "name": e.name,
                 "version": e.version,
                 "filename": e.filename,
-                "sha256": e.sha256,
+                "sha256": e.digest.partition(":")[2]
+                if e.digest and e.digest.startswith("sha256:")
+                else None,
+                "digest": e.digest,
                 "url": e.url,
                 **({"path": str(e.path), "origin": e.origin} if e.path else {}),
             }
@@ -223,22 +226,22 @@ def make_plan(
     git: GitPlan = NO_GIT,
 ) -> Plan:
     """Sort the selected files into served and missing, by sha256 against the matched files."""
-    served_by_sha = {s.artifact.sha256: s for s in found.result.served if s.artifact.sha256}
+    served_by_sha = {s.artifact.digest: s for s in found.result.served if s.artifact.digest}
     served, missing, local = [], [], []
     for item in selected:
         if item.kind == "local":
             local.append(item.name)
             continue
-        hit = served_by_sha.get(item.sha256) if item.sha256 else None
-        entry = Entry(item.name, item.version, item.filename, item.sha256, item.url)
+        hit = served_by_sha.get(item.digest) if item.digest else None
+        entry = Entry(item.name, item.version, item.filename, item.digest, item.url)
         if hit is not None:
             served.append(entry._replace(path=hit.file.path, origin=hit.file.origin))
         else:
             missing.append(entry)
-    wanted = {item.sha256 for item in selected if item.sha256}
-    mismatched = tuple(i for i in found.result.ignored if i.artifact.sha256 in wanted)
+    wanted = {item.digest for item in selected if item.digest}
+    mismatched = tuple(i for i in found.result.ignored if i.artifact.digest in wanted)
     for item in selected:  # an sdist the target builds: what its own build needs
-        hit = served_by_sha.get(item.sha256) if item.kind == "sdist" and item.sha256 else None
+        hit = served_by_sha.get(item.digest) if item.kind == "sdist" and item.digest else None
         if hit is not None:
             label = f"{item.name} {item.version}"
             needs = [*needs, *local_sdist_needs(hit.file, label)]

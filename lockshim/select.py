@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from lockshim.digests import parse
 from lockshim.errors import LockshimError
 from lockshim.lock import filename_of
 from lockshim.target import Target
@@ -69,7 +70,7 @@ class Selected(NamedTuple):
     kind: str  # wheel, sdist, archive, local, or none (no file fits this target)
     filename: str | None = None
     url: str | None = None
-    sha256: str | None = None
+    digest: str | None = None  # "<algorithm>:<hex>" as the lock pins it (lockshim.digests)
     size: int | None = None
 
 
@@ -155,12 +156,20 @@ def _selected(
 ) -> Selected:
     hashes = entry.get("hashes", {})
     size = entry.get("size")
+    digest = next(
+        (
+            found
+            for algorithm in ("sha512", "sha384", "sha256")
+            if algorithm in hashes and (found := parse(f"{algorithm}:{hashes[algorithm]}"))
+        ),
+        None,
+    )
     return Selected(
         name,
         version,
         kind,
         filename,
         entry.get("url"),
-        str(hashes["sha256"]).lower() if "sha256" in hashes else None,
+        digest,
         size if isinstance(size, int) else None,
     )

@@ -114,11 +114,12 @@ def _stage(item: Served, target: Path, *, copy: bool) -> None:
     verified copy for ``copy``."""
     source = item.file
     if copy or source.offset:  # copied bytes are checked as they are copied
-        digest = copy_bytes(source, target)
-        if digest != item.artifact.sha256:
+        pinned = item.artifact.digest or ""
+        digest = copy_bytes(source, target, pinned.partition(":")[0] or "sha256")
+        if digest != pinned:
             raise LockshimError(
-                f"{source.path}: its bytes changed after they were checked (sha256 {digest}, but "
-                f"uv.lock pins {item.artifact.sha256} for {item.package.label}, "
+                f"{source.path}: its bytes changed after they were checked ({digest}, but "
+                f"uv.lock pins {pinned} for {item.package.label}, "
                 f"{item.artifact.filename}); it was not used and uv.lock was not changed. If a "
                 "hash index beside the folder is wrong, delete it (.lockshim-index.json); then "
                 "run lockshim again."
@@ -140,13 +141,16 @@ def _place_bytes(source: Path, offset: int, size: int, target: Path) -> None:
         _copy_range(source, 0, size, target)
 
 
-def copy_bytes(source: LocalFile, target: Path) -> str:
-    """Copy ``source.size`` bytes from ``source.offset`` into ``target`` (a new file); sha256."""
-    return _copy_range(source.path, source.offset, source.size, target)
+def copy_bytes(source: LocalFile, target: Path, algorithm: str | None = None) -> str:
+    """Copy ``source.size`` bytes from ``source.offset`` into ``target`` (a new file); the
+    sha256 (hex) of what was copied, or with ``algorithm`` its ``"<algorithm>:<hex>"``."""
+    return _copy_range(source.path, source.offset, source.size, target, algorithm)
 
 
-def _copy_range(source: Path, offset: int, size: int, target: Path) -> str:
-    digest = hashlib.sha256()
+def _copy_range(
+    source: Path, offset: int, size: int, target: Path, algorithm: str | None = None
+) -> str:
+    digest = hashlib.new(algorithm or "sha256")
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
     with open(source, "rb") as stream, open(os.open(target, flags, 0o644), "wb") as out:
         stream.seek(offset)
@@ -155,7 +159,7 @@ def _copy_range(source: Path, offset: int, size: int, target: Path) -> str:
             digest.update(chunk)
             out.write(chunk)
             left -= len(chunk)
-    return digest.hexdigest()
+    return f"{algorithm}:{digest.hexdigest()}" if algorithm else digest.hexdigest()
 
 
 def remove(folder: Path, token: str) -> str | None:

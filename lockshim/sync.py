@@ -57,7 +57,7 @@ def summary(
     elif complete:
         counted = "served from local files: every file uv.lock pins, so all this environment needs"
     else:
-        total = sum(1 for p in servable for a in p.artifacts if a.sha256)
+        total = sum(1 for p in servable for a in p.artifacts if a.digest)
         served_files = sum(count for _, count in places)
         counted = (
             f"served from local files: {served_files} of the lock's {total} files (all platforms)"
@@ -99,8 +99,10 @@ def summary(
         )
     for package, artifact, file in result.unverifiable:
         lines.append(
-            f"not used {file.where}: uv.lock pins no sha256 for {package.label} "
-            f"({artifact.filename}), so it cannot be checked."
+            f"not used {file.where}: uv.lock pins "
+            + (f"only {artifact.hash.partition(':')[0]}" if artifact.hash else "no digest")
+            + f" for {package.label} ({artifact.filename}), which lockshim cannot check "
+            "(it checks sha256, sha384 and sha512)."
         )
     return lines
 
@@ -352,7 +354,7 @@ class Advice(NamedTuple):
     build_files: list[tuple[str, int, int, str]]  # (path, offset, size, wheel file name)
     target: str = ""
     here: tuple[int, int] | None = None  # (local, needed) files of the target environment
-    #: (name, file name, sha256 or None) of each missing file: is it in uv's cache?
+    #: (name, file name, digest or None) of each missing file: is it in uv's cache?
     missing_files: tuple[tuple[str, str, str | None], ...] = ()
     #: where the local files of the target environment are: (place, files)
     places: tuple[tuple[str, int], ...] | None = None
@@ -418,8 +420,8 @@ def _advice(found: Found, uv: uvmod.Uv, uv_args: Sequence[str], reporter: Report
             ],
             plan.target,
             (len(plan.served), len(plan.served) + len(plan.missing)),
-            tuple((e.name, e.filename, e.sha256) for e in plan.missing if e.filename),
-            _places(found, {e.sha256 for e in plan.served if e.sha256}),
+            tuple((e.name, e.filename, e.digest) for e in plan.missing if e.filename),
+            _places(found, {e.digest for e in plan.served if e.digest}),
         )
         with contextlib.suppress(OSError):
             private_folder(memo.parent)
@@ -433,7 +435,7 @@ def _places(found: Found, digests: set[str]) -> tuple[tuple[str, int], ...]:
     counts: dict[str, int] = {}
     files = {(s.package.position, s.artifact.position): s for s in found.result.served}
     for served in files.values():
-        if served.artifact.sha256 in digests:
+        if served.artifact.digest in digests:
             counts[_place(served)] = counts.get(_place(served), 0) + 1
     return tuple(counts.items())
 

@@ -69,15 +69,16 @@ def known_layout(cache: Path) -> bool:
         return False
 
 
-def holds(cache: Path, name: str, filename: str, sha256: str | None) -> bool:
-    """uv's cache has this wheel (with the lock's sha256, where the lock has one), or has
-    built wheels from this sdist's version (an sdist's build is not pinned: any counts)."""
+def holds(cache: Path, name: str, filename: str, digest: str | None) -> bool:
+    """uv's cache has this wheel (with the lock's digest, ``"<algorithm>:<hex>"``, where the
+    lock has one), or has built wheels from this sdist's version (any build counts)."""
+    value = digest.partition(":")[2] if digest else None
     project = canonicalize_name(name)
     if filename.endswith(".whl"):
         stem = filename[: -len(".whl")].split("-", 1)[1] if "-" in filename else filename
         for entry in _candidates(cache, _WHEELS, project, f"{stem}.http"):
             try:
-                if sha256 is None or sha256.encode() in entry.read_bytes():
+                if value is None or value.encode() in entry.read_bytes():
                     return True
             except OSError:
                 continue

@@ -56,6 +56,7 @@ def test_plan_names_exactly_what_is_absent(project: Path, wheelhouse: Path, tmp_
             "version": "1.0",
             "filename": "alpha-1.0-py3-none-any.whl",
             "sha256": pinned,
+            "digest": f"sha256:{pinned}",
             "url": plan["missing"][0]["url"],
         }
     ]

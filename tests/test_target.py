@@ -92,7 +92,7 @@ def test_select_takes_the_wheel_uv_prefers(here: Target) -> None:
                     {"url": "https://x/fast-1.0-py3-none-any.whl", "hashes": {"sha256": "A"}},
                     {
                         "url": "https://x/fast-1.0-cp311-cp311-manylinux_2_17_x86_64.whl",
-                        "hashes": {"sha256": "B"},
+                        "hashes": {"sha256": "B" * 64},
                         "size": 10,
                     },
                     {
@@ -117,9 +117,9 @@ def test_select_takes_the_wheel_uv_prefers(here: Target) -> None:
             {"name": "app", "directory": {"path": ".", "editable": True}},
         ]
     }
-    chosen = {s.name: (s.kind, s.filename, s.sha256) for s in select(exported, linux)}
+    chosen = {s.name: (s.kind, s.filename, s.digest) for s in select(exported, linux)}
     assert chosen == {
-        "fast": ("wheel", "fast-1.0-cp311-cp311-manylinux_2_17_x86_64.whl", "b"),
+        "fast": ("wheel", "fast-1.0-cp311-cp311-manylinux_2_17_x86_64.whl", "sha256:" + "b" * 64),
         "only-sdist": ("sdist", "o-2.tar.gz", None),
         "nothing-fits": ("none", None, None),
         "app": ("local", None, None),

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import hashlib
 import html
 import http.server
 import json
@@ -37,7 +38,7 @@ from packaging.utils import (
     parse_wheel_filename,
 )
 
-from .wheels import normalize, sha256_of
+from .wheels import normalize
 
 CACHE_CONTROL = "max-age=31536000"
 HOST = "127.0.0.1"
@@ -105,10 +106,13 @@ class _Server(http.server.ThreadingHTTPServer):
 class LoopbackIndex:
     """Serve ``folder`` as a simple index at :attr:`url` (only ever bound to 127.0.0.1)."""
 
-    def __init__(self, folder: Path, *, json_api: bool = True) -> None:
+    def __init__(self, folder: Path, *, json_api: bool = True, algorithm: str = "sha256") -> None:
         self.folder = Path(folder)
         #: Whether PEP 691 JSON is served to clients that ask for it.
         self.json_api = json_api
+        #: The digest the pages give for each file (sha256; sha384 or sha512 as some company
+        #: indexes do, which uv then pins in the lock).
+        self.algorithm = algorithm
         self.folder.mkdir(parents=True, exist_ok=True)
         #: Every request path, in arrival order (the query string included).
         self.requests: list[str] = []
@@ -207,7 +211,8 @@ class LoopbackIndex:
         with self._lock:
             known = self._hashes.get(key)
         if known is None:
-            known = (sha256_of(path), requires_python_of(path))
+            digest = hashlib.new(self.algorithm, path.read_bytes()).hexdigest()
+            known = (digest, requires_python_of(path))
             with self._lock:
                 self._hashes[key] = known
         return known
@@ -239,7 +244,7 @@ class LoopbackIndex:
             entry: dict[str, object] = {
                 "filename": path.name,
                 "url": self.file_url(path.name),
-                "hashes": {"sha256": digest},
+                "hashes": {self.algorithm: digest},
                 "size": path.stat().st_size,
                 "upload-time": UPLOAD_TIME,
             }
@@ -262,7 +267,7 @@ class LoopbackIndex:
         links = []
         for path in files:
             digest, requires_python = self._describe(path)
-            attrs = f'href="{self.file_url(path.name)}#sha256={digest}"'
+            attrs = f'href="{self.file_url(path.name)}#{self.algorithm}={digest}"'
             if requires_python:
                 attrs += f' data-requires-python="{html.escape(requires_python)}"'
             links.append(f"<a {attrs}>{html.escape(path.name)}</a>\n")

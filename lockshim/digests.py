@@ -1,0 +1,73 @@
+"""The digests a lock can pin, and computing them: sha256, sha384 and sha512.
+
+uv keeps the strongest digest an index offers (sha512 > sha384 > sha256 > ...), so a lock made
+against some company indexes pins ``sha512:`` or ``sha384:`` where PyPI's pin ``sha256:``.
+A digest is written ``"<algorithm>:<lowercase hex>"`` throughout lockshim, as in uv.lock; one
+in an algorithm not listed here (md5, blake2b) cannot be checked, so its file is never served.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from threading import Event
+
+#: Algorithm -> the length of its hex digest.
+ALGORITHMS = {"sha256": 64, "sha384": 96, "sha512": 128}
+_CHUNK = 1 << 20
+
+
+class Stopped(Exception):
+    """Hashing was stopped (Ctrl-C) between two chunks."""
+
+
+def parse(text: str | None) -> str | None:
+    """``"<algorithm>:<hex>"`` normalized (lowercase), when the algorithm is one lockshim
+    checks and the hex has its length; else None."""
+    if not text:
+        return None
+    algorithm, _, value = text.strip().partition(":")
+    algorithm, value = algorithm.lower(), value.lower()
+    length = ALGORITHMS.get(algorithm)
+    if length is None or len(value) != length or value.strip("0123456789abcdef"):
+        return None
+    return f"{algorithm}:{value}"
+
+
+def algorithm_of(digest: str) -> str:
+    return digest.partition(":")[0]
+
+
+def hex_of(digest: str) -> str:
+    return digest.partition(":")[2]
+
+
+def of_bytes(data: bytes, algorithm: str) -> str:
+    return f"{algorithm}:{hashlib.new(algorithm, data).hexdigest()}"
+
+
+def of_file(
+    path: Path,
+    algorithms: Iterable[str] = ("sha256",),
+    offset: int = 0,
+    length: int | None = None,
+    stop: Event | None = None,
+) -> dict[str, str]:
+    """Every digest wanted of a file (or of ``length`` bytes of it from ``offset``), in one
+    read: algorithm -> ``"<algorithm>:<hex>"``. ``stop`` set ends it between two chunks."""
+    hashers = {name: hashlib.new(name) for name in dict.fromkeys(algorithms)}
+    with open(path, "rb") as stream:
+        stream.seek(offset)
+        left = length
+        while chunk := stream.read(_CHUNK if left is None else min(_CHUNK, left)):
+            if stop is not None and stop.is_set():
+                raise Stopped
+            for hasher in hashers.values():
+                hasher.update(chunk)
+            if left is not None:
+                left -= len(chunk)
+    return {name: f"{name}:{hasher.hexdigest()}" for name, hasher in hashers.items()}
