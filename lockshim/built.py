@@ -31,7 +31,7 @@ class Built(NamedTuple):
     path: Path
     sha256: str
     size: int
-    sdist_sha256: str
+    sdist_digest: str  # "<algorithm>:<hex>" of the sdist, as the lock pins it
 
 
 def record_path(folder: Path) -> Path:
@@ -61,7 +61,8 @@ def _entries(folder: Path) -> dict[str, dict[str, Any]]:
 
 
 def read_provenance(folder: Path) -> dict[str, Built]:
-    """The wheels built in ``folder``, by the sha256 of the sdist each was built from.
+    """The wheels built in ``folder``, by the digest (as the lock pins it) of the sdist each
+    was built from.
 
     Only lockshim's own record in its cache is read (see the module's docstring); each wheel
     is checked against its recorded sha256 when served.
@@ -75,15 +76,15 @@ def read_provenance(folder: Path) -> dict[str, Built]:
                 folder / str(name),
                 str(entry["sha256"]),
                 int(entry["size"]),
-                str(entry["sdist_sha256"]),
+                str(entry["sdist_digest"]),
             )
-            found[built.sdist_sha256] = built
+            found[built.sdist_digest] = built
         return found
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return {}
 
 
-def record_built(folder: Path, wheel: Path, sdist: str, sdist_sha256: str, target: str) -> None:
+def record_built(folder: Path, wheel: Path, sdist: str, sdist_digest: str, target: str) -> None:
     """Add a built wheel to lockshim's record for ``folder`` (merged, written atomically, in a
     cache folder only you can write)."""
     import json
@@ -98,7 +99,7 @@ def record_built(folder: Path, wheel: Path, sdist: str, sdist_sha256: str, targe
         "sha256": sha256_file(wheel),
         "size": wheel.stat().st_size,
         "sdist": sdist,
-        "sdist_sha256": sdist_sha256,
+        "sdist_digest": sdist_digest,
         "built_for": target,
     }
     payload = {"format": _FORMAT, "folder": str(folder.resolve()), "wheels": wheels}
@@ -139,7 +140,7 @@ def served_built(found: Found) -> dict[int, Built]:
     chosen: dict[int, Built] = {}
     for served in found.result.served:
         package, artifact = served.package, served.artifact
-        built = records.get(served.file.source.root, {}).get(artifact.sha256 or "")  # sha256 locks
+        built = records.get(served.file.source.root, {}).get(artifact.digest or "")
         if artifact.kind != "sdist" or built is None or package.source_kind != "registry":
             continue
         end = starts[package.position + 1]

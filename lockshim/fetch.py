@@ -528,21 +528,21 @@ def _build_wheels(
     import tempfile
 
     from lockshim.built import read_provenance, record_built
-    from lockshim.hashindex import sha256_file
+    from lockshim.digests import of_file
 
     done = read_provenance(dest)
     built, failures = [], []
     for sdist in sdists:
         path = dest / sdist.filename
-        sdist_sha256 = sdist.digest.partition(":")[2] if sdist.digest.startswith("sha256:") else ""
-        previous = done.get(sdist_sha256)
+        algorithm = sdist.digest.partition(":")[0]
+        previous = done.get(sdist.digest)
         fits = target is None or (
             previous is not None and target.rank(previous.path.name) is not None
         )
         if previous is not None and previous.path.is_file() and fits:
             continue
-        if not sdist_sha256 or not path.is_file() or sha256_file(path) != sdist_sha256:
-            failures.append(f"{sdist.filename}: not here with the locked sha256; not built")
+        if not path.is_file() or of_file(path, (algorithm,))[algorithm] != sdist.digest:
+            failures.append(f"{sdist.filename}: not here with the locked digest; not built")
             continue
         work = Path(tempfile.mkdtemp(prefix=".lockshim-build-", dir=dest))
         try:
@@ -558,7 +558,7 @@ def _build_wheels(
             wheel = dest / require_plain(wheels[0].name, sdist.name, str(dest))
             os.replace(wheels[0], wheel)
             try:
-                record_built(dest, wheel, sdist.filename, sdist_sha256, python or "this machine")
+                record_built(dest, wheel, sdist.filename, sdist.digest, python or "this machine")
             except OSError as error:
                 failures.append(f"{wheel.name}: built, but not recorded ({error})")
                 continue

@@ -331,7 +331,7 @@ def test_a_build_record_a_repository_carries_is_never_believed(
         "sha256": hashlib.sha256(evil.read_bytes()).hexdigest(),
         "size": evil.stat().st_size,
         "sdist": sdist.name,
-        "sdist_sha256": hashlib.sha256(sdist.read_bytes()).hexdigest(),
+        "sdist_digest": "sha256:" + hashlib.sha256(sdist.read_bytes()).hexdigest(),
         "built_for": "python3",
     }
     record = {"format": 1, "wheels": {evil.name: claim}}  # as lockshim once wrote them

@@ -424,7 +424,12 @@ def test_a_build_record_beside_the_wheels_is_never_read(
     monkeypatch.setenv("LOCKSHIM_CACHE_DIR", str(tmp_path / "cache"))
     folder = tmp_path / "wheels"
     folder.mkdir()
-    planted = {"sha256": "a" * 64, "size": 1, "sdist": "x.tar.gz", "sdist_sha256": "b" * 64}
+    planted = {
+        "sha256": "a" * 64,
+        "size": 1,
+        "sdist": "x.tar.gz",
+        "sdist_digest": "sha256:" + "b" * 64,
+    }
     (folder / PROVENANCE).write_text(json.dumps({"format": 1, "wheels": {"evil.whl": planted}}))
     assert read_provenance(folder) == {}  # yours, 0644, in a closed folder: still not believed
     ours = folder / "gamma-1.0-py3-none-any.whl"
@@ -462,7 +467,7 @@ def test_built_wheels_are_not_claimed_for_a_lock_read_the_slow_way(
     wheel = folder / "gamma-1.0-py3-none-any.whl"
     wheel.write_bytes(b"a wheel")
     sha = hashlib.sha256(sdist.read_bytes()).hexdigest()
-    record_built(folder, wheel, sdist.name, sha, "python3")
+    record_built(folder, wheel, sdist.name, f"sha256:{sha}", "python3")
     source = Wheelhouse(folder, lambda path, reason: None)
     files = source.scan()
     claims = {}
