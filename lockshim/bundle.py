@@ -142,6 +142,8 @@ def make_bundle(
                 uv_args=uv_args,
                 reporter=reporter,
                 on_done=on_done,
+                mirror_url=sources.mirror,
+                mirror_for=sources.mirror_for,
             )
             downloaded += len(report.downloaded) + sum(g[3] == "downloaded" for g in report.git)
             failures += [

@@ -62,10 +62,30 @@ def _source_options(function: F) -> F:
             help="pip's cache folder to serve from (default: the one pip uses).",
         ),
         click.option("--no-pip-cache", is_flag=True, help="Do not look in pip's cache."),
+        *_mirror_options(),
     ]
     for option in reversed(options):
         function = option(function)
     return function
+
+
+def _mirror_options() -> list[Callable[[F], F]]:
+    return [
+        click.option(
+            "--mirror",
+            metavar="URL",
+            help="A company index (its simple API root) to take the locked registry files "
+            "no local source holds from, by file name, checked by digest. Default: "
+            "LOCKSHIM_MIRROR, else [tool.lockshim] mirror.",
+        ),
+        click.option(
+            "--mirror-for",
+            multiple=True,
+            metavar="REGISTRY",
+            help="Only the locked registries with this URL come from the mirror (repeatable; "
+            "default: all).",
+        ),
+    ]
 
 
 class _Folder(click.ParamType):  # type: ignore[type-arg]  # generic only in click 8.2+
@@ -208,6 +228,8 @@ def sync(
     wheelhouse: tuple[Path, ...],
     pip_cache: Path | None,
     no_pip_cache: bool,
+    mirror: str | None,
+    mirror_for: tuple[str, ...],
     uv_path: str | None,
     online: bool,
     quiet: bool,
@@ -225,7 +247,9 @@ def sync(
         guarded(
             lambda: run_sync(
                 project_dir=project,
-                sources=SourceOptions(wheelhouse, _pip_cache(pip_cache, no_pip_cache)),
+                sources=SourceOptions(
+                    wheelhouse, _pip_cache(pip_cache, no_pip_cache), mirror, mirror_for
+                ),
                 uv_path=uv_path,
                 online=online,
                 uv_args=list(uv_args),
@@ -289,6 +313,8 @@ def plan(
     wheelhouse: tuple[Path, ...],
     pip_cache: Path | None,
     no_pip_cache: bool,
+    mirror: str | None,
+    mirror_for: tuple[str, ...],
     uv_path: str | None,
     python: str | None,
     python_platform: str | None,
@@ -304,7 +330,7 @@ def plan(
 
     result = run_plan(
         project_dir=project,
-        sources=SourceOptions(wheelhouse, _pip_cache(pip_cache, no_pip_cache)),
+        sources=SourceOptions(wheelhouse, _pip_cache(pip_cache, no_pip_cache), mirror, mirror_for),
         uv_path=uv_path,
         python=python,
         platform=python_platform,
@@ -355,6 +381,8 @@ def check(files: tuple[Path, ...], allow: tuple[str, ...], as_json: bool) -> Non
 )
 @_project_option
 @_target_options("Fetch", repeatable=True)
+@_mirror_options()[0]
+@_mirror_options()[1]
 @_download_options("Do not fetch")
 @click.option(
     "--build",
@@ -371,6 +399,8 @@ def fetch(
     uv_path: str | None,
     pythons: tuple[str, ...],
     platforms: tuple[str, ...],
+    mirror: str | None,
+    mirror_for: tuple[str, ...],
     all_platforms: bool,
     no_build_deps: bool,
     jobs: int,
@@ -418,6 +448,8 @@ def fetch(
             reporter=reporter,
             on_done=progress,
             build_wheels=build,
+            mirror_url=mirror,
+            mirror_for=mirror_for,
         )
         for python, platform in targets
     ]
@@ -470,6 +502,8 @@ def bundle(
     wheelhouse: tuple[Path, ...],
     pip_cache: Path | None,
     no_pip_cache: bool,
+    mirror: str | None,
+    mirror_for: tuple[str, ...],
     uv_path: str | None,
     pythons: tuple[str, ...],
     platforms: tuple[str, ...],
@@ -507,7 +541,7 @@ def bundle(
     report = bundles.make_bundle(
         project_dir=project,
         output=output,
-        sources=SourceOptions(wheelhouse, _pip_cache(pip_cache, no_pip_cache)),
+        sources=SourceOptions(wheelhouse, _pip_cache(pip_cache, no_pip_cache), mirror, mirror_for),
         uv_path=uv_path,
         targets=targets,
         all_platforms=all_platforms,

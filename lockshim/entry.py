@@ -26,6 +26,8 @@ SYNC_OPTIONS = {
     "--wheelhouse": "wheelhouse",
     "--pip-cache": "pip_cache",
     "--uv": "uv_path",
+    "--mirror": "mirror",
+    "--mirror-for": "mirror_for",
 }
 #: `lockshim sync` flags -> parameter name.
 SYNC_FLAGS = {
@@ -43,6 +45,8 @@ def run_sync(
     pip_cache: Path | None = None,
     no_pip_cache: bool = False,
     uv_path: str | None = None,
+    mirror: str | None = None,
+    mirror_for: Sequence[str] = (),
     online: bool = False,
     quiet: bool = False,
     uv_args: Sequence[str] = (),
@@ -56,7 +60,12 @@ def run_sync(
     def run() -> int:
         return sync(
             project_dir=project,
-            sources=SourceOptions(tuple(wheelhouse), False if no_pip_cache else pip_cache),
+            sources=SourceOptions(
+                tuple(wheelhouse),
+                False if no_pip_cache else pip_cache,
+                mirror,
+                tuple(mirror_for),
+            ),
             uv_path=uv_path,
             online=online,
             uv_args=list(uv_args),
@@ -78,7 +87,7 @@ def parse_sync(args: Sequence[str]) -> dict[str, Any] | None:
     """The parameters of `lockshim sync ARGS`, or None when click should read the line."""
     from pathlib import Path
 
-    params: dict[str, Any] = {"wheelhouse": []}
+    params: dict[str, Any] = {"wheelhouse": [], "mirror_for": []}
     position = 0
     while position < len(args):
         arg = args[position]
@@ -102,11 +111,14 @@ def parse_sync(args: Sequence[str]) -> dict[str, Any] | None:
             return None
         if key == "wheelhouse":
             params["wheelhouse"].append(Path(value))
-        elif key == "uv_path":
+        elif key == "mirror_for":
+            params["mirror_for"].append(value)
+        elif key in ("uv_path", "mirror"):
             params[key] = value
         else:
             params[key] = Path(value)
     params["wheelhouse"] = tuple(params["wheelhouse"])
+    params["mirror_for"] = tuple(params["mirror_for"])
     return params
 
 

@@ -35,6 +35,8 @@ from lockshim.digests import parse
 from lockshim.download import Credentials, Outcome, Wanted, fetch_all, redact
 from lockshim.errors import LockshimError
 from lockshim.filenames import require_plain
+from lockshim.mirror import Mirror
+from lockshim.mirror import resolve as resolve_mirror
 from lockshim.paths import user_cache_dir
 from lockshim.plan import resolve_target
 from lockshim.project import Project
@@ -273,6 +275,37 @@ def _present(wanted: Sequence[Wanted], dest: Path) -> set[str]:
     }
 
 
+def _through_mirror(
+    mirror: Mirror, wanted: list[Wanted], exported: Mapping[str, Any], dest: Path
+) -> tuple[list[Wanted], list[Outcome]]:
+    """The downloads with the mirror's URLs for the registry files it stands in for (looked
+    up by name, digest compared), and a failure for each file it cannot serve."""
+    from packaging.utils import canonicalize_name
+
+    from lockshim.download import Downloader
+    from lockshim.mirror import lookup, redirected
+
+    index = {
+        canonicalize_name(str(p.get("name"))): p.get("index") for p in exported.get("packages", [])
+    }
+    covered = [w for w in wanted if mirror.covers(index.get(canonicalize_name(w.name)))]
+    if not covered:
+        return wanted, []
+    dest.mkdir(parents=True, exist_ok=True)
+    found = lookup(
+        mirror,
+        [(w.name, w.filename, w.digest) for w in covered],
+        Downloader(dest, mirror.credentials(), 8),
+    )
+    others = [w for w in wanted if w not in covered]
+    failed = [
+        Outcome(w, "failed", found.problems[w.filename])
+        for w in covered
+        if w.filename in found.problems
+    ]
+    return [*others, *redirected(covered, found.found)], failed
+
+
 def _remember_digests(dest: Path, downloaded: Sequence[Outcome]) -> None:
     """Each file just downloaded was checked by sha256 as it arrived: the wheelhouse's hash
     index keeps that digest, so a sync or plan over a fetched wheelhouse hashes nothing."""
@@ -407,6 +440,8 @@ def run_fetch(
     reporter: Reporter,
     on_done: Callable[[Outcome, int, int], None] | None = None,
     build_wheels: bool = False,
+    mirror_url: str | None = None,
+    mirror_for: Sequence[str] = (),
 ) -> Report:
     with prepared(project_dir, uv_path, reporter, uv_args) as (project, uv):
         with contextlib.suppress(OSError, UnicodeDecodeError):
@@ -425,6 +460,7 @@ def run_fetch(
     wanted, unverifiable = wanted_from_export(exported, target)
     locked = list(wanted)  # the lock's own files, before any build requirement joins them
     credentials = credentials_for(project)
+    mirror = resolve_mirror(mirror_url, mirror_for, project.settings.mirror)
     dest = dest.absolute()
     limits = build_constraints(
         project.lock_path.read_text(encoding="utf-8", errors="replace"),
@@ -439,9 +475,14 @@ def run_fetch(
         constraints_file = user_cache_dir() / "build-constraints" / f"{key}.txt"
         constraints_file.parent.mkdir(parents=True, exist_ok=True)
         constraints_file.write_text(text, encoding="utf-8")
-    options = (_index_url(exported), python, platform, all_platforms, constraints_file)
+    index_url = mirror.url if mirror is not None else _index_url(exported)  # for builds
+    options = (index_url, python, platform, all_platforms, constraints_file)
     build: list[str] = []
     unresolved: list[str] = []
+    redirected: list[Outcome] = []
+    if mirror is not None:  # the registry files come from the mirror, by name, or fail here
+        wanted, redirected = _through_mirror(mirror, wanted, exported, dest)
+        credentials = Credentials({**credentials.by_prefix, **mirror.credentials().by_prefix})
     with signals_raise():  # Ctrl-C ends the downloads in flight and removes their .part files
         present_names = _present(wanted, dest)
         # What is known to need building before anything is downloaded (the project's own
@@ -452,7 +493,7 @@ def run_fetch(
             first += [n for s in _sdists(wanted, dest) for n in sdist_needs(s, s.name)]
         early = _in_background(_resolve_build, uv, _requirements(first), *options)
         try:
-            outcomes = fetch_all(
+            outcomes = redirected + fetch_all(
                 [w for w in wanted if w.filename not in present_names],
                 dest,
                 credentials,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from lockshim.errors import LockshimError
 from lockshim.lock import Keep, Lock, filename_of, parse_lock, read_header
@@ -15,12 +15,23 @@ from lockshim.sources.pipcache import PipCache, pip_cache_dir
 from lockshim.sources.wheelhouse import Wheelhouse
 from lockshim.trust import open_to_others
 
+if TYPE_CHECKING:
+    from lockshim.mirror import Mirror
+
 
 class SourceOptions(NamedTuple):
     """Where local files are looked for, as the command line says."""
 
     wheelhouses: tuple[Path, ...] = ()
     pip_cache: bool | Path | None = None  # None: the project's setting, else pip's own cache
+    mirror: str | None = None  # --mirror URL (else LOCKSHIM_MIRROR, [tool.lockshim] mirror)
+    mirror_for: tuple[str, ...] = ()  # the locked registries it stands in for (empty: all)
+
+    def mirror_of(self, project: Project) -> Mirror | None:
+        """The mirror this run takes registry files from, if any (lockshim.mirror)."""
+        from lockshim.mirror import resolve
+
+        return resolve(self.mirror, self.mirror_for, project.settings.mirror)
 
 
 class Found(NamedTuple):
@@ -111,6 +122,11 @@ def gather(
     cache = resolve_pip_cache(options.pip_cache, project)
     if cache is not None:
         sources.append(PipCache(cache, on_skip))
+    mirror = options.mirror_of(project)
+    if mirror is not None:  # what earlier runs took from it is a source of its own
+        from lockshim.trust import private_folder
+
+        sources.append(Wheelhouse(private_folder(mirror.folder()), on_skip))
     return sources
 
 

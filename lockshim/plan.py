@@ -31,6 +31,7 @@ from lockshim.builds import (
 from lockshim.gitsources import NO_GIT, GitPlan
 from lockshim.local import Found, SourceOptions, find_local
 from lockshim.match import Ignored
+from lockshim.mirror import Mirror
 from lockshim.project import Project
 from lockshim.report import Reporter
 from lockshim.select import Selected, export, select
@@ -65,10 +66,15 @@ class Plan(NamedTuple):
     build: BuildPlan = BuildPlan((), ())
     git: GitPlan = NO_GIT
     stale: str = ""  # uv.lock is out of date with pyproject.toml: what differs, and the fix
+    #: files a mirror (lockshim.mirror) serves, and why those it cannot are missing
+    mirrored: tuple[Entry, ...] = ()
+    why_missing: tuple[tuple[str, str], ...] = ()
+    build_mirror: str = ""  # build requirements not local come from this mirror (uv resolves)
 
     @property
     def status(self) -> int:
-        return 1 if self.missing or self.build.missing or self.git.missing or self.stale else 0
+        builds = self.build.missing and not self.build_mirror
+        return 1 if self.missing or builds or self.git.missing or self.stale else 0
 
     def text(self) -> str:
         lines = [f"STALE    {self.stale}"] if self.stale else []
@@ -76,10 +82,14 @@ class Plan(NamedTuple):
         for entry in self.served:
             where = _where(entry.path, entry.origin)
             lines.append(f"  served   {_label(entry)}  {entry.filename}  <- {where}")
+        for entry in self.mirrored:
+            lines.append(f"  mirror   {_label(entry)}  {entry.filename}  <- {entry.url}")
+        why = dict(self.why_missing)
         for entry in self.missing:
             lines.append(
                 f"  MISSING  {_label(entry)}  {entry.filename or '(no file fits this target)'}"
                 + (f"  {entry.digest}" if entry.digest else "")
+                + (f"  ({why[entry.filename]})" if entry.filename in why else "")
             )
         for item in self.mismatched:
             lines.append(f"  ignored  {item.file.where}: {item.reason} ({item.package.label})")
@@ -99,13 +109,19 @@ class Plan(NamedTuple):
                 f"<- {_where(wheel.file.path, wheel.file.origin)}  ({need.why})"
             )
         for need in self.build.missing:
-            lines.append(f"  MISSING  build requirement {need.requirement}  ({need.why})")
+            if self.build_mirror:
+                lines.append(
+                    f"  mirror   build requirement {need.requirement}  ({need.why}; uv takes it "
+                    f"from {self.build_mirror})"
+                )
+            else:
+                lines.append(f"  MISSING  build requirement {need.requirement}  ({need.why})")
         lines.append(
             f"{len(self.served)} served, {len(self.missing)} missing, "
             f"{len(self.mismatched)} mismatched; builds: {len(self.build.served)} served, "
             f"{len(self.build.missing)} missing."
         )
-        if self.build.missing:
+        if self.build.missing and not self.build_mirror:
             lines.append(
                 "a build uv may have to run lacks files: `lockshim fetch --dest DIR` (where you "
                 "have a network) brings build requirements too."
@@ -131,7 +147,18 @@ class Plan(NamedTuple):
                 "target": self.target,
                 "stale": self.stale or None,
                 "served": [entry(e) for e in self.served],
-                "missing": [entry(e) for e in self.missing],
+                "mirrored": [entry(e) for e in self.mirrored],
+                "missing": [
+                    {
+                        **entry(e),
+                        **(
+                            {"why": w}
+                            if (w := dict(self.why_missing).get(e.filename or ""))
+                            else {}
+                        ),
+                    }
+                    for e in self.missing
+                ],
                 "mismatched": [
                     {
                         "name": i.package.name,
@@ -327,4 +354,43 @@ def run_plan(
     stale = freshness.stale(found.lock, uv_args)
     if project_dir is not None:
         uv_args = ["--project", str(project_dir), *uv_args]
-    return plan_for(found, uv, uv_args, python, platform)._replace(stale=stale)
+    plan = plan_for(found, uv, uv_args, python, platform)._replace(stale=stale)
+    mirror = sources.mirror_of(found.project)
+    if mirror is None:
+        return plan
+    plan = plan._replace(build_mirror=mirror.label)
+    return _with_mirror(plan, found, mirror) if plan.missing else plan
+
+
+def _with_mirror(plan: Plan, found: Found, mirror: Mirror) -> Plan:
+    """The missing registry files looked up on the mirror (its pages only, nothing
+    downloaded): those it has move to ``mirrored``; the others say why."""
+    from lockshim.download import Downloader
+    from lockshim.mirror import lookup
+
+    registry = {
+        canonicalize_name(p.name): p.source.value
+        for p in found.lock.packages
+        if p.source is not None and p.source.kind == "registry"
+    }
+    asked = [
+        e
+        for e in plan.missing
+        if e.filename and e.digest and mirror.covers(registry.get(canonicalize_name(e.name)))
+    ]
+    if not asked:
+        return plan
+    found_on = lookup(
+        mirror,
+        [(e.name, str(e.filename), str(e.digest)) for e in asked],
+        Downloader(mirror.folder(), mirror.credentials(), 8),
+    )
+    mirrored = tuple(
+        e._replace(url=found_on.found[str(e.filename)].url, origin="mirror")
+        for e in asked
+        if e.filename in found_on.found
+    )
+    still = tuple(e for e in plan.missing if e not in mirrored and e.filename not in found_on.found)
+    return plan._replace(
+        missing=still, mirrored=mirrored, why_missing=tuple(found_on.problems.items())
+    )

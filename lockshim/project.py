@@ -24,6 +24,7 @@ class Settings(NamedTuple):
     wheelhouses: tuple[Path, ...] = ()
     pip_cache: bool | Path | None = None  # None: not set; False: off; a Path: that cache
     check_allow: tuple[str, ...] = ()
+    mirror: str | None = None  # a company index's simple API root (lockshim.mirror)
 
 
 class Project(NamedTuple):
@@ -77,7 +78,15 @@ def read_settings(pyproject: Path) -> Settings:
         wheelhouses=tuple(base / p for p in _strings(table, "wheelhouses", pyproject)),
         pip_cache=_pip_cache(table.get("pip-cache"), base, pyproject),
         check_allow=tuple(_strings(table, "check-allow", pyproject)),
+        mirror=_string(table, "mirror", pyproject),
     )
+
+
+def _string(table: Mapping[str, Any], key: str, pyproject: Path) -> str | None:
+    value = table.get(key)
+    if value is not None and not isinstance(value, str):
+        raise LockshimError(f"{pyproject}: [tool.lockshim] {key} must be a string (a URL).")
+    return value
 
 
 def _strings(table: Mapping[str, Any], key: str, pyproject: Path) -> Sequence[str]:

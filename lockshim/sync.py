@@ -8,7 +8,7 @@ import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from lockshim import gitsources, resync
 from lockshim import uv as uvmod
@@ -25,6 +25,9 @@ from lockshim.shim import shimmed
 from lockshim.sources import PIP_CACHE
 from lockshim.staging import staged
 from lockshim.trust import private_folder, read_private
+
+if TYPE_CHECKING:
+    from lockshim.mirror import Mirror
 
 #: Sources of the packages whose requirements uv.lock records (lockshim.freshness).
 freshness_kinds = ("editable", "virtual", "directory")
@@ -212,6 +215,14 @@ def sync(
         if project_dir is not None:  # uv must sync the project lockshim found, not the cwd's
             uv_args = ["--project", str(project_dir), *uv_args]
         advice = _advice(found, uv, uv_args, reporter)
+        mirror = sources.mirror_of(project)
+        if (
+            mirror is not None
+            and advice.missing_files
+            and _from_mirror(found, mirror, advice, reporter)
+        ):  # new files came: look again
+            found = find_local(project, sources, reporter.hashing)
+            advice = _advice(found, uv, uv_args, reporter)
         for line in summary(found, advice.here, advice.places):
             reporter.info(line)
         built = served_built(found)
@@ -243,8 +254,14 @@ def sync(
                 "folder only you can write."
             )
         missing = advice.missing
-        if not online:
+        if not online or mirror is not None:
             _stop_if_hopeless(found, uv, uv_args, advice)
+        if mirror is not None:  # builds resolve against the mirror (never the locked index)
+            uv_env = {
+                **(uv_env if uv_env is not None else os.environ),
+                "UV_DEFAULT_INDEX": mirror.url,
+            }
+            online = True
         if quiet and not {"-q", "--quiet"} & set(uv_args):
             uv_args = ["--quiet", *uv_args]  # lockshim's -q quiets uv too
         lock_name = str(project.lock_path)
@@ -278,6 +295,45 @@ def sync(
                 + _way_on(found, uv_args, online)
             )
         return status
+
+
+def _from_mirror(found: Found, mirror: Mirror, advice: Advice, reporter: Reporter) -> bool:
+    """Take the registry files the environment needs and no local source holds from the
+    mirror (by file name, checked by digest) into its private folder; True when any came.
+    A file the mirror lacks, or lists with other bytes, stops the run before uv."""
+    from packaging.utils import canonicalize_name
+
+    from lockshim.download import Wanted
+    from lockshim.mirror import fetch_into
+
+    registry = {
+        canonicalize_name(p.name): p
+        for p in found.lock.packages
+        if p.source is not None and p.source.kind == "registry"
+    }
+    wanted = []
+    for name, filename, digest in advice.missing_files:
+        package = registry.get(canonicalize_name(name))
+        if package is None or package.source is None or digest is None:
+            continue
+        if mirror.covers(package.source.value):  # the mirror's page gives the URL and size
+            wanted.append(Wanted(name, package.version, filename, "", digest, None))
+    if not wanted:
+        return False
+    outcomes, problems = fetch_into(mirror, wanted, mirror.folder())
+    got = [o for o in outcomes if o.status == "downloaded"]
+    if got:
+        reporter.info(f"taken from the mirror {mirror.label}: {len(got)} file(s).")
+    if problems:
+        raise LockshimError(
+            f"the mirror {mirror.label} cannot serve what this environment needs:"
+            + "".join(f"\n    {name}: {why}" for name, why in sorted(problems.items()))
+            + "\n  Nothing was changed. Check the mirror's URL (its simple API root) and that "
+            "it proxies the index uv.lock was made against; `--mirror-for REGISTRY` limits "
+            "which locked registries it stands in for; a file it cannot have can come from a "
+            "wheelhouse (-w DIR)."
+        )
+    return bool(got)
 
 
 def _stop_if_hopeless(found: Found, uv: uvmod.Uv, uv_args: Sequence[str], advice: Advice) -> None:

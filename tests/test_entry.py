@@ -14,6 +14,8 @@ from lockshim.entry import SYNC_FLAGS, SYNC_OPTIONS, parse_sync
 ACCEPTED = [
     [],
     ["-q"],
+    ["--mirror", "https://m.example/simple", "--mirror-for", "https://pypi.org/simple", "-q"],
+    ["--mirror=http://u:p@m:8080/root/pypi/+simple/"],
     ["--", "--all-extras", "--group", "dev"],
     ["-w", "a", "--wheelhouse", "b c", "--wheelhouse=d", "--", "-q"],
     ["--project", "p", "--project=q"],
@@ -48,6 +50,8 @@ def _normalized(params: dict[str, object]) -> dict[str, object]:
         "pip_cache": None,
         "no_pip_cache": False,
         "uv_path": None,
+        "mirror": None,
+        "mirror_for": (),
         "online": False,
         "quiet": False,
         "uv_args": (),

@@ -1,0 +1,179 @@
+"""Mirror mode: the lock's registry files from a company's own index, found by file name.
+
+A lock made against PyPI names PyPI's file URLs; inside a company only a mirror can be reached
+(Artifactory, Nexus, devpi, CodeArtifact, GitLab, pypiserver), and most of them spell their
+file URLs otherwise. So each file the target needs and no local source holds is looked up by
+its file name on the mirror's page for its project (PEP 691 JSON or PEP 503 HTML, one request
+a project, several at once, bounded in size and time), never another version or another wheel.
+The page's digest must be the lock's where the page gives one in the lock's algorithm; every
+file is downloaded into a private folder in lockshim's cache, checked against the lock's
+digest as it arrives (also where the page gives none), and then served like any local file:
+uv.lock is shimmed and restored as always, and never holds a mirror URL or a credential.
+Only registry packages are redirected, and with ``--mirror-for`` only those of the named
+registries.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
+from urllib.parse import urlsplit
+
+from packaging.utils import canonicalize_name
+
+from lockshim.errors import UsageError
+
+if TYPE_CHECKING:
+    from lockshim.download import Credentials, Downloader, Outcome, Wanted
+    from lockshim.simple import IndexFile
+
+MIRROR_ENV = "LOCKSHIM_MIRROR"
+#: Project pages asked at once.
+PAGES_AT_ONCE = 8
+
+
+class Mirror(NamedTuple):
+    """A mirror's simple API root, and the locked registries it stands in for (empty: all)."""
+
+    url: str
+    only: tuple[str, ...] = ()
+
+    @property
+    def label(self) -> str:
+        """The root without a user or password (for messages)."""
+        from lockshim.download import redact
+
+        return redact(self.url).rstrip("/")
+
+    def covers(self, registry: str | None) -> bool:
+        if not registry or not registry.startswith(("http://", "https://")):
+            return False
+        return not self.only or registry.rstrip("/") in {r.rstrip("/") for r in self.only}
+
+    def credentials(self) -> Credentials:
+        """A user and password in the URL, for the mirror's own origin only; else netrc."""
+        from lockshim.download import Credentials
+
+        parts = urlsplit(self.url)
+        if parts.username is None:
+            return Credentials({})
+        return Credentials({self.label: (parts.username or "", parts.password or "")})
+
+    def folder(self) -> Path:
+        """The private folder of what was taken from this mirror (kept across runs: a second
+        sync of the same lock needs no network)."""
+        from lockshim.paths import user_cache_dir
+
+        key = hashlib.sha256(self.label.encode()).hexdigest()[:16]
+        return user_cache_dir() / "mirror" / key
+
+
+def resolve(option: str | None, only: Sequence[str], setting: str | None) -> Mirror | None:
+    """``--mirror``, else ``LOCKSHIM_MIRROR``, else ``[tool.lockshim] mirror``."""
+    url = option or os.environ.get(MIRROR_ENV) or setting
+    if not url:
+        return None
+    if urlsplit(url).scheme.lower() not in ("http", "https"):
+        raise UsageError(
+            f"--mirror {url}: not an http(s) URL. Give the mirror's simple API root, e.g. "
+            "https://artifactory.example/artifactory/api/pypi/pypi-remote/simple."
+        )
+    return Mirror(url, tuple(only))
+
+
+class Lookup(NamedTuple):
+    """What the mirror has of the files asked for."""
+
+    found: Mapping[str, IndexFile]  # file name -> the mirror's entry (its digest checked)
+    problems: Mapping[str, str]  # file name -> why it cannot come from the mirror
+
+
+def lookup(
+    mirror: Mirror, wanted: Sequence[tuple[str, str, str]], downloader: Downloader
+) -> Lookup:
+    """For each (project, file name, digest as the lock pins it): the mirror's entry for that
+    very file name, when its digest (where the page gives one in the lock's algorithm) is the
+    lock's."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from lockshim.download import PageFailure
+    from lockshim.simple import ACCEPT, PAGE_LIMIT, PageError, parse, project_url
+
+    projects = sorted({str(canonicalize_name(name)) for name, _, _ in wanted})
+
+    def page(project: str) -> list[IndexFile] | str:
+        try:
+            url, kind, body = downloader.read_page(
+                project_url(mirror.url, project), ACCEPT, PAGE_LIMIT
+            )
+            return parse(body, kind, url)
+        except (PageFailure, PageError) as error:
+            return str(error)
+
+    with ThreadPoolExecutor(max_workers=min(PAGES_AT_ONCE, max(1, len(projects)))) as pool:
+        pages = dict(zip(projects, pool.map(page, projects), strict=True))
+    found: dict[str, IndexFile] = {}
+    problems: dict[str, str] = {}
+    for name, filename, digest in wanted:
+        listed = pages[str(canonicalize_name(name))]
+        where = f"{mirror.label}/{canonicalize_name(name)}/"
+        if isinstance(listed, str):
+            problems[filename] = (
+                f"not on the mirror ({where} does not exist)"
+                if listed.startswith("HTTP 404")
+                else f"the mirror's page {where} cannot be read: {listed}"
+            )
+            continue
+        entry = next((f for f in listed if f.filename == filename), None)
+        if entry is None:
+            problems[filename] = f"not on the mirror ({where} lists no file of that name)"
+            continue
+        algorithm, _, value = digest.partition(":")
+        given = entry.hashes.get(algorithm)
+        if given is not None and given != value:
+            problems[filename] = (
+                f"the mirror lists other bytes under that name ({algorithm} {given}, uv.lock "
+                f"pins {value}): not used"
+            )
+            continue
+        found[filename] = entry
+    return Lookup(found, problems)
+
+
+def redirected(wanted: Sequence[Wanted], found: Mapping[str, IndexFile]) -> list[Wanted]:
+    """The downloads of the files the mirror has, from the mirror's URL (still checked against
+    the lock's digest and size as they arrive)."""
+    result = []
+    for item in wanted:
+        entry = found.get(item.filename)
+        if entry is not None:
+            size = item.size if item.size is not None else entry.size
+            result.append(item._replace(url=entry.url, size=size))  # never a credential in it
+    return result
+
+
+def fetch_into(
+    mirror: Mirror,
+    wanted: Sequence[Wanted],
+    dest: Path,
+    jobs: int = 8,
+) -> tuple[list[Outcome], dict[str, str]]:
+    """Look the files up on the mirror and download those it has into ``dest``; (the
+    outcomes of the downloads, the problems of the files that could not be had)."""
+    from lockshim.download import Downloader, fetch_all
+
+    credentials = mirror.credentials()
+    found = lookup(
+        mirror,
+        [(w.name, w.filename, w.digest) for w in wanted],
+        Downloader(dest, credentials, PAGES_AT_ONCE),
+    )
+    outcomes = fetch_all(redirected(wanted, found.found), dest, credentials, jobs)
+    problems = dict(found.problems)
+    for outcome in outcomes:
+        if outcome.status == "failed":
+            problems[outcome.wanted.filename] = f"from {mirror.label}: {outcome.detail}"
+    return outcomes, problems

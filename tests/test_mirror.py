@@ -1,0 +1,187 @@
+"""Mirror mode against a real pypiserver on 127.0.0.1 (HTML pages, its own `/packages/` file
+paths): a lock made against another index ("PyPI", a loopback index that stays up and must see
+no download) is installed from the mirror, uv.lock untouched."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from realworld import BUILD_SYSTEM, build_backend_wheel, build_wheel, clean_env, lockshim, write
+from support import LoopbackIndex, uv_lock
+
+
+@contextlib.contextmanager
+def pypiserver(folder: Path, *extra: str) -> Iterator[str]:
+    """A real pypiserver serving ``folder``; yields its simple API root."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [sys.executable, "-m", "pypiserver", "run", "-i", "127.0.0.1", "-p", str(port)]
+    process = subprocess.Popen(
+        [*command, *extra, str(folder)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
+                break
+            if time.monotonic() > deadline or process.poll() is not None:
+                pytest.skip("pypiserver did not start")
+            time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}/simple/"
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+@pytest.fixture
+def locked_elsewhere(tmp_path: Path) -> Iterator[tuple[Path, Path, LoopbackIndex]]:
+    """(a project built with minibackend, locked against "PyPI"; the files; "PyPI", still up)."""
+    files = tmp_path / "files"
+    build_wheel(files, "alpha", "1.0")
+    build_wheel(files, "beta", "2.0", requires=["alpha"])
+    build_backend_wheel(files)
+    project = tmp_path / "app"
+    write(
+        project / "pyproject.toml",
+        BUILD_SYSTEM + '\n[project]\nname = "app"\nversion = "1.0"\ndependencies = ["beta"]\n',
+    )
+    write(project / "src" / "app" / "__init__.py", "")
+    with LoopbackIndex(files) as pypi:
+        uv_lock(project, pypi.url, clean_env(tmp_path / "lock"))
+        pypi.requests.clear()
+        yield project, files, pypi
+
+
+def test_a_lock_made_against_another_index_installs_from_the_mirror(
+    locked_elsewhere: tuple[Path, Path, LoopbackIndex], tmp_path: Path
+) -> None:
+    project, files, pypi = locked_elsewhere
+    mirror_files = tmp_path / "mirror"
+    shutil.copytree(files, mirror_files)
+    original = (project / "uv.lock").read_bytes()
+    env = clean_env(tmp_path)
+    with pypiserver(mirror_files, "-a", ".", "-P", ".") as mirror:
+        plan = lockshim(
+            ["plan", "--json", "--no-pip-cache", "--mirror", mirror], project, env, offline=False
+        )
+        assert plan.returncode == 0, plan.stdout + plan.stderr
+        report = json.loads(plan.stdout)
+        assert {row["filename"] for row in report["mirrored"]} == {
+            "alpha-1.0-py3-none-any.whl",
+            "beta-2.0-py3-none-any.whl",
+        }
+        result = lockshim(
+            ["sync", "--no-pip-cache", "--mirror", mirror], project, env, offline=False
+        )
+    assert result.returncode == 0, result.stderr
+    assert "taken from the mirror" in result.stderr
+    assert (project / "uv.lock").read_bytes() == original
+    assert not [r for r in pypi.requests if "/files/" in r]  # nothing fell back to "PyPI"
+    python = project / ".venv" / "bin" / "python"
+    ran = subprocess.run(
+        [str(python), "-c", "import app, alpha, beta"], capture_output=True, text=True
+    )
+    assert ran.returncode == 0, ran.stderr
+    # what was taken is kept: the mirror gone, a new environment still installs
+    shutil.rmtree(project / ".venv")
+    again = lockshim(["sync", "--no-pip-cache", "--mirror", mirror], project, env)
+    assert "served from local files" in again.stderr
+
+
+def test_what_the_mirror_lacks_or_changed_is_named_before_uv(
+    locked_elsewhere: tuple[Path, Path, LoopbackIndex], tmp_path: Path
+) -> None:
+    project, files, _ = locked_elsewhere
+    mirror_files = tmp_path / "mirror"
+    shutil.copytree(files, mirror_files)
+    (mirror_files / "alpha-1.0-py3-none-any.whl").unlink()
+    other = tmp_path / "other"
+    build_wheel(other, "beta", "2.0", payload=b"# not the locked bytes\n")
+    shutil.copy(other / "beta-2.0-py3-none-any.whl", mirror_files)
+    original = (project / "uv.lock").read_bytes()
+    with pypiserver(mirror_files, "-a", ".", "-P", ".") as mirror:
+        result = lockshim(
+            ["sync", "--no-pip-cache", "--mirror", mirror],
+            project,
+            clean_env(tmp_path),
+            offline=False,
+        )
+        plan = lockshim(
+            ["plan", "--no-pip-cache", "--mirror", mirror],
+            project,
+            clean_env(tmp_path),
+            offline=False,
+        )
+    assert result.returncode == 3, result.stderr
+    assert "alpha-1.0-py3-none-any.whl: not on the mirror" in result.stderr, result.stderr
+    assert (
+        "beta-2.0-py3-none-any.whl: the mirror lists other bytes under that name" in result.stderr
+    )
+    assert not (project / ".venv").exists()
+    assert (project / "uv.lock").read_bytes() == original
+    assert plan.returncode == 1
+    assert "not on the mirror" in plan.stdout
+
+
+def test_a_mirror_that_wants_a_password_gets_it_from_netrc(
+    locked_elsewhere: tuple[Path, Path, LoopbackIndex], tmp_path: Path
+) -> None:
+    import base64
+    import hashlib
+
+    project, files, _ = locked_elsewhere
+    sha1 = base64.b64encode(hashlib.sha1(b"s3cret").digest()).decode()
+    (tmp_path / "htpasswd").write_text(f"alice:{{SHA}}{sha1}\n")  # htpasswd -s
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login alice password s3cret\n")
+    netrc.chmod(0o600)
+    with pypiserver(files, "-a", "list,download", "-P", str(tmp_path / "htpasswd")) as mirror:
+        without = lockshim(
+            ["sync", "--no-pip-cache", "--mirror", mirror],
+            project,
+            clean_env(tmp_path / "a"),
+            offline=False,
+        )
+        env = clean_env(tmp_path / "b", NETRC=str(netrc))
+        result = lockshim(
+            ["sync", "--no-pip-cache", "--mirror", mirror], project, env, offline=False
+        )
+    assert without.returncode == 3
+    assert "HTTP 401" in without.stderr
+    assert result.returncode == 0, result.stderr
+    assert "s3cret" not in result.stderr + result.stdout + without.stderr
+    lock = (project / "uv.lock").read_text()
+    assert "s3cret" not in lock and "alice" not in lock
+
+
+def test_fetch_fills_a_wheelhouse_from_the_mirror(
+    locked_elsewhere: tuple[Path, Path, LoopbackIndex], tmp_path: Path
+) -> None:
+    """The lock's files and the build backend (resolved against the mirror), nothing from the
+    index the lock names."""
+    project, files, pypi = locked_elsewhere
+    dest = tmp_path / "wheels"
+    with pypiserver(files, "-a", ".", "-P", ".") as mirror:
+        result = lockshim(
+            ["fetch", "--dest", str(dest), "--mirror", mirror, "--json"],
+            project,
+            clean_env(tmp_path),
+            offline=False,
+        )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert {p.name for p in dest.glob("*.whl")} == {
+        "alpha-1.0-py3-none-any.whl",
+        "beta-2.0-py3-none-any.whl",
+        "minibackend-1.0-py3-none-any.whl",
+    }
+    assert not [r for r in pypi.requests if "/files/" in r or "/simple/" in r]
