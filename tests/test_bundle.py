@@ -311,38 +311,49 @@ def test_a_self_contained_bundle_runs_on_python_3_10(example: Path, tmp_path: Pa
     assert ran.returncode == 0, ran.stderr
 
 
+def _alpha_app(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """(an index folder holding alpha, a wheelhouse holding alpha too, a virtual project that
+    depends on alpha, not locked yet)."""
+    from realworld import build_wheel
+    from support import make_project
+
+    registry = tmp_path / "registry"
+    wheelhouse = tmp_path / "wheelhouse"
+    wheelhouse.mkdir()
+    shutil.copy(build_wheel(registry, "alpha", "1.0"), wheelhouse)
+    return (
+        registry,
+        wheelhouse,
+        make_project(tmp_path / "app", "app", ["alpha"], build_backend=None),
+    )
+
+
+def _self_contained(
+    bundle: Path, project: Path, env: dict[str, str], *sources: str, offline: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """`lockshim bundle -o BUNDLE --self-contained SOURCES...` in the project."""
+    return lockshim(
+        ["bundle", "-o", str(bundle), "--self-contained", *sources], project, env, offline=offline
+    )
+
+
 @pytest.mark.parametrize("json_api", [True, False], ids=["pep691-json", "pep503-html"])
 def test_a_self_contained_bundle_takes_uv_from_the_simple_api_of_the_projects_index(
     tmp_path: Path, json_api: bool
 ) -> None:
     """A company index serves only the simple API (no per-version JSON): uv's wheel is found
     on the page of the index the lock uses, checked by its digest, and carried."""
-    from realworld import build_wheel, sha256_of
-    from support import LoopbackIndex, make_project, uv_lock
+    from realworld import sha256_of
+    from support import LoopbackIndex, uv_lock
 
-    registry = tmp_path / "registry"
-    wheelhouse = tmp_path / "wheelhouse"
-    wheelhouse.mkdir()
-    shutil.copy(build_wheel(registry, "alpha", "1.0"), wheelhouse)
-    project = make_project(tmp_path / "app", "app", ["alpha"], build_backend=None)
+    registry, wheelhouse, project = _alpha_app(tmp_path)
     env = clean_env(tmp_path)
     bundle = tmp_path / "app.pyz"
     with LoopbackIndex(registry, json_api=json_api) as index:
         uv_lock(project, index.url, env)
         uv = _uv_wheel(registry)  # on the index only
-        made = lockshim(
-            [
-                "bundle",
-                "-o",
-                str(bundle),
-                "--self-contained",
-                "--no-pip-cache",
-                "-w",
-                str(wheelhouse),
-            ],
-            project,
-            env,
-            offline=False,
+        made = _self_contained(
+            bundle, project, env, "--no-pip-cache", "-w", str(wheelhouse), offline=False
         )
         asked = list(index.requests)
     assert made.returncode == 0, made.stderr
@@ -357,14 +368,10 @@ def test_a_self_contained_bundle_takes_uv_from_the_simple_api_of_the_projects_in
 
 def test_a_self_contained_bundle_takes_uv_from_pips_cache(tmp_path: Path) -> None:
     """uv's wheel that pip downloaded once (a body without a name in pip's cache) is carried."""
-    from realworld import build_wheel, pip_download, sha256_of
-    from support import LoopbackIndex, make_project, uv_lock
+    from realworld import pip_download, sha256_of
+    from support import LoopbackIndex, uv_lock
 
-    registry = tmp_path / "registry"
-    wheelhouse = tmp_path / "wheelhouse"
-    wheelhouse.mkdir()
-    shutil.copy(build_wheel(registry, "alpha", "1.0"), wheelhouse)
-    project = make_project(tmp_path / "app", "app", ["alpha"], build_backend=None)
+    registry, wheelhouse, project = _alpha_app(tmp_path)
     env = clean_env(tmp_path)
     cache = tmp_path / "pip cache"
     with LoopbackIndex(registry) as index:
@@ -372,20 +379,7 @@ def test_a_self_contained_bundle_takes_uv_from_pips_cache(tmp_path: Path) -> Non
         uv = _uv_wheel(registry)
         pip_download(index.url, cache, tmp_path / "downloads", env, f"uv=={uv.name.split('-')[1]}")
     bundle = tmp_path / "app.pyz"
-    made = lockshim(
-        [
-            "bundle",
-            "-o",
-            str(bundle),
-            "--self-contained",
-            "--pip-cache",
-            str(cache),
-            "-w",
-            str(wheelhouse),
-        ],
-        project,
-        env,
-    )
+    made = _self_contained(bundle, project, env, "--pip-cache", str(cache), "-w", str(wheelhouse))
     assert made.returncode == 0, made.stderr
     with zipfile.ZipFile(bundle) as archive:
         manifest = json.loads(archive.read("lockshim-manifest.json"))
@@ -453,8 +447,7 @@ def test_an_index_page_that_is_a_compression_bomb_is_refused(tmp_path: Path) -> 
     import http.server
     import threading
 
-    from realworld import build_wheel
-    from support import LoopbackIndex, make_project, uv_lock
+    from support import LoopbackIndex, uv_lock
 
     chunk = gzip.compress(b" " * (16 << 20), compresslevel=9)
     body = chunk * 64  # gzip members one after another: one stream to a reader
@@ -471,11 +464,7 @@ def test_an_index_page_that_is_a_compression_bomb_is_refused(tmp_path: Path) -> 
             self.end_headers()
             self.wfile.write(body)
 
-    registry = tmp_path / "registry"
-    wheelhouse = tmp_path / "wheelhouse"
-    wheelhouse.mkdir()
-    shutil.copy(build_wheel(registry, "alpha", "1.0"), wheelhouse)
-    project = make_project(tmp_path / "app", "app", ["alpha"], build_backend=None)
+    registry, wheelhouse, project = _alpha_app(tmp_path)
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Bomb)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{server.server_address[1]}/simple"
@@ -484,19 +473,8 @@ def test_an_index_page_that_is_a_compression_bomb_is_refused(tmp_path: Path) -> 
     try:
         with LoopbackIndex(registry) as index:
             uv_lock(project, index.url, clean_env(tmp_path / "lock"))
-            made = lockshim(
-                [
-                    "bundle",
-                    "-o",
-                    str(bundle),
-                    "--self-contained",
-                    "--no-pip-cache",
-                    "-w",
-                    str(wheelhouse),
-                ],
-                project,
-                env,
-                offline=False,
+            made = _self_contained(
+                bundle, project, env, "--no-pip-cache", "-w", str(wheelhouse), offline=False
             )
     finally:
         server.shutdown()
