@@ -45,7 +45,7 @@ from lockshim.select import entry_filename, export, select
 from lockshim.session import prepared
 from lockshim.shim import signals_raise
 from lockshim.sources import LocalFile
-from lockshim.sources.wheelhouse import Wheelhouse
+from lockshim.sources.wheelhouse import Wheelhouse, remember_downloads
 from lockshim.target import Target, project_interpreter
 
 if sys.version_info >= (3, 11):
@@ -306,22 +306,6 @@ def _through_mirror(
     return [*others, *redirected(covered, found.found)], failed
 
 
-def _remember_digests(dest: Path, downloaded: Sequence[Outcome]) -> None:
-    """Each file just downloaded was checked by sha256 as it arrived: the wheelhouse's hash
-    index keeps that digest, so a sync or plan over a fetched wheelhouse hashes nothing."""
-    from lockshim.trust import open_to_others
-
-    if not downloaded or not dest.is_dir() or open_to_others(dest):
-        return  # where others can swap a file meanwhile, it is hashed when it is read
-    written = {o.wanted.filename: (o.wanted.digest, o.size) for o in downloaded}
-    house = Wheelhouse(dest, lambda path, reason: None)
-    for file in house.scan():
-        digest, size = written.get(file.name, ("", -1))
-        if digest and file.path.parent == dest and file.size == size:
-            house.index.remember(file, digest)
-    house.index.save()
-
-
 def _index_url(exported: Mapping[str, Any]) -> str | None:
     """The index most of the lock's packages come from: where build requirements are looked up."""
     indexes = [str(p["index"]) for p in exported.get("packages", []) if p.get("index")]
@@ -536,7 +520,7 @@ def run_fetch(
             present_names |= more_present
             failed = {item.partition(": ")[0] for item in unresolved}
             build = [f"{r} ({why})" for r, why in dict.fromkeys(requirements) if r not in failed]
-    _remember_digests(dest, [o for o in outcomes if o.status == "downloaded"])
+    remember_downloads(dest, [o for o in outcomes if o.status == "downloaded"])
     built: list[str] = []
     built_failures: list[str] = []
     if build_wheels:

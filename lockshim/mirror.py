@@ -164,6 +164,7 @@ def fetch_into(
     """Look the files up on the mirror and download those it has into ``dest``; (the
     outcomes of the downloads, the problems of the files that could not be had)."""
     from lockshim.download import Downloader, fetch_all
+    from lockshim.sources.wheelhouse import remember_downloads
 
     credentials = mirror.credentials()
     found = lookup(
@@ -172,6 +173,7 @@ def fetch_into(
         Downloader(dest, credentials, PAGES_AT_ONCE),
     )
     outcomes = fetch_all(redirected(wanted, found.found), dest, credentials, jobs)
+    remember_downloads(dest, [o for o in outcomes if o.status == "downloaded"])  # not hashed again
     problems = dict(found.problems)
     for outcome in outcomes:
         if outcome.status == "failed":

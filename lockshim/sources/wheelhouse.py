@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lockshim.hashindex import HashIndex
 from lockshim.sources import WHEELHOUSE, LocalFile
 from lockshim.sources.walk import OnSkip, walk
+
+if TYPE_CHECKING:
+    from lockshim.download import Outcome
 
 
 class Wheelhouse:
@@ -40,3 +45,19 @@ class Wheelhouse:
 
     def __repr__(self) -> str:
         return f"Wheelhouse({str(self.root)!r})"
+
+
+def remember_downloads(dest: Path, downloaded: Sequence[Outcome]) -> None:
+    """Each file just downloaded was checked by sha256 as it arrived: the wheelhouse's hash
+    index keeps that digest, so a sync or plan over a fetched wheelhouse hashes nothing."""
+    from lockshim.trust import open_to_others
+
+    if not downloaded or not dest.is_dir() or open_to_others(dest):
+        return  # where others can swap a file meanwhile, it is hashed when it is read
+    written = {o.wanted.filename: (o.wanted.digest, o.size) for o in downloaded}
+    house = Wheelhouse(dest, lambda path, reason: None)
+    for file in house.scan():
+        digest, size = written.get(file.name, ("", -1))
+        if digest and file.path.parent == dest and file.size == size:
+            house.index.remember(file, digest)
+    house.index.save()
