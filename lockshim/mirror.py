@@ -96,51 +96,57 @@ def lookup(
 ) -> Lookup:
     """For each (project, file name, digest as the lock pins it): the mirror's entry for that
     very file name, when its digest (where the page gives one in the lock's algorithm) is the
-    lock's."""
+    lock's. One page a project, several at once."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from lockshim.download import PageFailure
-    from lockshim.simple import ACCEPT, PAGE_LIMIT, PageError, parse, project_url
-
     projects = sorted({str(canonicalize_name(name)) for name, _, _ in wanted})
-
-    def page(project: str) -> list[IndexFile] | str:
-        try:
-            url, kind, body = downloader.read_page(
-                project_url(mirror.url, project), ACCEPT, PAGE_LIMIT
-            )
-            return parse(body, kind, url)
-        except (PageFailure, PageError) as error:
-            return str(error)
-
     with ThreadPoolExecutor(max_workers=min(PAGES_AT_ONCE, max(1, len(projects)))) as pool:
-        pages = dict(zip(projects, pool.map(page, projects), strict=True))
+        pages = dict(
+            zip(projects, pool.map(lambda p: _page(mirror, p, downloader), projects), strict=True)
+        )
     found: dict[str, IndexFile] = {}
     problems: dict[str, str] = {}
     for name, filename, digest in wanted:
-        listed = pages[str(canonicalize_name(name))]
-        where = f"{mirror.label}/{canonicalize_name(name)}/"
-        if isinstance(listed, str):
-            problems[filename] = (
-                f"not on the mirror ({where} does not exist)"
-                if listed.startswith("HTTP 404")
-                else f"the mirror's page {where} cannot be read: {listed}"
-            )
-            continue
-        entry = next((f for f in listed if f.filename == filename), None)
-        if entry is None:
-            problems[filename] = f"not on the mirror ({where} lists no file of that name)"
-            continue
-        algorithm, _, value = digest.partition(":")
-        given = entry.hashes.get(algorithm)
-        if given is not None and given != value:
-            problems[filename] = (
-                f"the mirror lists other bytes under that name ({algorithm} {given}, uv.lock "
-                f"pins {value}): not used"
-            )
-            continue
-        found[filename] = entry
+        entry, problem = _judge(mirror, name, filename, digest, pages[str(canonicalize_name(name))])
+        if entry is not None:
+            found[filename] = entry
+        else:
+            problems[filename] = problem
     return Lookup(found, problems)
+
+
+def _page(mirror: Mirror, project: str, downloader: Downloader) -> list[IndexFile] | str:
+    """The files the mirror's page for ``project`` lists, or why it cannot be read."""
+    from lockshim.download import PageFailure
+    from lockshim.simple import ACCEPT, PAGE_LIMIT, PageError, parse, project_url
+
+    try:
+        url, kind, body = downloader.read_page(project_url(mirror.url, project), ACCEPT, PAGE_LIMIT)
+        return parse(body, kind, url)
+    except (PageFailure, PageError) as error:
+        return str(error)
+
+
+def _judge(
+    mirror: Mirror, name: str, filename: str, digest: str, listed: list[IndexFile] | str
+) -> tuple[IndexFile | None, str]:
+    """The page's entry for exactly this file, when its digest allows; else why not."""
+    where = f"{mirror.label}/{canonicalize_name(name)}/"
+    if isinstance(listed, str):
+        if listed.startswith("HTTP 404"):
+            return None, f"not on the mirror ({where} does not exist)"
+        return None, f"the mirror's page {where} cannot be read: {listed}"
+    entry = next((f for f in listed if f.filename == filename), None)
+    if entry is None:
+        return None, f"not on the mirror ({where} lists no file of that name)"
+    algorithm, _, value = digest.partition(":")
+    given = entry.hashes.get(algorithm)
+    if given is not None and given != value:
+        return None, (
+            f"the mirror lists other bytes under that name ({algorithm} {given}, uv.lock pins "
+            f"{value}): not used"
+        )
+    return entry, ""
 
 
 def redirected(wanted: Sequence[Wanted], found: Mapping[str, IndexFile]) -> list[Wanted]:
@@ -161,20 +167,44 @@ def fetch_into(
     dest: Path,
     jobs: int = 8,
 ) -> tuple[list[Outcome], dict[str, str]]:
-    """Look the files up on the mirror and download those it has into ``dest``; (the
-    outcomes of the downloads, the problems of the files that could not be had)."""
-    from lockshim.download import Downloader, fetch_all
+    """Look the files up on the mirror and download those it has into ``dest``, each
+    project's files as soon as its page is read (pages and downloads overlap); (the outcomes
+    of the downloads, the problems of the files that could not be had)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from lockshim.download import Downloader
     from lockshim.sources.wheelhouse import remember_downloads
 
-    credentials = mirror.credentials()
-    found = lookup(
-        mirror,
-        [(w.name, w.filename, w.digest) for w in wanted],
-        Downloader(dest, credentials, PAGES_AT_ONCE),
-    )
-    outcomes = fetch_all(redirected(wanted, found.found), dest, credentials, jobs)
-    remember_downloads(dest, [o for o in outcomes if o.status == "downloaded"])  # not hashed again
-    problems = dict(found.problems)
+    dest.mkdir(mode=0o700, parents=True, exist_ok=True)
+    downloader = Downloader(dest, mirror.credentials(), jobs)
+    by_project: dict[str, list[Wanted]] = {}
+    for item in wanted:
+        by_project.setdefault(str(canonicalize_name(item.name)), []).append(item)
+    problems: dict[str, str] = {}
+    outcomes: list[Outcome] = []
+
+    def one(project: str) -> list[Outcome]:
+        listed = _page(mirror, project, downloader)
+        done = []
+        for item in by_project[project]:
+            entry, problem = _judge(mirror, item.name, item.filename, item.digest, listed)
+            if entry is None:
+                problems[item.filename] = problem
+                continue
+            done.append(downloader.fetch(redirected([item], {item.filename: entry})[0]))
+        return done
+
+    pool = ThreadPoolExecutor(max_workers=max(1, min(jobs, len(by_project))))
+    try:
+        for done in pool.map(one, sorted(by_project)):
+            outcomes += done
+    except BaseException:  # Ctrl-C: downloads in flight end, their .part files go
+        downloader.halt()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        downloader.pool.clear()
+    remember_downloads(dest, [o for o in outcomes if o.status == "downloaded"])
     for outcome in outcomes:
         if outcome.status == "failed":
             problems[outcome.wanted.filename] = f"from {mirror.label}: {outcome.detail}"
