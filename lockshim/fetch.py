@@ -276,7 +276,11 @@ def _present(wanted: Sequence[Wanted], dest: Path) -> set[str]:
 
 
 def _through_mirror(
-    mirror: Mirror, wanted: list[Wanted], exported: Mapping[str, Any], dest: Path
+    mirror: Mirror,
+    wanted: list[Wanted],
+    exported: Mapping[str, Any],
+    dest: Path,
+    credentials: Credentials,
 ) -> tuple[list[Wanted], list[Outcome]]:
     """The downloads with the mirror's URLs for the registry files it stands in for (looked
     up by name, digest compared), and a failure for each file it cannot serve."""
@@ -294,8 +298,8 @@ def _through_mirror(
     dest.mkdir(parents=True, exist_ok=True)
     found = lookup(
         mirror,
-        [(w.name, w.filename, w.digest) for w in covered],
-        Downloader(dest, mirror.credentials(), 8),
+        [(w.name, w.filename, w.digest, w.size) for w in covered],
+        Downloader(dest, mirror.credentials(credentials), 8),
     )
     others = [w for w in wanted if w not in covered]
     failed = [
@@ -465,8 +469,8 @@ def run_fetch(
     unresolved: list[str] = []
     redirected: list[Outcome] = []
     if mirror is not None:  # the registry files come from the mirror, by name, or fail here
-        wanted, redirected = _through_mirror(mirror, wanted, exported, dest)
-        credentials = Credentials({**credentials.by_prefix, **mirror.credentials().by_prefix})
+        wanted, redirected = _through_mirror(mirror, wanted, exported, dest, credentials)
+        credentials = mirror.credentials(credentials)
     with signals_raise():  # Ctrl-C ends the downloads in flight and removes their .part files
         present_names = _present(wanted, dest)
         # What is known to need building before anything is downloaded (the project's own

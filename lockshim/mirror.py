@@ -53,14 +53,17 @@ class Mirror(NamedTuple):
             return False
         return not self.only or registry.rstrip("/") in {r.rstrip("/") for r in self.only}
 
-    def credentials(self) -> Credentials:
-        """A user and password in the URL, for the mirror's own origin only; else netrc."""
+    def credentials(self, project: Credentials | None = None) -> Credentials:
+        """A user and password in the URL, for the mirror's own origin only; else those of
+        the project's ``[[tool.uv.index]]`` of the same URL (``UV_INDEX_<NAME>_*``); else
+        netrc."""
         from lockshim.download import Credentials
 
+        known = dict(project.by_prefix) if project is not None else {}
         parts = urlsplit(self.url)
-        if parts.username is None:
-            return Credentials({})
-        return Credentials({self.label: (parts.username or "", parts.password or "")})
+        if parts.username is not None:
+            known[self.label] = (parts.username or "", parts.password or "")
+        return Credentials(known)
 
     def folder(self) -> Path:
         """The private folder of what was taken from this mirror (kept across runs: a second
@@ -92,22 +95,24 @@ class Lookup(NamedTuple):
 
 
 def lookup(
-    mirror: Mirror, wanted: Sequence[tuple[str, str, str]], downloader: Downloader
+    mirror: Mirror, wanted: Sequence[tuple[str, str, str, int | None]], downloader: Downloader
 ) -> Lookup:
-    """For each (project, file name, digest as the lock pins it): the mirror's entry for that
-    very file name, when its digest (where the page gives one in the lock's algorithm) is the
-    lock's. One page a project, several at once."""
+    """For each (project, file name, digest as the lock pins it, size or None): the mirror's
+    entry for that very file name, when its digest (where the page gives one in the lock's
+    algorithm) and size (where both give one) are the lock's. One page a project, several at
+    once."""
     from concurrent.futures import ThreadPoolExecutor
 
-    projects = sorted({str(canonicalize_name(name)) for name, _, _ in wanted})
+    projects = sorted({str(canonicalize_name(item[0])) for item in wanted})
     with ThreadPoolExecutor(max_workers=min(PAGES_AT_ONCE, max(1, len(projects)))) as pool:
         pages = dict(
             zip(projects, pool.map(lambda p: _page(mirror, p, downloader), projects), strict=True)
         )
     found: dict[str, IndexFile] = {}
     problems: dict[str, str] = {}
-    for name, filename, digest in wanted:
-        entry, problem = _judge(mirror, name, filename, digest, pages[str(canonicalize_name(name))])
+    for name, filename, digest, size in wanted:
+        listed = pages[str(canonicalize_name(name))]
+        entry, problem = _judge(mirror, name, filename, digest, size, listed)
         if entry is not None:
             found[filename] = entry
         else:
@@ -128,7 +133,12 @@ def _page(mirror: Mirror, project: str, downloader: Downloader) -> list[IndexFil
 
 
 def _judge(
-    mirror: Mirror, name: str, filename: str, digest: str, listed: list[IndexFile] | str
+    mirror: Mirror,
+    name: str,
+    filename: str,
+    digest: str,
+    size: int | None,
+    listed: list[IndexFile] | str,
 ) -> tuple[IndexFile | None, str]:
     """The page's entry for exactly this file, when its digest allows; else why not."""
     where = f"{mirror.label}/{canonicalize_name(name)}/"
@@ -146,6 +156,8 @@ def _judge(
             f"the mirror lists other bytes under that name ({algorithm} {given}, uv.lock pins "
             f"{value}): not used"
         )
+    if size is not None and entry.size is not None and entry.size != size:
+        return None, f"the mirror lists {entry.size} bytes under that name, uv.lock pins {size}"
     return entry, ""
 
 
@@ -166,6 +178,7 @@ def fetch_into(
     wanted: Sequence[Wanted],
     dest: Path,
     jobs: int = 8,
+    credentials: Credentials | None = None,
 ) -> tuple[list[Outcome], dict[str, str]]:
     """Look the files up on the mirror and download those it has into ``dest``, each
     project's files as soon as its page is read (pages and downloads overlap); (the outcomes
@@ -176,7 +189,7 @@ def fetch_into(
     from lockshim.sources.wheelhouse import remember_downloads
 
     dest.mkdir(mode=0o700, parents=True, exist_ok=True)
-    downloader = Downloader(dest, mirror.credentials(), jobs)
+    downloader = Downloader(dest, mirror.credentials(credentials), jobs)
     by_project: dict[str, list[Wanted]] = {}
     for item in wanted:
         by_project.setdefault(str(canonicalize_name(item.name)), []).append(item)
@@ -187,7 +200,9 @@ def fetch_into(
         listed = _page(mirror, project, downloader)
         done = []
         for item in by_project[project]:
-            entry, problem = _judge(mirror, item.name, item.filename, item.digest, listed)
+            entry, problem = _judge(
+                mirror, item.name, item.filename, item.digest, item.size, listed
+            )
             if entry is None:
                 problems[item.filename] = problem
                 continue

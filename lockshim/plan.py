@@ -55,6 +55,7 @@ class Entry(NamedTuple):
     url: str | None
     path: Path | None = None  # the local file, when served
     origin: str | None = None  # wheelhouse or pip cache
+    size: int | None = None  # as the lock pins it, where it does
 
 
 class Plan(NamedTuple):
@@ -260,7 +261,7 @@ def make_plan(
             local.append(item.name)
             continue
         hit = served_by_sha.get(item.digest) if item.digest else None
-        entry = Entry(item.name, item.version, item.filename, item.digest, item.url)
+        entry = Entry(item.name, item.version, item.filename, item.digest, item.url, size=item.size)
         if hit is not None:
             served.append(entry._replace(path=hit.file.path, origin=hit.file.origin))
         else:
@@ -366,6 +367,7 @@ def _with_mirror(plan: Plan, found: Found, mirror: Mirror) -> Plan:
     """The missing registry files looked up on the mirror (its pages only, nothing
     downloaded): those it has move to ``mirrored``; the others say why."""
     from lockshim.download import Downloader
+    from lockshim.fetch import credentials_for
     from lockshim.mirror import lookup
 
     registry = {
@@ -382,8 +384,8 @@ def _with_mirror(plan: Plan, found: Found, mirror: Mirror) -> Plan:
         return plan
     found_on = lookup(
         mirror,
-        [(e.name, str(e.filename), str(e.digest)) for e in asked],
-        Downloader(mirror.folder(), mirror.credentials(), 8),
+        [(e.name, str(e.filename), str(e.digest), e.size) for e in asked],
+        Downloader(mirror.folder(), mirror.credentials(credentials_for(found.project)), 8),
     )
     mirrored = tuple(
         e._replace(url=found_on.found[str(e.filename)].url, origin="mirror")

@@ -312,22 +312,31 @@ def _from_mirror(found: Found, mirror: Mirror, advice: Advice, reporter: Reporte
         if p.source is not None and p.source.kind == "registry"
     }
     wanted = []
-    for name, filename, digest in advice.missing_files:
+    for name, filename, digest, size in advice.missing_files:
         package = registry.get(canonicalize_name(name))
         if package is None or package.source is None or digest is None:
             continue
-        if mirror.covers(package.source.value):  # the mirror's page gives the URL and size
-            wanted.append(Wanted(name, package.version, filename, "", digest, None))
+        if mirror.covers(package.source.value):  # the mirror's page gives the URL
+            wanted.append(Wanted(name, package.version, filename, "", digest, size))
     if not wanted:
         return False
-    outcomes, problems = fetch_into(mirror, wanted, mirror.folder())
+    from lockshim.fetch import credentials_for
+
+    credentials = credentials_for(found.project)  # UV_INDEX_<NAME>_* of an index at its URL
+    outcomes, problems = fetch_into(mirror, wanted, mirror.folder(), credentials=credentials)
     got = [o for o in outcomes if o.status == "downloaded"]
     if got:
         reporter.info(f"taken from the mirror {mirror.label}: {len(got)} file(s).")
     if problems:
+        causes = {why.partition("cannot be read: ")[2] for why in problems.values()}
+        lines = (
+            [f"{len(problems)} files: the mirror's pages cannot be read: {causes.pop()}"]
+            if len(problems) > 1 and len(causes) == 1 and "" not in causes
+            else [f"{name}: {why}" for name, why in sorted(problems.items())]
+        )
         raise LockshimError(
             f"the mirror {mirror.label} cannot serve what this environment needs:"
-            + "".join(f"\n    {name}: {why}" for name, why in sorted(problems.items()))
+            + "".join(f"\n    {line}" for line in lines)
             + "\n  Nothing was changed. Check the mirror's URL (its simple API root) and that "
             "it proxies the index uv.lock was made against; `--mirror-for REGISTRY` limits "
             "which locked registries it stands in for; a file it cannot have can come from a "
@@ -348,7 +357,7 @@ def _stop_if_hopeless(found: Found, uv: uvmod.Uv, uv_args: Sequence[str], advice
         return  # a cache lockshim cannot read: uv may still have them
     lacking = [
         f"{name} ({filename})"
-        for name, filename, sha256 in advice.missing_files
+        for name, filename, sha256, _ in advice.missing_files
         if cache is None or not uvcache.holds(cache, name, filename, sha256)
     ]
     if not lacking:
@@ -410,8 +419,8 @@ class Advice(NamedTuple):
     build_files: list[tuple[str, int, int, str]]  # (path, offset, size, wheel file name)
     target: str = ""
     here: tuple[int, int] | None = None  # (local, needed) files of the target environment
-    #: (name, file name, digest or None) of each missing file: is it in uv's cache?
-    missing_files: tuple[tuple[str, str, str | None], ...] = ()
+    #: (name, file name, digest or None, size or None) of each missing file
+    missing_files: tuple[tuple[str, str, str | None, int | None], ...] = ()
     #: where the local files of the target environment are: (place, files)
     places: tuple[tuple[str, int], ...] | None = None
 
@@ -455,7 +464,10 @@ def _advice(found: Found, uv: uvmod.Uv, uv_args: Sequence[str], reporter: Report
             [(str(p), int(o), int(n), str(f)) for p, o, n, f in data["build_files"]],
             str(data["target"]),
             (int(here[0]), int(here[1])) if here else None,
-            tuple((str(n), str(f), str(d) if d else None) for n, f, d in data["missing_files"]),
+            tuple(
+                (str(n), str(f), str(d) if d else None, int(z) if z is not None else None)
+                for n, f, d, z in data["missing_files"]
+            ),
             tuple((str(w), int(n)) for w, n in data["places"]) if here else None,
         )
     except (OSError, ValueError, TypeError, KeyError):
@@ -476,7 +488,7 @@ def _advice(found: Found, uv: uvmod.Uv, uv_args: Sequence[str], reporter: Report
             ],
             plan.target,
             (len(plan.served), len(plan.served) + len(plan.missing)),
-            tuple((e.name, e.filename, e.digest) for e in plan.missing if e.filename),
+            tuple((e.name, e.filename, e.digest, e.size) for e in plan.missing if e.filename),
             _places(found, {e.digest for e in plan.served if e.digest}),
         )
         with contextlib.suppress(OSError):

@@ -265,3 +265,21 @@ def test_a_devpi_mirror_with_json_pages_and_relative_paths(
         [str(python), "-c", "import app, alpha, beta"], capture_output=True, text=True
     )
     assert ran.returncode == 0, ran.stderr
+
+
+def test_a_mirror_that_cannot_be_reached_is_one_clear_line(
+    locked_elsewhere: tuple[Path, Path, LoopbackIndex], tmp_path: Path
+) -> None:
+    project, _, _ = locked_elsewhere
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    original = (project / "uv.lock").read_bytes()
+    mirror = f"http://127.0.0.1:{port}/simple/"
+    result = lockshim(
+        ["sync", "--no-pip-cache", "--mirror", mirror], project, clean_env(tmp_path), offline=False
+    )
+    assert result.returncode == 3, result.stderr
+    assert "2 files: the mirror's pages cannot be read: cannot connect" in result.stderr
+    assert result.stderr.count("cannot connect") == 1
+    assert (project / "uv.lock").read_bytes() == original and not (project / ".venv").exists()
