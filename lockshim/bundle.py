@@ -386,8 +386,7 @@ def _uv_from_index(
     """The uv wheel for ``environment`` from the first index whose uv page lists one (its
     digest checked while it streams); else None and why. ``listed`` remembers each index's
     answer across targets."""
-    from lockshim.download import Downloader, PageFailure, Wanted
-    from lockshim.fetch import credentials_for
+    from lockshim.download import Downloader, PageFailure, Wanted, credentials_for
     from lockshim.simple import ACCEPT, PAGE_LIMIT, PageError, parse, project_url
 
     downloader = Downloader(folder, credentials_for(found.project), 1)

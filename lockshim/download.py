@@ -20,6 +20,8 @@ import contextlib
 import hashlib
 import netrc
 import os
+import re
+import sys
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -31,6 +33,8 @@ from lockshim.filenames import unsafe
 
 if TYPE_CHECKING:
     import urllib3
+
+    from lockshim.project import Project
 
 _CHUNK = 1 << 16
 RETRIES = 3
@@ -103,6 +107,31 @@ class Credentials(NamedTuple):
             if found is not None:
                 return _basic(*found)
         return None
+
+
+def credentials_for(project: Project) -> Credentials:
+    """Index credentials the way uv takes them: ``UV_INDEX_<NAME>_USERNAME``/``_PASSWORD`` for
+    each ``[[tool.uv.index]]`` of the project (netrc is read per host as a fallback)."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+
+    try:
+        data = tomllib.loads((project.root / "pyproject.toml").read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError):
+        data = {}
+    by_prefix: dict[str, tuple[str, str]] = {}
+    for index in data.get("tool", {}).get("uv", {}).get("index", []):
+        name, url = index.get("name"), index.get("url")
+        if not name or not url:
+            continue
+        key = re.sub(r"[^A-Z0-9]", "_", str(name).upper())
+        user = os.environ.get(f"UV_INDEX_{key}_USERNAME")
+        password = os.environ.get(f"UV_INDEX_{key}_PASSWORD")
+        if user is not None or password is not None:
+            by_prefix[str(url)] = (user or "", password or "")
+    return Credentials(by_prefix)
 
 
 def _basic(user: str, password: str) -> str:

@@ -32,14 +32,13 @@ from lockshim.builds import (
     sdist_needs,
 )
 from lockshim.digests import parse
-from lockshim.download import Credentials, Outcome, Wanted, fetch_all, redact
+from lockshim.download import Credentials, Outcome, Wanted, credentials_for, fetch_all, redact
 from lockshim.errors import LockshimError
 from lockshim.filenames import require_plain
 from lockshim.mirror import Mirror
 from lockshim.mirror import resolve as resolve_mirror
 from lockshim.paths import user_cache_dir
 from lockshim.plan import resolve_target
-from lockshim.project import Project
 from lockshim.report import Reporter
 from lockshim.select import entry_filename, export, select
 from lockshim.session import prepared
@@ -238,26 +237,6 @@ def wanted_from_export(
                 )
             )
     return wanted, unverifiable
-
-
-def credentials_for(project: Project) -> Credentials:
-    """Index credentials the way uv takes them: ``UV_INDEX_<NAME>_USERNAME``/``_PASSWORD`` for
-    each ``[[tool.uv.index]]`` of the project (netrc is read per host as a fallback)."""
-    try:
-        data = tomllib.loads((project.root / "pyproject.toml").read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError):
-        data = {}
-    by_prefix: dict[str, tuple[str, str]] = {}
-    for index in data.get("tool", {}).get("uv", {}).get("index", []):
-        name, url = index.get("name"), index.get("url")
-        if not name or not url:
-            continue
-        key = re.sub(r"[^A-Z0-9]", "_", str(name).upper())
-        user = os.environ.get(f"UV_INDEX_{key}_USERNAME")
-        password = os.environ.get(f"UV_INDEX_{key}_PASSWORD")
-        if user is not None or password is not None:
-            by_prefix[str(url)] = (user or "", password or "")
-    return Credentials(by_prefix)
 
 
 def _present(wanted: Sequence[Wanted], dest: Path) -> set[str]:

@@ -366,8 +366,7 @@ def run_plan(
 def _with_mirror(plan: Plan, found: Found, mirror: Mirror) -> Plan:
     """The missing registry files looked up on the mirror (its pages only, nothing
     downloaded): those it has move to ``mirrored``; the others say why."""
-    from lockshim.download import Downloader
-    from lockshim.fetch import credentials_for
+    from lockshim.download import Downloader, credentials_for
     from lockshim.mirror import lookup
 
     registry = {

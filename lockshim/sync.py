@@ -320,7 +320,7 @@ def _from_mirror(found: Found, mirror: Mirror, advice: Advice, reporter: Reporte
             wanted.append(Wanted(name, package.version, filename, "", digest, size))
     if not wanted:
         return False
-    from lockshim.fetch import credentials_for
+    from lockshim.download import credentials_for
 
     credentials = credentials_for(found.project)  # UV_INDEX_<NAME>_* of an index at its URL
     outcomes, problems = fetch_into(mirror, wanted, mirror.folder(), credentials=credentials)
