@@ -7,20 +7,18 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import http.server
 import io
 import os
 import subprocess
 import sys
 import tarfile
-import threading
-import time
 import zipfile
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 from packaging.utils import canonicalize_name
+from support import LoopbackIndex, can_unshare_net, uv_bin
 
 _EPOCH = (2024, 1, 1, 0, 0, 0)
 
@@ -181,152 +179,7 @@ def build_sdist(dest: Path, name: str, version: str, *, requires: Sequence[str] 
     return path
 
 
-# --- a PEP 503 index on 127.0.0.1 ----------------------------------------------------------------
-
-
-class LoopbackIndex:
-    """Serves the files of ``folder`` as a simple index at ``url`` (127.0.0.1 only)."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.requests: list[str] = []
-        #: filename -> faults to play, one per request: "drop" (close the connection halfway
-        #: through the file), "slow" (half the file, then 20 s of nothing), "corrupt" (other
-        #: bytes, same length), "503".
-        self.faults: dict[str, list[str]] = {}
-        #: Basic-auth (user, password) the files need, or None.
-        self.auth: tuple[str, str] | None = None
-        #: Where file requests are redirected (302 to ``redirect + "/files/NAME"``), or None.
-        self.redirect: str | None = None
-        #: The Authorization header of every file request (None where there was none).
-        self.authorizations: list[str | None] = []
-        self._server: http.server.ThreadingHTTPServer | None = None
-
-    @property
-    def port(self) -> int:
-        assert self._server is not None
-        return self._server.server_address[1]
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/simple"
-
-    def _files_of(self, project: str) -> list[Path]:
-        return sorted(
-            path
-            for path in self.folder.iterdir()
-            if path.is_file() and _project_of(path.name) == project
-        )
-
-    def _handler(self) -> type[http.server.BaseHTTPRequestHandler]:
-        index = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: object) -> None:
-                index.requests.append(self.path)
-
-            head_only = False
-
-            def _send(self, body: bytes, content_type: str) -> None:
-                self.send_response(200)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(body)))
-                self.send_header("Cache-Control", "max-age=31536000")
-                self.end_headers()
-                if not self.head_only:
-                    self.wfile.write(body)
-
-            def _authorized(self) -> bool:
-                assert index.auth is not None
-                expected = base64.b64encode(":".join(index.auth).encode()).decode()
-                return self.headers.get("Authorization") == f"Basic {expected}"
-
-            def _file(self, path: Path) -> None:
-                body = path.read_bytes()
-                queue = index.faults.get(path.name, [])
-                fault = queue.pop(0) if queue else None
-                if fault == "503":
-                    self.send_error(503)
-                elif fault == "drop" and not self.head_only:
-                    self.send_response(200)
-                    self.send_header("Content-Length", str(len(body)))
-                    self.end_headers()
-                    self.wfile.write(body[: len(body) // 2])
-                    self.wfile.flush()
-                    self.close_connection = True
-                elif fault == "slow" and not self.head_only:  # half, then a long stall
-                    self.send_response(200)
-                    self.send_header("Content-Length", str(len(body)))
-                    self.end_headers()
-                    self.wfile.write(body[: len(body) // 2])
-                    self.wfile.flush()
-                    time.sleep(20)
-                    self.close_connection = True
-                elif fault == "corrupt":
-                    self._send(bytes(b ^ 0xFF for b in body), "application/octet-stream")
-                else:
-                    self._send(body, "application/octet-stream")
-
-            def do_HEAD(self) -> None:
-                self.head_only = True
-                self.do_GET()
-
-            def do_GET(self) -> None:
-                parts = [p for p in self.path.split("?")[0].split("/") if p]
-                if parts[:1] == ["simple"] and len(parts) == 2:
-                    files = index._files_of(canonicalize_name(parts[1]))
-                    if files:
-                        links = "".join(
-                            f'<a href="/files/{f.name}#sha256={sha256_of(f)}">{f.name}</a>\n'
-                            for f in files
-                        )
-                        self._send(f"<html><body>\n{links}</body></html>".encode(), "text/html")
-                        return
-                elif parts[:1] == ["files"] and len(parts) == 2:
-                    path = index.folder / parts[1]
-                    index.authorizations.append(self.headers.get("Authorization"))
-                    if index.auth is not None and not self._authorized():
-                        self.send_response(401)
-                        self.send_header("WWW-Authenticate", 'Basic realm="index"')
-                        self.send_header("Content-Length", "0")
-                        self.end_headers()
-                        return
-                    if index.redirect is not None:
-                        self.send_response(302)
-                        self.send_header("Location", f"{index.redirect}/files/{parts[1]}")
-                        self.send_header("Content-Length", "0")
-                        self.end_headers()
-                        return
-                    if path.is_file():
-                        self._file(path)
-                        return
-                self.send_error(404)
-
-        return Handler
-
-    def __enter__(self) -> LoopbackIndex:
-        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        assert self._server is not None
-        self._server.shutdown()
-        self._server.server_close()
-
-
-def _project_of(filename: str) -> str:
-    stem = filename.removesuffix(".whl").removesuffix(".tar.gz")
-    return canonicalize_name(stem.split("-")[0])
-
-
 # --- the real uv and lockshim -------------------------------------------------------------------
-
-
-def uv_bin() -> str:
-    from uv import find_uv_bin
-
-    return str(find_uv_bin())
 
 
 def clean_env(tmp: Path, **extra: str) -> dict[str, str]:
@@ -399,13 +252,6 @@ def pip_download(
     )
 
 
-def can_unshare_net() -> bool:
-    try:
-        return subprocess.run(["unshare", "-n", "true"], capture_output=True).returncode == 0
-    except OSError:
-        return False
-
-
 def lockshim(
     args: Sequence[str],
     cwd: Path,
@@ -422,7 +268,9 @@ def lockshim(
 
 @contextmanager
 def serving(folder: Path) -> Iterator[LoopbackIndex]:
-    with LoopbackIndex(folder) as index:
+    """The loopback index (support.index) serving ``folder``, PEP 503 HTML only: locks made
+    against it hold url and hash, as many mirrors give them."""
+    with LoopbackIndex(folder, json_api=False) as index:
         yield index
 
 

@@ -33,8 +33,8 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Loopb
 @pytest.fixture
 def index(live: tuple[Path, LoopbackIndex]) -> Iterator[LoopbackIndex]:
     yield live[1]
-    live[1].faults.clear()
-    live[1].auth = None
+    live[1].clear_faults()
+    live[1].clear_auth()
 
 
 @pytest.fixture
@@ -154,14 +154,14 @@ def test_a_dropped_connection_leaves_no_partial_file(
     copy: Path, index: LoopbackIndex, tmp_path: Path
 ) -> None:
     dest = tmp_path / "wheels"
-    index.faults["alpha-1.0-py3-none-any.whl"] = ["drop"] * 20
+    index.drop_after("alpha-1.0-py3-none-any.whl", 100, always=True)
     result, report = _fetch(copy, dest, tmp_path, "--no-build-deps")
     assert result.returncode == 1
     assert [row["filename"] for row in report["failed"]] == ["alpha-1.0-py3-none-any.whl"]
     assert "/files/alpha-1.0-py3-none-any.whl" in report["failed"][0]["url"]
     assert not (dest / "alpha-1.0-py3-none-any.whl").exists()
     assert not list(dest.glob(".*.part"))
-    index.faults.clear()
+    index.clear_faults()
     rerun, second = _fetch(copy, dest, tmp_path, "--no-build-deps")
     assert rerun.returncode == 0, rerun.stderr
     assert _names(second["downloaded"]) == {"alpha-1.0-py3-none-any.whl"}  # only what was missing
@@ -169,7 +169,7 @@ def test_a_dropped_connection_leaves_no_partial_file(
 
 def test_wrong_bytes_are_refused(copy: Path, index: LoopbackIndex, tmp_path: Path) -> None:
     dest = tmp_path / "wheels"
-    index.faults["devtool-1.0-py3-none-any.whl"] = ["corrupt"] * 5
+    index.corrupt("devtool-1.0-py3-none-any.whl")
     result, report = _fetch(copy, dest, tmp_path, "--no-build-deps")
     assert result.returncode == 1
     failed = report["failed"]
@@ -183,17 +183,18 @@ def test_wrong_bytes_are_refused(copy: Path, index: LoopbackIndex, tmp_path: Pat
 
 
 def test_transient_errors_are_retried(copy: Path, index: LoopbackIndex, tmp_path: Path) -> None:
-    index.faults["alpha-1.0-py3-none-any.whl"] = ["503", "drop"]
+    index.fail_times("alpha-1.0-py3-none-any.whl", 1)
+    index.drop_after("alpha-1.0-py3-none-any.whl", 100)
     result, report = _fetch(copy, tmp_path / "wheels", tmp_path, "--no-build-deps")
     assert result.returncode == 0, result.stderr
     assert "alpha-1.0-py3-none-any.whl" in _names(report["downloaded"])
-    assert index.faults["alpha-1.0-py3-none-any.whl"] == []  # both faults were met
+    assert index.pending_faults("alpha-1.0-py3-none-any.whl") == 0  # both faults were met
 
 
 def test_credentials_the_way_uv_takes_them(
     copy: Path, index: LoopbackIndex, tmp_path: Path
 ) -> None:
-    index.auth = ("lab", "s3cr3t-token")
+    index.require_auth("lab", "s3cr3t-token")
     with open(copy / "pyproject.toml", "a", encoding="utf-8") as stream:
         stream.write(f'\n[[tool.uv.index]]\nname = "lab-mirror"\nurl = "{index.url}"\n')
 
@@ -219,17 +220,17 @@ def test_credentials_never_follow_a_redirect_to_another_host(
     copy: Path, index: LoopbackIndex, tmp_path: Path
 ) -> None:
     """Private indexes redirect file downloads to object storage: the password stays home."""
-    index.auth = ("lab", "s3cr3t-token")
+    index.require_auth("lab", "s3cr3t-token")
     with open(copy / "pyproject.toml", "a", encoding="utf-8") as stream:
         stream.write(f'\n[[tool.uv.index]]\nname = "lab"\nurl = "{index.url}"\n')
     env = {"UV_INDEX_LAB_USERNAME": "lab", "UV_INDEX_LAB_PASSWORD": "s3cr3t-token"}
     with serving(index.folder) as storage:  # another origin: same host, another port
-        index.redirect = f"http://localhost:{storage.port}"
+        index.redirect_files = f"http://localhost:{storage.port}"
         index.authorizations.clear()
         try:
             result, report = _fetch(copy, tmp_path / "dest", tmp_path, "--no-build-deps", **env)
         finally:
-            index.redirect = None
+            index.redirect_files = None
     assert result.returncode == 0, result.stderr
     assert report["downloaded"]
     assert index.authorizations and all(a and a.startswith("Basic ") for a in index.authorizations)
@@ -328,7 +329,7 @@ def test_ctrl_c_stops_fetch_at_once_and_leaves_no_part_file(
     import sys
     import time
 
-    index.faults["alpha-1.0-py3-none-any.whl"] = ["slow"]
+    index.stall_after("alpha-1.0-py3-none-any.whl", 100)
     dest = tmp_path / "dest"
     process = subprocess.Popen(
         [sys.executable, "-m", "lockshim", "fetch", "--dest", str(dest), "--no-build-deps"],

@@ -91,11 +91,12 @@ def requires_python_of(path: Path) -> str | None:
 
 @dataclass
 class _Fault:
-    kind: str  # "drop", "corrupt" or "status"
+    kind: str  # "drop", "stall", "corrupt" or "status"
     remaining: int | None  # None: every request
     nbytes: int = 0
     status: int = 503
     data: bytes | None = None
+    seconds: float = 0.0
 
 
 class _Server(http.server.ThreadingHTTPServer):
@@ -121,6 +122,11 @@ class LoopbackIndex:
         self._hashes: dict[tuple[str, int, int], tuple[str, str | None]] = {}
         self._lock = threading.Lock()
         self._sockets: set[socket.socket] = set()
+        #: Where file requests are redirected (302 to ``{redirect_files}/files/NAME``), if set.
+        self.redirect_files: str | None = None
+        #: The Authorization header of every file request (None where there was none).
+        self.authorizations: list[str | None] = []
+        self._closing = threading.Event()  # ends a stall at once when the index stops
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._port: int | None = None
@@ -180,6 +186,18 @@ class LoopbackIndex:
         (same length). Every request unless ``times`` is given."""
         self._add(filename, _Fault("corrupt", times, data=data))
 
+    def stall_after(self, filename: str, nbytes: int, seconds: float = 20.0) -> None:
+        """Next download of ``filename``: the full Content-Length, ``nbytes``, then nothing
+        for ``seconds`` (a server that hangs mid-file)."""
+        self._add(filename, _Fault("stall", 1, nbytes=nbytes, seconds=seconds))
+
+    def pending_faults(self, filename: str) -> int:
+        """How many of the faults set for ``filename`` have not been met yet."""
+        with self._lock:
+            return sum(
+                1 for f in self._faults.get(filename, []) if f.remaining is None or f.remaining
+            )
+
     def fail_times(self, filename: str, n: int, status: int = 503) -> None:
         """Answer the next ``n`` requests for ``filename`` with ``status``."""
         self._add(filename, _Fault("status", n, status=status))
@@ -191,6 +209,9 @@ class LoopbackIndex:
     def require_auth(self, user: str, password: str) -> None:
         """From now on every request needs these Basic credentials (401 otherwise)."""
         self._auth = base64.b64encode(f"{user}:{password}".encode()).decode()
+
+    def clear_auth(self) -> None:
+        self._auth = None
 
     def _next_fault(self, filename: str) -> _Fault | None:
         with self._lock:
@@ -296,6 +317,7 @@ class LoopbackIndex:
         """Stop serving, cut open connections, join every thread."""
         if self._server is None:
             return
+        self._closing.set()  # a stalled answer ends now
         self._server.shutdown()
         with self._lock:
             sockets = list(self._sockets)
@@ -363,6 +385,8 @@ def _handler(index: LoopbackIndex) -> type[http.server.BaseHTTPRequestHandler]:
         def do_GET(self) -> None:
             with index._lock:
                 index.requests.append(self.path)
+                if urlsplit(self.path).path.startswith("/files/"):
+                    index.authorizations.append(self.headers.get("Authorization"))
             if index._auth and self.headers.get("Authorization") != f"Basic {index._auth}":
                 self._status(401, WWW_Authenticate='Basic realm="loopback"')
                 return
@@ -380,6 +404,10 @@ def _handler(index: LoopbackIndex) -> type[http.server.BaseHTTPRequestHandler]:
                     page, content_type = index._project_page(parts[1]), "text/html; charset=utf-8"
                 self._send(page, content_type) if page is not None else self._status(404)
             elif len(parts) == 2 and parts[0] == "files" and "/" not in parts[1]:
+                if index.redirect_files is not None:
+                    target = f"{index.redirect_files}/files/{quote(parts[1])}"
+                    self._status(302, Location=target)
+                    return
                 self._file(parts[1])
             else:
                 self._status(404)
@@ -401,12 +429,15 @@ def _handler(index: LoopbackIndex) -> type[http.server.BaseHTTPRequestHandler]:
                     fault.data if fault.data is not None else bytes(b ^ 0xFF for b in body),
                     content_type,
                 )
-            else:  # drop: promise everything, send the first nbytes, hang up
+            else:  # drop or stall: promise everything, send the first nbytes, then hang up
                 self._headers(200, len(body), content_type)
                 if not self.head_only:
                     self.wfile.write(body[: fault.nbytes])
                     self.wfile.flush()
+                if fault.kind == "stall":
+                    index._closing.wait(fault.seconds)
                 self.close_connection = True
-                self.request.shutdown(socket.SHUT_RDWR)
+                with contextlib.suppress(OSError):
+                    self.request.shutdown(socket.SHUT_RDWR)
 
     return Handler
