@@ -8,17 +8,15 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
-import os
 import subprocess
 import sys
-import tarfile
 import zipfile
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from packaging.utils import canonicalize_name
-from support import LoopbackIndex, can_unshare_net, uv_bin
+from support import LoopbackIndex, can_unshare_net, isolated_env, uv_bin
+from support import wheels as support_wheels
 
 _EPOCH = (2024, 1, 1, 0, 0, 0)
 
@@ -77,20 +75,22 @@ def build_wheel(
     payload: bytes = b"",
     extra_files: Mapping[str, bytes] | None = None,
 ) -> Path:
-    """Write a real, installable wheel: ``import <name>`` gives ``__version__``."""
-    module = canonicalize_name(name).replace("-", "_")
-    dist_info = f"{module}-{version}.dist-info"
-    files = {
-        f"{module}/__init__.py": f"__version__ = {version!r}\n".encode() + payload,
-        f"{dist_info}/METADATA": _metadata(
-            name, version, requires, extras or {}, requires_python
-        ).encode(),
-        **(extra_files or {}),
-    }
-    dest.mkdir(parents=True, exist_ok=True)
-    path = dest / f"{module}-{version}-{tag}.whl"
-    path.write_bytes(wheel_bytes(files, dist_info, tag))
-    return path
+    """A real, installable wheel (support.wheels), tagged ``tag``; ``payload`` is code that
+    ``import <name>`` runs."""
+    python, abi, platform = tag.split("-")
+    return support_wheels.build_wheel(
+        dest,
+        name,
+        version,
+        requires=requires,
+        extras=extras,
+        python_tag=python,
+        abi_tag=abi,
+        platform_tag=platform,
+        requires_python=requires_python,
+        code=payload,
+        extra_files=extra_files,
+    )
 
 
 #: A PEP 517 backend small enough to ship inside an sdist or a wheel: it builds a wheel (or an
@@ -153,55 +153,16 @@ def build_backend_wheel(dest: Path, name: str = "minibackend", version: str = "1
 
 def build_sdist(dest: Path, name: str, version: str, *, requires: Sequence[str] = ()) -> Path:
     """A real sdist that builds offline with nothing else: its backend is in the tree."""
-    module = canonicalize_name(name).replace("-", "_")
-    base = f"{module}-{version}"
-    deps = ", ".join(f'"{r}"' for r in requires)
-    files = {
-        f"{base}/pyproject.toml": (
-            f'[build-system]\nrequires = []\nbuild-backend = "intree"\nbackend-path = ["."]\n\n'
-            f'[project]\nname = "{name}"\nversion = "{version}"\ndependencies = [{deps}]\n'
-        ).encode(),
-        f"{base}/intree.py": BACKEND.encode(),
-        f"{base}/src/{module}/__init__.py": f"__version__ = {version!r}\n".encode(),
-        f"{base}/PKG-INFO": _metadata(name, version, requires, {}, None).encode(),
-    }
-    dest.mkdir(parents=True, exist_ok=True)
-    path = dest / f"{base}.tar.gz"
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz", format=tarfile.PAX_FORMAT) as archive:
-        for member, data in files.items():
-            info = tarfile.TarInfo(member)
-            info.size = len(data)
-            info.mtime = 1704067200
-            info.mode = 0o644
-            archive.addfile(info, io.BytesIO(data))
-    path.write_bytes(buffer.getvalue())
-    return path
+    return support_wheels.build_sdist(dest, name, version, requires=requires)
 
 
 # --- the real uv and lockshim -------------------------------------------------------------------
 
 
 def clean_env(tmp: Path, **extra: str) -> dict[str, str]:
-    """An environment with no pip or uv configuration of this machine, and a fresh uv cache."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("PIP_", "UV_", "LOCKSHIM_", "VIRTUAL_ENV"))
-    }
-    cache = tmp / "uv-cache"
-    cache.mkdir(parents=True, exist_ok=True)
-    env.update(
-        UV_CACHE_DIR=str(cache),
-        UV_NO_CONFIG="1",
-        UV_PYTHON_DOWNLOADS="never",
-        UV_PYTHON=sys.executable,
-        PIP_CONFIG_FILE=os.devnull,
-        LOCKSHIM_CACHE_DIR=str(tmp / "lockshim-cache"),
-        LOCKSHIM_UV=uv_bin(),
-    )
-    env.update(extra)
-    return env
+    """No pip or uv configuration of this machine, fresh caches under ``tmp``, HOME kept
+    (support.uvenv.isolated_env)."""
+    return isolated_env(tmp, keep_home=True, **extra)
 
 
 def uv_lock(project: Path, index: LoopbackIndex, env: Mapping[str, str]) -> bytes:

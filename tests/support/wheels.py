@@ -95,16 +95,22 @@ def build_wheel(
     requires_python: str | None = None,
     extras: Mapping[str, Sequence[str]] | None = None,
     payload: bytes = b"",
+    code: bytes = b"",
+    extra_files: Mapping[str, bytes] | None = None,
 ) -> Path:
     """Write a valid, installable wheel into ``dest``; return its path.
 
-    ``import <module>`` gives ``__version__``. A non-empty ``payload`` is stored uncompressed as
-    ``<module>/payload.bin``: the wheel is at least that big, and other bytes give another hash.
+    ``import <module>`` gives ``__version__``, then runs ``code``. A non-empty ``payload`` is
+    stored uncompressed as ``<module>/payload.bin``: the wheel is at least that big, and other
+    bytes give another hash. ``extra_files`` are added as they are (a module replaced, say).
     Compressed tags (``py2.py3``) are written as one ``Tag:`` line per combination.
     """
     module = module_name(name)
     info = f"{module}-{version}.dist-info"
-    files: dict[str, bytes] = {f"{module}/__init__.py": f"__version__ = {version!r}\n".encode()}
+    files: dict[str, bytes] = {
+        f"{module}/__init__.py": f"__version__ = {version!r}\n".encode() + code
+    }
+    files.update(extra_files or {})
     if payload:
         files[f"{module}/payload.bin"] = payload
     files[f"{info}/METADATA"] = core_metadata(
