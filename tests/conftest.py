@@ -1,7 +1,7 @@
 """Shared fixtures.
 
 From :mod:`support`: ``uv_bin``, ``isolated_env``, ``wheel_factory``, ``sdist_factory``,
-``loopback_index`` and the session-wide ``hatchling_wheelhouse``. From :mod:`realworld`: one
+``loopback_index`` and the session-wide ``hatchling_wheelhouse``. From :mod:`support.projects`: one
 project locked by the real uv against a loopback index, per session (``locked``, ``project``,
 ``wheelhouse``).
 """
@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 import support
-from realworld import build_registry, lock_project, serving
+from support.projects import build_registry, lock_project, serving
 
 
 @pytest.fixture(scope="session")

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from packaging.utils import parse_wheel_filename
-from realworld import build_wheel, clean_env, git, lockshim, pip_download, serving, uv_lock
+from support.projects import build_wheel, clean_env, git, lockshim, pip_download, serving, uv_lock
 from support.uvenv import make_project
 
 
@@ -361,7 +361,7 @@ def test_build_constraints_pin_what_fetch_brings_plan_picks_and_uv_builds_with(
     """`[tool.uv] build-constraint-dependencies` pins the backend (a supply-chain measure):
     fetch brings that version, not the newest; plan picks it among local wheels, and names the
     constraint when only other versions are local; the offline sync builds with it."""
-    from realworld import BUILD_SYSTEM, build_backend_wheel, write
+    from support.projects import BUILD_SYSTEM, build_backend_wheel, write
 
     registry = tmp_path / "registry"
     build_backend_wheel(registry, "minibackend", "1.0")

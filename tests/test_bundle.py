@@ -10,7 +10,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from realworld import clean_env, lockshim
+from support.projects import clean_env, lockshim
 
 EXAMPLE = Path(__file__).parent.parent / "fixtures" / "example"
 ARGS = ["--", "--all-extras"]
@@ -126,7 +126,7 @@ def _uv_wheel(folder: Path) -> Path:
     """A wheel of the uv in use, as the index ships it for this machine (its real binary)."""
     from importlib.metadata import distribution
 
-    from realworld import wheel_bytes
+    from support.projects import wheel_bytes
     from uv import find_uv_bin
 
     uv = distribution("uv")
@@ -158,7 +158,7 @@ def _bare_python_sync(
     """`python -I -S BUNDLE sync [LOCKSHIM_ARGS] -- UV_ARGS` in ``far``: no site-packages, no
     uv on PATH, empty caches (uv's and lockshim's live under a new HOME), no network where
     unshare -n works."""
-    from realworld import can_unshare_net
+    from support import can_unshare_net
 
     command = [str(python), "-I", "-S", str(bundle), "sync", *lockshim_args, "--", *uv_args]
     if can_unshare_net():
@@ -174,7 +174,7 @@ def test_a_self_contained_bundle_needs_only_python(
     (-I -S: no site-packages), no uv on PATH, no network, empty caches."""
     import sys
 
-    from realworld import build_wheel, serving, uv_lock
+    from support.projects import build_wheel, serving, uv_lock
     from support.uvenv import make_project
 
     registry = tmp_path / "registry"
@@ -314,8 +314,8 @@ def test_a_self_contained_bundle_runs_on_python_3_10(example: Path, tmp_path: Pa
 def _alpha_app(tmp_path: Path) -> tuple[Path, Path, Path]:
     """(an index folder holding alpha, a wheelhouse holding alpha too, a virtual project that
     depends on alpha, not locked yet)."""
-    from realworld import build_wheel
     from support import make_project
+    from support.projects import build_wheel
 
     registry = tmp_path / "registry"
     wheelhouse = tmp_path / "wheelhouse"
@@ -343,8 +343,7 @@ def test_a_self_contained_bundle_takes_uv_from_the_simple_api_of_the_projects_in
 ) -> None:
     """A company index serves only the simple API (no per-version JSON): uv's wheel is found
     on the page of the index the lock uses, checked by its digest, and carried."""
-    from realworld import sha256_of
-    from support import LoopbackIndex, uv_lock
+    from support import LoopbackIndex, sha256_of, uv_lock
 
     registry, wheelhouse, project = _alpha_app(tmp_path)
     env = clean_env(tmp_path)
@@ -368,8 +367,8 @@ def test_a_self_contained_bundle_takes_uv_from_the_simple_api_of_the_projects_in
 
 def test_a_self_contained_bundle_takes_uv_from_pips_cache(tmp_path: Path) -> None:
     """uv's wheel that pip downloaded once (a body without a name in pip's cache) is carried."""
-    from realworld import pip_download, sha256_of
-    from support import LoopbackIndex, uv_lock
+    from support import LoopbackIndex, sha256_of, uv_lock
+    from support.projects import pip_download
 
     registry, wheelhouse, project = _alpha_app(tmp_path)
     env = clean_env(tmp_path)
@@ -389,7 +388,7 @@ def test_a_self_contained_bundle_takes_uv_from_pips_cache(tmp_path: Path) -> Non
 
 def test_a_self_contained_bundle_without_uv_is_not_written(example: Path, tmp_path: Path) -> None:
     """No uv wheel locally and no index reachable: no half-made .pyz under the name asked for."""
-    from realworld import can_unshare_net
+    from support import can_unshare_net
 
     if not can_unshare_net():
         pytest.skip("needs unshare -n: the indexes must be unreachable")

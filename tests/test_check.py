@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 from pytest_regressions.data_regression import DataRegressionFixture
-from realworld import build_sdist, build_wheel, clean_env, git, serving, uv_bin, uv_lock, write
+from support import uv_bin
+from support.projects import build_sdist, build_wheel, clean_env, git, serving, uv_lock, write
 
 from lockshim.atomic import atomic_write
 from lockshim.lock import read_lock

@@ -17,7 +17,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from realworld import clean_env, uv_bin, write
+from support import uv_bin
+from support.projects import clean_env, write
 
 EXAMPLE = Path(__file__).parent.parent / "fixtures" / "example"
 JOURNAL = ".uv.lock.lockshim-journal"

@@ -10,8 +10,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from realworld import build_wheel, clean_env, lockshim
 from support import LoopbackIndex, make_project, uv_lock
+from support.projects import build_wheel, clean_env, lockshim
 
 from lockshim.digests import of_file, parse
 

@@ -8,16 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from realworld import (
-    LoopbackIndex,
-    build_registry,
-    clean_env,
-    lock_project,
-    lockshim,
-    serving,
-    sha256_of,
-    uv_bin,
-)
+from support import LoopbackIndex, sha256_of, uv_bin
+from support.projects import build_registry, clean_env, lock_project, lockshim, serving
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from realworld import BACKEND, build_wheel, clean_env, git, lockshim, serving, uv_bin, uv_lock
+from support import uv_bin
+from support.projects import BACKEND, build_wheel, clean_env, git, lockshim, serving, uv_lock
 
 
 def _package(folder: Path, name: str, version: str) -> None:

@@ -15,14 +15,14 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from realworld import (
+from support import uv_bin
+from support.projects import (
     BUILD_SYSTEM,
     build_backend_wheel,
     build_wheel,
     clean_env,
     lockshim,
     serving,
-    uv_bin,
     uv_lock,
     write,
 )

@@ -17,7 +17,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from realworld import clean_env, git, lockshim, sha256_of
+from support import sha256_of
+from support.projects import clean_env, git, lockshim
 
 from lockshim.download import Credentials, _Refused, follow
 from lockshim.filenames import unsafe
@@ -269,7 +270,7 @@ def test_build_requirements_never_come_from_a_folder_others_can_write(
     wheelhouse, a world-writable pip cache) would run. Such a folder serves only what uv.lock
     pins by sha256; it is named, never passed to uv as --find-links, and builds take their
     wheels from folders only the user can write."""
-    from realworld import build_backend_wheel
+    from support.projects import build_backend_wheel
 
     env = clean_env(tmp_path)
     mine = lockshim(["sync", "--no-pip-cache", "-w", str(wheelhouse)], project, env)

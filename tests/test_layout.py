@@ -7,7 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from realworld import build_wheel, sha256_of
+from support import sha256_of
+from support.projects import build_wheel
 
 from lockshim.lock import parse_lock
 from lockshim.match import match

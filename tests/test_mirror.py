@@ -15,8 +15,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from realworld import BUILD_SYSTEM, build_backend_wheel, build_wheel, clean_env, lockshim, write
 from support import LoopbackIndex, uv_lock
+from support.projects import (
+    BUILD_SYSTEM,
+    build_backend_wheel,
+    build_wheel,
+    clean_env,
+    lockshim,
+    write,
+)
 
 
 @contextlib.contextmanager

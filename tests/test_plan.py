@@ -11,7 +11,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from realworld import build_wheel, clean_env, lockshim, pip_download, serving, sha256_of, uv_bin
+from support import sha256_of, uv_bin
+from support.projects import build_wheel, clean_env, lockshim, pip_download, serving
 
 from lockshim.hashindex import INDEX_NAME
 from lockshim.local import SourceOptions, find_local

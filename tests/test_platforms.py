@@ -143,7 +143,7 @@ def test_lockshims_and_pips_cache_folders_are_where_each_platform_keeps_them(
     ],
 )
 def test_check_flags_every_windows_spelling_of_a_local_source(source: str, tmp_path: Path) -> None:
-    from realworld import clean_env, lockshim
+    from support.projects import clean_env, lockshim
 
     repo = tmp_path / "repo"
     repo.mkdir()

@@ -377,7 +377,7 @@ def test_when_undoing_a_failed_write_fails_too_the_journal_is_named(
 def test_a_hard_linked_lock_comes_back_with_a_word(
     project: Path, wheelhouse: Path, tmp_path: Path
 ) -> None:
-    from realworld import clean_env, lockshim
+    from support.projects import clean_env, lockshim
 
     lock = project / "uv.lock"
     other = tmp_path / "other-name.lock"

@@ -11,16 +11,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from realworld import (
-    build_wheel,
-    can_unshare_net,
-    clean_env,
-    lockshim,
-    serving,
-    sha256_of,
-    uv_bin,
-    write,
-)
+from support import can_unshare_net, sha256_of, uv_bin
+from support.projects import build_wheel, clean_env, lockshim, serving, write
 
 
 def _installed(project: Path) -> dict[str, str]:

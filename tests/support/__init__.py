@@ -1,4 +1,11 @@
-"""Test support for lockshim: real wheels and sdists, a loopback index, the real uv.
+"""Test support for lockshim, one layer, a module for each thing it provides:
+
+- :mod:`.wheels`: real wheels and sdists, built by the tests;
+- :mod:`.index`: a PEP 503/691 index on 127.0.0.1 that serves them, with faults on demand;
+- :mod:`.uvenv`: the real uv, an environment with no configuration of this machine, projects;
+- :mod:`.projects`: the projects and locks the tests share, and the real lockshim, git and pip
+  run on them;
+- :mod:`.wheelhouse`: hatchling's real wheels, downloaded once.
 
 Nothing here reaches the network beyond 127.0.0.1, except :mod:`.wheelhouse`, which downloads
 hatchling's wheels once with this machine's pip configuration.

@@ -1,4 +1,5 @@
-"""Real things for the tests: wheels and sdists they build, a loopback index, the real uv.
+"""The projects, locks and commands the tests run: a workspace locked by the real uv against
+the loopback index (:mod:`.index`), and the real lockshim, git and pip run on them.
 
 Nothing here touches the network beyond 127.0.0.1.
 """
@@ -15,14 +16,11 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from support import LoopbackIndex, can_unshare_net, isolated_env, uv_bin
-from support import wheels as support_wheels
+from . import wheels as support_wheels
+from .index import LoopbackIndex
+from .uvenv import can_unshare_net, isolated_env, uv_bin
 
 _EPOCH = (2024, 1, 1, 0, 0, 0)
-
-
-def sha256_of(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _metadata(
