@@ -126,7 +126,7 @@ def _uv_wheel(folder: Path) -> Path:
     """A wheel of the uv in use, as the index ships it for this machine (its real binary)."""
     from importlib.metadata import distribution
 
-    from support.projects import wheel_bytes
+    from support.wheels import wheel_bytes
     from uv import find_uv_bin
 
     uv = distribution("uv")

@@ -6,12 +6,8 @@ Nothing here touches the network beyond 127.0.0.1.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import io
 import subprocess
 import sys
-import zipfile
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -38,27 +34,6 @@ def _metadata(
         lines.append(f"Provides-Extra: {extra}")
         lines += [f"Requires-Dist: {r}; extra == '{extra}'" for r in reqs]
     return "\n".join(lines) + "\n"
-
-
-def wheel_bytes(files: Mapping[str, bytes], dist_info: str, tag: str) -> bytes:
-    """A valid wheel archive of ``files`` plus WHEEL and RECORD (deterministic bytes)."""
-    files = dict(files)
-    files[f"{dist_info}/WHEEL"] = (
-        f"Wheel-Version: 1.0\nGenerator: lockshim-tests\nRoot-Is-Purelib: true\nTag: {tag}\n"
-    ).encode()
-    record = []
-    for path, data in files.items():
-        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-        record.append(f"{path},sha256={digest},{len(data)}")
-    record.append(f"{dist_info}/RECORD,,")
-    files[f"{dist_info}/RECORD"] = ("\n".join(record) + "\n").encode()
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path, data in files.items():
-            info = zipfile.ZipInfo(path, _EPOCH)
-            info.external_attr = 0o644 << 16
-            archive.writestr(info, data)
-    return buffer.getvalue()
 
 
 def build_wheel(

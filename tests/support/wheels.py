@@ -83,6 +83,18 @@ def _zip(files: Mapping[str, bytes], stored: frozenset[str] = frozenset()) -> by
     return buffer.getvalue()
 
 
+def wheel_bytes(files: Mapping[str, bytes], dist_info: str, tag: str) -> bytes:
+    """A valid wheel archive of ``files`` plus WHEEL and RECORD (deterministic bytes)."""
+    files = dict(files)
+    files[f"{dist_info}/WHEEL"] = (
+        f"Wheel-Version: 1.0\nGenerator: lockshim-tests\nRoot-Is-Purelib: true\nTag: {tag}\n"
+    ).encode()
+    record = [f"{path},sha256={_urlsafe_digest(data)},{len(data)}" for path, data in files.items()]
+    record.append(f"{dist_info}/RECORD,,")
+    files[f"{dist_info}/RECORD"] = ("\n".join(record) + "\n").encode()
+    return _zip(files)
+
+
 def build_wheel(
     dest: Path,
     name: str,
