@@ -133,6 +133,7 @@ def served_built(found: Found) -> dict[int, Built]:
         for source in found.sources
         if source.kind == WHEELHOUSE
     }
+    records.update(_bundle_records(found))
     if not any(records.values()):
         return {}
     text = found.lock.text
@@ -152,3 +153,46 @@ def served_built(found: Found) -> dict[int, Built]:
         except OSError:
             continue
     return chosen
+
+
+def _bundle_records(found: Found) -> dict[Path, dict[str, Built]]:
+    """The build records of the self-contained bundle this run's own code came from (its
+    manifest's ``built``), each wheel copied out of it once into lockshim's cache and checked
+    against the manifest's sha256. Any other bundle's records are not believed: they were
+    written on another machine."""
+    import os
+
+    from lockshim.paths import user_cache_dir
+    from lockshim.runtime import RUNNING_BUNDLE
+    from lockshim.sources.bundle import BundleSource
+    from lockshim.staging import copy_bytes
+
+    running = os.environ.get(RUNNING_BUNDLE)
+    found_records: dict[Path, dict[str, Built]] = {}
+    for source in found.sources:
+        if not isinstance(source, BundleSource) or source.manifest is None or not running:
+            continue
+        if str(source.root.resolve()) != running:
+            continue
+        members = {f.relative: f for f in found.files if f.source is source}
+        records: dict[str, Built] = {}
+        for member, sdist_digest in source.manifest.built.items():
+            listed = source.manifest.files.get(member)
+            file = members.get(member)
+            name = member.rpartition("/")[2]
+            if listed is None or file is None or unsafe(name) is not None:
+                continue
+            sha256, size = listed
+            folder = user_cache_dir() / "built" / "from-bundles" / sha256[:24]
+            target = folder / name
+            if not target.is_file() or target.stat().st_size != size:
+                folder.mkdir(parents=True, exist_ok=True)
+                temp = folder / f".{name}.{os.getpid()}.part"
+                temp.unlink(missing_ok=True)
+                if copy_bytes(file, temp) != sha256:
+                    temp.unlink(missing_ok=True)
+                    continue
+                os.replace(temp, target)
+            records[sdist_digest] = Built(target, sha256, size, sdist_digest)
+        found_records[source.root] = records
+    return found_records

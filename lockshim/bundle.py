@@ -18,7 +18,7 @@ import os
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
@@ -154,6 +154,7 @@ def make_bundle(
             failures += [
                 f"git {label} @ {commit}: {why}" for label, commit, _, why in report.git_failed
             ]
+        carried = _seed_built(found, work) if self_contained else {}
         uv_wheels: list[Path] = []
         if self_contained:
             uv_wheels, lacking, local_uv = _uv_wheels(found, targets, uv.version, work / ".uv")
@@ -173,6 +174,7 @@ def make_bundle(
             [t.name for t in targets] if not all_platforms else ["all"],
             uv_args,
             uv_wheels if self_contained else None,
+            carried,
         )
     return BundleReport(
         output, tuple(members), from_local, downloaded, tuple(dict.fromkeys(failures))
@@ -242,6 +244,25 @@ def _seed_builds(built: BuildPlan, work: Path) -> int:
     return count
 
 
+def _seed_built(found: Found, work: Path) -> dict[str, str]:
+    """The wheels `fetch --build` made on this machine from the lock's sdists (its own
+    records), copied in checked: wheel file name -> the sdist's digest. Carried only by a
+    self-contained bundle, whose far side runs the bundle's own code and so may believe its
+    record; any other reader of a bundle builds the sdist."""
+    from lockshim.built import served_built
+
+    carried = {}
+    for built in served_built(found).values():
+        target = work / built.path.name
+        if not target.exists():
+            shutil.copyfile(built.path, target)
+        if sha256_file(target) == built.sha256:
+            carried[built.path.name] = built.sdist_digest
+        else:
+            target.unlink()
+    return carried
+
+
 def _write(
     output: Path,
     work: Path,
@@ -249,6 +270,7 @@ def _write(
     targets: Sequence[str],
     uv_args: Sequence[str],
     uv_wheels: Sequence[Path] | None = None,
+    built: Mapping[str, str] | None = None,
 ) -> list[tuple[str, int]]:
     """The zip file, written beside ``output`` and renamed into place."""
     files = sorted(
@@ -284,6 +306,7 @@ def _write(
             "targets": list(targets),
             "uv_args": list(uv_args),
             "files": listed,
+            "built": {FILES + name: digest for name, digest in (built or {}).items()},
         }
         archive.writestr(MANIFEST, json.dumps(manifest, indent=1))
     os.replace(temp, output)

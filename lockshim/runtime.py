@@ -13,6 +13,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 UV_PREFIX = "uv/"
+#: Set by the zipapp's start to the bundle it runs from (lockshim.built believes its records).
+RUNNING_BUNDLE = "LOCKSHIM_RUNNING_BUNDLE"
 LIB_PREFIX = "lib/"
 #: What lockshim imports on the far side (tomli only where it is installed: Python < 3.11).
 PACKAGES = ("lockshim", "click", "packaging", "tomlkit", "urllib3", "tomli")

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from lockshim.atomic import atomic_write
 from lockshim.errors import LockshimError
-from lockshim.runtime import UV_PREFIX, uv_binary_name
+from lockshim.runtime import RUNNING_BUNDLE, UV_PREFIX, uv_binary_name
 
 
 def run(bundle: str, argv: Sequence[str]) -> None:
@@ -31,6 +31,8 @@ def run(bundle: str, argv: Sequence[str]) -> None:
     def start() -> int:
         if "LOCKSHIM_UV" not in os.environ:
             os.environ["LOCKSHIM_UV"] = str(unpack_uv(Path(bundle)))
+        # this run's code is the bundle's own: it may believe the bundle's build records
+        os.environ[RUNNING_BUNDLE] = str(Path(bundle).resolve())
         return 0
 
     status = guarded(start)

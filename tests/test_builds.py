@@ -8,11 +8,9 @@ as the only source, under `unshare -n` where the machine allows it, with an empt
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import shutil
 import subprocess
-import tarfile
 import zipfile
 from pathlib import Path
 
@@ -20,6 +18,7 @@ import pytest
 from packaging.utils import parse_wheel_filename
 from support.projects import build_wheel, clean_env, git, lockshim, pip_download, serving, uv_lock
 from support.uvenv import make_project
+from support.wheels import hatchling_sdist
 
 
 @pytest.fixture
@@ -134,28 +133,6 @@ def test_a_workspace_and_an_sdist_build_from_pips_cache(
     assert imported.returncode == 0, imported.stderr
 
 
-def _hatch_sdist(dest: Path, name: str, version: str) -> Path:
-    """An sdist built with hatchling (a real backend, from outside the sdist)."""
-    base = f"{name}-{version}"
-    files = {
-        f"{base}/pyproject.toml": (
-            '[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatchling.build"\n\n'
-            f'[project]\nname = "{name}"\nversion = "{version}"\n\n'
-            f'[tool.hatch.build.targets.wheel]\npackages = ["src/{name}"]\n'
-        ),
-        f"{base}/src/{name}/__init__.py": f"__version__ = {version!r}\n",
-        f"{base}/PKG-INFO": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
-    }
-    path = dest / f"{base}.tar.gz"
-    with tarfile.open(path, "w:gz") as archive:
-        for member, text in files.items():
-            data = text.encode()
-            info = tarfile.TarInfo(member)
-            info.size, info.mtime = len(data), 1704067200
-            archive.addfile(info, io.BytesIO(data))
-    return path
-
-
 def test_an_sdist_whose_backend_only_pips_cache_holds(
     hatchling_wheelhouse: Path, tmp_path: Path
 ) -> None:
@@ -163,7 +140,7 @@ def test_an_sdist_whose_backend_only_pips_cache_holds(
     registry.mkdir()
     for wheel in hatchling_wheelhouse.glob("*.whl"):
         shutil.copy(wheel, registry)
-    sdist = _hatch_sdist(registry, "gamma", "1.0")
+    sdist = hatchling_sdist(registry, "gamma", "1.0")
     project = make_project(tmp_path / "virtual", "virtual", ["gamma"], build_backend=None)
     cache = tmp_path / "pip cache"
     with serving(registry) as index:
@@ -204,7 +181,7 @@ def test_fetch_build_makes_a_wheel_once_and_sync_installs_it_without_building(
     registry.mkdir()
     for wheel in hatchling_wheelhouse.glob("*.whl"):
         shutil.copy(wheel, registry)
-    _hatch_sdist(registry, "gamma", "1.0")
+    hatchling_sdist(registry, "gamma", "1.0")
     build_wheel(registry, "alpha", "1.0")
     project = make_project(tmp_path / "virtual", "virtual", ["gamma", "alpha"], build_backend=None)
     wheels = tmp_path / "wheels"
@@ -284,7 +261,7 @@ def test_a_bundle_made_with_nothing_local_carries_what_builds_the_sdists_it_down
     registry.mkdir()
     for wheel in hatchling_wheelhouse.glob("*.whl"):
         shutil.copy(wheel, registry)
-    _hatch_sdist(registry, "gamma", "1.0")
+    hatchling_sdist(registry, "gamma", "1.0")
     project = make_project(tmp_path / "virtual", "virtual", ["gamma"], build_backend=None)
     bundle = tmp_path / "app.lockshim.zip"
     with serving(registry) as index:
@@ -320,7 +297,7 @@ def test_a_build_record_a_repository_carries_is_never_believed(
     registry.mkdir()
     for wheel in hatchling_wheelhouse.glob("*.whl"):
         shutil.copy(wheel, registry)
-    sdist = _hatch_sdist(registry, "gamma", "1.0")
+    sdist = hatchling_sdist(registry, "gamma", "1.0")
     project = make_project(tmp_path / "repo", "virtual", ["gamma"], build_backend=None)
     with serving(registry) as index:
         uv_lock(project, index, clean_env(tmp_path / "lock"))

@@ -493,3 +493,55 @@ def test_a_bundle_is_never_written_over_a_project_file(
     assert "exists and is not a lockshim bundle" in made.stderr
     assert (example / name).read_bytes() == before
     assert not list(example.glob(".*lockshim-bundle*"))
+
+
+def test_a_self_contained_bundle_carries_the_wheels_built_once(
+    hatchling_wheelhouse: Path, tmp_path: Path
+) -> None:
+    """`fetch --build` made gamma's wheel from its locked sdist; the self-contained bundle
+    carries it with its record, and `python app.pyz sync` on the far side installs it (its code
+    is the bundle's own, so it may believe the bundle's record). `lockshim sync -w app.pyz`
+    with another lockshim does not believe it, and builds gamma instead."""
+    import sys
+
+    from support import make_project
+    from support.projects import build_wheel, serving, uv_lock
+    from support.wheels import hatchling_sdist
+
+    registry = tmp_path / "registry"
+    registry.mkdir()
+    for wheel in hatchling_wheelhouse.glob("*.whl"):
+        shutil.copy(wheel, registry)
+    hatchling_sdist(registry, "gamma", "1.0")
+    build_wheel(registry, "alpha", "1.0")
+    project = make_project(tmp_path / "app", "app", ["gamma", "alpha"], build_backend=None)
+    wheels = tmp_path / "wheels"
+    here = clean_env(tmp_path / "here")  # one machine: its build records in one cache
+    with serving(registry) as index:
+        uv_lock(project, index, clean_env(tmp_path / "lock"))
+        fetched = lockshim(
+            ["fetch", "--dest", str(wheels), "--build"], project, here, offline=False
+        )
+    assert fetched.returncode == 0, fetched.stderr
+    _uv_wheel(wheels)
+    bundle = tmp_path / "app.pyz"
+    made = _self_contained(bundle, project, here, "--no-pip-cache", "-w", str(wheels))
+    assert made.returncode == 0, made.stderr
+    with zipfile.ZipFile(bundle) as archive:
+        manifest = json.loads(archive.read("lockshim-manifest.json"))
+    assert list(manifest["built"]) == ["files/gamma-1.0-py2.py3-none-any.whl"]
+
+    far = tmp_path / "far"
+    shutil.copytree(project, far, ignore=shutil.ignore_patterns(".venv"))
+    python = Path(sys.base_prefix) / "bin" / "python3"
+    result = _bare_python_sync(python, bundle, far, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "installed from wheels built once from their locked sdists: gamma 1.0" in result.stderr
+
+    other = tmp_path / "other"
+    shutil.copytree(project, other, ignore=shutil.ignore_patterns(".venv"))
+    plain = lockshim(
+        ["sync", "--no-pip-cache", "-w", str(bundle)], other, clean_env(tmp_path / "o")
+    )
+    assert plain.returncode == 0, plain.stderr
+    assert "installed from wheels built once" not in plain.stderr

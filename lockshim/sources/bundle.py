@@ -38,6 +38,8 @@ class Manifest(NamedTuple):
     uv_args: tuple[str, ...]
     made_by: str
     uv: Mapping[str, tuple[str, int]] = {}  # a self-contained bundle's uv wheels
+    #: wheels `fetch --build` made from the lock's sdists: member -> the sdist's digest
+    built: Mapping[str, str] = {}
 
 
 #: The most a bundle's manifest, or the lock it carries, may be (they are read whole).
@@ -94,6 +96,7 @@ def read_manifest(archive: zipfile.ZipFile, path: Path) -> Manifest:
             str(name): (str(entry["sha256"]), int(entry["size"]))
             for name, entry in data.get("uv", {}).items()
         }
+        built = {str(name): str(digest) for name, digest in data.get("built", {}).items()}
         return Manifest(
             str(data["lock_sha256"]),
             str(data.get("lock_name", "uv.lock")),
@@ -102,6 +105,7 @@ def read_manifest(archive: zipfile.ZipFile, path: Path) -> Manifest:
             tuple(str(a) for a in data.get("uv_args", [])),
             str(data.get("lockshim", "?")),
             uv,
+            built,
         )
     except KeyError as error:
         reason = f"no {error.args[0]}"

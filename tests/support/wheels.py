@@ -235,3 +235,25 @@ def build_sdist(
     with path.open("wb") as raw, gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0) as gz:
         gz.write(tar_buffer.getvalue())
     return path
+
+
+def hatchling_sdist(dest: Path, name: str, version: str) -> Path:
+    """An sdist built with hatchling (a real backend, from outside the sdist)."""
+    base = f"{name}-{version}"
+    files = {
+        f"{base}/pyproject.toml": (
+            '[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatchling.build"\n\n'
+            f'[project]\nname = "{name}"\nversion = "{version}"\n\n'
+            f'[tool.hatch.build.targets.wheel]\npackages = ["src/{name}"]\n'
+        ),
+        f"{base}/src/{name}/__init__.py": f"__version__ = {version!r}\n",
+        f"{base}/PKG-INFO": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
+    }
+    path = dest / f"{base}.tar.gz"
+    with tarfile.open(path, "w:gz") as archive:
+        for member, text in files.items():
+            data = text.encode()
+            info = tarfile.TarInfo(member)
+            info.size, info.mtime = len(data), 1704067200
+            archive.addfile(info, io.BytesIO(data))
+    return path
