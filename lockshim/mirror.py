@@ -62,7 +62,10 @@ class Mirror(NamedTuple):
         known = dict(project.by_prefix) if project is not None else {}
         parts = urlsplit(self.url)
         if parts.username is not None:
-            known[self.label] = (parts.username or "", parts.password or "")
+            password = parts.password
+            if password is None:  # a user without a password: the keyring, as uv asks it
+                password = _keyring_password(self.label, parts.username)
+            known[self.label] = (parts.username or "", password or "")
         return Credentials(known)
 
     def folder(self) -> Path:
@@ -126,7 +129,9 @@ def _page(mirror: Mirror, project: str, downloader: Downloader) -> list[IndexFil
     from lockshim.simple import ACCEPT, PAGE_LIMIT, PageError, parse, project_url
 
     try:
-        url, kind, body = downloader.read_page(project_url(mirror.url, project), ACCEPT, PAGE_LIMIT)
+        url, kind, body = downloader.read_page(
+            project_url(mirror.label, project), ACCEPT, PAGE_LIMIT
+        )
         return parse(body, kind, url)
     except (PageFailure, PageError) as error:
         return str(error)
@@ -224,3 +229,29 @@ def fetch_into(
         if outcome.status == "failed":
             problems[outcome.wanted.filename] = f"from {mirror.label}: {outcome.detail}"
     return outcomes, problems
+
+
+def _keyring_password(url: str, username: str) -> str | None:
+    """The password the keyring holds for ``username`` at ``url``, asked the way uv asks it
+    with ``UV_KEYRING_PROVIDER=subprocess`` (`keyring get URL USERNAME`); None when that is
+    not set, there is no `keyring` command, or it knows none. Never printed."""
+    import shutil
+    import subprocess
+
+    if os.environ.get("UV_KEYRING_PROVIDER") != "subprocess":
+        return None
+    command = shutil.which("keyring")
+    if command is None:
+        return None
+    try:
+        answer = subprocess.run(
+            [command, "get", url, username],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            stdin=subprocess.DEVNULL,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    password = answer.stdout.rstrip("\r\n")
+    return password if answer.returncode == 0 and password else None

@@ -290,3 +290,40 @@ def test_a_mirror_that_cannot_be_reached_is_one_clear_line(
     assert "2 files: the mirror's pages cannot be read: cannot connect" in result.stderr
     assert result.stderr.count("cannot connect") == 1
     assert (project / "uv.lock").read_bytes() == original and not (project / ".venv").exists()
+
+
+def test_a_password_from_the_keyring_the_way_uv_asks_it(
+    locked_elsewhere: tuple[Path, Path, LoopbackIndex], tmp_path: Path
+) -> None:
+    """`UV_KEYRING_PROVIDER=subprocess` and a user in the mirror's URL: the password is asked
+    of the `keyring` command (`keyring get URL USER`), as uv does; it never shows."""
+    import base64
+    import hashlib
+    import os
+
+    project, files, _ = locked_elsewhere
+    sha1 = base64.b64encode(hashlib.sha1(b"s3cret").digest()).decode()
+    (tmp_path / "htpasswd").write_text(f"alice:{{SHA}}{sha1}\n")
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    asked = tmp_path / "asked"
+    keyring = tools / "keyring"  # a keyring CLI that knows one password
+    keyring.write_text(
+        f'#!/bin/sh\necho "$@" >> {asked}\n'
+        '[ "$1" = get ] && [ "$3" = alice ] && echo s3cret && exit 0\nexit 1\n'
+    )
+    keyring.chmod(0o755)
+    with pypiserver(files, "-a", "list,download", "-P", str(tmp_path / "htpasswd")) as mirror:
+        with_user = mirror.replace("http://", "http://alice@")
+        env = clean_env(
+            tmp_path / "k",
+            UV_KEYRING_PROVIDER="subprocess",
+            PATH=f"{tools}{os.pathsep}{os.environ['PATH']}",
+        )
+        result = lockshim(
+            ["sync", "--no-pip-cache", "--mirror", with_user], project, env, offline=False
+        )
+    assert result.returncode == 0, result.stderr
+    assert asked.read_text().startswith(f"get {mirror.rstrip('/')} alice")
+    assert "s3cret" not in result.stdout + result.stderr
+    assert "s3cret" not in (project / "uv.lock").read_text()
