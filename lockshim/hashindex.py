@@ -18,7 +18,7 @@ import json
 import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from lockshim.atomic import atomic_write, read_regular
 from lockshim.digests import ALGORITHMS, Stopped, hex_of, of_file
@@ -50,18 +50,15 @@ class HashIndex:
     def __init__(self, root: Path, location: Path | None) -> None:
         self.root = root
         self.location = location
-        self.entries: dict[str, Entry] = {}
+        stored = _load(location) if location else _Tables({}, {}, {}, {})
+        self.entries: dict[str, Entry] = stored.files
         #: What wheel a file holds (its real file name, "" for none), keyed like ``entries``.
-        self.names: dict[str, Entry] = {}
-        if location:
-            self.entries, self.names = _load(location)
+        self.names: dict[str, Entry] = stored.names
         #: The Requires-Dist lines of the wheel a file holds (one text), keyed like ``entries``:
         #: build plans follow them without opening the wheel again.
-        self.requires: dict[str, Entry] = {}
-        if location:
-            self.requires = _load_requires(location)
+        self.requires: dict[str, Entry] = stored.requires
         #: Digests in other algorithms than sha256 (a lock may pin sha384 or sha512).
-        self.others: dict[str, dict[str, Entry]] = _load_others(location) if location else {}
+        self.others: dict[str, dict[str, Entry]] = stored.others
         self.fresh: dict[str, Entry] = {}
         self.fresh_names: dict[str, Entry] = {}
         self.fresh_requires: dict[str, Entry] = {}
@@ -85,14 +82,8 @@ class HashIndex:
         since it was hashed."""
         self.seen.add(file.relative)
         if algorithm == "sha256":
-            entry = self.fresh.get(file.relative) or self.entries.get(file.relative)
-        else:
-            entry = self.fresh_others.get(algorithm, {}).get(file.relative) or self.others.get(
-                algorithm, {}
-            ).get(file.relative)
-        if entry and entry[:3] == (file.size, file.mtime_ns, file.inode):
-            return entry[3]
-        return None
+            return _current(file, self.fresh, self.entries)
+        return _current(file, self.fresh_others.get(algorithm, {}), self.others.get(algorithm, {}))
 
     def remember(self, file: LocalFile, digest: str) -> None:
         """A digest of ``file`` known without hashing it here (checked as it was written):
@@ -107,10 +98,7 @@ class HashIndex:
 
     def known_name(self, file: LocalFile) -> str | None:
         """The wheel file name remembered for ``file`` ("" for none), if it is unchanged."""
-        entry = self.fresh_names.get(file.relative) or self.names.get(file.relative)
-        if entry and entry[:3] == (file.size, file.mtime_ns, file.inode):
-            return entry[3]
-        return None
+        return _current(file, self.fresh_names, self.names)
 
     def remember_name(self, file: LocalFile, name: str) -> None:
         self.seen.add(file.relative)
@@ -118,10 +106,7 @@ class HashIndex:
 
     def known_requires(self, file: LocalFile) -> str | None:
         """The Requires-Dist text remembered for the wheel ``file`` holds, if unchanged."""
-        entry = self.fresh_requires.get(file.relative) or self.requires.get(file.relative)
-        if entry and entry[:3] == (file.size, file.mtime_ns, file.inode):
-            return entry[3]
-        return None
+        return _current(file, self.fresh_requires, self.requires)
 
     def remember_requires(self, file: LocalFile, text: str) -> None:
         self.seen.add(file.relative)
@@ -185,25 +170,25 @@ class HashIndex:
             return
         with contextlib.suppress(OSError):
             self.location.parent.mkdir(parents=True, exist_ok=True)
-            files, names = _load(self.location)
-            merged = {k: v for k, v in files.items() if k in self.seen}
-            merged.update(self.fresh)  # files gone from the folder drop out of the index
-            named = {k: v for k, v in names.items() if k in self.seen}
-            named.update(self.fresh_names)
-            requires = {k: v for k, v in _load_requires(self.location).items() if k in self.seen}
-            requires.update(self.fresh_requires)
+            stored = _load(self.location)  # what other writers saved meanwhile, merged
+
+            def merged(table: dict[str, Entry], fresh: dict[str, Entry]) -> dict[str, Entry]:
+                kept = {k: v for k, v in table.items() if k in self.seen}  # gone files drop out
+                kept.update(fresh)
+                return kept
+
             others = {
-                algorithm: {k: v for k, v in entries.items() if k in self.seen}
-                for algorithm, entries in _load_others(self.location).items()
+                algorithm: merged(
+                    stored.others.get(algorithm, {}), self.fresh_others.get(algorithm, {})
+                )
+                for algorithm in {*stored.others, *self.fresh_others}
             }
-            for algorithm, entries in self.fresh_others.items():
-                others.setdefault(algorithm, {}).update(entries)
             payload = json.dumps(
                 {
                     "format": _FORMAT,
-                    "files": merged,
-                    "names": named,
-                    "requires": requires,
+                    "files": merged(stored.files, self.fresh),
+                    "names": merged(stored.names, self.fresh_names),
+                    "requires": merged(stored.requires, self.fresh_requires),
                     "digests": others,
                 },
                 separators=(",", ":"),
@@ -235,56 +220,61 @@ def _yours(path: Path) -> bool:
         return False
 
 
-def _load(location: Path) -> tuple[dict[str, Entry], dict[str, Entry]]:
-    """(sha256 entries, wheel name entries); both empty for an index that cannot be read."""
-    try:
-        data = json.loads(read_regular(location).decode("utf-8"))
-        if data.get("format") != _FORMAT:
-            return {}, {}
-        files = {
-            str(name): (int(e[0]), int(e[1]), int(e[2]), str(e[3]))
-            for name, e in data["files"].items()
-            if isinstance(e, list) and len(e) == 4 and len(str(e[3])) == 64
-        }
-        names = {
-            str(name): (int(e[0]), int(e[1]), int(e[2]), str(e[3]))
-            for name, e in data.get("names", {}).items()
-            if isinstance(e, list) and len(e) == 4 and str(e[3]).endswith((".whl", ""))
-        }
-        return files, names
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return {}, {}
+class _Tables(NamedTuple):
+    """What an index file holds, each table keyed by the file's path under the root."""
+
+    files: dict[str, Entry]  # sha256
+    names: dict[str, Entry]  # the wheel a file holds
+    requires: dict[str, Entry]  # its Requires-Dist text
+    others: dict[str, dict[str, Entry]]  # algorithm (sha384, sha512) -> its digests
 
 
-def _load_requires(location: Path) -> dict[str, Entry]:
-    """The remembered Requires-Dist texts; empty for an index that cannot be read."""
+def _current(file: LocalFile, fresh: dict[str, Entry], stored: dict[str, Entry]) -> str | None:
+    """The value remembered for ``file``, if the file is unchanged since (size, mtime, inode)."""
+    entry = fresh.get(file.relative) or stored.get(file.relative)
+    if entry and entry[:3] == (file.size, file.mtime_ns, file.inode):
+        return entry[3]
+    return None
+
+
+def _load(location: Path) -> _Tables:
+    """Every table of the index file, read once; a table that cannot be read is empty, and so
+    is every table of a file that cannot be read."""
     try:
         data = json.loads(read_regular(location).decode("utf-8"))
-        if data.get("format") != _FORMAT:
-            return {}
-        return {
-            str(name): (int(e[0]), int(e[1]), int(e[2]), str(e[3]))
-            for name, e in data.get("requires", {}).items()
-            if isinstance(e, list) and len(e) == 4 and isinstance(e[3], str)
-        }
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+    except (OSError, ValueError):
+        data = None
+    if not isinstance(data, dict) or data.get("format") != _FORMAT:
+        return _Tables({}, {}, {}, {})
+    others = data.get("digests")
+    return _Tables(
+        _table(data.get("files"), _length(64)),
+        _table(data.get("names"), None),
+        _table(data.get("requires"), None),
+        {
+            str(algorithm): _table(entries, _length(ALGORITHMS[algorithm]))
+            for algorithm, entries in (others.items() if isinstance(others, dict) else ())
+            if algorithm in ALGORITHMS and algorithm != "sha256"
+        },
+    )
+
+
+def _length(n: int) -> Callable[[str], bool]:
+    return lambda value: len(value) == n
+
+
+def _table(raw: object, valid: Callable[[str], bool] | None) -> dict[str, Entry]:
+    """One table: path -> (size, mtime_ns, inode, value), entries of another shape left out."""
+    if not isinstance(raw, dict):
         return {}
-
-
-def _load_others(location: Path) -> dict[str, dict[str, Entry]]:
-    """The remembered sha384 and sha512 digests; empty for an index that cannot be read."""
     try:
-        data = json.loads(read_regular(location).decode("utf-8"))
-        if data.get("format") != _FORMAT:
-            return {}
         return {
-            str(algorithm): {
-                str(name): (int(e[0]), int(e[1]), int(e[2]), str(e[3]))
-                for name, e in entries.items()
-                if isinstance(e, list) and len(e) == 4 and len(str(e[3])) == ALGORITHMS[algorithm]
-            }
-            for algorithm, entries in data.get("digests", {}).items()
-            if algorithm in ALGORITHMS and algorithm != "sha256" and isinstance(entries, dict)
+            str(name): (int(e[0]), int(e[1]), int(e[2]), e[3])
+            for name, e in raw.items()
+            if isinstance(e, list)
+            and len(e) == 4
+            and isinstance(e[3], str)
+            and (valid is None or valid(e[3]))
         }
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+    except (ValueError, TypeError):
         return {}
