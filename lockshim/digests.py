@@ -38,6 +38,23 @@ def parse(text: str | None) -> str | None:
     return f"{algorithm}:{value}"
 
 
+def from_hashes(hashes: object) -> str | None:
+    """The strongest digest lockshim checks in a ``hashes`` table (pylock.toml's, as `uv
+    export` writes it: algorithm -> hex), ``"<algorithm>:<hex>"``; None when there is none."""
+    if not isinstance(hashes, dict):
+        return None
+    for algorithm in ("sha512", "sha384", "sha256"):
+        found = parse(f"{algorithm}:{hashes[algorithm]}") if algorithm in hashes else None
+        if found is not None:
+            return found
+    return None
+
+
+def sha256_hex(digest: str | None) -> str | None:
+    """The hex of a sha256 digest (what JSON reports name ``sha256``); None for others."""
+    return digest.partition(":")[2] if digest and digest.startswith("sha256:") else None
+
+
 def algorithm_of(digest: str) -> str:
     return digest.partition(":")[0]
 

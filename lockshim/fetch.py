@@ -31,7 +31,7 @@ from lockshim.builds import (
     local_needs,
     sdist_needs,
 )
-from lockshim.digests import parse
+from lockshim.digests import from_hashes, sha256_hex
 from lockshim.download import Credentials, Outcome, Wanted, credentials_for, fetch_all, redact
 from lockshim.errors import LockshimError
 from lockshim.filenames import require_plain
@@ -128,9 +128,7 @@ class Report(NamedTuple):
                 "name": wanted.name,
                 "version": wanted.version,
                 "filename": wanted.filename,
-                "sha256": wanted.digest.partition(":")[2]
-                if wanted.digest.startswith("sha256:")
-                else None,
+                "sha256": sha256_hex(wanted.digest),
                 "digest": wanted.digest,
                 "url": redact(wanted.url),
                 **extra,
@@ -210,15 +208,7 @@ def wanted_from_export(
         entries = list(package.get("wheels", []))
         entries += [package[key] for key in ("sdist", "archive") if key in package]
         for entry in entries:
-            hashes = entry.get("hashes", {})
-            sha = next(
-                (
-                    found
-                    for algorithm in ("sha512", "sha384", "sha256")
-                    if algorithm in hashes and (found := parse(f"{algorithm}:{hashes[algorithm]}"))
-                ),
-                None,
-            )
+            sha = from_hashes(entry.get("hashes"))
             name, version = str(package["name"]), package.get("version")
             if "url" not in entry:
                 continue

@@ -28,6 +28,7 @@ from lockshim.builds import (
     read_names,
     satisfy,
 )
+from lockshim.digests import sha256_hex
 from lockshim.gitsources import NO_GIT, GitPlan
 from lockshim.local import Found, SourceOptions, find_local
 from lockshim.match import Ignored
@@ -135,9 +136,7 @@ class Plan(NamedTuple):
                 "name": e.name,
                 "version": e.version,
                 "filename": e.filename,
-                "sha256": e.digest.partition(":")[2]
-                if e.digest and e.digest.startswith("sha256:")
-                else None,
+                "sha256": sha256_hex(e.digest),
                 "digest": e.digest,
                 "url": e.url,
                 **({"path": str(e.path), "origin": e.origin} if e.path else {}),

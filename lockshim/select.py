@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from lockshim.digests import parse
+from lockshim.digests import from_hashes
 from lockshim.errors import LockshimError
 from lockshim.lock import filename_of
 from lockshim.target import Target
@@ -154,22 +154,13 @@ def entry_filename(entry: Mapping[str, Any]) -> str:
 def _selected(
     name: str, version: str | None, kind: str, filename: str, entry: Mapping[str, Any]
 ) -> Selected:
-    hashes = entry.get("hashes", {})
     size = entry.get("size")
-    digest = next(
-        (
-            found
-            for algorithm in ("sha512", "sha384", "sha256")
-            if algorithm in hashes and (found := parse(f"{algorithm}:{hashes[algorithm]}"))
-        ),
-        None,
-    )
     return Selected(
         name,
         version,
         kind,
         filename,
         entry.get("url"),
-        digest,
+        from_hashes(entry.get("hashes")),
         size if isinstance(size, int) else None,
     )
