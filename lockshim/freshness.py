@@ -20,6 +20,8 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 
+from lockshim.lock import PROJECT_SOURCES
+
 if TYPE_CHECKING:
     from lockshim.lock import Lock
 
@@ -28,8 +30,6 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-#: Sources of the packages uv builds from the project's own folders.
-_LOCAL = ("editable", "virtual", "directory")
 _EXTRA = re.compile(r"extra == '([^']+)'")
 
 #: (name, extras, specifier) of one requirement, comparable across uv's spelling and pyproject's.
@@ -50,7 +50,7 @@ def differences(lock: Lock) -> list[Difference]:
     starts = sorted({p.offset for p in lock.packages} | {len(lock.text)})
     found: list[Difference] = []
     for package in lock.packages:
-        if package.source is None or package.source.kind not in _LOCAL:
+        if package.source is None or package.source.kind not in PROJECT_SOURCES:
             continue
         end = starts[bisect.bisect_right(starts, package.offset)]
         head = lock.text.find("[[package]]", package.offset, end)  # its table starts there

@@ -36,6 +36,9 @@ SUPPORTED_VERSIONS = (1,)
 #: artifacts by their own ``url``; a direct URL source (``foo @ https://...``) only by turning it
 #: into a path source for the run (uv always downloads it from its *source* URL).
 SERVABLE_SOURCES = frozenset({"registry", "url"})
+#: Source kinds of the packages uv builds from the project's own folders; uv.lock records
+#: their requirements (lockshim.freshness compares them with pyproject.toml).
+PROJECT_SOURCES = frozenset({"editable", "virtual", "directory"})
 
 
 class Source(NamedTuple):

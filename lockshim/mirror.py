@@ -28,6 +28,7 @@ from lockshim.errors import UsageError
 
 if TYPE_CHECKING:
     from lockshim.download import Credentials, Downloader, Outcome, Wanted
+    from lockshim.lock import Lock, Package
     from lockshim.simple import IndexFile
 
 MIRROR_ENV = "LOCKSHIM_MIRROR"
@@ -52,6 +53,15 @@ class Mirror(NamedTuple):
         if not registry or not registry.startswith(("http://", "https://")):
             return False
         return not self.only or registry.rstrip("/") in {r.rstrip("/") for r in self.only}
+
+    def packages(self, lock: Lock) -> dict[str, Package]:
+        """The lock's registry packages this mirror stands in for, by normalized name (the
+        lock's own entries are not all read in full, its packages always are)."""
+        return {
+            str(canonicalize_name(p.name)): p
+            for p in lock.packages
+            if p.source is not None and p.source.kind == "registry" and self.covers(p.source.value)
+        }
 
     def credentials(self, project: Credentials | None = None) -> Credentials:
         """A user and password in the URL, for the mirror's own origin only; else those of

@@ -368,15 +368,9 @@ def _with_mirror(plan: Plan, found: Found, mirror: Mirror) -> Plan:
     from lockshim.download import Downloader, credentials_for
     from lockshim.mirror import lookup
 
-    registry = {
-        canonicalize_name(p.name): p.source.value
-        for p in found.lock.packages
-        if p.source is not None and p.source.kind == "registry"
-    }
+    covered = mirror.packages(found.lock)
     asked = [
-        e
-        for e in plan.missing
-        if e.filename and e.digest and mirror.covers(registry.get(canonicalize_name(e.name)))
+        e for e in plan.missing if e.filename and e.digest and canonicalize_name(e.name) in covered
     ]
     if not asked:
         return plan

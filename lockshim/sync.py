@@ -16,6 +16,7 @@ from lockshim.atomic import atomic_write
 from lockshim.built import planted_records, served_built
 from lockshim.errors import LockshimError
 from lockshim.local import Found, SourceOptions, find_local
+from lockshim.lock import PROJECT_SOURCES
 from lockshim.match import Served
 from lockshim.paths import user_cache_dir
 from lockshim.report import Reporter
@@ -28,9 +29,6 @@ from lockshim.trust import private_folder, read_private
 
 if TYPE_CHECKING:
     from lockshim.mirror import Mirror
-
-#: Sources of the packages whose requirements uv.lock records (lockshim.freshness).
-freshness_kinds = ("editable", "virtual", "directory")
 
 
 def summary(
@@ -206,7 +204,7 @@ def sync(
     uvmod.check_sync_args(uv_args)
     with prepared(project_dir, uv_path, reporter, uv_args) as (project, uv):
         found = find_local(project, sources, reporter.hashing)
-        if any(p.source_kind in freshness_kinds for p in found.lock.packages):
+        if any(p.source_kind in PROJECT_SOURCES for p in found.lock.packages):
             from lockshim import freshness  # packaging: only for locks of local packages
 
             stale = freshness.stale(found.lock, uv_args)
@@ -303,25 +301,17 @@ def _from_mirror(found: Found, mirror: Mirror, advice: Advice, reporter: Reporte
     A file the mirror lacks, or lists with other bytes, stops the run before uv."""
     from packaging.utils import canonicalize_name
 
-    from lockshim.download import Wanted
+    from lockshim.download import Wanted, credentials_for
     from lockshim.mirror import fetch_into
 
-    registry = {
-        canonicalize_name(p.name): p
-        for p in found.lock.packages
-        if p.source is not None and p.source.kind == "registry"
-    }
+    covered = mirror.packages(found.lock)
     wanted = []
     for name, filename, digest, size in advice.missing_files:
-        package = registry.get(canonicalize_name(name))
-        if package is None or package.source is None or digest is None:
-            continue
-        if mirror.covers(package.source.value):  # the mirror's page gives the URL
+        package = covered.get(canonicalize_name(name))
+        if package is not None and digest is not None:  # the mirror's page gives the URL
             wanted.append(Wanted(name, package.version, filename, "", digest, size))
     if not wanted:
         return False
-    from lockshim.download import credentials_for
-
     credentials = credentials_for(found.project)  # UV_INDEX_<NAME>_* of an index at its URL
     outcomes, problems = fetch_into(mirror, wanted, mirror.folder(), credentials=credentials)
     got = [o for o in outcomes if o.status == "downloaded"]
