@@ -44,12 +44,7 @@ def summary(
     served = result.served_packages
     complete = len(served) == len(servable)
     if places is None:
-        counts: dict[str, int] = {}
-        for _, _, place in sorted(
-            {(s.package.position, s.artifact.position, _place(s)) for s in result.served}
-        ):
-            counts[place] = counts.get(place, 0) + 1
-        places = tuple(counts.items())
+        places = _places(found, None)
     where = ", ".join(f"{count} from {place}" for place, count in places)
     if here is not None:
         counted = (
@@ -247,7 +242,7 @@ def sync(
             )
             reporter.warn(
                 f"{where} can be written by others: its files serve only what uv.lock "
-                "pins (checked by sha256); build requirements, which uv.lock does not pin, are "
+                "pins (checked by digest); build requirements, which uv.lock does not pin, are "
                 "not taken from it (a planted build backend would run). Keep build wheels in a "
                 "folder only you can write."
             )
@@ -488,12 +483,13 @@ def _advice(found: Found, uv: uvmod.Uv, uv_args: Sequence[str], reporter: Report
     return advice
 
 
-def _places(found: Found, digests: set[str]) -> tuple[tuple[str, int], ...]:
-    """How many of the files with these sha256 each place serves."""
+def _places(found: Found, digests: set[str | None] | None) -> tuple[tuple[str, int], ...]:
+    """How many of the served files (those with these digests; all for None) each place
+    serves, places in the lock's order."""
     counts: dict[str, int] = {}
     files = {(s.package.position, s.artifact.position): s for s in found.result.served}
     for served in files.values():
-        if served.artifact.digest in digests:
+        if digests is None or served.artifact.digest in digests:
             counts[_place(served)] = counts.get(_place(served), 0) + 1
     return tuple(counts.items())
 
