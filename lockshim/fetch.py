@@ -445,9 +445,10 @@ def run_fetch(
         # What is known to need building before anything is downloaded (the project's own
         # packages, sdists already here) is resolved by uv while the lock's files download.
         first: list[Need] = []
+        read = _sdists(wanted, dest) if build_deps else []
         if build_deps:
             first = local_needs(Path.cwd(), exported, uv.version)  # export: paths from here
-            first += [n for s in _sdists(wanted, dest) for n in sdist_needs(s, s.name)]
+            first += [n for s in read for n in sdist_needs(s, s.name)]
         early = _in_background(_resolve_build, uv, _requirements(first), *options)
         try:
             outcomes = redirected + fetch_all(
@@ -466,7 +467,7 @@ def run_fetch(
             # then what only the downloads showed: sdists fetched just now, git checkouts
             requirements = [*first, *git_builds]
             requirements += [
-                n for s in _sdists(wanted, dest) for n in sdist_needs(s, s.name) if n not in first
+                n for s in _sdists(wanted, dest) if s not in read for n in sdist_needs(s, s.name)
             ]
             later = [r for r in _requirements(requirements) if r not in _requirements(first)]
             if later:
