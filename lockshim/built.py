@@ -165,7 +165,7 @@ def _bundle_records(found: Found) -> dict[Path, dict[str, Built]]:
     from lockshim.paths import user_cache_dir
     from lockshim.runtime import RUNNING_BUNDLE
     from lockshim.sources.bundle import BundleSource
-    from lockshim.staging import copy_bytes
+    from lockshim.staging import copy_out
 
     running = os.environ.get(RUNNING_BUNDLE)
     found_records: dict[Path, dict[str, Built]] = {}
@@ -185,14 +185,8 @@ def _bundle_records(found: Found) -> dict[Path, dict[str, Built]]:
             sha256, size = listed
             folder = user_cache_dir() / "built" / "from-bundles" / sha256[:24]
             target = folder / name
-            if not target.is_file() or target.stat().st_size != size:
-                folder.mkdir(parents=True, exist_ok=True)
-                temp = folder / f".{name}.{os.getpid()}.part"
-                temp.unlink(missing_ok=True)
-                if copy_bytes(file, temp) != sha256:
-                    temp.unlink(missing_ok=True)
-                    continue
-                os.replace(temp, target)
-            records[sdist_digest] = Built(target, sha256, size, sdist_digest)
+            fresh = target.is_file() and target.stat().st_size == size
+            if fresh or copy_out(file, target, sha256):
+                records[sdist_digest] = Built(target, sha256, size, sdist_digest)
         found_records[source.root] = records
     return found_records

@@ -32,6 +32,7 @@ from lockshim.filenames import unsafe
 from lockshim.lock import Lock
 from lockshim.paths import user_cache_dir
 from lockshim.sources import LocalFile
+from lockshim.staging import copy_out
 
 BUNDLE_SUFFIX = ".bundle"
 _COMMIT = re.compile(r"[0-9a-f]{40}([0-9a-f]{24})?\Z")  # SHA-1 or SHA-256 object ids
@@ -212,12 +213,7 @@ def _as_file(file: LocalFile) -> Path:
     key = hashlib.sha256(f"{file.path}:{file.offset}:{file.size}:{file.mtime_ns}".encode())
     target = user_cache_dir() / "git-bundles" / f"{key.hexdigest()[:24]}{BUNDLE_SUFFIX}"
     if not target.is_file() or target.stat().st_size != file.size:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        temp = target.with_name(f".{target.name}.{os.getpid()}")
-        with open(file.path, "rb") as stream, open(temp, "wb") as out:
-            stream.seek(file.offset)
-            out.write(stream.read(file.size))
-        os.replace(temp, target)
+        copy_out(file, target)  # git checks every object it reads from it
     return target
 
 

@@ -147,6 +147,25 @@ def copy_bytes(source: LocalFile, target: Path, algorithm: str | None = None) ->
     return _copy_range(source.path, source.offset, source.size, target, algorithm)
 
 
+def copy_out(source: LocalFile, target: Path, sha256: str | None = None) -> bool:
+    """``target`` holding the file's bytes (a member of a bundle, a pip cache body) as a file
+    of its own, replaced in one rename; with ``sha256``, only when the bytes copied have it
+    (False, and nothing left behind, otherwise)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temp = target.with_name(f".{target.name}.{os.getpid()}.part")
+    with contextlib.suppress(FileNotFoundError):
+        temp.unlink()
+    try:
+        digest = copy_bytes(source, temp)
+        if sha256 is not None and digest != sha256:
+            return False
+        os.replace(temp, target)
+        return True
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            temp.unlink()
+
+
 def _copy_range(
     source: Path, offset: int, size: int, target: Path, algorithm: str | None = None
 ) -> str:
