@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import http.server
 import random
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -260,3 +262,16 @@ def loopback_index(files: Path) -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@contextlib.contextmanager
+def pypiserver_on(folder: Path) -> Iterator[str]:
+    """The tests' pypiserver (tests/support/servers.py); the row fails to set up without it."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from support.servers import ServerUnavailable, pypiserver
+
+    try:
+        with pypiserver(folder, "-a", ".", "-P", ".") as url:
+            yield url
+    except ServerUnavailable as error:
+        raise SystemExit(str(error)) from None

@@ -209,13 +209,18 @@ def sync(
             uv_args = ["--project", str(project_dir), *uv_args]
         advice = _advice(found, uv, uv_args, reporter)
         mirror = sources.mirror_of(project)
-        if (
-            mirror is not None
-            and advice.missing_files
-            and _from_mirror(found, mirror, advice, reporter)
-        ):  # new files came: look again
+        taken = _from_mirror(found, mirror, advice, reporter) if mirror is not None else set()
+        if mirror is not None and taken:  # the files came: match again; the advice follows
             found = find_local(project, sources, reporter.hashing)
-            advice = _advice(found, uv, uv_args, reporter)
+            here = advice.here or (0, 0)
+            advice = advice._replace(
+                missing=[
+                    m for m in advice.missing if not m.endswith(tuple(f"({t})" for t in taken))
+                ],
+                missing_files=tuple(m for m in advice.missing_files if m[1] not in taken),
+                here=(here[0] + len(taken), here[1]),
+                places=(*(advice.places or ()), (str(mirror.folder()), len(taken))),
+            )
         for line in summary(found, advice.here, advice.places):
             reporter.info(line)
         built = served_built(found)
@@ -290,10 +295,10 @@ def sync(
         return status
 
 
-def _from_mirror(found: Found, mirror: Mirror, advice: Advice, reporter: Reporter) -> bool:
+def _from_mirror(found: Found, mirror: Mirror, advice: Advice, reporter: Reporter) -> set[str]:
     """Take the registry files the environment needs and no local source holds from the
-    mirror (by file name, checked by digest) into its private folder; True when any came.
-    A file the mirror lacks, or lists with other bytes, stops the run before uv."""
+    mirror (by file name, checked by digest) into its private folder; the names of those that
+    came. A file the mirror lacks, or lists with other bytes, stops the run before uv."""
     from packaging.utils import canonicalize_name
 
     from lockshim.download import Wanted, credentials_for
@@ -306,7 +311,7 @@ def _from_mirror(found: Found, mirror: Mirror, advice: Advice, reporter: Reporte
         if package is not None and digest is not None:  # the mirror's page gives the URL
             wanted.append(Wanted(name, package.version, filename, "", digest, size))
     if not wanted:
-        return False
+        return set()
     credentials = credentials_for(found.project)  # UV_INDEX_<NAME>_* of an index at its URL
     outcomes, problems = fetch_into(mirror, wanted, mirror.folder(), credentials=credentials)
     got = [o for o in outcomes if o.status == "downloaded"]
@@ -327,7 +332,7 @@ def _from_mirror(found: Found, mirror: Mirror, advice: Advice, reporter: Reporte
             "which locked registries it stands in for; a file it cannot have can come from a "
             "wheelhouse (-w DIR)."
         )
-    return bool(got)
+    return {o.wanted.filename for o in got}
 
 
 def _stop_if_hopeless(found: Found, uv: uvmod.Uv, uv_args: Sequence[str], advice: Advice) -> None:

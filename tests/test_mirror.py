@@ -7,15 +7,13 @@ from __future__ import annotations
 import contextlib
 import json
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support import LoopbackIndex, uv_lock
+from support import LoopbackIndex, servers, uv_lock
 from support.projects import (
     BUILD_SYSTEM,
     build_backend_wheel,
@@ -28,26 +26,13 @@ from support.projects import (
 
 @contextlib.contextmanager
 def pypiserver(folder: Path, *extra: str) -> Iterator[str]:
-    """A real pypiserver serving ``folder``; yields its simple API root."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    command = [sys.executable, "-m", "pypiserver", "run", "-i", "127.0.0.1", "-p", str(port)]
-    process = subprocess.Popen(
-        [*command, *extra, str(folder)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    """A real pypiserver serving ``folder`` (support.servers); the test is skipped where it
+    cannot start."""
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
-                break
-            if time.monotonic() > deadline or process.poll() is not None:
-                pytest.skip("pypiserver did not start")
-            time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}/simple/"
-    finally:
-        process.terminate()
-        process.wait(10)
+        with servers.pypiserver(folder, *extra) as url:
+            yield url
+    except servers.ServerUnavailable as error:
+        pytest.skip(str(error))
 
 
 @pytest.fixture
@@ -209,9 +194,7 @@ def devpi(files: Path, tmp_path: Path) -> Iterator[str]:
         text=True,
     )
     assert init.returncode == 0, init.stderr
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = servers.free_port()
     process = subprocess.Popen(
         [
             str(server),
@@ -228,13 +211,10 @@ def devpi(files: Path, tmp_path: Path) -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
-                break
-            if time.monotonic() > deadline or process.poll() is not None:
-                pytest.skip("devpi-server did not start")
-            time.sleep(0.2)
+        try:
+            servers.wait_for(port, process, 60, "devpi-server")
+        except servers.ServerUnavailable as error:
+            pytest.skip(str(error))
         env = {**clean_env(tmp_path / "devpi-env"), "DEVPI_CLIENTDIR": str(tmp_path / "client")}
         for args in (
             ["use", url],
@@ -278,9 +258,7 @@ def test_a_mirror_that_cannot_be_reached_is_one_clear_line(
     locked_elsewhere: tuple[Path, Path, LoopbackIndex], tmp_path: Path
 ) -> None:
     project, _, _ = locked_elsewhere
-    with socket.socket() as probe:  # a port nothing listens on
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = servers.free_port()  # nothing listens there
     original = (project / "uv.lock").read_bytes()
     mirror = f"http://127.0.0.1:{port}/simple/"
     result = lockshim(

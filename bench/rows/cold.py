@@ -2,8 +2,8 @@
 recipe a careful user would otherwise script. 3f, for scale: the floor of any wrapper, uv's own
 `uv sync` of the very lock lockshim writes (no lockshim at all), against the same recipe. 3c:
 the coldest `lockshim sync` (a wheelhouse never hashed, empty caches) against what a user on a
-fast network does instead, `uv sync --frozen` downloading the same files from an index on
-127.0.0.1 (the lock made against that index).
+fast network does instead, `uv sync --frozen` downloading the same files from a real index
+(pypiserver) on 127.0.0.1 (the lock made against that index).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 
 from common import WORK, Row, compare, lockshim_cmd, paired, run, timed, uv_bin
 
-from fixtures import app_project, loopback_index
+from fixtures import app_project, pypiserver_on
 
 
 def measure(pairs: int) -> list[Row]:
@@ -142,7 +142,7 @@ def _against_the_network(app: Path, wheels: Path, pairs: int) -> Row:
         if hasattr(os, "sync"):
             os.sync()
 
-    with loopback_index(wheels) as index_url:
+    with pypiserver_on(wheels) as index_url:  # a real server: the bench's own is slower
         (folder / "pyproject.toml").write_text(
             (app / "pyproject.toml").read_text()
             + "environments = [\"sys_platform == 'linux' and python_version == '3.11'\"]\n"
@@ -168,7 +168,7 @@ def _against_the_network(app: Path, wheels: Path, pairs: int) -> Row:
 
         return compare(
             "3c. coldest: lockshim sync, wheelhouse never hashed / uv sync --frozen from a "
-            "loopback index",
+            "pypiserver on 127.0.0.1",
             ours,
             theirs,
             pairs,

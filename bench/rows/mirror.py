@@ -5,42 +5,12 @@ same app locked directly against that mirror; empty caches on both sides, the sa
 
 from __future__ import annotations
 
-import contextlib
 import shutil
-import socket
-import subprocess
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
-from common import PYTHON, WORK, Row, compare, lockshim_cmd, run, timed, uv_bin
+from common import WORK, Row, compare, lockshim_cmd, run, timed, uv_bin
 
-from fixtures import app_project
-
-
-@contextlib.contextmanager
-def _pypiserver(folder: Path) -> Iterator[str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    command = [PYTHON, "-m", "pypiserver", "run", "-i", "127.0.0.1", "-p", str(port)]
-    process = subprocess.Popen(
-        [*command, "-a", ".", "-P", ".", str(folder)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
-                break
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise SystemExit("pypiserver did not start (pip install pypiserver)")
-            time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}/simple/"
-    finally:
-        process.terminate()
-        process.wait(10)
+from fixtures import app_project, pypiserver_on
 
 
 def measure(pairs: int) -> list[Row]:
@@ -53,7 +23,7 @@ def measure(pairs: int) -> list[Row]:
         shutil.rmtree(caches, ignore_errors=True)
         caches.mkdir()
 
-    with _pypiserver(wheels) as mirror:
+    with pypiserver_on(wheels) as mirror:
         shutil.rmtree(direct, ignore_errors=True)
         direct.mkdir()
         (direct / "pyproject.toml").write_text(

@@ -16,25 +16,6 @@ from . import wheels as support_wheels
 from .index import LoopbackIndex
 from .uvenv import can_unshare_net, isolated_env, uv_bin
 
-_EPOCH = (2024, 1, 1, 0, 0, 0)
-
-
-def _metadata(
-    name: str,
-    version: str,
-    requires: Sequence[str],
-    extras: Mapping[str, Sequence[str]],
-    requires_python: str | None,
-) -> str:
-    lines = ["Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}"]
-    if requires_python:
-        lines.append(f"Requires-Python: {requires_python}")
-    lines += [f"Requires-Dist: {r}" for r in requires]
-    for extra, reqs in extras.items():
-        lines.append(f"Provides-Extra: {extra}")
-        lines += [f"Requires-Dist: {r}; extra == '{extra}'" for r in reqs]
-    return "\n".join(lines) + "\n"
-
 
 def build_wheel(
     dest: Path,
