@@ -18,6 +18,7 @@ import pytest
 from packaging.utils import parse_wheel_filename
 from support.projects import build_wheel, clean_env, git, lockshim, pip_download, serving, uv_lock
 from support.uvenv import make_project
+from support.wheelhouse import wheels_into
 from support.wheels import hatchling_sdist
 
 
@@ -25,10 +26,7 @@ from support.wheels import hatchling_sdist
 def hatched(hatchling_wheelhouse: Path, tmp_path: Path) -> tuple[Path, Path, list[str]]:
     """(an editable hatchling project locked against a loopback index, that index's folder,
     the names of the build wheels in it)."""
-    registry = tmp_path / "registry"
-    registry.mkdir()
-    for wheel in hatchling_wheelhouse.glob("*.whl"):
-        shutil.copy(wheel, registry)
+    registry = wheels_into(tmp_path / "registry", hatchling_wheelhouse)
     build_wheel(registry, "alpha", "1.0")
     project = make_project(tmp_path / "hatched", "hatched", ["alpha"])
     with serving(registry) as index:
@@ -136,10 +134,7 @@ def test_a_workspace_and_an_sdist_build_from_pips_cache(
 def test_an_sdist_whose_backend_only_pips_cache_holds(
     hatchling_wheelhouse: Path, tmp_path: Path
 ) -> None:
-    registry = tmp_path / "registry"
-    registry.mkdir()
-    for wheel in hatchling_wheelhouse.glob("*.whl"):
-        shutil.copy(wheel, registry)
+    registry = wheels_into(tmp_path / "registry", hatchling_wheelhouse)
     sdist = hatchling_sdist(registry, "gamma", "1.0")
     project = make_project(tmp_path / "virtual", "virtual", ["gamma"], build_backend=None)
     cache = tmp_path / "pip cache"
@@ -177,10 +172,7 @@ def test_fetch_build_makes_a_wheel_once_and_sync_installs_it_without_building(
 ) -> None:
     """An sdist-only dependency built with hatchling: `fetch --build` builds its wheel once; a
     later offline sync with no hatchling anywhere installs that wheel (it could not build)."""
-    registry = tmp_path / "registry"
-    registry.mkdir()
-    for wheel in hatchling_wheelhouse.glob("*.whl"):
-        shutil.copy(wheel, registry)
+    registry = wheels_into(tmp_path / "registry", hatchling_wheelhouse)
     hatchling_sdist(registry, "gamma", "1.0")
     build_wheel(registry, "alpha", "1.0")
     project = make_project(tmp_path / "virtual", "virtual", ["gamma", "alpha"], build_backend=None)
@@ -257,10 +249,7 @@ def test_a_bundle_made_with_nothing_local_carries_what_builds_the_sdists_it_down
 ) -> None:
     """No local files at all: the bundle downloads gamma's sdist, and so must bring hatchling
     (what builds it) too; the far side then builds gamma with the bundle alone, offline."""
-    registry = tmp_path / "registry"
-    registry.mkdir()
-    for wheel in hatchling_wheelhouse.glob("*.whl"):
-        shutil.copy(wheel, registry)
+    registry = wheels_into(tmp_path / "registry", hatchling_wheelhouse)
     hatchling_sdist(registry, "gamma", "1.0")
     project = make_project(tmp_path / "virtual", "virtual", ["gamma"], build_backend=None)
     bundle = tmp_path / "app.lockshim.zip"
@@ -293,10 +282,7 @@ def test_a_build_record_a_repository_carries_is_never_believed(
     """A cloned repository's wheelhouse holds gamma's sdist, hatchling, and a build record
     claiming that another wheel (the attacker's) was built from that very sdist. Every cloned
     file is the user's own (0644): the record is still never believed; uv builds gamma."""
-    registry = tmp_path / "registry"
-    registry.mkdir()
-    for wheel in hatchling_wheelhouse.glob("*.whl"):
-        shutil.copy(wheel, registry)
+    registry = wheels_into(tmp_path / "registry", hatchling_wheelhouse)
     sdist = hatchling_sdist(registry, "gamma", "1.0")
     project = make_project(tmp_path / "repo", "virtual", ["gamma"], build_backend=None)
     with serving(registry) as index:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from support.projects import clean_env, lockshim
+from support.wheelhouse import wheels_into
 
 EXAMPLE = Path(__file__).parent.parent / "fixtures" / "example"
 ARGS = ["--", "--all-extras"]
@@ -177,10 +178,7 @@ def test_a_self_contained_bundle_needs_only_python(
     from support.projects import build_wheel, serving, uv_lock
     from support.uvenv import make_project
 
-    registry = tmp_path / "registry"
-    registry.mkdir()
-    for wheel in hatchling_wheelhouse.glob("*.whl"):
-        shutil.copy(wheel, registry)
+    registry = wheels_into(tmp_path / "registry", hatchling_wheelhouse)
     for name in ("alpha", "beta", "gamma"):
         build_wheel(registry, name, "1.0")
     project = make_project(
@@ -508,10 +506,7 @@ def test_a_self_contained_bundle_carries_the_wheels_built_once(
     from support.projects import build_wheel, serving, uv_lock
     from support.wheels import hatchling_sdist
 
-    registry = tmp_path / "registry"
-    registry.mkdir()
-    for wheel in hatchling_wheelhouse.glob("*.whl"):
-        shutil.copy(wheel, registry)
+    registry = wheels_into(tmp_path / "registry", hatchling_wheelhouse)
     hatchling_sdist(registry, "gamma", "1.0")
     build_wheel(registry, "alpha", "1.0")
     project = make_project(tmp_path / "app", "app", ["gamma", "alpha"], build_backend=None)

@@ -108,3 +108,11 @@ def hatchling_wheelhouse() -> Path:
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return folder
+
+
+def wheels_into(folder: Path, source: Path) -> Path:
+    """``folder`` (made if needed) holding a copy of every wheel in ``source``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for wheel in source.glob("*.whl"):
+        shutil.copy(wheel, folder)
+    return folder
