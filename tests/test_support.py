@@ -35,6 +35,7 @@ from support import (
     sha256_of,
     uv_lock,
 )
+from support.projects import pip_download
 from support.wheels import core_metadata
 
 # --- wheels and sdists --------------------------------------------------------------------------
@@ -396,27 +397,7 @@ def test_real_pip_writes_its_http_cache_from_the_index(registry: Path, tmp_path:
     env = isolated_env(tmp_path)
     cache = tmp_path / "pip-cache"
     with LoopbackIndex(registry) as index:
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "download",
-                "--no-deps",
-                "--dest",
-                str(tmp_path / "d"),
-                "--index-url",
-                index.url,
-                "--trusted-host",
-                "127.0.0.1",
-                "--cache-dir",
-                str(cache),
-                "beta",
-            ],
-            env=env,
-            check=True,
-            capture_output=True,
-        )
+        pip_download(index.url, cache, tmp_path / "d", env, "beta")
     bodies = {sha256_of(p) for p in (cache / "http-v2").rglob("*.body")}
     assert sha256_of(registry / "beta-1.0-py3-none-any.whl") in bodies
 
