@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
@@ -29,6 +30,8 @@ class SourceOptions(NamedTuple):
 
     def mirror_of(self, project: Project) -> Mirror | None:
         """The mirror this run takes registry files from, if any (lockshim.mirror)."""
+        if not (self.mirror or os.environ.get("LOCKSHIM_MIRROR") or project.settings.mirror):
+            return None  # the usual case: lockshim.mirror (urllib, packaging) is not imported
         from lockshim.mirror import resolve
 
         return resolve(self.mirror, self.mirror_for, project.settings.mirror)
