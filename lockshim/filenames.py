@@ -1,10 +1,18 @@
-"""Artifact file names are data: only a plain file name may become a path lockshim writes to."""
+"""Artifact file names are data: only a plain file name may become a path lockshim writes to,
+and only a plain URL may stand in the shimmed uv.lock."""
 
 from __future__ import annotations
+
+import re
 
 from lockshim.errors import LockshimError
 
 _RESERVED = set('<>:"|?*')
+
+#: A URL the shimmed uv.lock may carry as it is (a mirror's file URL): http(s), a host name and
+#: port, no user or password, no query or fragment, none of the characters that would need
+#: escaping in a TOML string or that uv would read otherwise.
+PLAIN_URL = re.compile(r"https?://[A-Za-z0-9.\-]+(:[0-9]{1,5})?/[A-Za-z0-9\-._~/%+!$&'()*,;=:@]*\Z")
 
 
 def unsafe(name: str) -> str | None:

@@ -5,12 +5,16 @@ A lock made against PyPI names PyPI's file URLs; inside a company only a mirror 
 file URLs otherwise. So each file the target needs and no local source holds is looked up by
 its file name on the mirror's page for its project (PEP 691 JSON or PEP 503 HTML, one request
 a project, several at once, bounded in size and time), never another version or another wheel.
-The page's digest must be the lock's where the page gives one in the lock's algorithm; every
-file is downloaded into a private folder in lockshim's cache, checked against the lock's
-digest as it arrives (also where the page gives none), and then served like any local file:
-uv.lock is shimmed and restored as always, and never holds a mirror URL or a credential.
-Only registry packages are redirected, and with ``--mirror-for`` only those of the named
-registries.
+The page's digest must be the lock's where the page gives one in the lock's algorithm.
+
+For `sync`, a file whose page vouches for the lock's digest is left to uv: the shimmed lock
+names the mirror's own URL for it (the lock's digest kept, which uv checks as it streams the
+file), so it is downloaded once, by uv, straight into its cache. Every other file (a page with
+no digest in the lock's algorithm, a mirror lockshim holds the password of, a URL that is not
+plain) is downloaded into a private folder in lockshim's cache, checked against the lock's
+digest as it arrives, and then served like any local file. uv.lock is shimmed and restored as
+always, and never holds a credential. Only registry packages are redirected, and with
+``--mirror-for`` only those of the named registries.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from urllib.parse import urlsplit
 from packaging.utils import canonicalize_name
 
 from lockshim.errors import UsageError
+from lockshim.filenames import PLAIN_URL
 
 if TYPE_CHECKING:
     from lockshim.download import Credentials, Downloader, Outcome, Wanted
@@ -87,6 +92,49 @@ class Mirror(NamedTuple):
         return user_cache_dir() / "mirror" / key
 
 
+#: The mirror URLs earlier runs left uv to download, in the mirror's private folder.
+LINKS = "links.json"
+
+
+def remembered_links(mirror: Mirror) -> dict[str, str]:
+    """File name -> the mirror's URL an earlier sync linked it to (uv's cache keeps a download
+    under its URL: with the same URL, a later sync needs no page, and offline no mirror).
+    Read only from the private folder, and only plain URLs: the file is data."""
+    import json
+
+    from lockshim.trust import read_private
+
+    try:
+        data = json.loads(read_private(mirror.folder() / LINKS).decode("utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {
+        name: url
+        for name, url in data.items()
+        if isinstance(name, str) and isinstance(url, str) and PLAIN_URL.match(url)
+    }
+
+
+def remember_links(mirror: Mirror, links: Mapping[str, str]) -> None:
+    """Add these links to those remembered (best effort: a folder that cannot be written
+    only costs the next run its page lookups)."""
+    import contextlib
+    import json
+
+    from lockshim.atomic import atomic_write
+    from lockshim.trust import private_folder
+
+    if not links:
+        return
+    with contextlib.suppress(OSError):
+        folder = private_folder(mirror.folder())
+        merged = {**remembered_links(mirror), **links}
+        data = json.dumps(merged, indent=0, sort_keys=True).encode()
+        atomic_write(folder / LINKS, data, 0o600, durable=False)
+
+
 def resolve(option: str | None, only: Sequence[str], setting: str | None) -> Mirror | None:
     """``--mirror``, else ``LOCKSHIM_MIRROR``, else ``[tool.lockshim] mirror``."""
     url = option or os.environ.get(MIRROR_ENV) or setting
@@ -131,6 +179,54 @@ def lookup(
         else:
             problems[filename] = problem
     return Lookup(found, problems)
+
+
+class Pages:
+    """Project pages read in the background (while uv works out the plan), several at once,
+    each once. Daemon threads: a mirror that does not answer never holds up the end of a run
+    that turns out not to need it."""
+
+    def __init__(self, mirror: Mirror, projects: Sequence[str], downloader: Downloader) -> None:
+        import threading
+
+        self.mirror = mirror
+        self.downloader = downloader
+        self._read: dict[str, list[IndexFile] | str] = {}
+        self._done = {project: threading.Event() for project in projects}
+        waiting = list(reversed(projects))
+        guard = threading.Lock()
+
+        def work() -> None:
+            while True:
+                with guard:
+                    if not waiting:
+                        return
+                    project = waiting.pop()
+                try:
+                    self._read[project] = _page(mirror, project, downloader)
+                except Exception as error:  # said where the page is asked for
+                    self._read[project] = str(error)
+                finally:
+                    self._done[project].set()
+
+        for _ in range(min(PAGES_AT_ONCE, len(projects))):
+            threading.Thread(target=work, name="lockshim-page", daemon=True).start()
+
+    def get(self, project: str) -> list[IndexFile] | str:
+        """The page of ``project`` (a normalized name): read already, or now."""
+        done = self._done.get(project)
+        if done is None:
+            return _page(self.mirror, project, self.downloader)
+        done.wait()
+        return self._read[project]
+
+
+def prefetch(mirror: Mirror, projects: Sequence[str], credentials: Credentials | None) -> Pages:
+    """Start reading these projects' pages (normalized names) in the background."""
+    from lockshim.download import Downloader
+
+    downloader = Downloader(mirror.folder(), mirror.credentials(credentials), PAGES_AT_ONCE)
+    return Pages(mirror, projects, downloader)
 
 
 def _page(mirror: Mirror, project: str, downloader: Downloader) -> list[IndexFile] | str:
@@ -188,31 +284,54 @@ def redirected(wanted: Sequence[Wanted], found: Mapping[str, IndexFile]) -> list
     return result
 
 
+class Taken(NamedTuple):
+    """What :func:`fetch_into` got of the files asked for."""
+
+    outcomes: list[Outcome]  # the downloads into the folder
+    problems: dict[str, str]  # file name -> why it cannot be had
+    linked: dict[str, str]  # file name -> the mirror's URL, left for uv to download
+
+
+def linkable(entry: IndexFile, digest: str) -> bool:
+    """The page vouches for exactly the lock's digest, and its URL can stand in uv.lock."""
+    algorithm, _, value = digest.partition(":")
+    return entry.hashes.get(algorithm) == value and PLAIN_URL.match(entry.url) is not None
+
+
 def fetch_into(
     mirror: Mirror,
     wanted: Sequence[Wanted],
     dest: Path,
     jobs: int = 8,
     credentials: Credentials | None = None,
-) -> tuple[list[Outcome], dict[str, str]]:
+    link: bool = False,
+    pages: Pages | None = None,
+) -> Taken:
     """Look the files up on the mirror and download those it has into ``dest``, each
-    project's files as soon as its page is read (pages and downloads overlap); (the outcomes
-    of the downloads, the problems of the files that could not be had)."""
+    project's files as soon as its page is read (pages and downloads overlap).
+
+    ``link``: a file the page vouches for (:func:`linkable`) is not downloaded but left for uv
+    to download from the mirror itself, unless lockshim holds a password for the mirror
+    (uv would not send it there; netrc uv reads itself). ``pages``: those read already."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from lockshim.download import Downloader
+    from lockshim.download import Downloader, origin
     from lockshim.sources.wheelhouse import remember_downloads
 
     dest.mkdir(mode=0o700, parents=True, exist_ok=True)
-    downloader = Downloader(dest, mirror.credentials(credentials), jobs)
+    known = mirror.credentials(credentials)
+    if any(origin(prefix) == origin(mirror.url) for prefix in known.by_prefix):
+        link = False
+    downloader = Downloader(dest, known, jobs)
     by_project: dict[str, list[Wanted]] = {}
     for item in wanted:
         by_project.setdefault(str(canonicalize_name(item.name)), []).append(item)
     problems: dict[str, str] = {}
+    linked: dict[str, str] = {}
     outcomes: list[Outcome] = []
 
     def one(project: str) -> list[Outcome]:
-        listed = _page(mirror, project, downloader)
+        listed = pages.get(project) if pages is not None else _page(mirror, project, downloader)
         done = []
         for item in by_project[project]:
             entry, problem = _judge(
@@ -220,8 +339,10 @@ def fetch_into(
             )
             if entry is None:
                 problems[item.filename] = problem
-                continue
-            done.append(downloader.fetch(redirected([item], {item.filename: entry})[0]))
+            elif link and linkable(entry, item.digest):
+                linked[item.filename] = entry.url
+            else:
+                done.append(downloader.fetch(redirected([item], {item.filename: entry})[0]))
         return done
 
     pool = ThreadPoolExecutor(max_workers=max(1, min(jobs, len(by_project))))
@@ -238,7 +359,7 @@ def fetch_into(
     for outcome in outcomes:
         if outcome.status == "failed":
             problems[outcome.wanted.filename] = f"from {mirror.label}: {outcome.detail}"
-    return outcomes, problems
+    return Taken(outcomes, problems, linked)
 
 
 def _keyring_password(url: str, username: str) -> str | None:

@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 from urllib.parse import quote_from_bytes
 
 from lockshim.errors import LockError
+from lockshim.filenames import PLAIN_URL as _PLAIN_URL
 from lockshim.lock import Artifact, Lock, Package, Source, parse_lock
 
 #: (package index, artifact index) -> the local file that holds exactly that artifact's bytes.
@@ -48,17 +49,25 @@ def _folder_url(folder: str) -> str:
 Added = Mapping[int, tuple[PurePath, str, int]]
 
 
-def rewrite(lock: Lock, served: Served, added: Added | None = None) -> bytes:
+#: (package index, artifact index) -> the URL a mirror serves that registry artifact's bytes at
+#: (lockshim.mirror.linkable: its page vouches for the lock's digest, which uv checks).
+Linked = Mapping[tuple[int, int], str]
+
+
+def rewrite(
+    lock: Lock, served: Served, added: Added | None = None, linked: Linked | None = None
+) -> bytes:
     """The lock's bytes with the served artifacts pointing at their local files.
 
-    A registry artifact keeps everything but its ``url``, which becomes a ``file://`` URL. A
-    direct URL source becomes a path source for the run (uv downloads those from the source URL
-    whatever the artifact says): ``source = { url = U }`` -> ``{ path = P }`` wherever it stands,
-    and its artifact's ``url = U`` -> ``path = P``.
+    A registry artifact keeps everything but its ``url``, which becomes a ``file://`` URL (or,
+    for a ``linked`` one, the mirror's URL). A direct URL source becomes a path source for the
+    run (uv downloads those from the source URL whatever the artifact says):
+    ``source = { url = U }`` -> ``{ path = P }`` wherever it stands, and its artifact's
+    ``url = U`` -> ``path = P``.
     """
-    if not served:
+    if not served and not linked:
         return lock.text.encode("utf-8")
-    plan = _plan(lock, served)
+    plan = _plan(lock, served, linked or {})
     if lock.fast:
         # Edits at spans the scan checked: everything between them is copied unchanged.
         inserts, urls = _wheel_inserts(lock, added or {})
@@ -78,15 +87,20 @@ class _Change(NamedTuple):
     path: str | None  # the new path (URL sources)
 
 
-def _plan(lock: Lock, served: Served) -> list[_Change]:
+def _plan(lock: Lock, served: Served, linked: Linked) -> list[_Change]:
     changes = []
-    for (package_position, artifact_position), local in sorted(served.items()):
+    targets: dict[tuple[int, int], PurePath | str] = {**served, **linked}
+    for (package_position, artifact_position), local in sorted(targets.items()):
         package = lock.packages[package_position]
         # by position: a lock read for a wheelhouse holds only the entries a file could serve
         artifact = next(a for a in package.artifacts if a.position == artifact_position)
         if not package.servable or (artifact.url is None and package.source_kind != "url"):
             raise ValueError(f"{package.label}: {artifact.filename} cannot be served")
-        if package.source_kind == "url":
+        if isinstance(local, str):  # a mirror's URL: registry artifacts only, plain URLs only
+            if package.source_kind != "registry" or not _PLAIN_URL.match(local):
+                raise ValueError(f"{package.label}: {artifact.filename} cannot be linked")
+            changes.append(_Change(package, artifact, local, None))
+        elif package.source_kind == "url":
             changes.append(_Change(package, artifact, None, str(local)))
         else:
             changes.append(_Change(package, artifact, file_url(local), None))

@@ -16,7 +16,7 @@ from lockshim.atomic import atomic_write
 from lockshim.built import planted_records, served_built
 from lockshim.errors import LockshimError
 from lockshim.local import Found, SourceOptions, find_local
-from lockshim.lock import PROJECT_SOURCES
+from lockshim.lock import PROJECT_SOURCES, Lock
 from lockshim.match import Served
 from lockshim.paths import user_cache_dir
 from lockshim.report import Reporter
@@ -28,7 +28,7 @@ from lockshim.staging import staged
 from lockshim.trust import private_folder, read_private
 
 if TYPE_CHECKING:
-    from lockshim.mirror import Mirror
+    from lockshim.mirror import Mirror, Pages
 
 
 def summary(
@@ -45,11 +45,18 @@ def summary(
     complete = len(served) == len(servable)
     if places is None:
         places = _places(found, None)
-    where = ", ".join(f"{count} from {place}" for place, count in places)
+    where = ", ".join(
+        f"{count} from the mirror {place} (uv downloads them)"
+        if place.startswith(("http://", "https://"))
+        else f"{count} from {place}"
+        for place, count in places
+    )
     if here is not None:
         counted = (
             f"served from local files: {here[0]} of the {here[1]} files this environment needs"
         )
+        if any(place.startswith(("http://", "https://")) for place, _ in places):
+            counted = counted.replace("from local files", "from local files and the mirror")
     elif complete:
         counted = "served from local files: every file uv.lock pins, so all this environment needs"
     else:
@@ -207,20 +214,24 @@ def sync(
                 raise LockshimError(stale)
         if project_dir is not None:  # uv must sync the project lockshim found, not the cwd's
             uv_args = ["--project", str(project_dir), *uv_args]
-        advice = _advice(found, uv, uv_args, reporter)
         mirror = sources.mirror_of(project)
-        taken = _from_mirror(found, mirror, advice, reporter) if mirror is not None else set()
-        if mirror is not None and taken:  # the files came: match again; the advice follows
-            found = find_local(project, sources, reporter.hashing)
-            here = advice.here or (0, 0)
-            advice = advice._replace(
-                missing=[
-                    m for m in advice.missing if not m.endswith(tuple(f"({t})" for t in taken))
-                ],
-                missing_files=tuple(m for m in advice.missing_files if m[1] not in taken),
-                here=(here[0] + len(taken), here[1]),
-                places=(*(advice.places or ()), (str(mirror.folder()), len(taken))),
+        pages = _prefetch(found, mirror, uv, uv_args) if mirror is not None else None
+        advice = _advice(found, uv, uv_args, reporter)
+        lock, linked = found.lock, dict[tuple[int, int], str]()
+        mirror_asked = False
+        if mirror is not None:
+            kept = _kept_links(mirror, uv, uv_args, advice)
+            rest = advice._replace(
+                missing_files=tuple(m for m in advice.missing_files if m[1] not in kept)
             )
+            taken, by_name = set[str](), dict[str, str]()
+            if rest.missing_files:
+                mirror_asked = True
+                taken, by_name = _from_mirror(found, mirror, rest, reporter, pages)
+            if taken:  # the files came: match again
+                found = find_local(project, sources, reporter.hashing)
+            advice = _came(advice, mirror, taken, by_name, kept)
+            lock, linked = _linked(found, mirror, {**kept, **by_name})
         for line in summary(found, advice.here, advice.places):
             reporter.info(line)
         built = served_built(found)
@@ -259,7 +270,8 @@ def sync(
                 **(uv_env if uv_env is not None else os.environ),
                 "UV_DEFAULT_INDEX": mirror.url,
             }
-            online = True
+            # offline when uv's cache holds every file under the URL it came from
+            online = online or mirror_asked or not linked
         if quiet and not {"-q", "--quiet"} & set(uv_args):
             uv_args = ["--quiet", *uv_args]  # lockshim's -q quiets uv too
         lock_name = str(project.lock_path)
@@ -271,7 +283,7 @@ def sync(
                 uv, uv_args, find_links, online=online, builds_local=not advice.build_missing
             )
             added = {p: (b.path.absolute(), b.sha256, b.size) for p, b in built.items()}
-            shimmed_bytes = rewrite(found.lock, staging.paths, added)
+            shimmed_bytes = rewrite(lock, staging.paths, added, linked)
             if shimmed_bytes == found.original:  # nothing served: uv.lock is left alone
                 status = uvmod.run(command, uv_env)
             else:
@@ -295,28 +307,59 @@ def sync(
         return status
 
 
-def _from_mirror(found: Found, mirror: Mirror, advice: Advice, reporter: Reporter) -> set[str]:
-    """Take the registry files the environment needs and no local source holds from the
-    mirror (by file name, checked by digest) into its private folder; the names of those that
-    came. A file the mirror lacks, or lists with other bytes, stops the run before uv."""
+def _prefetch(found: Found, mirror: Mirror, uv: uvmod.Uv, uv_args: Sequence[str]) -> Pages:
+    """Start reading, while uv works out the plan, the mirror's pages of the packages it
+    stands in for that no local file serves and uv's cache knows nothing of (those the plan
+    will most likely find missing)."""
+    from lockshim import uvcache
+    from lockshim.download import credentials_for
+    from lockshim.mirror import prefetch
+
+    served = found.result.served_packages
+    cache = uvcache.cache_dir(uv.path, uv_args)
+    projects = [
+        name
+        for name, package in mirror.packages(found.lock).items()
+        if package.position not in served
+        and (cache is None or not uvcache.knows_project(cache, name))
+    ]
+    return prefetch(mirror, projects, credentials_for(found.project))
+
+
+def _from_mirror(
+    found: Found, mirror: Mirror, advice: Advice, reporter: Reporter, pages: Pages | None = None
+) -> tuple[set[str], dict[str, str]]:
+    """The registry files the environment needs and no local source holds, from the mirror
+    (by file name, checked by digest): (the names of those downloaded into its private folder,
+    file name -> the mirror's URL of each left for uv to download itself). A file the mirror
+    lacks, or lists with other bytes, stops the run before uv."""
     from packaging.utils import canonicalize_name
 
     from lockshim.download import Wanted, credentials_for
-    from lockshim.mirror import fetch_into
+    from lockshim.mirror import fetch_into, remember_links
 
     covered = mirror.packages(found.lock)
     wanted = []
-    for name, filename, digest, size in advice.missing_files:
+    for name, filename, digest, size, _ in advice.missing_files:
         package = covered.get(canonicalize_name(name))
         if package is not None and digest is not None:  # the mirror's page gives the URL
             wanted.append(Wanted(name, package.version, filename, "", digest, size))
     if not wanted:
-        return set()
+        return set(), {}
     credentials = credentials_for(found.project)  # UV_INDEX_<NAME>_* of an index at its URL
-    outcomes, problems = fetch_into(mirror, wanted, mirror.folder(), credentials=credentials)
-    got = [o for o in outcomes if o.status == "downloaded"]
-    if got:
-        reporter.info(f"taken from the mirror {mirror.label}: {len(got)} file(s).")
+    taken = fetch_into(
+        mirror, wanted, mirror.folder(), credentials=credentials, link=True, pages=pages
+    )
+    remember_links(mirror, taken.linked)
+    got = [o for o in taken.outcomes if o.status == "downloaded"]
+    if got or taken.linked:
+        reporter.info(
+            f"from the mirror {mirror.label}: {len(taken.linked) + len(got)} file(s)"
+            + (f", {len(taken.linked)} downloaded by uv itself" if taken.linked else "")
+            + (f", {len(got)} taken into {mirror.folder()}" if got else "")
+            + "."
+        )
+    problems = taken.problems
     if problems:
         causes = {why.partition("cannot be read: ")[2] for why in problems.values()}
         lines = (
@@ -332,32 +375,115 @@ def _from_mirror(found: Found, mirror: Mirror, advice: Advice, reporter: Reporte
             "which locked registries it stands in for; a file it cannot have can come from a "
             "wheelhouse (-w DIR)."
         )
-    return {o.wanted.filename for o in got}
+    return {o.wanted.filename for o in got}, taken.linked
+
+
+def _kept_links(
+    mirror: Mirror, uv: uvmod.Uv, uv_args: Sequence[str], advice: Advice
+) -> dict[str, str]:
+    """The missing files an earlier sync left uv to download from the mirror and uv's cache
+    still holds under that URL: file name -> URL (linked again, with no page read)."""
+    from lockshim import uvcache
+    from lockshim.mirror import remembered_links
+
+    links = remembered_links(mirror) if advice.missing_files else {}
+    if not links:
+        return {}
+
+    cache = uvcache.cache_dir(uv.path, uv_args)
+    if cache is None:
+        return {}
+    return {
+        filename: links[filename]
+        for name, filename, digest, _, _ in advice.missing_files
+        if filename in links and uvcache.holds(cache, name, filename, digest, links[filename])
+    }
+
+
+def _came(
+    advice: Advice,
+    mirror: Mirror,
+    taken: set[str],
+    linked: dict[str, str],
+    kept: dict[str, str],
+) -> Advice:
+    """The advice once the mirror's files are had (``taken`` into its folder, ``linked`` for
+    uv to download, ``kept`` in uv's cache): they are no longer missing."""
+    came = taken | set(linked) | set(kept)
+    if not came:
+        return advice
+    here = advice.here or (0, 0)
+    places = list(advice.places or ())
+    if taken:
+        places.append((str(mirror.folder()), len(taken)))
+    if linked:
+        places.append((mirror.label, len(linked)))
+    if kept:
+        places.append(("uv's cache (downloaded from the mirror before)", len(kept)))
+    return advice._replace(
+        missing=[m for m in advice.missing if not m.endswith(tuple(f"({c})" for c in came))],
+        missing_files=tuple(m for m in advice.missing_files if m[1] not in came),
+        here=(here[0] + len(came), here[1]),
+        places=tuple(places),
+    )
+
+
+def _linked(
+    found: Found, mirror: Mirror, by_name: dict[str, str]
+) -> tuple[Lock, dict[tuple[int, int], str]]:
+    """The lock to shim and (package, artifact) position -> the mirror's URL of each file
+    left to uv. The first reading of the lock kept only the entries a local file could serve;
+    it is read again keeping those and the linked ones."""
+    from lockshim.lock import filename_of, parse_lock
+
+    if not by_name:
+        return found.lock, {}
+    names = {s.artifact.filename for s in found.result.served} | set(by_name)
+
+    def keep(key: str | None, location: str | None, digest: str | None, size: str | None) -> bool:
+        return location is None or filename_of(key or "url", location) in names
+
+    lock = parse_lock(found.original, found.project.lock_path, keep=keep)
+    return lock, {
+        (package.position, artifact.position): by_name[artifact.filename]
+        for package in mirror.packages(lock).values()
+        for artifact in package.artifacts
+        if artifact.filename in by_name
+    }
 
 
 def _stop_if_hopeless(found: Found, uv: uvmod.Uv, uv_args: Sequence[str], advice: Advice) -> None:
     """Stop before uv when files the environment needs are neither local nor in uv's cache:
     offline, uv would make a half environment, build for a while, then fail."""
-    if not advice.missing_files:
+    lacking = _uncached(uv, uv_args, advice)
+    if not lacking:
         return
     from lockshim import uvcache
 
     cache = uvcache.cache_dir(uv.path, uv_args)
-    if cache is not None and not uvcache.known_layout(cache):
-        return  # a cache lockshim cannot read: uv may still have them
-    lacking = [
-        f"{name} ({filename})"
-        for name, filename, sha256, _ in advice.missing_files
-        if cache is None or not uvcache.holds(cache, name, filename, sha256)
-    ]
-    if not lacking:
-        return
     where = f"uv's cache ({cache})" if cache is not None else "uv's cache (--no-cache: none)"
     raise LockshimError(
         f"stopped before uv: {len(lacking)} file(s) this environment needs are neither local "
         f"nor in {where}, so an offline sync cannot succeed: {', '.join(lacking)}. Nothing was "
         "changed. " + _way_on(found, uv_args, online=False)
     )
+
+
+def _uncached(uv: uvmod.Uv, uv_args: Sequence[str], advice: Advice) -> list[str]:
+    """The "name (file name)" of each missing file uv's cache does not hold either (none when the
+    cache is laid out in a way lockshim cannot read: uv may still have them)."""
+    if not advice.missing_files:
+        return []
+    from lockshim import uvcache
+
+    cache = uvcache.cache_dir(uv.path, uv_args)
+    if cache is not None and not uvcache.known_layout(cache):
+        return []
+    return [
+        f"{name} ({filename})"
+        for name, filename, digest, _, url in advice.missing_files
+        if cache is None or not uvcache.holds(cache, name, filename, digest, url)
+    ]
 
 
 def _way_on(found: Found, uv_args: Sequence[str], online: bool) -> str:
@@ -409,8 +535,8 @@ class Advice(NamedTuple):
     build_files: list[tuple[str, int, int, str]]  # (path, offset, size, wheel file name)
     target: str = ""
     here: tuple[int, int] | None = None  # (local, needed) files of the target environment
-    #: (name, file name, digest or None, size or None) of each missing file
-    missing_files: tuple[tuple[str, str, str | None, int | None], ...] = ()
+    #: (name, file name, digest or None, size or None, URL or None) of each missing file
+    missing_files: tuple[tuple[str, str, str | None, int | None, str | None], ...] = ()
     #: where the local files of the target environment are: (place, files)
     places: tuple[tuple[str, int], ...] | None = None
 
@@ -455,8 +581,14 @@ def _advice(found: Found, uv: uvmod.Uv, uv_args: Sequence[str], reporter: Report
             str(data["target"]),
             (int(here[0]), int(here[1])) if here else None,
             tuple(
-                (str(n), str(f), str(d) if d else None, int(z) if z is not None else None)
-                for n, f, d, z in data["missing_files"]
+                (
+                    str(n),
+                    str(f),
+                    str(d) if d else None,
+                    int(z) if z is not None else None,
+                    str(u) if u else None,
+                )
+                for n, f, d, z, u in data["missing_files"]
             ),
             tuple((str(w), int(n)) for w, n in data["places"]) if here else None,
         )
@@ -478,7 +610,9 @@ def _advice(found: Found, uv: uvmod.Uv, uv_args: Sequence[str], reporter: Report
             ],
             plan.target,
             (len(plan.served), len(plan.served) + len(plan.missing)),
-            tuple((e.name, e.filename, e.digest, e.size) for e in plan.missing if e.filename),
+            tuple(
+                (e.name, e.filename, e.digest, e.size, e.url) for e in plan.missing if e.filename
+            ),
             _places(found, {e.digest for e in plan.served if e.digest}),
         )
         with contextlib.suppress(OSError):

@@ -3,10 +3,12 @@
 uv keeps each wheel it downloaded under ``wheels-v<N>/<index>/<name>/<version>-<tags>`` with a
 ``.http`` file beside it that records the URL and the archive's sha256 (checked with uv 0.13.9:
 ``pypi``, ``index/<hash>`` or ``url/<hash>`` for ``<index>``); offline, uv takes a locked wheel
-from there only when that sha256 is the lock's. A wheel uv installed from a ``file://`` URL (a
-shimmed lock) is kept with a ``.rev`` file instead, which uv does not use for the https URL of
-the restored lock: it does not count. The answer is only ever "no" where the cache's layout is
-one this module knows: for a cache it cannot read, it answers "maybe", and uv is asked.
+from there only when that sha256 is the lock's and the URL is the one it was downloaded from
+(uv 0.13.9: "Cached response doesn't match current request"). A wheel uv installed from a
+``file://`` URL (a shimmed lock) is kept with a ``.rev`` file instead, which uv does not use
+for the https URL of the restored lock: it does not count. The answer is only ever "no" where
+the cache's layout is one this module knows: for a cache it cannot read, it answers "maybe",
+and uv is asked.
 """
 
 from __future__ import annotations
@@ -69,22 +71,34 @@ def known_layout(cache: Path) -> bool:
         return False
 
 
-def holds(cache: Path, name: str, filename: str, digest: str | None) -> bool:
+def holds(
+    cache: Path, name: str, filename: str, digest: str | None, url: str | None = None
+) -> bool:
     """uv's cache has this wheel (with the lock's digest, ``"<algorithm>:<hex>"``, where the
-    lock has one), or has built wheels from this sdist's version (any build counts)."""
+    lock has one, downloaded from ``url`` where given: offline, uv takes a cached download
+    only for the very URL it came from), or has built wheels from this sdist's version (any
+    build counts)."""
     value = digest.partition(":")[2] if digest else None
     project = canonicalize_name(name)
     if filename.endswith(".whl"):
         stem = filename[: -len(".whl")].split("-", 1)[1] if "-" in filename else filename
         for entry in _candidates(cache, _WHEELS, project, f"{stem}.http"):
             try:
-                if value is None or value.encode() in entry.read_bytes():
-                    return True
+                record = entry.read_bytes()
             except OSError:
                 continue
+            if (value is None or value.encode() in record) and (
+                url is None or url.encode() in record
+            ):
+                return True
         return False
     version = filename.rsplit("-", 1)[-1].removesuffix(".tar.gz").removesuffix(".zip")
     return any(_candidates(cache, _SDISTS, project, version))
+
+
+def knows_project(cache: Path, name: str) -> bool:
+    """uv's cache holds some downloaded wheel of this project (any version, any index)."""
+    return bool(_candidates(cache, _WHEELS, str(canonicalize_name(name)), "*.http"))
 
 
 def _candidates(cache: Path, prefix: str, project: str, entry: str) -> list[Path]:

@@ -76,7 +76,7 @@ def test_a_lock_made_against_another_index_installs_from_the_mirror(
             ["sync", "--no-pip-cache", "--mirror", mirror], project, env, offline=False
         )
     assert result.returncode == 0, result.stderr
-    assert "taken from the mirror" in result.stderr
+    assert "2 file(s), 2 downloaded by uv itself" in result.stderr, result.stderr
     assert (project / "uv.lock").read_bytes() == original
     assert not [r for r in pypi.requests if "/files/" in r]  # nothing fell back to "PyPI"
     python = project / ".venv" / "bin" / "python"
@@ -84,10 +84,52 @@ def test_a_lock_made_against_another_index_installs_from_the_mirror(
         [str(python), "-c", "import app, alpha, beta"], capture_output=True, text=True
     )
     assert ran.returncode == 0, ran.stderr
-    # what was taken is kept: the mirror gone, a new environment still installs
+    # uv streamed them from the mirror's own URLs into its cache; lockshim kept no copy
+    records = {
+        r.parent.name: r.read_bytes()
+        for r in Path(env["UV_CACHE_DIR"]).glob("wheels-v*/**/*.http")
+        if r.parent.name in ("alpha", "beta")
+    }
+    files_url = mirror.rpartition("/simple")[0] + "/packages/"
+    assert sorted(records) == ["alpha", "beta"]
+    assert all(files_url.encode() in record for record in records.values())
+    assert not list(Path(env["LOCKSHIM_CACHE_DIR"]).glob("mirror/*/*.whl"))
+    # the mirror gone (and no network at all), a new environment still installs: uv's cache
+    # holds every file, so the mirror is not asked
     shutil.rmtree(project / ".venv")
     again = lockshim(["sync", "--no-pip-cache", "--mirror", mirror], project, env)
-    assert "served from local files" in again.stderr
+    assert again.returncode == 0, again.stderr
+    assert "2 from uv's cache (downloaded from the mirror before)" in again.stderr, again.stderr
+    assert "uv downloads them" not in again.stderr
+    assert (project / "uv.lock").read_bytes() == original
+    ran = subprocess.run(
+        [str(python), "-c", "import app, alpha, beta"], capture_output=True, text=True
+    )
+    assert ran.returncode == 0, ran.stderr
+
+
+def test_uv_cache_holding_the_files_under_the_mirror_urls_does_not_count_for_the_lock_urls(
+    locked_elsewhere: tuple[Path, Path, LoopbackIndex], tmp_path: Path
+) -> None:
+    """uv keeps a download under the URL it came from, and offline it takes it for that URL
+    only: after a mirror sync, a plain offline sync (the lock's own URLs) must stop before uv
+    instead of letting uv make half an environment and fail."""
+    project, files, _ = locked_elsewhere
+    original = (project / "uv.lock").read_bytes()
+    env = clean_env(tmp_path)
+    with pypiserver(files, "-a", ".", "-P", ".") as mirror:
+        first = lockshim(
+            ["sync", "--no-pip-cache", "--mirror", mirror], project, env, offline=False
+        )
+    assert first.returncode == 0, first.stderr
+    shutil.rmtree(project / ".venv")
+    plain = lockshim(["sync", "--no-pip-cache"], project, env)
+    assert plain.returncode == 3, plain.stderr
+    assert "stopped before uv: 2 file(s) this environment needs are neither local nor in" in (
+        plain.stderr
+    )
+    assert not (project / ".venv").exists()
+    assert (project / "uv.lock").read_bytes() == original
 
 
 def test_what_the_mirror_lacks_or_changed_is_named_before_uv(
@@ -123,6 +165,41 @@ def test_what_the_mirror_lacks_or_changed_is_named_before_uv(
     assert (project / "uv.lock").read_bytes() == original
     assert plan.returncode == 1
     assert "not on the mirror" in plan.stdout
+
+
+def test_a_page_without_digests_is_checked_by_lockshim_before_uv(
+    locked_elsewhere: tuple[Path, Path, LoopbackIndex], tmp_path: Path
+) -> None:
+    """pypiserver with `--hash-algo off` lists no digest: nothing vouches for the bytes, so
+    lockshim downloads each file and checks it against the lock before uv may see it."""
+    project, files, _ = locked_elsewhere
+    mirror_files = tmp_path / "mirror"
+    shutil.copytree(files, mirror_files)
+    original = (project / "uv.lock").read_bytes()
+    with pypiserver(mirror_files, "-a", ".", "-P", ".", "--hash-algo", "off") as mirror:
+        good = lockshim(
+            ["sync", "--no-pip-cache", "--mirror", mirror],
+            project,
+            clean_env(tmp_path / "a"),
+            offline=False,
+        )
+        other = tmp_path / "other"
+        build_wheel(other, "beta", "2.0", payload=b"# not the locked bytes\n")
+        shutil.copy(other / "beta-2.0-py3-none-any.whl", mirror_files)
+        shutil.rmtree(project / ".venv")
+        bad = lockshim(
+            ["sync", "--no-pip-cache", "--mirror", mirror],
+            project,
+            clean_env(tmp_path / "b"),
+            offline=False,
+        )
+    assert good.returncode == 0, good.stderr
+    assert "2 file(s), 2 taken into" in good.stderr, good.stderr
+    assert bad.returncode == 3, bad.stderr
+    assert "beta-2.0-py3-none-any.whl: from " in bad.stderr, bad.stderr
+    assert "but uv.lock pins" in bad.stderr, bad.stderr  # its size, checked as it arrives
+    assert not (project / ".venv").exists()
+    assert (project / "uv.lock").read_bytes() == original
 
 
 def test_a_mirror_that_wants_a_password_gets_it_from_netrc(
@@ -244,7 +321,7 @@ def test_a_devpi_mirror_with_json_pages_and_relative_paths(
             offline=False,
         )
     assert result.returncode == 0, result.stderr
-    assert "taken from the mirror" in result.stderr
+    assert "2 file(s), 2 downloaded by uv itself" in result.stderr, result.stderr
     assert (project / "uv.lock").read_bytes() == original
     assert not [r for r in pypi.requests if "/files/" in r]
     python = project / ".venv" / "bin" / "python"
@@ -302,6 +379,8 @@ def test_a_password_from_the_keyring_the_way_uv_asks_it(
             ["sync", "--no-pip-cache", "--mirror", with_user], project, env, offline=False
         )
     assert result.returncode == 0, result.stderr
+    # uv would not send a password lockshim found to the mirror: lockshim downloads them
+    assert "2 file(s), 2 taken into" in result.stderr, result.stderr
     assert asked.read_text().startswith(f"get {mirror.rstrip('/')} alice")
     assert "s3cret" not in result.stdout + result.stderr
     assert "s3cret" not in (project / "uv.lock").read_text()
