@@ -13,12 +13,8 @@ from __future__ import annotations
 import bisect
 import re
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
-
-from packaging.requirements import InvalidRequirement, Requirement
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.utils import canonicalize_name
 
 from lockshim.lock import PROJECT_SOURCES
 
@@ -32,8 +28,70 @@ else:  # pragma: no cover
 
 _EXTRA = re.compile(r"extra == '([^']+)'")
 
-#: (name, extras, specifier) of one requirement, comparable across uv's spelling and pyproject's.
-Key = tuple[str, frozenset[str], SpecifierSet]
+#: (name, extras, specifier) of one requirement, comparable across uv's spelling and pyproject's
+#: (the specifier as packaging reads it, or as its sorted clauses spelled without spaces).
+Key = tuple[str, frozenset[str], object]
+
+
+def canonicalize_name(name: str) -> str:
+    """PEP 503's normal form (packaging.utils' rule; this module must not need packaging to
+    tell an unchanged project: importing it is a third of a cold sync's own work)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+class _Reader(NamedTuple):
+    """How requirements are read into keys."""
+
+    requirement: Callable[[str], Key | None]  # a PEP 508 string (None: unreadable)
+    specifier: Callable[[str], object | None]  # uv's `specifier = "..."` (None: unreadable)
+
+
+_SIMPLE = re.compile(
+    r"\s*(?P<name>[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*"
+    r"(?:\[(?P<extras>[^\]]*)\])?\s*(?P<spec>[^;@\[\]]*?)\s*(?:;.*)?\Z",
+    re.S,
+)
+
+
+def _clauses(text: str) -> tuple[str, ...]:
+    return tuple(sorted(c for c in re.sub(r"[\s()]", "", text).split(",") if c))
+
+
+def _plain_requirement(text: str) -> Key | None:
+    found = _SIMPLE.match(text)
+    if found is None:  # a URL requirement or anything unusual: only packaging reads it
+        return None
+    extras = frozenset(
+        canonicalize_name(e.strip()) for e in (found["extras"] or "").split(",") if e.strip()
+    )
+    return canonicalize_name(found["name"]), extras, _clauses(found["spec"])
+
+
+def _exact_requirement(text: str) -> Key | None:
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    try:
+        requirement = Requirement(text)
+    except InvalidRequirement:
+        return None
+    extras = frozenset(canonicalize_name(e) for e in requirement.extras)
+    return canonicalize_name(requirement.name), extras, requirement.specifier
+
+
+def _exact_specifier(text: str) -> object | None:
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+    try:
+        return SpecifierSet(text)
+    except InvalidSpecifier:
+        return None
+
+
+#: Spellings compared as written: equal keys are equal requirements, so a project whose
+#: requirements are spelled as uv records them is told unchanged without packaging; any
+#: difference (or anything unusual) is then looked at by packaging, which has the last word.
+_PLAIN = _Reader(_plain_requirement, lambda text: _clauses(text))
+_EXACT = _Reader(_exact_requirement, _exact_specifier)
 
 
 class Difference(NamedTuple):
@@ -45,6 +103,13 @@ class Difference(NamedTuple):
 def differences(lock: Lock) -> list[Difference]:
     """What each local package's pyproject.toml asks that uv.lock did not record (or the other
     way round); empty when they agree or nothing can be compared."""
+    if _differences(lock, _PLAIN) == []:
+        return []
+    return _differences(lock, _EXACT) or []
+
+
+def _differences(lock: Lock, reader: _Reader) -> list[Difference] | None:
+    """The differences as ``reader`` reads the requirements (None: it could not read one)."""
     if lock.path.name != "uv.lock":  # a script's lock records its requirements elsewhere
         return []
     starts = sorted({p.offset for p in lock.packages} | {len(lock.text)})
@@ -67,23 +132,39 @@ def differences(lock: Lock) -> list[Difference]:
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
             continue
         if isinstance(metadata, Mapping) and head >= 0:
-            found += _compare(package.name, metadata, pyproject)
+            compared = _compare(package.name, metadata, pyproject, reader)
+            if compared is None:
+                return None
+            found += compared
     return found
 
 
+class _Unreadable(Exception):
+    """A requirement the reader cannot read (the plain reader hands over to packaging)."""
+
+
 def _compare(
-    name: str, metadata: Mapping[str, Any], pyproject: Mapping[str, Any]
+    name: str, metadata: Mapping[str, Any], pyproject: Mapping[str, Any], reader: _Reader
+) -> list[Difference] | None:
+    try:
+        return _compare_with(name, metadata, pyproject, reader)
+    except _Unreadable:
+        return None
+
+
+def _compare_with(
+    name: str, metadata: Mapping[str, Any], pyproject: Mapping[str, Any], reader: _Reader
 ) -> list[Difference]:
     project = pyproject.get("project")
     if not isinstance(project, Mapping):
         return []
     dynamic = set(project.get("dynamic") or [])
-    locked = _locked(metadata.get("requires-dist"))
+    locked = _locked(metadata.get("requires-dist"), reader)
     if locked is None:
         return []
     result = []
     if "dependencies" not in dynamic:
-        asked = _asked(project.get("dependencies") or [])
+        asked = _asked(project.get("dependencies") or [], reader)
         if asked is not None:
             result += _diff(name, "dependencies", asked, locked.get("", set()))
     if "optional-dependencies" not in dynamic:
@@ -94,14 +175,14 @@ def _compare(
                 wanted: object = next(
                     (v for k, v in extras.items() if canonicalize_name(str(k)) == extra), []
                 )
-                asked = _asked(wanted)
+                asked = _asked(wanted, reader)
                 if asked is not None:
                     result += _diff(name, f"extra {extra}", asked, locked.get(extra, set()))
-    groups = _groups(pyproject)
+    groups = _groups(pyproject, reader)
     recorded = metadata.get("requires-dev")
     if groups is not None and isinstance(recorded, Mapping):
         locked_groups: dict[str, set[Key] | None] = {
-            canonicalize_name(str(g)): _locked_list(v) for g, v in recorded.items()
+            canonicalize_name(str(g)): _locked_list(v, reader) for g, v in recorded.items()
         }
         for group in sorted(set(groups) | set(locked_groups)):
             have = locked_groups.get(group, set())
@@ -138,7 +219,7 @@ def _show(key: Key) -> str:
     return f"{key[0]}{extras}{key[2]}"
 
 
-def _asked(values: object) -> set[Key] | None:
+def _asked(values: object, reader: _Reader) -> set[Key] | None:
     """The keys of PEP 508 requirement strings (None when one cannot be read)."""
     if not isinstance(values, list):
         return None
@@ -146,27 +227,22 @@ def _asked(values: object) -> set[Key] | None:
     for value in values:
         if not isinstance(value, str):
             return None
-        try:
-            requirement = Requirement(value)
-        except InvalidRequirement:
+        key = reader.requirement(value)
+        if key is None:
+            if reader is _PLAIN:
+                raise _Unreadable(value)
             return None
-        keys.add(
-            (
-                canonicalize_name(requirement.name),
-                frozenset(canonicalize_name(e) for e in requirement.extras),
-                requirement.specifier,
-            )
-        )
+        keys.add(key)
     return keys
 
 
-def _locked(entries: object) -> dict[str, set[Key]] | None:
+def _locked(entries: object, reader: _Reader) -> dict[str, set[Key]] | None:
     """uv's ``requires-dist`` by extra ("" for the plain dependencies); None when unreadable."""
     if not isinstance(entries, list):
         return None
     by_extra: dict[str, set[Key]] = {}
     for entry in entries:
-        key = _locked_key(entry)
+        key = _locked_key(entry, reader)
         if key is None:
             return None
         marker = entry.get("marker", "") if isinstance(entry, Mapping) else ""
@@ -176,19 +252,18 @@ def _locked(entries: object) -> dict[str, set[Key]] | None:
     return by_extra
 
 
-def _locked_list(entries: object) -> set[Key] | None:
+def _locked_list(entries: object, reader: _Reader) -> set[Key] | None:
     if not isinstance(entries, list):
         return None
-    keys = {_locked_key(entry) for entry in entries}
+    keys = {_locked_key(entry, reader) for entry in entries}
     return None if None in keys else {k for k in keys if k is not None}
 
 
-def _locked_key(entry: object) -> Key | None:
+def _locked_key(entry: object, reader: _Reader) -> Key | None:
     if not isinstance(entry, Mapping) or not isinstance(entry.get("name"), str):
         return None
-    try:
-        specifier = SpecifierSet(str(entry.get("specifier", "")))
-    except InvalidSpecifier:
+    specifier = reader.specifier(str(entry.get("specifier", "")))
+    if specifier is None:
         return None
     extras = entry.get("extras") or []
     return (
@@ -198,7 +273,7 @@ def _locked_key(entry: object) -> Key | None:
     )
 
 
-def _groups(pyproject: Mapping[str, Any]) -> dict[str, set[Key]] | None:
+def _groups(pyproject: Mapping[str, Any], reader: _Reader) -> dict[str, set[Key]] | None:
     """``[dependency-groups]`` (and uv's legacy ``dev-dependencies`` as ``dev``); None when a
     group includes another (uv's expansion is not repeated here)."""
     groups: dict[str, set[Key]] = {}
@@ -206,14 +281,14 @@ def _groups(pyproject: Mapping[str, Any]) -> dict[str, set[Key]] | None:
     if not isinstance(declared, Mapping):
         return None
     for group, values in declared.items():
-        keys = _asked(values)
+        keys = _asked(values, reader)
         if keys is None:
             return None
         groups[canonicalize_name(str(group))] = keys
     tool = pyproject.get("tool")
     legacy = tool.get("uv", {}).get("dev-dependencies") if isinstance(tool, Mapping) else None
     if legacy:
-        keys = _asked(legacy)
+        keys = _asked(legacy, reader)
         if keys is None:
             return None
         groups["dev"] = groups.get("dev", set()) | keys

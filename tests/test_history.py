@@ -179,3 +179,47 @@ def test_a_file_uv_downloaded_online_last_week_is_taken_from_its_cache(tmp_path:
         text=True,
     )
     assert imported.stdout.strip() == "1.0", imported.stderr
+
+
+def test_requirements_spelled_otherwise_than_uv_records_them_are_not_stale(
+    tmp_path: Path,
+) -> None:
+    """pyproject.toml spells its requirements its own way (case, spaces, clause order, a
+    marker, extras, parentheses); uv records them in its normal form. An unchanged project is
+    not stale, and `sync` tells so without importing packaging's requirement parser (a third
+    of a cold sync's own work); a real change is still named."""
+    registry = tmp_path / "registry"
+    build_wheel(registry, "alpha", "1.5")
+    build_wheel(registry, "beta", "2.0")
+    project = tmp_path / "app"
+    write(
+        project / "pyproject.toml",
+        '[project]\nname = "app"\nversion = "1.0"\n'
+        + 'dependencies = ["Alpha < 2 , >= 1.0", "beta; python_version >= \'3\'"]\n'
+        + '[project.optional-dependencies]\nx = ["ALPHA>=1"]\n'
+        + '[dependency-groups]\ndev = ["beta (>=2)"]\n',
+    )
+    env = clean_env(tmp_path / "env")
+    with serving(registry) as index:
+        uv_lock(project, index, env)
+    original = (project / "uv.lock").read_bytes()
+
+    synced = lockshim(
+        ["sync", "-w", str(registry), "--", "--all-extras"],
+        project,
+        {**env, "PYTHONPROFILEIMPORTTIME": "1"},
+    )
+    assert synced.returncode == 0, synced.stderr
+    imported = [line.rpartition("|")[2].strip() for line in synced.stderr.splitlines()]
+    assert "lockshim.freshness" in imported
+    assert "packaging.requirements" not in imported
+    assert (project / "uv.lock").read_bytes() == original
+
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('"ALPHA>=1"', '"ALPHA>=1.2"'))
+    changed = lockshim(["sync", "-w", str(registry)], project, env)
+    assert changed.returncode == 3, changed.stderr
+    assert "app (extra x): pyproject.toml asks `alpha>=1.2`, uv.lock records `alpha>=1`" in (
+        changed.stderr
+    )
+    assert (project / "uv.lock").read_bytes() == original
