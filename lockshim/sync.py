@@ -264,7 +264,7 @@ def sync(
             )
         missing = advice.missing
         if not online or mirror is not None:
-            _stop_if_hopeless(found, uv, uv_args, advice)
+            _stop_if_hopeless(found, uv, uv_args, advice, reporter)
         if mirror is not None:  # builds resolve against the mirror (never the locked index)
             uv_env = {
                 **(uv_env if uv_env is not None else os.environ),
@@ -452,11 +452,22 @@ def _linked(
     }
 
 
-def _stop_if_hopeless(found: Found, uv: uvmod.Uv, uv_args: Sequence[str], advice: Advice) -> None:
+def _stop_if_hopeless(
+    found: Found, uv: uvmod.Uv, uv_args: Sequence[str], advice: Advice, reporter: Reporter
+) -> None:
     """Stop before uv when files the environment needs are neither local nor in uv's cache:
-    offline, uv would make a half environment, build for a while, then fail."""
+    offline, uv would make a half environment, build for a while, then fail. When uv's cache
+    holds them all, say so."""
     lacking = _uncached(uv, uv_args, advice)
+    if lacking is None:
+        return
     if not lacking:
+        if advice.missing_files:
+            count = len(advice.missing_files)
+            reporter.info(
+                f"uv's cache holds the {count} file(s) not found locally (uv downloaded them "
+                "before): uv installs them from there."
+            )
         return
     from lockshim import uvcache
 
@@ -469,16 +480,16 @@ def _stop_if_hopeless(found: Found, uv: uvmod.Uv, uv_args: Sequence[str], advice
     )
 
 
-def _uncached(uv: uvmod.Uv, uv_args: Sequence[str], advice: Advice) -> list[str]:
-    """The "name (file name)" of each missing file uv's cache does not hold either (none when the
-    cache is laid out in a way lockshim cannot read: uv may still have them)."""
+def _uncached(uv: uvmod.Uv, uv_args: Sequence[str], advice: Advice) -> list[str] | None:
+    """The "name (file name)" of each missing file uv's cache does not hold either; None when
+    the cache is laid out in a way lockshim cannot read (uv may still have them)."""
     if not advice.missing_files:
         return []
     from lockshim import uvcache
 
     cache = uvcache.cache_dir(uv.path, uv_args)
     if cache is not None and not uvcache.known_layout(cache):
-        return []
+        return None
     return [
         f"{name} ({filename})"
         for name, filename, digest, _, url in advice.missing_files

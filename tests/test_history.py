@@ -172,6 +172,7 @@ def test_a_file_uv_downloaded_online_last_week_is_taken_from_its_cache(tmp_path:
     result = lockshim(["sync", "-w", str(wheelhouse)], project, env)
     assert result.returncode == 0, result.stderr
     assert "stopped before uv" not in result.stderr
+    assert "uv's cache holds the 1 file(s) not found locally" in result.stderr, result.stderr
     python = project / ".venv" / "bin" / "python"
     imported = subprocess.run(
         [str(python), "-c", "import alpha; print(alpha.__version__)"],
