@@ -13,7 +13,7 @@ import shutil
 import time
 from pathlib import Path
 
-from common import WORK, Row, compare, lockshim_cmd, paired, run, timed, uv_bin
+from common import PYTHON, WORK, Row, compare, lockshim_cmd, paired, run, timed, uv_bin
 
 from fixtures import app_project, pypiserver_on
 
@@ -78,8 +78,8 @@ def measure(pairs: int) -> list[Row]:
             0.9,
         )
     ]
-    rows.append(_against_the_network(project, wheels, pairs))
-    shimmed = _shimmed_copy(project, wheels)
+    rows += _against_the_network(project, wheels, pairs)
+    shimmed = _shimmed_copy(project, wheels, WORK / "app-shimmed")
     if shimmed is not None:
 
         def floor() -> float:
@@ -103,11 +103,10 @@ cp "$BENCH_LOCK_FROM" "$BENCH_LOCK_TO"
 """
 
 
-def _shimmed_copy(project: Path, wheels: Path) -> Path | None:
+def _shimmed_copy(project: Path, wheels: Path, copy: Path) -> Path | None:
     """A copy of the project whose uv.lock is the one `lockshim sync` hands uv."""
     if os.name == "nt":
         return None
-    copy = WORK / "app-shimmed"
     shutil.rmtree(copy, ignore_errors=True)
     copy.mkdir()
     shutil.copy(project / "pyproject.toml", copy)
@@ -123,9 +122,11 @@ def _shimmed_copy(project: Path, wheels: Path) -> Path | None:
     return copy
 
 
-def _against_the_network(app: Path, wheels: Path, pairs: int) -> Row:
+def _against_the_network(app: Path, wheels: Path, pairs: int) -> list[Row]:
     """3c: nothing known beforehand on either side: lockshim hashes a wheelhouse it never saw
-    (its hash index and cache removed) and installs offline; uv downloads from loopback."""
+    (its hash index and cache removed) and installs offline; uv downloads from loopback. 3cf,
+    for scale: the floor of any wrapper on the same comparison, a Python start plus uv's own
+    offline sync of the very lock lockshim writes."""
     folder = WORK / "cold-network"
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir()
@@ -166,11 +167,35 @@ def _against_the_network(app: Path, wheels: Path, pairs: int) -> Row:
                 UV_CACHE_DIR=str(caches / "uv"),
             )
 
-        return compare(
-            "3c. coldest: lockshim sync, wheelhouse never hashed / uv sync --frozen from a "
-            "pypiserver on 127.0.0.1",
-            ours,
-            theirs,
-            pairs,
-            1.0,
-        )
+        rows = [
+            compare(
+                "3c. coldest: lockshim sync, wheelhouse never hashed / uv sync --frozen from a "
+                "pypiserver on 127.0.0.1",
+                ours,
+                theirs,
+                pairs,
+                1.0,
+            )
+        ]
+        shimmed = _shimmed_copy(folder, house, WORK / "cold-network-shimmed")
+        if shimmed is not None:
+
+            def floor() -> float:
+                start = time.perf_counter()
+                run([PYTHON, "-c", "pass"])
+                run(
+                    [uv_bin(), "sync", "--offline", "--frozen", "-q"],
+                    shimmed,
+                    UV_CACHE_DIR=str(caches / "uv"),
+                )
+                return time.perf_counter() - start
+
+            def floor_fresh() -> float:
+                fresh()
+                shutil.rmtree(shimmed / ".venv", ignore_errors=True)
+                return floor()
+
+            name = "3cf. for scale: Python start + uv sync of the lock lockshim writes / 3c's uv"
+            floor_s, theirs_s, ratio = paired(floor_fresh, theirs, pairs)
+            rows.append((name, floor_s, theirs_s, ratio, "for scale", True))
+        return rows
