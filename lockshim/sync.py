@@ -230,8 +230,9 @@ def sync(
                 taken, by_name = _from_mirror(found, mirror, rest, reporter, pages)
             if taken:  # the files came: match again
                 found = find_local(project, sources, reporter.hashing)
+            digests = {m[1]: m[2] for m in advice.missing_files}
             advice = _came(advice, mirror, taken, by_name, kept)
-            lock, linked = _linked(found, mirror, {**kept, **by_name})
+            lock, linked = _linked(found, mirror, {**kept, **by_name}, digests)
         for line in summary(found, advice.here, advice.places):
             reporter.info(line)
         built = served_built(found)
@@ -396,7 +397,9 @@ def _kept_links(
     return {
         filename: links[filename]
         for name, filename, digest, _, _ in advice.missing_files
-        if filename in links and uvcache.holds(cache, name, filename, digest, links[filename])
+        if filename in links
+        and digest is not None
+        and uvcache.holds(cache, name, filename, digest, links[filename])
     }
 
 
@@ -429,11 +432,12 @@ def _came(
 
 
 def _linked(
-    found: Found, mirror: Mirror, by_name: dict[str, str]
+    found: Found, mirror: Mirror, by_name: dict[str, str], digests: dict[str, str | None]
 ) -> tuple[Lock, dict[tuple[int, int], str]]:
     """The lock to shim and (package, artifact) position -> the mirror's URL of each file
-    left to uv. The first reading of the lock kept only the entries a local file could serve;
-    it is read again keeping those and the linked ones."""
+    left to uv (the entry of that file name pinning the digest it was looked up by). The
+    first reading of the lock kept only the entries a local file could serve; it is read
+    again keeping those and the linked ones."""
     from lockshim.lock import filename_of, parse_lock
 
     if not by_name:
@@ -448,7 +452,7 @@ def _linked(
         (package.position, artifact.position): by_name[artifact.filename]
         for package in mirror.packages(lock).values()
         for artifact in package.artifacts
-        if artifact.filename in by_name
+        if artifact.filename in by_name and artifact.digest == digests.get(artifact.filename)
     }
 
 
