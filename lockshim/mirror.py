@@ -34,7 +34,7 @@ from lockshim.filenames import PLAIN_URL
 if TYPE_CHECKING:
     from lockshim.download import Credentials, Downloader, Outcome, Wanted
     from lockshim.lock import Lock, Package
-    from lockshim.simple import IndexFile
+    from lockshim.simple import IndexFile, Listing
 
 MIRROR_ENV = "LOCKSHIM_MIRROR"
 #: Project pages asked at once.
@@ -191,7 +191,7 @@ class Pages:
 
         self.mirror = mirror
         self.downloader = downloader
-        self._read: dict[str, list[IndexFile] | str] = {}
+        self._read: dict[str, Listing | str] = {}
         self._done = {project: threading.Event() for project in projects}
         waiting = list(reversed(projects))
         guard = threading.Lock()
@@ -212,7 +212,7 @@ class Pages:
         for _ in range(min(PAGES_AT_ONCE, len(projects))):
             threading.Thread(target=work, name="lockshim-page", daemon=True).start()
 
-    def get(self, project: str) -> list[IndexFile] | str:
+    def get(self, project: str) -> Listing | str:
         """The page of ``project`` (a normalized name): read already, or now."""
         done = self._done.get(project)
         if done is None:
@@ -229,16 +229,16 @@ def prefetch(mirror: Mirror, projects: Sequence[str], credentials: Credentials |
     return Pages(mirror, projects, downloader)
 
 
-def _page(mirror: Mirror, project: str, downloader: Downloader) -> list[IndexFile] | str:
+def _page(mirror: Mirror, project: str, downloader: Downloader) -> Listing | str:
     """The files the mirror's page for ``project`` lists, or why it cannot be read."""
     from lockshim.download import PageFailure
-    from lockshim.simple import ACCEPT, PAGE_LIMIT, PageError, parse, project_url
+    from lockshim.simple import ACCEPT, PAGE_LIMIT, PageError, listing, project_url
 
     try:
         url, kind, body = downloader.read_page(
             project_url(mirror.label, project), ACCEPT, PAGE_LIMIT
         )
-        return parse(body, kind, url)
+        return listing(body, kind, url)
     except (PageFailure, PageError) as error:
         return str(error)
 
@@ -249,7 +249,7 @@ def _judge(
     filename: str,
     digest: str,
     size: int | None,
-    listed: list[IndexFile] | str,
+    listed: Listing | str,
 ) -> tuple[IndexFile | None, str]:
     """The page's entry for exactly this file, when its digest allows; else why not."""
     where = f"{mirror.label}/{canonicalize_name(name)}/"
@@ -257,7 +257,7 @@ def _judge(
         if listed.startswith("HTTP 404"):
             return None, f"not on the mirror ({where} does not exist)"
         return None, f"the mirror's page {where} cannot be read: {listed}"
-    entry = next((f for f in listed if f.filename == filename), None)
+    entry = listed.get(filename)
     if entry is None:
         return None, f"not on the mirror ({where} lists no file of that name)"
     algorithm, _, value = digest.partition(":")

@@ -8,10 +8,12 @@ page gives them (algorithm -> lowercase hex), for the caller to compare with the
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
+from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
 #: The most bytes (after decompression) a project page may have.
@@ -49,6 +51,66 @@ def parse(data: bytes, content_type: str, page_url: str) -> list[IndexFile]:
     raise PageError(f"the answer is {kind or 'of no type'}, not an index page")
 
 
+class Listing(Mapping[str, IndexFile]):
+    """A page's files by file name (the first usable entry of a name), each read only when
+    asked for: a big project's page lists thousands (pydantic-core's PEP 691 page on PyPI:
+    15,000 files, 7 MB), and a mirror lookup wants one or two of them."""
+
+    def __init__(
+        self, raw: Mapping[str, Sequence[Any]], read: Callable[[Any], IndexFile | None]
+    ) -> None:
+        self._raw = raw  # file name -> its entries, as ``read`` takes them
+        self._make = read
+        self._read: dict[str, IndexFile | None] = {}
+
+    def _entry(self, filename: str) -> IndexFile | None:
+        if filename not in self._read:
+            found = (self._make(entry) for entry in self._raw.get(filename, ()))
+            self._read[filename] = next((item for item in found if item is not None), None)
+        return self._read[filename]
+
+    def __getitem__(self, filename: str) -> IndexFile:
+        entry = self._entry(filename)
+        if entry is None:
+            raise KeyError(filename)
+        return entry
+
+    def __iter__(self) -> Iterator[str]:
+        return (name for name in self._raw if self._entry(name) is not None)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+def listing(data: bytes, content_type: str, page_url: str) -> Listing:
+    """The files a page lists, by file name; PageError as for :func:`parse`. Where the page is
+    PEP 691 JSON, whose entries name their files, an entry is read only when asked for."""
+    kind = content_type.split(";", 1)[0].strip().lower()
+    if kind == JSON_TYPE or (kind.endswith("json") and data.lstrip()[:1] == b"{"):
+        raw: dict[str, list[Any]] = {}
+        for entry in _json_entries(data):
+            name = entry.get("filename")
+            if isinstance(name, str) and name:
+                raw.setdefault(name, []).append(entry)
+                continue
+            item = _json_file(entry, page_url)  # no name given: read it from the URL now
+            if item is not None:
+                raw.setdefault(item.filename, []).append(item)
+        return Listing(raw, functools.partial(_json_or_file, page_url=page_url))
+    files: dict[str, list[Any]] = {}
+    for item in parse(data, content_type, page_url):
+        files.setdefault(item.filename, []).append(item)
+    return Listing(files, _same)
+
+
+def _json_or_file(entry: Any, page_url: str) -> IndexFile | None:
+    return entry if isinstance(entry, IndexFile) else _json_file(entry, page_url)
+
+
+def _same(item: IndexFile) -> IndexFile:
+    return item
+
+
 def _file(
     name_hint: str | None, href: str, page_url: str, hashes: Mapping[str, str], size: object = None
 ) -> IndexFile | None:
@@ -70,7 +132,7 @@ def _file(
     )
 
 
-def _parse_json(data: bytes, page_url: str) -> list[IndexFile]:
+def _json_entries(data: bytes) -> list[dict[str, Any]]:
     try:
         page = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as error:
@@ -78,22 +140,29 @@ def _parse_json(data: bytes, page_url: str) -> list[IndexFile]:
     files = page.get("files") if isinstance(page, dict) else None
     if not isinstance(files, list):
         raise PageError("its JSON has no list of files")
+    return [e for e in files if isinstance(e, dict) and isinstance(e.get("url"), str)]
+
+
+def _json_file(entry: Mapping[str, Any], page_url: str) -> IndexFile | None:
+    hashes = entry.get("hashes")
+    name = entry.get("filename")
+    item = _file(
+        name if isinstance(name, str) else None,
+        entry["url"],
+        page_url,
+        hashes if isinstance(hashes, dict) else {},
+        entry.get("size"),
+    )
+    if item is not None and isinstance(name, str) and name and name != item.filename:
+        item = IndexFile(name, item.url, item.hashes, item.size)
+    return item
+
+
+def _parse_json(data: bytes, page_url: str) -> list[IndexFile]:
     found = []
-    for entry in files:
-        if not isinstance(entry, dict) or not isinstance(entry.get("url"), str):
-            continue
-        hashes = entry.get("hashes")
-        name = entry.get("filename")
-        item = _file(
-            name if isinstance(name, str) else None,
-            entry["url"],
-            page_url,
-            hashes if isinstance(hashes, dict) else {},
-            entry.get("size"),
-        )
+    for entry in _json_entries(data):
+        item = _json_file(entry, page_url)
         if item is not None:
-            if isinstance(name, str) and name and name != item.filename:
-                item = IndexFile(name, item.url, item.hashes, item.size)
             found.append(item)
     return found
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from lockshim.simple import IndexFile, PageError, parse
+from lockshim.simple import IndexFile, PageError, listing, parse
 
 PAGE = "https://mirror.example/pypi/simple/alpha/"
 
@@ -68,6 +68,54 @@ def test_pep691_json_with_relative_urls_sizes_and_several_digests() -> None:
             10,
         )
     ]
+
+
+def test_a_listing_by_file_name_reads_what_parse_reads_and_takes_the_first_usable_entry() -> None:
+    """`listing` (the mirror's lookup) reads a JSON entry only when its file is asked for;
+    what it answers is what `parse` answers: for a name listed twice, the first usable entry
+    (a non-http one is skipped, as parse skips it)."""
+    page = {
+        "meta": {"api-version": "1.1"},
+        "name": "alpha",
+        "files": [
+            {"filename": "alpha-1.0.tar.gz", "url": "ftp://x/alpha-1.0.tar.gz", "hashes": {}},
+            {
+                "filename": "alpha-1.0.tar.gz",
+                "url": "/a/alpha-1.0.tar.gz",
+                "hashes": {"sha256": "01"},
+            },
+            {
+                "filename": "alpha-1.0.tar.gz",
+                "url": "/b/alpha-1.0.tar.gz",
+                "hashes": {"sha256": "02"},
+            },
+            {"url": "../../files/alpha-1.0-py3-none-any.whl", "hashes": {"sha256": "03"}},
+        ]
+        + [
+            {"filename": f"alpha-0.{n}.tar.gz", "url": f"/old/alpha-0.{n}.tar.gz", "hashes": {}}
+            for n in range(1000)
+        ],
+    }
+    body = json.dumps(page).encode()
+    kind = "application/vnd.pypi.simple.v1+json"
+    listed = listing(body, kind, PAGE)
+    assert listed["alpha-1.0.tar.gz"] == IndexFile(
+        "alpha-1.0.tar.gz", "https://mirror.example/a/alpha-1.0.tar.gz", {"sha256": "01"}
+    )
+    assert listed["alpha-1.0-py3-none-any.whl"].hashes == {"sha256": "03"}
+    assert "alpha-2.0.tar.gz" not in listed
+    first: dict[str, IndexFile] = {}
+    for item in parse(body, kind, PAGE):
+        first.setdefault(item.filename, item)
+    assert dict(listed) == first and len(listed) == 1002
+    html = b'<a href="x/alpha-1.0.tar.gz#sha256=aa">a</a><a href="y/alpha-1.0.tar.gz">b</a>'
+    assert dict(listing(html, "text/html", PAGE)) == {
+        "alpha-1.0.tar.gz": IndexFile(
+            "alpha-1.0.tar.gz",
+            "https://mirror.example/pypi/simple/alpha/x/alpha-1.0.tar.gz",
+            {"sha256": "aa"},
+        )
+    }
 
 
 @pytest.mark.parametrize(
