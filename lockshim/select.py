@@ -8,58 +8,22 @@ uv prefers is used even if a less preferred one is on disk), else the sdist.
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from lockshim import uv as uvmod
 from lockshim.digests import from_hashes
 from lockshim.errors import LockshimError
 from lockshim.lock import filename_of
 from lockshim.target import Target
+from lockshim.uv import export_args as export_args  # where it was
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
-
-#: `uv sync` options that choose what is installed -> what `uv export` calls them.
-_VALUE_OPTIONS = {
-    **{
-        name: name
-        for name in (
-            "--extra",
-            "--no-extra",
-            "--group",
-            "--no-group",
-            "--only-group",
-            "--package",
-            "--project",
-            "--directory",
-            "--script",
-        )
-    },
-    "--no-install-package": "--no-emit-package",
-}
-_FLAG_OPTIONS = {
-    **{
-        name: name
-        for name in (
-            "--all-extras",
-            "--all-groups",
-            "--no-default-groups",
-            "--dev",
-            "--no-dev",
-            "--only-dev",
-            "--all-packages",
-            "--no-editable",
-        )
-    },
-    "--no-install-project": "--no-emit-project",
-    "--no-install-workspace": "--no-emit-workspace",
-    "--no-install-local": "--no-emit-local",
-}
 
 
 class Selected(NamedTuple):
@@ -74,36 +38,9 @@ class Selected(NamedTuple):
     size: int | None = None
 
 
-def export_args(sync_args: Sequence[str]) -> list[str]:
-    """The `uv export` arguments that select what `uv sync SYNC_ARGS` would install."""
-    result: list[str] = []
-    args = list(sync_args)
-    position = 0
-    while position < len(args):
-        name, equals, value = args[position].partition("=")
-        position += 1
-        if name in _FLAG_OPTIONS:
-            result.append(_FLAG_OPTIONS[name])
-        elif name in _VALUE_OPTIONS:
-            if not equals and position < len(args):
-                value = args[position]
-                position += 1
-            result += [_VALUE_OPTIONS[name], value]
-    return result
-
-
 def export(uv: Path, sync_args: Sequence[str], cwd: Path | None = None) -> dict[str, Any]:
     """The packages `uv sync SYNC_ARGS` would install, as uv exports them (pylock.toml)."""
-    command = [
-        str(uv),
-        "export",
-        "--frozen",
-        "--format",
-        "pylock.toml",
-        "--quiet",
-        *export_args(sync_args),
-    ]
-    result = subprocess.run(command, capture_output=True, text=True, cwd=cwd, check=False)
+    result = uvmod.answer(uvmod.export_command(uv, sync_args), cwd)
     if result.returncode != 0:
         raise LockshimError(
             f"`uv export` could not list what uv sync would install ({result.stderr.strip()}). "

@@ -214,9 +214,10 @@ def sync(
                 raise LockshimError(stale)
         if project_dir is not None:  # uv must sync the project lockshim found, not the cwd's
             uv_args = ["--project", str(project_dir), *uv_args]
+        memo = _ask_plan_ahead(found, uv, uv_args)
         mirror = sources.mirror_of(project)
         pages = _prefetch(found, mirror, uv, uv_args) if mirror is not None else None
-        advice = _advice(found, uv, uv_args, reporter)
+        advice = _advice(found, uv, uv_args, reporter, memo)
         lock, linked = found.lock, dict[tuple[int, int], str]()
         mirror_asked = False
         if mirror is not None:
@@ -569,23 +570,43 @@ class Advice(NamedTuple):
             )
 
 
-def _advice(found: Found, uv: uvmod.Uv, uv_args: Sequence[str], reporter: Reporter) -> Advice:
-    """What uv will need that no local file holds, and what its builds need, before uv runs.
-
-    Worked out only when some remote package has nothing served, or something may be built
-    (a local package, a served sdist); never in the way of the sync itself. The answer depends
-    only on the lock, the arguments, the files served and the interpreter, so it is remembered
-    under those: a re-sync of an unchanged project does not ask uv again.
-    """
+def _advice_needed(found: Found) -> bool:
+    """Some remote package has nothing served, or something may be built (a local package, a
+    served sdist)."""
     served = found.result.served_packages
     complete = all(p.position in served for p in found.lock.packages if p.servable)
     builds = any(
         p.source_kind in ("editable", "directory", "git") for p in found.lock.packages
     ) or any(s.artifact.kind == "sdist" for s in found.result.served)
-    if complete and not builds:
+    return not complete or builds
+
+
+def _ask_plan_ahead(found: Found, uv: uvmod.Uv, uv_args: Sequence[str]) -> Path | None:
+    """Where the advice is remembered (None: none is needed). When it must be worked out,
+    the plan's two uv runs (the dry run naming the interpreter, the export) start now, on the
+    other core, while the code that reads their answers is imported."""
+    if not _advice_needed(found):
+        return None
+    memo = user_cache_dir() / "missing" / f"{_missing_key(found, uv, uv_args)}.json"
+    if not memo.exists():
+        uvmod.ask_ahead(uvmod.dry_run_command(uv.path, uv_args), found.project.root)
+        uvmod.ask_ahead(uvmod.export_command(uv.path, uv_args))
+    return memo
+
+
+def _advice(
+    found: Found, uv: uvmod.Uv, uv_args: Sequence[str], reporter: Reporter, memo: Path | None
+) -> Advice:
+    """What uv will need that no local file holds, and what its builds need, before uv runs.
+
+    Worked out only when some remote package has nothing served, or something may be built
+    (``memo``: where the answer is remembered, None when none is needed); never in the way of
+    the sync itself. The answer depends only on the lock, the arguments, the files served and
+    the interpreter, so it is remembered under those: a re-sync of an unchanged project does
+    not ask uv again.
+    """
+    if memo is None:
         return Advice([], [], [])
-    key = _missing_key(found, uv, uv_args)
-    memo = user_cache_dir() / "missing" / f"{key}.json"
     try:  # it lists files to stage as build wheels: only a memo nobody else can have written
         data = json.loads(read_private(memo).decode("utf-8"))
         here = data["here"]

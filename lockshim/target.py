@@ -104,20 +104,12 @@ def _cpython_tags(
 
 
 def _dry_run_interpreter(project_root: Path, uv: Path, sync_args: Sequence[str]) -> Path | None:
-    import os
     import re
 
-    command = [str(uv), "sync", "--dry-run", "--offline", "--frozen", "--color", "never"]
+    from lockshim.uv import answer, dry_run_command
+
     try:
-        result = subprocess.run(
-            [*command, *sync_args],
-            cwd=project_root,
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=60,
-            env={**os.environ, "NO_COLOR": "1"},
-        )
+        result = answer(dry_run_command(uv, sync_args), project_root)
     except (OSError, subprocess.SubprocessError):
         return None
     found = re.search(r"^Using \S+ [^\n]*? interpreter at: (.+?)\s*$", result.stderr, re.M)
@@ -132,13 +124,41 @@ def _dry_run_interpreter(project_root: Path, uv: Path, sync_args: Sequence[str])
     return None
 
 
-def probe(python: Path) -> Target:
-    """The target of an installed interpreter, asked directly."""
+def _asked_here() -> str:
+    """What the running interpreter answers to the probe (no second Python start)."""
+    import contextlib
+    import io
+
+    answer = io.StringIO()
+    with contextlib.redirect_stdout(answer):
+        exec(compile(_PROBE, "<lockshim probe>", "exec"), {})  # lockshim's own constant
+    return answer.getvalue()
+
+
+def _is_running(python: Path) -> bool:
+    """``python`` is the very binary lockshim runs on (a venv's link to it counts)."""
+    import os
+    import sys
+
     try:
-        result = subprocess.run(
-            [str(python), "-I", "-c", _PROBE], capture_output=True, text=True, check=True
+        return bool(sys.executable) and os.path.samefile(
+            os.path.realpath(python), os.path.realpath(sys.executable)
         )
-        data = json.loads(result.stdout)
+    except OSError:
+        return False
+
+
+def probe(python: Path) -> Target:
+    """The target of an installed interpreter, asked directly (in this process when it is
+    the interpreter lockshim runs on)."""
+    try:
+        if _is_running(python):
+            data = json.loads(_asked_here())
+        else:
+            result = subprocess.run(
+                [str(python), "-I", "-c", _PROBE], capture_output=True, text=True, check=True
+            )
+            data = json.loads(result.stdout)
     except (OSError, subprocess.CalledProcessError, ValueError) as error:
         raise LockshimError(
             f"{python}: cannot ask this interpreter about itself ({error})."

@@ -308,6 +308,129 @@ def sync_command(
     return command
 
 
+#: `uv sync` options that choose what is installed -> what `uv export` calls them.
+_VALUE_OPTIONS = {
+    **{
+        name: name
+        for name in (
+            "--extra",
+            "--no-extra",
+            "--group",
+            "--no-group",
+            "--only-group",
+            "--package",
+            "--project",
+            "--directory",
+            "--script",
+        )
+    },
+    "--no-install-package": "--no-emit-package",
+}
+_FLAG_OPTIONS = {
+    **{
+        name: name
+        for name in (
+            "--all-extras",
+            "--all-groups",
+            "--no-default-groups",
+            "--dev",
+            "--no-dev",
+            "--only-dev",
+            "--all-packages",
+            "--no-editable",
+        )
+    },
+    "--no-install-project": "--no-emit-project",
+    "--no-install-workspace": "--no-emit-workspace",
+    "--no-install-local": "--no-emit-local",
+}
+
+
+def export_args(sync_args: Sequence[str]) -> list[str]:
+    """The `uv export` arguments that select what `uv sync SYNC_ARGS` would install."""
+    result: list[str] = []
+    args = list(sync_args)
+    position = 0
+    while position < len(args):
+        name, equals, value = args[position].partition("=")
+        position += 1
+        if name in _FLAG_OPTIONS:
+            result.append(_FLAG_OPTIONS[name])
+        elif name in _VALUE_OPTIONS:
+            if not equals and position < len(args):
+                value = args[position]
+                position += 1
+            result += [_VALUE_OPTIONS[name], value]
+    return result
+
+
+def export_command(uv: Path, sync_args: Sequence[str]) -> list[str]:
+    """`uv export` of what `uv sync SYNC_ARGS` would install (pylock.toml on stdout)."""
+    options = export_args(sync_args)
+    return [str(uv), "export", "--frozen", "--format", "pylock.toml", "--quiet", *options]
+
+
+def dry_run_command(uv: Path, sync_args: Sequence[str]) -> list[str]:
+    """`uv sync --dry-run` (offline): it says which interpreter the sync would use."""
+    return [str(uv), "sync", "--dry-run", "--offline", "--frozen", "--color", "never", *sync_args]
+
+
+#: uv runs asked ahead (lockshim.sync starts the plan's two uv runs before it has imported what
+#: reads their answers): (command, cwd) -> (the thread reading the answer, where it lands).
+_AHEAD: dict[
+    tuple[tuple[str, ...], str | None],
+    tuple[threading.Thread, list[subprocess.CompletedProcess[str] | BaseException]],
+] = {}
+
+
+def _no_color() -> dict[str, str]:
+    return {**os.environ, "NO_COLOR": "1"}
+
+
+def ask_ahead(command: Sequence[str], cwd: Path | None = None) -> None:
+    """Start ``command`` now, in the background; :func:`answer` takes its answer later."""
+    key = (tuple(command), str(cwd) if cwd is not None else None)
+    if key in _AHEAD:
+        return
+    landed: list[subprocess.CompletedProcess[str] | BaseException] = []
+
+    def read() -> None:
+        try:
+            landed.append(_run_captured(command, cwd))
+        except BaseException as error:  # said by answer()
+            landed.append(error)
+
+    thread = threading.Thread(target=read, name="lockshim-uv-ahead", daemon=True)
+    _AHEAD[key] = (thread, landed)
+    thread.start()
+
+
+def answer(command: Sequence[str], cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """uv's answer to ``command`` (output captured, NO_COLOR): from the run asked ahead with
+    the same command and folder, else from running it now."""
+    ahead = _AHEAD.pop((tuple(command), str(cwd) if cwd is not None else None), None)
+    if ahead is None:
+        return _run_captured(command, cwd)
+    thread, landed = ahead
+    thread.join()
+    if isinstance(landed[0], BaseException):
+        raise landed[0]
+    return landed[0]
+
+
+def _run_captured(command: Sequence[str], cwd: Path | None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        list(command),
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+        stdin=subprocess.DEVNULL,
+        env=_no_color(),
+    )
+
+
 def _kill(process: subprocess.Popen[bytes]) -> None:
     if process.poll() is None:
         process.kill()

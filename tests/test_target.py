@@ -150,3 +150,19 @@ def test_sync_arguments_become_export_arguments() -> None:
         "--package",
         "member",
     ]
+
+
+def test_the_interpreter_lockshim_runs_on_answers_the_probe_in_process_as_it_would_apart() -> None:
+    """The plan probes the interpreter uv picks; when that is lockshim's own (its venv's link
+    counts), the probe runs in this process, and must say what a separate run says."""
+    import json
+    import subprocess
+
+    from lockshim import target as targets
+
+    apart = subprocess.run(
+        [sys.executable, "-I", "-c", targets._PROBE], capture_output=True, text=True, check=True
+    )
+    assert json.loads(targets._asked_here()) == json.loads(apart.stdout)
+    assert targets._is_running(Path(sys.executable))
+    assert not targets._is_running(Path(sys.executable).parent / "no-such-python")
