@@ -3,29 +3,25 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from lockshim import gitsources, resync
 from lockshim import uv as uvmod
-from lockshim.atomic import atomic_write
+from lockshim.advice import Advice, advise, ask_plan_ahead
+from lockshim.advice import places as advice_places
 from lockshim.built import planted_records, served_built
 from lockshim.errors import LockshimError
 from lockshim.local import Found, SourceOptions, find_local
 from lockshim.lock import PROJECT_SOURCES, Lock
-from lockshim.match import Served
-from lockshim.paths import user_cache_dir
 from lockshim.report import Reporter
 from lockshim.rewrite import rewrite
 from lockshim.session import prepared
 from lockshim.shim import shimmed
 from lockshim.sources import PIP_CACHE
 from lockshim.staging import staged
-from lockshim.trust import private_folder, read_private
 
 if TYPE_CHECKING:
     from lockshim.mirror import Mirror, Pages
@@ -44,7 +40,7 @@ def summary(
     served = result.served_packages
     complete = len(served) == len(servable)
     if places is None:
-        places = _places(found, None)
+        places = advice_places(found, None)
     where = ", ".join(
         f"{count} from the mirror {place} (uv downloads them)"
         if place.startswith(("http://", "https://"))
@@ -183,10 +179,6 @@ def _watched(found: Found, uv: uvmod.Uv, project_dir: Path | None) -> list[str]:
     return [str(path) for path in paths]
 
 
-def _place(served: Served) -> str:
-    return served.file.source.label
-
-
 def sync(
     *,
     project_dir: Path | None,
@@ -214,10 +206,10 @@ def sync(
                 raise LockshimError(stale)
         if project_dir is not None:  # uv must sync the project lockshim found, not the cwd's
             uv_args = ["--project", str(project_dir), *uv_args]
-        memo = _ask_plan_ahead(found, uv, uv_args)
+        memo = ask_plan_ahead(found, uv, uv_args)
         mirror = sources.mirror_of(project)
         pages = _prefetch(found, mirror, uv, uv_args) if mirror is not None else None
-        advice = _advice(found, uv, uv_args, reporter, memo)
+        advice = advise(found, uv, uv_args, reporter, memo)
         lock, linked = found.lock, dict[tuple[int, int], str]()
         mirror_asked = False
         if mirror is not None:
@@ -541,151 +533,3 @@ def _say_links(lock: Path, reporter: Reporter) -> None:
             "and afterwards it is a file of its own with the same bytes: the other names keep "
             "the original file, no longer shared with it."
         )
-
-
-class Advice(NamedTuple):
-    """What sync says before uv runs, and the build wheels it hands uv."""
-
-    missing: list[str]  # "name version (file)" of what no local file holds
-    build_missing: list[str]  # "requirement (who needs it)" a build would lack
-    build_files: list[tuple[str, int, int, str]]  # (path, offset, size, wheel file name)
-    target: str = ""
-    here: tuple[int, int] | None = None  # (local, needed) files of the target environment
-    #: (name, file name, digest or None, size or None, URL or None) of each missing file
-    missing_files: tuple[tuple[str, str, str | None, int | None, str | None], ...] = ()
-    #: where the local files of the target environment are: (place, files)
-    places: tuple[tuple[str, int], ...] | None = None
-
-    def say(self, reporter: Reporter) -> None:
-        if self.missing:
-            reporter.info(
-                f"not found locally for {self.target}:"
-                + "".join(f"\n    {item}" for item in self.missing)
-            )
-        if self.build_missing:
-            reporter.warn(
-                f"if uv has to build, it will lack (no local wheel fits {self.target}):"
-                + "".join(f"\n    {item}" for item in self.build_missing)
-                + "\n  `lockshim fetch --dest DIR` (where you have a network) brings them."
-            )
-
-
-def _advice_needed(found: Found) -> bool:
-    """Some remote package has nothing served, or something may be built (a local package, a
-    served sdist)."""
-    served = found.result.served_packages
-    complete = all(p.position in served for p in found.lock.packages if p.servable)
-    builds = any(
-        p.source_kind in ("editable", "directory", "git") for p in found.lock.packages
-    ) or any(s.artifact.kind == "sdist" for s in found.result.served)
-    return not complete or builds
-
-
-def _ask_plan_ahead(found: Found, uv: uvmod.Uv, uv_args: Sequence[str]) -> Path | None:
-    """Where the advice is remembered (None: none is needed). When it must be worked out,
-    the plan's two uv runs (the dry run naming the interpreter, the export) start now, on the
-    other core, while the code that reads their answers is imported."""
-    if not _advice_needed(found):
-        return None
-    memo = user_cache_dir() / "missing" / f"{_missing_key(found, uv, uv_args)}.json"
-    if not memo.exists():
-        uvmod.ask_ahead(uvmod.dry_run_command(uv.path, uv_args), found.project.root)
-        uvmod.ask_ahead(uvmod.export_command(uv.path, uv_args))
-    return memo
-
-
-def _advice(
-    found: Found, uv: uvmod.Uv, uv_args: Sequence[str], reporter: Reporter, memo: Path | None
-) -> Advice:
-    """What uv will need that no local file holds, and what its builds need, before uv runs.
-
-    Worked out only when some remote package has nothing served, or something may be built
-    (``memo``: where the answer is remembered, None when none is needed); never in the way of
-    the sync itself. The answer depends only on the lock, the arguments, the files served and
-    the interpreter, so it is remembered under those: a re-sync of an unchanged project does
-    not ask uv again.
-    """
-    if memo is None:
-        return Advice([], [], [])
-    try:  # it lists files to stage as build wheels: only a memo nobody else can have written
-        data = json.loads(read_private(memo).decode("utf-8"))
-        here = data["here"]
-        advice = Advice(
-            [str(m) for m in data["missing"]],
-            [str(m) for m in data["build_missing"]],
-            [(str(p), int(o), int(n), str(f)) for p, o, n, f in data["build_files"]],
-            str(data["target"]),
-            (int(here[0]), int(here[1])) if here else None,
-            tuple(
-                (
-                    str(n),
-                    str(f),
-                    str(d) if d else None,
-                    int(z) if z is not None else None,
-                    str(u) if u else None,
-                )
-                for n, f, d, z, u in data["missing_files"]
-            ),
-            tuple((str(w), int(n)) for w, n in data["places"]) if here else None,
-        )
-    except (OSError, ValueError, TypeError, KeyError):
-        from lockshim.plan import plan_for  # packaging and uv export: only when needed
-
-        try:
-            plan = plan_for(found, uv, uv_args)
-        except Exception as error:  # advisory only: it must never stop the sync itself
-            reporter.warn(f"could not work out what is missing ({error}).")
-            return Advice([], [], [])
-        advice = Advice(
-            [f"{e.name} {e.version} ({e.filename})" for e in plan.missing],
-            [f"{n.requirement} ({n.why})" for n in plan.build.missing],
-            [
-                (str(w.file.path), w.file.offset, w.file.size, w.filename)
-                for _, w in plan.build.served
-                if w.file.source.find_links is None  # pip cache bodies, bundle members
-            ],
-            plan.target,
-            (len(plan.served), len(plan.served) + len(plan.missing)),
-            tuple(
-                (e.name, e.filename, e.digest, e.size, e.url) for e in plan.missing if e.filename
-            ),
-            _places(found, {e.digest for e in plan.served if e.digest}),
-        )
-        with contextlib.suppress(OSError):
-            private_folder(memo.parent)
-            payload = json.dumps(advice._asdict()).encode()
-            atomic_write(memo, payload, 0o600, durable=False)
-    return advice
-
-
-def _places(found: Found, digests: set[str | None] | None) -> tuple[tuple[str, int], ...]:
-    """How many of the served files (those with these digests; all for None) each place
-    serves, places in the lock's order."""
-    counts: dict[str, int] = {}
-    files = {(s.package.position, s.artifact.position): s for s in found.result.served}
-    for served in files.values():
-        if digests is None or served.artifact.digest in digests:
-            counts[_place(served)] = counts.get(_place(served), 0) + 1
-    return tuple(counts.items())
-
-
-def _missing_key(found: Found, uv: uvmod.Uv, uv_args: Sequence[str]) -> str:
-    """Everything the missing list depends on: lock bytes, arguments, served files, uv and the
-    interpreter it would use (the project's .venv, by its identity)."""
-    parts = [
-        hashlib.sha256(found.original).hexdigest(),
-        str(uv.path),
-        uv.version_text,
-        json.dumps(list(uv_args)),
-        str(found.project.root),
-    ]
-    parts += [f"{s.package.position}:{s.artifact.position}" for s in found.result.served]
-    # what the sources hold (build requirements are looked for among all their files)
-    parts += [f"{len(found.files)}:{sum(f.mtime_ns + f.size for f in found.files)}"]
-    with contextlib.suppress(OSError):  # uv picks the interpreter by it too
-        parts.append((found.project.root / ".python-version").read_text(encoding="utf-8"))
-    for python in (".venv/bin/python", ".venv/Scripts/python.exe"):
-        with contextlib.suppress(OSError):
-            info = os.stat(found.project.root / python)
-            parts.append(f"{python}:{info.st_ino}:{info.st_mtime_ns}")
-    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
