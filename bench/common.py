@@ -81,6 +81,18 @@ def timed(
     return time.perf_counter() - start
 
 
+def cold(command: Sequence[str], cwd: Path, before: Callable[[], None], caches: Path) -> float:
+    """``command``'s time with uv's and lockshim's caches in ``caches`` (emptied by
+    ``before``)."""
+    return timed(
+        command,
+        cwd,
+        before=before,
+        UV_CACHE_DIR=str(caches / "uv"),
+        LOCKSHIM_CACHE_DIR=str(caches / "lockshim"),
+    )
+
+
 def paired(
     ours: Callable[[], float], theirs: Callable[[], float], pairs: int
 ) -> tuple[float, float, float]:

@@ -35,6 +35,15 @@ def pypiserver(folder: Path, *extra: str) -> Iterator[str]:
         pytest.skip(str(error))
 
 
+def _installed(project: Path) -> None:
+    """The project's environment imports the app and both locked packages."""
+    python = project / ".venv" / "bin" / "python"
+    ran = subprocess.run(
+        [str(python), "-c", "import app, alpha, beta"], capture_output=True, text=True
+    )
+    assert ran.returncode == 0, ran.stderr
+
+
 @pytest.fixture
 def locked_elsewhere(tmp_path: Path) -> Iterator[tuple[Path, Path, LoopbackIndex]]:
     """(a project built with minibackend, locked against "PyPI"; the files; "PyPI", still up)."""
@@ -79,11 +88,7 @@ def test_a_lock_made_against_another_index_installs_from_the_mirror(
     assert "2 file(s), 2 downloaded by uv itself" in result.stderr, result.stderr
     assert (project / "uv.lock").read_bytes() == original
     assert not [r for r in pypi.requests if "/files/" in r]  # nothing fell back to "PyPI"
-    python = project / ".venv" / "bin" / "python"
-    ran = subprocess.run(
-        [str(python), "-c", "import app, alpha, beta"], capture_output=True, text=True
-    )
-    assert ran.returncode == 0, ran.stderr
+    _installed(project)
     # uv streamed them from the mirror's own URLs into its cache; lockshim kept no copy
     records = {
         r.parent.name: r.read_bytes()
@@ -102,10 +107,7 @@ def test_a_lock_made_against_another_index_installs_from_the_mirror(
     assert "2 from uv's cache (downloaded from the mirror before)" in again.stderr, again.stderr
     assert "uv downloads them" not in again.stderr
     assert (project / "uv.lock").read_bytes() == original
-    ran = subprocess.run(
-        [str(python), "-c", "import app, alpha, beta"], capture_output=True, text=True
-    )
-    assert ran.returncode == 0, ran.stderr
+    _installed(project)
 
 
 def test_uv_cache_holding_the_files_under_the_mirror_urls_does_not_count_for_the_lock_urls(
@@ -324,11 +326,7 @@ def test_a_devpi_mirror_with_json_pages_and_relative_paths(
     assert "2 file(s), 2 downloaded by uv itself" in result.stderr, result.stderr
     assert (project / "uv.lock").read_bytes() == original
     assert not [r for r in pypi.requests if "/files/" in r]
-    python = project / ".venv" / "bin" / "python"
-    ran = subprocess.run(
-        [str(python), "-c", "import app, alpha, beta"], capture_output=True, text=True
-    )
-    assert ran.returncode == 0, ran.stderr
+    _installed(project)
 
 
 def test_a_mirror_that_cannot_be_reached_is_one_clear_line(

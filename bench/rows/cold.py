@@ -13,7 +13,7 @@ import shutil
 import time
 from pathlib import Path
 
-from common import PYTHON, WORK, Row, compare, lockshim_cmd, paired, run, timed, uv_bin
+from common import PYTHON, WORK, Row, cold, compare, lockshim_cmd, paired, run, timed, uv_bin
 
 from fixtures import app_project, pypiserver_on
 
@@ -151,21 +151,11 @@ def _against_the_network(app: Path, wheels: Path, pairs: int) -> list[Row]:
         run([uv_bin(), "lock", "--index-url", index_url], folder, UV_CACHE_DIR=str(caches))
 
         def ours() -> float:
-            return timed(
-                [*lockshim_cmd(), "sync", "-q", "--no-pip-cache", "-w", str(house)],
-                folder,
-                before=fresh,
-                UV_CACHE_DIR=str(caches / "uv"),
-                LOCKSHIM_CACHE_DIR=str(caches / "lockshim"),
-            )
+            command = [*lockshim_cmd(), "sync", "-q", "--no-pip-cache", "-w", str(house)]
+            return cold(command, folder, fresh, caches)
 
         def theirs() -> float:
-            return timed(
-                [uv_bin(), "sync", "--frozen", "-q"],
-                folder,
-                before=fresh,
-                UV_CACHE_DIR=str(caches / "uv"),
-            )
+            return cold([uv_bin(), "sync", "--frozen", "-q"], folder, fresh, caches)
 
         rows = [
             compare(

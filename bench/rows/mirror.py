@@ -15,7 +15,7 @@ import shutil
 import socket
 from pathlib import Path
 
-from common import WORK, Row, compare, lockshim_cmd, run, timed, uv_bin
+from common import WORK, Row, cold, compare, lockshim_cmd, run, uv_bin
 
 from fixtures import app_project, pypiserver_on
 
@@ -40,21 +40,11 @@ def measure(pairs: int) -> list[Row]:
         run([uv_bin(), "lock", "--index-url", mirror], direct, UV_CACHE_DIR=str(caches))
 
         def ours() -> float:
-            return timed(
-                [*lockshim_cmd(), "sync", "-q", "--no-pip-cache", "--mirror", mirror],
-                app,
-                before=lambda: fresh(app),
-                UV_CACHE_DIR=str(caches / "uv"),
-                LOCKSHIM_CACHE_DIR=str(caches / "lockshim"),
-            )
+            command = [*lockshim_cmd(), "sync", "-q", "--no-pip-cache", "--mirror", mirror]
+            return cold(command, app, lambda: fresh(app), caches)
 
         def theirs() -> float:
-            return timed(
-                [uv_bin(), "sync", "--frozen", "-q"],
-                direct,
-                before=lambda: fresh(direct),
-                UV_CACHE_DIR=str(caches / "uv"),
-            )
+            return cold([uv_bin(), "sync", "--frozen", "-q"], direct, lambda: fresh(direct), caches)
 
         rows = [
             compare(
@@ -67,6 +57,9 @@ def measure(pairs: int) -> list[Row]:
             )
         ]
     return [*rows, _real(app, caches, pairs)]
+
+
+PYPI = "https://pypi.org/simple/"
 
 
 def _real(app: Path, caches: Path, pairs: int) -> Row:
@@ -85,24 +78,10 @@ def _real(app: Path, caches: Path, pairs: int) -> Row:
         caches.mkdir()
 
     def ours() -> float:
-        return timed(
-            [
-                *lockshim_cmd(),
-                "sync",
-                "-q",
-                "--no-pip-cache",
-                "--mirror",
-                "https://pypi.org/simple/",
-            ],
-            app,
-            before=fresh,
-            UV_CACHE_DIR=str(caches / "uv"),
-            LOCKSHIM_CACHE_DIR=str(caches / "lockshim"),
-        )
+        command = [*lockshim_cmd(), "sync", "-q", "--no-pip-cache", "--mirror", PYPI]
+        return cold(command, app, fresh, caches)
 
     def theirs() -> float:
-        return timed(
-            [uv_bin(), "sync", "--frozen", "-q"], app, before=fresh, UV_CACHE_DIR=str(caches / "uv")
-        )
+        return cold([uv_bin(), "sync", "--frozen", "-q"], app, fresh, caches)
 
     return compare(name, ours, theirs, pairs, 1.2)
