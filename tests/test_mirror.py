@@ -230,6 +230,8 @@ def test_a_mirror_that_wants_a_password_gets_it_from_netrc(
     assert without.returncode == 3
     assert "HTTP 401" in without.stderr
     assert result.returncode == 0, result.stderr
+    # netrc is read by uv too: the files go to uv as the mirror's URLs, uv signs in itself
+    assert "2 file(s), 2 downloaded by uv itself" in result.stderr, result.stderr
     assert "s3cret" not in result.stderr + result.stdout + without.stderr
     lock = (project / "uv.lock").read_text()
     assert "s3cret" not in lock and "alice" not in lock
