@@ -16,7 +16,16 @@ from pathlib import Path
 
 import pytest
 from packaging.utils import parse_wheel_filename
-from support.projects import build_wheel, clean_env, git, lockshim, pip_download, serving, uv_lock
+from support.projects import (
+    build_wheel,
+    clean_env,
+    git,
+    lockshim,
+    pip_download,
+    serving,
+    uv_lock,
+    venv_run,
+)
 from support.uvenv import make_project
 from support.wheelhouse import wheels_into
 from support.wheels import hatchling_sdist
@@ -59,12 +68,7 @@ def test_an_editable_hatchling_project_builds_offline_from_pips_cache_alone(
 
     result = lockshim(["sync", "--pip-cache", str(cache)], project, env)
     assert result.returncode == 0, result.stderr
-    python = project / ".venv" / "bin" / "python"
-    imported = subprocess.run(
-        [str(python), "-c", "import hatched, alpha; print(hatched.__file__)"],
-        capture_output=True,
-        text=True,
-    )
+    imported = venv_run(project, "import hatched, alpha; print(hatched.__file__)")
     assert imported.stdout.strip() == str(project / "src" / "hatched" / "__init__.py")
     assert (project / "uv.lock").read_bytes() == original
     # the build wheels reached uv through a staging folder that is gone now: a second run
@@ -124,10 +128,7 @@ def test_a_workspace_and_an_sdist_build_from_pips_cache(
 
     result = lockshim(["sync", "--pip-cache", str(cache), "-w", str(sdists)], project, env)
     assert result.returncode == 0, result.stderr
-    python = project / ".venv" / "bin" / "python"
-    imported = subprocess.run(
-        [str(python), "-c", "import app, member, sdisty"], capture_output=True, text=True
-    )
+    imported = venv_run(project, "import app, member, sdisty")
     assert imported.returncode == 0, imported.stderr
 
 
@@ -158,8 +159,7 @@ def test_an_sdist_whose_backend_only_pips_cache_holds(
 
     result = lockshim(["sync", "--pip-cache", str(cache), "-w", str(wheelhouse)], project, env)
     assert result.returncode == 0, result.stderr
-    python = project / ".venv" / "bin" / "python"
-    imported = subprocess.run([str(python), "-c", "import gamma"], capture_output=True, text=True)
+    imported = venv_run(project, "import gamma")
     assert imported.returncode == 0, imported.stderr
 
     bare = lockshim(["plan", "--no-pip-cache", "-w", str(wheelhouse)], project, env)
@@ -271,8 +271,7 @@ def test_a_bundle_made_with_nothing_local_carries_what_builds_the_sdists_it_down
     env = clean_env(tmp_path / "far-env")
     result = lockshim(["sync", "--no-pip-cache", "-w", str(bundle)], far, env)
     assert result.returncode == 0, result.stderr
-    python = far / ".venv" / "bin" / "python"
-    imported = subprocess.run([str(python), "-c", "import gamma"], capture_output=True, text=True)
+    imported = venv_run(far, "import gamma")
     assert imported.returncode == 0, imported.stderr
 
 
@@ -312,9 +311,7 @@ def test_a_build_record_a_repository_carries_is_never_believed(
     assert result.returncode == 0, result.stderr
     assert "installed from wheels built once" not in result.stderr
     assert ".lockshim-built.json is not used" in result.stderr
-    python = clone / ".venv" / "bin" / "python"
-    probe = "import gamma; print(getattr(gamma, 'PWNED', False))"
-    ran = subprocess.run([str(python), "-c", probe], capture_output=True, text=True)
+    ran = venv_run(clone, "import gamma; print(getattr(gamma, 'PWNED', False))")
     assert ran.stdout.strip() == "False", ran.stderr
 
 

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
 from support import LoopbackIndex, make_project, uv_lock
-from support.projects import build_wheel, clean_env, lockshim
+from support.projects import build_wheel, clean_env, lockshim, venv_run
 
 from lockshim.digests import of_file, parse
 
@@ -61,8 +60,7 @@ def test_a_lock_pinning_a_stronger_digest_is_fetched_and_served_offline(
         "every file uv.lock pins" in result.stderr
     )
     assert (project / "uv.lock").read_bytes() == original
-    python = project / ".venv" / "bin" / "python"
-    ran = subprocess.run([str(python), "-c", "import alpha, beta"], capture_output=True, text=True)
+    ran = venv_run(project, "import alpha, beta")
     assert ran.returncode == 0, ran.stderr
     # the hash index remembers that digest: nothing is hashed again
     index = json.loads((wheels / ".lockshim-index.json").read_text())

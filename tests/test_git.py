@@ -21,7 +21,16 @@ from pathlib import Path
 
 import pytest
 from support import uv_bin
-from support.projects import BACKEND, build_wheel, clean_env, git, lockshim, serving, uv_lock
+from support.projects import (
+    BACKEND,
+    build_wheel,
+    clean_env,
+    git,
+    lockshim,
+    serving,
+    uv_lock,
+    venv_run,
+)
 
 
 def _package(folder: Path, name: str, version: str) -> None:
@@ -148,9 +157,8 @@ def test_an_offline_sync_installs_git_packages_from_bundles(
     # each bundle is read once, though the advice and uv's environment both need it
     bundles = list(wheels.glob("*.bundle"))
     assert trace.read_text().count("bundle list-heads") == len(bundles) > 0
-    python = project / ".venv" / "bin" / "python"
     code = "import gitpkg, gitroot, alpha, localpkg; print(gitpkg.WHERE, gitroot.WHERE)"
-    ran = subprocess.run([str(python), "-c", code], capture_output=True, text=True)
+    ran = venv_run(project, code)
     assert ran.stdout.split() == ["gitpkg", "gitroot"], ran.stderr
     # uv recorded the original URLs: a plain offline uv sync has nothing to change
     plain = subprocess.run(
@@ -224,8 +232,7 @@ def test_git_sources_travel_inside_a_lockshim_bundle(
     result = lockshim(["sync", "--no-pip-cache", "-w", str(bundle)], project, env)
     assert result.returncode == 0, result.stderr
     assert "git sources served from local bundles" in result.stderr
-    python = project / ".venv" / "bin" / "python"
-    ran = subprocess.run([str(python), "-c", "import gitpkg, gitroot"], capture_output=True)
+    ran = venv_run(project, "import gitpkg, gitroot")
     assert ran.returncode == 0, ran.stderr
 
 
@@ -286,8 +293,7 @@ def test_a_bundle_that_lists_the_commit_but_cannot_deliver_it_is_skipped(
     result = lockshim(["sync", "--no-pip-cache", "-w", str(bad), "-w", str(wheels)], project, env)
     assert result.returncode == 0, result.stderr
     assert f"skipped {thin}: it lists commit {commit[:12]} of gitpkg 0.3" in result.stderr
-    python = project / ".venv" / "bin" / "python"
-    ran = subprocess.run([str(python), "-c", "import gitpkg"], capture_output=True, text=True)
+    ran = venv_run(project, "import gitpkg")
     assert ran.returncode == 0, ran.stderr
 
 

@@ -24,6 +24,7 @@ from support.projects import (
     lockshim,
     serving,
     uv_lock,
+    venv_run,
     write,
 )
 
@@ -92,12 +93,7 @@ def test_a_uv_cache_that_knows_a_newer_build_backend_does_not_break_an_offline_b
     result = lockshim(["sync", "-w", str(wheelhouse)], project, env)
     assert result.returncode == 0, result.stderr
     assert (project / "uv.lock").read_bytes() == original
-    python = project / ".venv" / "bin" / "python"
-    imported = subprocess.run(
-        [str(python), "-c", "import app, alpha; print(alpha.__version__)"],
-        capture_output=True,
-        text=True,
-    )
+    imported = venv_run(project, "import app, alpha; print(alpha.__version__)")
     assert imported.stdout.strip() == "1.0", imported.stderr
 
 
@@ -173,12 +169,7 @@ def test_a_file_uv_downloaded_online_last_week_is_taken_from_its_cache(tmp_path:
     assert result.returncode == 0, result.stderr
     assert "stopped before uv" not in result.stderr
     assert "uv's cache holds the 1 file(s) not found locally" in result.stderr, result.stderr
-    python = project / ".venv" / "bin" / "python"
-    imported = subprocess.run(
-        [str(python), "-c", "import alpha; print(alpha.__version__)"],
-        capture_output=True,
-        text=True,
-    )
+    imported = venv_run(project, "import alpha; print(alpha.__version__)")
     assert imported.stdout.strip() == "1.0", imported.stderr
 
 

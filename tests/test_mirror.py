@@ -4,7 +4,9 @@ no download) is installed from the mirror, uv.lock untouched."""
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import hashlib
 import json
 import shutil
 import subprocess
@@ -20,6 +22,7 @@ from support.projects import (
     build_wheel,
     clean_env,
     lockshim,
+    venv_run,
     write,
 )
 
@@ -35,12 +38,32 @@ def pypiserver(folder: Path, *extra: str) -> Iterator[str]:
         pytest.skip(str(error))
 
 
+@contextlib.contextmanager
+def _alices_pypiserver(folder: Path, tmp_path: Path) -> Iterator[str]:
+    """A pypiserver that lists and serves only to alice (password s3cret)."""
+    sha1 = base64.b64encode(hashlib.sha1(b"s3cret").digest()).decode()
+    (tmp_path / "htpasswd").write_text(f"alice:{{SHA}}{sha1}\n")  # htpasswd -s
+    with pypiserver(folder, "-a", "list,download", "-P", str(tmp_path / "htpasswd")) as url:
+        yield url
+
+
+def _mirror_sync(
+    project: Path, mirror: str, env: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
+    """`lockshim sync --mirror` with the network (127.0.0.1) reachable."""
+    return lockshim(["sync", "--no-pip-cache", "--mirror", mirror], project, env, offline=False)
+
+
+def _plant_other_beta(mirror_files: Path, tmp_path: Path) -> None:
+    """Other bytes under the locked name of beta's wheel."""
+    other = tmp_path / "other"
+    build_wheel(other, "beta", "2.0", payload=b"# not the locked bytes\n")
+    shutil.copy(other / "beta-2.0-py3-none-any.whl", mirror_files)
+
+
 def _installed(project: Path) -> None:
     """The project's environment imports the app and both locked packages."""
-    python = project / ".venv" / "bin" / "python"
-    ran = subprocess.run(
-        [str(python), "-c", "import app, alpha, beta"], capture_output=True, text=True
-    )
+    ran = venv_run(project, "import app, alpha, beta")
     assert ran.returncode == 0, ran.stderr
 
 
@@ -81,9 +104,7 @@ def test_a_lock_made_against_another_index_installs_from_the_mirror(
             "alpha-1.0-py3-none-any.whl",
             "beta-2.0-py3-none-any.whl",
         }
-        result = lockshim(
-            ["sync", "--no-pip-cache", "--mirror", mirror], project, env, offline=False
-        )
+        result = _mirror_sync(project, mirror, env)
     assert result.returncode == 0, result.stderr
     assert "2 file(s), 2 downloaded by uv itself" in result.stderr, result.stderr
     assert (project / "uv.lock").read_bytes() == original
@@ -120,9 +141,7 @@ def test_uv_cache_holding_the_files_under_the_mirror_urls_does_not_count_for_the
     original = (project / "uv.lock").read_bytes()
     env = clean_env(tmp_path)
     with pypiserver(files, "-a", ".", "-P", ".") as mirror:
-        first = lockshim(
-            ["sync", "--no-pip-cache", "--mirror", mirror], project, env, offline=False
-        )
+        first = _mirror_sync(project, mirror, env)
     assert first.returncode == 0, first.stderr
     shutil.rmtree(project / ".venv")
     plain = lockshim(["sync", "--no-pip-cache"], project, env)
@@ -141,17 +160,10 @@ def test_what_the_mirror_lacks_or_changed_is_named_before_uv(
     mirror_files = tmp_path / "mirror"
     shutil.copytree(files, mirror_files)
     (mirror_files / "alpha-1.0-py3-none-any.whl").unlink()
-    other = tmp_path / "other"
-    build_wheel(other, "beta", "2.0", payload=b"# not the locked bytes\n")
-    shutil.copy(other / "beta-2.0-py3-none-any.whl", mirror_files)
+    _plant_other_beta(mirror_files, tmp_path)
     original = (project / "uv.lock").read_bytes()
     with pypiserver(mirror_files, "-a", ".", "-P", ".") as mirror:
-        result = lockshim(
-            ["sync", "--no-pip-cache", "--mirror", mirror],
-            project,
-            clean_env(tmp_path),
-            offline=False,
-        )
+        result = _mirror_sync(project, mirror, clean_env(tmp_path))
         plan = lockshim(
             ["plan", "--no-pip-cache", "--mirror", mirror],
             project,
@@ -179,22 +191,10 @@ def test_a_page_without_digests_is_checked_by_lockshim_before_uv(
     shutil.copytree(files, mirror_files)
     original = (project / "uv.lock").read_bytes()
     with pypiserver(mirror_files, "-a", ".", "-P", ".", "--hash-algo", "off") as mirror:
-        good = lockshim(
-            ["sync", "--no-pip-cache", "--mirror", mirror],
-            project,
-            clean_env(tmp_path / "a"),
-            offline=False,
-        )
-        other = tmp_path / "other"
-        build_wheel(other, "beta", "2.0", payload=b"# not the locked bytes\n")
-        shutil.copy(other / "beta-2.0-py3-none-any.whl", mirror_files)
+        good = _mirror_sync(project, mirror, clean_env(tmp_path / "a"))
+        _plant_other_beta(mirror_files, tmp_path)
         shutil.rmtree(project / ".venv")
-        bad = lockshim(
-            ["sync", "--no-pip-cache", "--mirror", mirror],
-            project,
-            clean_env(tmp_path / "b"),
-            offline=False,
-        )
+        bad = _mirror_sync(project, mirror, clean_env(tmp_path / "b"))
     assert good.returncode == 0, good.stderr
     assert "2 file(s), 2 taken into" in good.stderr, good.stderr
     assert bad.returncode == 3, bad.stderr
@@ -207,26 +207,14 @@ def test_a_page_without_digests_is_checked_by_lockshim_before_uv(
 def test_a_mirror_that_wants_a_password_gets_it_from_netrc(
     locked_elsewhere: tuple[Path, Path, LoopbackIndex], tmp_path: Path
 ) -> None:
-    import base64
-    import hashlib
-
     project, files, _ = locked_elsewhere
-    sha1 = base64.b64encode(hashlib.sha1(b"s3cret").digest()).decode()
-    (tmp_path / "htpasswd").write_text(f"alice:{{SHA}}{sha1}\n")  # htpasswd -s
     netrc = tmp_path / "netrc"
     netrc.write_text("machine 127.0.0.1 login alice password s3cret\n")
     netrc.chmod(0o600)
-    with pypiserver(files, "-a", "list,download", "-P", str(tmp_path / "htpasswd")) as mirror:
-        without = lockshim(
-            ["sync", "--no-pip-cache", "--mirror", mirror],
-            project,
-            clean_env(tmp_path / "a"),
-            offline=False,
-        )
+    with _alices_pypiserver(files, tmp_path) as mirror:
+        without = _mirror_sync(project, mirror, clean_env(tmp_path / "a"))
         env = clean_env(tmp_path / "b", NETRC=str(netrc))
-        result = lockshim(
-            ["sync", "--no-pip-cache", "--mirror", mirror], project, env, offline=False
-        )
+        result = _mirror_sync(project, mirror, env)
     assert without.returncode == 3
     assert "HTTP 401" in without.stderr
     assert result.returncode == 0, result.stderr
@@ -318,12 +306,7 @@ def test_a_devpi_mirror_with_json_pages_and_relative_paths(
     project, files, pypi = locked_elsewhere
     original = (project / "uv.lock").read_bytes()
     with devpi(files, tmp_path) as mirror:
-        result = lockshim(
-            ["sync", "--no-pip-cache", "--mirror", mirror],
-            project,
-            clean_env(tmp_path),
-            offline=False,
-        )
+        result = _mirror_sync(project, mirror, clean_env(tmp_path))
     assert result.returncode == 0, result.stderr
     assert "2 file(s), 2 downloaded by uv itself" in result.stderr, result.stderr
     assert (project / "uv.lock").read_bytes() == original
@@ -338,9 +321,7 @@ def test_a_mirror_that_cannot_be_reached_is_one_clear_line(
     port = servers.free_port()  # nothing listens there
     original = (project / "uv.lock").read_bytes()
     mirror = f"http://127.0.0.1:{port}/simple/"
-    result = lockshim(
-        ["sync", "--no-pip-cache", "--mirror", mirror], project, clean_env(tmp_path), offline=False
-    )
+    result = _mirror_sync(project, mirror, clean_env(tmp_path))
     assert result.returncode == 3, result.stderr
     assert "2 files: the mirror's pages cannot be read: cannot connect" in result.stderr
     assert result.stderr.count("cannot connect") == 1
@@ -352,13 +333,9 @@ def test_a_password_from_the_keyring_the_way_uv_asks_it(
 ) -> None:
     """`UV_KEYRING_PROVIDER=subprocess` and a user in the mirror's URL: the password is asked
     of the `keyring` command (`keyring get URL USER`), as uv does; it never shows."""
-    import base64
-    import hashlib
     import os
 
     project, files, _ = locked_elsewhere
-    sha1 = base64.b64encode(hashlib.sha1(b"s3cret").digest()).decode()
-    (tmp_path / "htpasswd").write_text(f"alice:{{SHA}}{sha1}\n")
     tools = tmp_path / "bin"
     tools.mkdir()
     asked = tmp_path / "asked"
@@ -368,16 +345,14 @@ def test_a_password_from_the_keyring_the_way_uv_asks_it(
         '[ "$1" = get ] && [ "$3" = alice ] && echo s3cret && exit 0\nexit 1\n'
     )
     keyring.chmod(0o755)
-    with pypiserver(files, "-a", "list,download", "-P", str(tmp_path / "htpasswd")) as mirror:
+    with _alices_pypiserver(files, tmp_path) as mirror:
         with_user = mirror.replace("http://", "http://alice@")
         env = clean_env(
             tmp_path / "k",
             UV_KEYRING_PROVIDER="subprocess",
             PATH=f"{tools}{os.pathsep}{os.environ['PATH']}",
         )
-        result = lockshim(
-            ["sync", "--no-pip-cache", "--mirror", with_user], project, env, offline=False
-        )
+        result = _mirror_sync(project, with_user, env)
     assert result.returncode == 0, result.stderr
     # uv would not send a password lockshim found to the mirror: lockshim downloads them
     assert "2 file(s), 2 taken into" in result.stderr, result.stderr

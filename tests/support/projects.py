@@ -189,6 +189,12 @@ def serving(folder: Path) -> Iterator[LoopbackIndex]:
         yield index
 
 
+def venv_run(folder: Path, code: str) -> subprocess.CompletedProcess[str]:
+    """Run ``code`` with the Python of the project environment ``folder/.venv``."""
+    python = folder / ".venv" / "bin" / "python"
+    return subprocess.run([str(python), "-c", code], capture_output=True, text=True)
+
+
 def write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
