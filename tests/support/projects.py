@@ -47,57 +47,10 @@ def build_wheel(
     )
 
 
-#: A PEP 517 backend small enough to ship inside an sdist or a wheel: it builds a wheel (or an
-#: editable wheel, via a .pth file) of the package in the current folder from its pyproject.toml.
-BACKEND = """
-import base64, hashlib, io, os, sys, tomllib, zipfile
-
-def _project():
-    with open("pyproject.toml", "rb") as f:
-        return tomllib.load(f)["project"]
-
-def _wheel(directory, editable):
-    project = _project()
-    name, version = project["name"], project["version"]
-    module = name.replace("-", "_").lower()
-    info = f"{module}-{version}.dist-info"
-    meta = [f"Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}"]
-    meta += [f"Requires-Dist: {r}" for r in project.get("dependencies", [])]
-    for extra, reqs in project.get("optional-dependencies", {}).items():
-        meta.append(f"Provides-Extra: {extra}")
-        meta += [f"Requires-Dist: {r}; extra == '{extra}'" for r in reqs]
-    files = {f"{info}/METADATA": ("\\n".join(meta) + "\\n").encode()}
-    source = os.path.join(os.getcwd(), "src")
-    if editable:
-        files[f"_{module}_editable.pth"] = (source + "\\n").encode()
-    else:
-        for root, _, names in os.walk(os.path.join(source, module)):
-            for n in names:
-                full = os.path.join(root, n)
-                files[os.path.relpath(full, source).replace(os.sep, "/")] = open(full, "rb").read()
-    files[f"{info}/WHEEL"] = b"Wheel-Version: 1.0\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n"
-    record = []
-    for path, data in files.items():
-        d = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-        record.append(f"{path},sha256={d},{len(data)}")
-    record.append(f"{info}/RECORD,,")
-    files[f"{info}/RECORD"] = ("\\n".join(record) + "\\n").encode()
-    filename = f"{module}-{version}-py3-none-any.whl"
-    with zipfile.ZipFile(os.path.join(directory, filename), "w") as z:
-        for path, data in files.items():
-            z.writestr(path, data)
-    return filename
-
-def get_requires_for_build_wheel(config_settings=None): return []
-def get_requires_for_build_editable(config_settings=None): return []
-def get_requires_for_build_sdist(config_settings=None): return []
-def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
-    return _wheel(wheel_directory, False)
-def build_editable(wheel_directory, config_settings=None, metadata_directory=None):
-    return _wheel(wheel_directory, True)
-def build_sdist(sdist_directory, config_settings=None):
-    raise NotImplementedError
-"""
+#: A PEP 517 backend small enough to ship inside an sdist or a wheel (support.intree_backend):
+#: it builds a wheel (or an editable wheel) of the package in the current folder from its
+#: pyproject.toml, with the standard library only.
+BACKEND = support_wheels.BACKEND_SOURCE.read_text(encoding="utf-8")
 
 
 def build_backend_wheel(dest: Path, name: str = "minibackend", version: str = "1.0") -> Path:
