@@ -39,6 +39,7 @@ from lockshim.mirror import Mirror
 from lockshim.mirror import resolve as resolve_mirror
 from lockshim.paths import user_cache_dir
 from lockshim.plan import resolve_target
+from lockshim.project import mirror_url as project_mirror
 from lockshim.report import Reporter
 from lockshim.select import entry_filename, export, select
 from lockshim.session import prepared
@@ -417,7 +418,8 @@ def run_fetch(
     wanted, unverifiable = wanted_from_export(exported, target)
     locked = list(wanted)  # the lock's own files, before any build requirement joins them
     credentials = credentials_for(project)
-    mirror = resolve_mirror(mirror_url, mirror_for, project.settings.mirror)
+    chosen = project_mirror(mirror_url, project)
+    mirror = resolve_mirror(chosen, mirror_for) if chosen is not None else None
     dest = dest.absolute()
     limits = build_constraints(
         project.lock_path.read_text(encoding="utf-8", errors="replace"),

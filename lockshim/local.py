@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
@@ -10,7 +9,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from lockshim.errors import LockshimError
 from lockshim.lock import Keep, Lock, filename_of, parse_lock, read_header
 from lockshim.match import MatchResult, OnHash, match
-from lockshim.project import Project, wheelhouses
+from lockshim.project import Project, mirror_url, wheelhouses
 from lockshim.sources import FileSource, LocalFile
 from lockshim.sources.pipcache import PipCache, pip_cache_dir
 from lockshim.sources.wheelhouse import Wheelhouse
@@ -30,11 +29,12 @@ class SourceOptions(NamedTuple):
 
     def mirror_of(self, project: Project) -> Mirror | None:
         """The mirror this run takes registry files from, if any (lockshim.mirror)."""
-        if not (self.mirror or os.environ.get("LOCKSHIM_MIRROR") or project.settings.mirror):
-            return None  # the usual case: lockshim.mirror (urllib, packaging) is not imported
+        url = mirror_url(self.mirror, project)
+        if url is None:
+            return None  # the usual case: lockshim.mirror (packaging, urllib3) is not imported
         from lockshim.mirror import resolve
 
-        return resolve(self.mirror, self.mirror_for, project.settings.mirror)
+        return resolve(url, self.mirror_for)
 
 
 class Found(NamedTuple):

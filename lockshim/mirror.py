@@ -36,7 +36,6 @@ if TYPE_CHECKING:
     from lockshim.lock import Lock, Package
     from lockshim.simple import IndexFile, Listing
 
-MIRROR_ENV = "LOCKSHIM_MIRROR"
 #: Project pages asked at once.
 PAGES_AT_ONCE = 8
 
@@ -135,11 +134,9 @@ def remember_links(mirror: Mirror, links: Mapping[str, str]) -> None:
         atomic_write(folder / LINKS, data, 0o600, durable=False)
 
 
-def resolve(option: str | None, only: Sequence[str], setting: str | None) -> Mirror | None:
-    """``--mirror``, else ``LOCKSHIM_MIRROR``, else ``[tool.lockshim] mirror``."""
-    url = option or os.environ.get(MIRROR_ENV) or setting
-    if not url:
-        return None
+def resolve(url: str, only: Sequence[str]) -> Mirror:
+    """The mirror at ``url`` (as lockshim.project.mirror_url chose it), standing in for the
+    locked registries ``only`` (empty: all)."""
     if urlsplit(url).scheme.lower() not in ("http", "https"):
         raise UsageError(
             f"--mirror {url}: not an http(s) URL. Give the mirror's simple API root, e.g. "

@@ -16,6 +16,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 WHEELHOUSE_ENV = "LOCKSHIM_WHEELHOUSE"
+MIRROR_ENV = "LOCKSHIM_MIRROR"
 
 
 class Settings(NamedTuple):
@@ -120,6 +121,11 @@ def wheelhouses(explicit: Sequence[Path], project: Project) -> tuple[Path, ...]:
     return tuple(
         _folder(Path(p).expanduser(), WHEELHOUSE_ENV) for p in value.split(os.pathsep) if p
     )
+
+
+def mirror_url(option: str | None, project: Project) -> str | None:
+    """``--mirror``, else LOCKSHIM_MIRROR, else ``[tool.lockshim] mirror`` (lockshim.mirror)."""
+    return option or os.environ.get(MIRROR_ENV) or project.settings.mirror or None
 
 
 def _folder(path: Path, where: str) -> Path:

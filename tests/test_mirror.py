@@ -328,6 +328,30 @@ def test_a_mirror_that_cannot_be_reached_is_one_clear_line(
     assert (project / "uv.lock").read_bytes() == original and not (project / ".venv").exists()
 
 
+@pytest.mark.parametrize("where", ["option", "environment", "pyproject"])
+def test_the_mirror_is_taken_from_the_option_else_the_environment_else_pyproject(
+    where: str, locked_elsewhere: tuple[Path, Path, LoopbackIndex], tmp_path: Path
+) -> None:
+    """`--mirror` wins over LOCKSHIM_MIRROR, which wins over `[tool.lockshim] mirror`: the
+    mirror each names is the one asked (here, one nothing listens on)."""
+    project, _, _ = locked_elsewhere
+    asked, other = servers.free_port(), servers.free_port()
+    chosen, ignored = f"http://127.0.0.1:{asked}/simple/", f"http://127.0.0.1:{other}/simple/"
+    settings = {"option": ignored, "environment": ignored, "pyproject": chosen}
+    env = clean_env(tmp_path, LOCKSHIM_MIRROR=chosen if where == "environment" else ignored)
+    if where == "pyproject":
+        del env["LOCKSHIM_MIRROR"]
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text() + f'\n[tool.lockshim]\nmirror = "{settings[where]}"\n'
+    )
+    args = ["sync", "--no-pip-cache"] + (["--mirror", chosen] if where == "option" else [])
+    result = lockshim(args, project, env, offline=False)
+    assert result.returncode == 3, result.stderr
+    assert f"the mirror http://127.0.0.1:{asked}/simple cannot serve" in result.stderr
+    assert str(other) not in result.stderr
+
+
 def test_a_password_from_the_keyring_the_way_uv_asks_it(
     locked_elsewhere: tuple[Path, Path, LoopbackIndex], tmp_path: Path
 ) -> None:
