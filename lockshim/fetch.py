@@ -406,15 +406,10 @@ def run_fetch(
             text = project.lock_path.read_bytes().decode("utf-8")
             uvmod.check_python(text, python, project.lock_path.name)
         args = ["--project", str(project_dir), *uv_args] if project_dir else list(uv_args)
-        # uv's export and the target's interpreter are asked at once (two uv processes)
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            asked = None
-            if not all_platforms:
-                asked = pool.submit(resolve_target, project, uv, python, platform, args)
-            exported = export(uv.path, args)
-            target = asked.result() if asked is not None else None
+        # uv's export runs while the target's interpreter is asked (two uv processes)
+        uvmod.ask_ahead(uvmod.export_command(uv.path, args))
+        target = None if all_platforms else resolve_target(project, uv, python, platform, args)
+        exported = export(uv.path, args)
     wanted, unverifiable = wanted_from_export(exported, target)
     locked = list(wanted)  # the lock's own files, before any build requirement joins them
     credentials = credentials_for(project)

@@ -303,13 +303,10 @@ def plan_for(
     python: str | None = None,
     platform: str | None = None,
 ) -> Plan:
-    from concurrent.futures import ThreadPoolExecutor
-
     uvmod.check_python(found.lock.text, python, found.project.lock_path.name)
-    with ThreadPoolExecutor(max_workers=1) as pool:  # two uv runs at once: neither waits
-        exporting = pool.submit(export, uv.path, sync_args)
-        target = resolve_target(found.project, uv, python, platform, sync_args)
-        exported = exporting.result()
+    uvmod.ask_ahead(uvmod.export_command(uv.path, sync_args))  # runs while the target is found
+    target = resolve_target(found.project, uv, python, platform, sync_args)
+    exported = export(uv.path, sync_args)
     needs = local_needs(Path.cwd(), exported, uv.version)  # uv export: paths from the cwd
     selected = select(exported, target)
     git, git_builds = _git_plan(found, selected, uv)

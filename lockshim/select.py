@@ -18,7 +18,6 @@ from lockshim.digests import from_hashes
 from lockshim.errors import LockshimError
 from lockshim.lock import filename_of
 from lockshim.target import Target
-from lockshim.uv import export_args as export_args  # where it was
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -41,11 +41,16 @@ def project_url(index_url: str, project: str) -> str:
     return index_url.rstrip("/") + "/" + project + "/"
 
 
+def _is_json(data: bytes, content_type: str) -> bool:
+    kind = content_type.split(";", 1)[0].strip().lower()
+    return kind == JSON_TYPE or (kind.endswith("json") and data.lstrip()[:1] == b"{")
+
+
 def parse(data: bytes, content_type: str, page_url: str) -> list[IndexFile]:
     """The files a page lists; PageError when it is neither PEP 691 JSON nor PEP 503 HTML."""
-    kind = content_type.split(";", 1)[0].strip().lower()
-    if kind == JSON_TYPE or (kind.endswith("json") and data.lstrip()[:1] == b"{"):
+    if _is_json(data, content_type):
         return _parse_json(data, page_url)
+    kind = content_type.split(";", 1)[0].strip().lower()
     if kind in ("text/html", "application/xhtml+xml", "") or data.lstrip()[:1] == b"<":
         return _parse_html(data, page_url)
     raise PageError(f"the answer is {kind or 'of no type'}, not an index page")
@@ -85,26 +90,20 @@ class Listing(Mapping[str, IndexFile]):
 def listing(data: bytes, content_type: str, page_url: str) -> Listing:
     """The files a page lists, by file name; PageError as for :func:`parse`. Where the page is
     PEP 691 JSON, whose entries name their files, an entry is read only when asked for."""
-    kind = content_type.split(";", 1)[0].strip().lower()
-    if kind == JSON_TYPE or (kind.endswith("json") and data.lstrip()[:1] == b"{"):
+    if _is_json(data, content_type):
         raw: dict[str, list[Any]] = {}
         for entry in _json_entries(data):
             name = entry.get("filename")
-            if isinstance(name, str) and name:
+            if not isinstance(name, str) or not name:  # no name given: the URL's, read now
+                item = _json_file(entry, page_url)
+                name = item.filename if item is not None else None
+            if name:
                 raw.setdefault(name, []).append(entry)
-                continue
-            item = _json_file(entry, page_url)  # no name given: read it from the URL now
-            if item is not None:
-                raw.setdefault(item.filename, []).append(item)
-        return Listing(raw, functools.partial(_json_or_file, page_url=page_url))
+        return Listing(raw, functools.partial(_json_file, page_url=page_url))
     files: dict[str, list[Any]] = {}
     for item in parse(data, content_type, page_url):
         files.setdefault(item.filename, []).append(item)
     return Listing(files, _same)
-
-
-def _json_or_file(entry: Any, page_url: str) -> IndexFile | None:
-    return entry if isinstance(entry, IndexFile) else _json_file(entry, page_url)
 
 
 def _same(item: IndexFile) -> IndexFile:

@@ -383,10 +383,6 @@ _AHEAD: dict[
 ] = {}
 
 
-def _no_color() -> dict[str, str]:
-    return {**os.environ, "NO_COLOR": "1"}
-
-
 def ask_ahead(command: Sequence[str], cwd: Path | None = None) -> None:
     """Start ``command`` now, in the background; :func:`answer` takes its answer later."""
     key = (tuple(command), str(cwd) if cwd is not None else None)
@@ -427,7 +423,7 @@ def _run_captured(command: Sequence[str], cwd: Path | None) -> subprocess.Comple
         check=False,
         timeout=300,
         stdin=subprocess.DEVNULL,
-        env=_no_color(),
+        env={**os.environ, "NO_COLOR": "1"},
     )
 
 

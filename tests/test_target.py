@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from lockshim.errors import UsageError
-from lockshim.select import export_args, select
+from lockshim.select import select
 from lockshim.target import Target, for_platform, for_python, probe
+from lockshim.uv import export_args
 
 
 @pytest.fixture(scope="module")
