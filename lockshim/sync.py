@@ -210,22 +210,11 @@ def sync(
         mirror = sources.mirror_of(project)
         pages = _prefetch(found, mirror, uv, uv_args) if mirror is not None else None
         advice = advise(found, uv, uv_args, reporter, memo)
-        lock, linked = found.lock, dict[tuple[int, int], str]()
-        mirror_asked = False
+        lock, linked, mirror_asked = found.lock, dict[tuple[int, int], str](), False
         if mirror is not None:
-            kept = _kept_links(mirror, uv, uv_args, advice)
-            rest = advice._replace(
-                missing_files=tuple(m for m in advice.missing_files if m[1] not in kept)
+            found, advice, lock, linked, mirror_asked = _through_mirror(
+                found, sources, mirror, advice, uv, uv_args, reporter, pages
             )
-            taken, by_name = set[str](), dict[str, str]()
-            if rest.missing_files:
-                mirror_asked = True
-                taken, by_name = _from_mirror(found, mirror, rest, reporter, pages)
-            if taken:  # the files came: match again
-                found = find_local(project, sources, reporter.hashing)
-            digests = {m[1]: m[2] for m in advice.missing_files}
-            advice = _came(advice, mirror, taken, by_name, kept)
-            lock, linked = _linked(found, mirror, {**kept, **by_name}, digests)
         for line in summary(found, advice.here, advice.places):
             reporter.info(line)
         built = served_built(found)
@@ -318,6 +307,32 @@ def _prefetch(found: Found, mirror: Mirror, uv: uvmod.Uv, uv_args: Sequence[str]
         and (cache is None or not uvcache.knows_project(cache, name))
     ]
     return prefetch(mirror, projects, credentials_for(found.project))
+
+
+def _through_mirror(
+    found: Found,
+    sources: SourceOptions,
+    mirror: Mirror,
+    advice: Advice,
+    uv: uvmod.Uv,
+    uv_args: Sequence[str],
+    reporter: Reporter,
+    pages: Pages | None,
+) -> tuple[Found, Advice, Lock, dict[tuple[int, int], str], bool]:
+    """The missing files from the mirror: those uv's cache holds under a URL an earlier run
+    linked, linked again; the others looked up on its pages. (the files found, the advice
+    once they are had, the lock to shim, its linked artifacts, whether the mirror was asked)."""
+    kept = _kept_links(mirror, uv, uv_args, advice)
+    rest = advice._replace(missing_files=tuple(m for m in advice.missing_files if m[1] not in kept))
+    taken, by_name = set[str](), dict[str, str]()
+    if rest.missing_files:
+        taken, by_name = _from_mirror(found, mirror, rest, reporter, pages)
+    if taken:  # the files came: match again
+        found = find_local(found.project, sources, reporter.hashing)
+    digests = {m[1]: m[2] for m in advice.missing_files}
+    lock, linked = _linked(found, mirror, {**kept, **by_name}, digests)
+    asked = bool(rest.missing_files)
+    return found, _came(advice, mirror, taken, by_name, kept), lock, linked, asked
 
 
 def _from_mirror(

@@ -13,6 +13,7 @@ and uv is asked.
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 from collections.abc import Sequence
@@ -29,7 +30,15 @@ _KINDS = {"pypi", "index", "url", "path", "git", "editable"}
 
 def cache_dir(uv_path: Path, uv_args: Sequence[str]) -> Path | None:
     """The cache uv will use for these arguments; None when it uses none to keep
-    (``--no-cache``) or it cannot be told."""
+    (``--no-cache``) or it cannot be told. Asked of uv once a run."""
+    settings = (os.environ.get("UV_NO_CACHE"), os.environ.get("UV_CACHE_DIR"))
+    return _cache_dir(uv_path, tuple(uv_args), settings)
+
+
+@functools.cache
+def _cache_dir(
+    uv_path: Path, uv_args: tuple[str, ...], settings: tuple[str | None, str | None]
+) -> Path | None:
     for position, arg in enumerate(uv_args):
         if arg == "--":
             break
@@ -39,10 +48,11 @@ def cache_dir(uv_path: Path, uv_args: Sequence[str]) -> Path | None:
             return Path(uv_args[position + 1])
         if arg.startswith("--cache-dir="):
             return Path(arg.partition("=")[2])
-    if os.environ.get("UV_NO_CACHE", "").lower() in ("1", "true", "yes", "on"):
+    no_cache, cache_env = settings  # UV_NO_CACHE, UV_CACHE_DIR
+    if (no_cache or "").lower() in ("1", "true", "yes", "on"):
         return None
-    if os.environ.get("UV_CACHE_DIR"):
-        return Path(os.environ["UV_CACHE_DIR"])
+    if cache_env:
+        return Path(cache_env)
     try:
         answer = subprocess.run(
             [str(uv_path), "cache", "dir"], capture_output=True, text=True, timeout=30
