@@ -209,20 +209,29 @@ def _through_tomlkit(lock: Lock, plan: list[_Change]) -> str:
         entries = ([raw["sdist"]] if "sdist" in raw else []) + list(raw.get("wheels", []))
         entry = entries[change.artifact.position]
         if change.url is not None:
-            entry["url"] = change.url
+            entry["url"] = _owned(change.url)
             continue
         assert change.path is not None and change.package.source is not None
         moved[change.package.source.value] = change.path
         if "url" in entry:
             del entry["url"]
-            entry["path"] = change.path
+            entry["path"] = _owned(change.path)
     for raw in packages:  # the package's own source, and references to it from its dependents
         for table in _source_tables(raw):
             url = table.get("url")
             if url in moved and len(table) == 1:
                 del table["url"]
-                table["path"] = moved[url]
+                table["path"] = _owned(moved[url])
     return bom + tomlkit.dumps(document)
+
+
+def _owned(value: str) -> Any:
+    """A string lockshim writes, spelled by lockshim (a TOML basic string), not by tomlkit:
+    tomlkit 0.15.3 began to keep the quotes of the string a value replaces, so what the
+    shimmed lock says would change with a tomlkit release."""
+    import tomlkit
+
+    return tomlkit.value(_toml_string(value))
 
 
 def _source_tables(raw: Any) -> Iterator[Any]:
