@@ -10,7 +10,7 @@ import contextlib
 import hashlib
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
@@ -21,6 +21,9 @@ from lockshim.match import Served
 from lockshim.paths import user_cache_dir
 from lockshim.report import Reporter
 from lockshim.trust import private_folder, read_private
+
+#: Changed whenever what a memo holds changes meaning (2: the lock's own file names).
+_MEMO_FORMAT = "2"
 
 
 class Advice(NamedTuple):
@@ -36,11 +39,16 @@ class Advice(NamedTuple):
     #: where the local files of the target environment are: (place, files)
     places: tuple[tuple[str, int], ...] | None = None
 
-    def say(self, reporter: Reporter) -> None:
+    def say(self, reporter: Reporter, held: Mapping[str, bool | None] | None = None) -> None:
+        """``held``: file name -> whether uv's cache holds it (None: cannot tell)."""
         if self.missing:
+            cached = {f"({name})" for name, there in (held or {}).items() if there}
             reporter.info(
                 f"not found locally for {self.target}:"
-                + "".join(f"\n    {item}" for item in self.missing)
+                + "".join(
+                    f"\n    {item}" + ("  [in uv's cache]" if item.endswith(tuple(cached)) else "")
+                    for item in self.missing
+                )
             )
         if self.build_missing:
             reporter.warn(
@@ -153,6 +161,7 @@ def _missing_key(found: Found, uv: uvmod.Uv, uv_args: Sequence[str]) -> str:
     """Everything the missing list depends on: lock bytes, arguments, served files, uv and the
     interpreter it would use (the project's .venv, by its identity)."""
     parts = [
+        _MEMO_FORMAT,
         hashlib.sha256(found.original).hexdigest(),
         str(uv.path),
         uv.version_text,

@@ -108,12 +108,13 @@ def make_bundle(
     _refuse_to_overwrite(output)
     with _workspace(output) as work:
         with prepared(project_dir, uv_path, reporter, uv_args) as (project, uv):
+            freshness.ask_ahead(project.lock_path, uv.path, uv_args)
             found = find_local(project, sources, reporter.hashing)
-        stale = freshness.stale(found.lock, uv_args)
-        if stale:  # the far side would install the old lock, or refuse it
-            raise LockshimError(
-                stale.replace("lockshim sync -- --frozen", "lockshim bundle ... -- --frozen")
-            )
+            judged = freshness.verdict(found.lock, uv.path, uv_args)
+        if judged.refusal:  # the far side would install the old lock, or refuse it
+            raise LockshimError(judged.refusal)
+        if judged.warning:
+            reporter.warn(judged.warning)
         failures: list[str] = []
         downloaded = from_local = 0
         args = ["--project", str(project_dir), *uv_args] if project_dir else list(uv_args)

@@ -5,15 +5,24 @@ and ``requires-dev``) exactly so that it can tell a stale lock without resolving
 them with each ``pyproject.toml`` by what a person changes: a requirement added or removed, its
 version specifier or extras changed, in the dependencies, an extra or a dependency group.
 Environment markers are not compared (uv rewrites them in its own normal form), nor anything
-declared ``dynamic``: no difference is claimed that uv would not see.
+declared ``dynamic``, nor the specifier of a requirement uv records with a source of its own
+(a workspace member, an editable, path, directory, git or url source: uv records those without
+their specifier): no difference is claimed that uv would not see.
+
+That comparison only names what changed. Whether the lock is fresh is uv's word
+(``uv lock --check --offline``, see :func:`verdict`): lockshim refuses only when uv says the lock
+is out of date *and* the comparison names what a person changed.
 """
 
 from __future__ import annotations
 
 import bisect
 import re
+import shlex
+import subprocess
 import sys
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from lockshim.lock import PROJECT_SOURCES
@@ -94,9 +103,13 @@ _PLAIN = _Reader(_plain_requirement, lambda text: _clauses(text))
 _EXACT = _Reader(_exact_requirement, _exact_specifier)
 
 
+#: How uv writes a requirement with a source of its own in ``requires-dist`` (no specifier).
+_SOURCE_KEYS = frozenset({"editable", "path", "directory", "git", "url", "virtual", "workspace"})
+
+
 class Difference(NamedTuple):
     package: str  # the local package (workspace member)
-    where: str  # "dependencies", "extra x", "group dev"
+    where: str  # "dependencies", "extra x", "group dev", "version"
     text: str  # what differs, for people
 
 
@@ -131,6 +144,9 @@ def _differences(lock: Lock, reader: _Reader) -> list[Difference] | None:
             pyproject = tomllib.loads((folder / "pyproject.toml").read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
             continue
+        moved = _version_difference(package.name, package.version, pyproject)
+        if moved is not None:
+            found.append(moved)
         if isinstance(metadata, Mapping) and head >= 0:
             compared = _compare(package.name, metadata, pyproject, reader)
             if compared is None:
@@ -159,13 +175,16 @@ def _compare_with(
     if not isinstance(project, Mapping):
         return []
     dynamic = set(project.get("dynamic") or [])
+    sourced = _sourced(metadata)
     locked = _locked(metadata.get("requires-dist"), reader)
     if locked is None:
         return []
+    locked = {extra: _unsourced(keys, sourced, reader) for extra, keys in locked.items()}
     result = []
     if "dependencies" not in dynamic:
         asked = _asked(project.get("dependencies") or [], reader)
         if asked is not None:
+            asked = _unsourced(asked, sourced, reader)
             result += _diff(name, "dependencies", asked, locked.get("", set()))
     if "optional-dependencies" not in dynamic:
         extras = project.get("optional-dependencies") or {}
@@ -177,6 +196,7 @@ def _compare_with(
                 )
                 asked = _asked(wanted, reader)
                 if asked is not None:
+                    asked = _unsourced(asked, sourced, reader)
                     result += _diff(name, f"extra {extra}", asked, locked.get(extra, set()))
     groups = _groups(pyproject, reader)
     recorded = metadata.get("requires-dev")
@@ -188,8 +208,57 @@ def _compare_with(
             have = locked_groups.get(group, set())
             if have is None:
                 continue
-            result += _diff(name, f"group {group}", groups.get(group, set()), have)
+            asked = _unsourced(groups.get(group, set()), sourced, reader)
+            result += _diff(name, f"group {group}", asked, _unsourced(have, sourced, reader))
     return result
+
+
+def _sourced(metadata: Mapping[str, Any]) -> frozenset[str]:
+    """The names uv records with a source of their own (and so without a specifier)."""
+    entries = metadata.get("requires-dist")
+    everything = list(entries) if isinstance(entries, list) else []
+    groups = metadata.get("requires-dev")
+    if isinstance(groups, Mapping):
+        for values in groups.values():
+            everything += values if isinstance(values, list) else []
+    return frozenset(
+        canonicalize_name(entry["name"])
+        for entry in everything
+        if isinstance(entry, Mapping)
+        and isinstance(entry.get("name"), str)
+        and _SOURCE_KEYS & set(entry)
+    )
+
+
+def _unsourced(keys: set[Key], sourced: frozenset[str], reader: _Reader) -> set[Key]:
+    """``keys`` with the specifier of each sourced requirement left out, as uv records it."""
+    if not sourced:
+        return keys
+    empty = reader.specifier("")
+    return {(n, x, empty) if n in sourced else (n, x, spec) for n, x, spec in keys}
+
+
+def _version_difference(
+    package: str, locked: str | None, pyproject: Mapping[str, Any]
+) -> Difference | None:
+    """The project's own version, when pyproject.toml moved it on (uv calls that stale too;
+    nothing a sync installs from the lock depends on it)."""
+    project = pyproject.get("project")
+    if locked is None or not isinstance(project, Mapping):
+        return None
+    asked = project.get("version")
+    if "version" in (project.get("dynamic") or []) or not isinstance(asked, str):
+        return None
+    if asked.strip() == locked:
+        return None
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        if Version(asked) == Version(locked):
+            return None
+    except InvalidVersion:
+        pass
+    return Difference(package, "version", f"pyproject.toml says {asked}, uv.lock records {locked}")
 
 
 def _diff(package: str, where: str, asked: set[Key], locked: set[Key]) -> list[Difference]:
@@ -295,17 +364,88 @@ def _groups(pyproject: Mapping[str, Any], reader: _Reader) -> dict[str, set[Key]
     return groups
 
 
-def stale(lock: Lock, uv_args: Sequence[str]) -> str:
-    """What makes uv.lock out of date with pyproject.toml, and the fix; "" when it is not, or
-    when the user chose to install it as it is (``--frozen``, uv's own word for that)."""
-    if "--frozen" in uv_args:
-        return ""
+class Verdict(NamedTuple):
+    """Is uv.lock fresh enough to install? ``refusal``: why not (empty: go ahead);
+    ``warning``: what to say while going ahead."""
+
+    refusal: str = ""
+    warning: str = ""
+
+
+def ask_ahead(lock_path: Path, uv: Path, uv_args: Sequence[str]) -> None:
+    """Start uv's own check of the lock now, while the local files are looked for."""
+    if "--frozen" not in uv_args and lock_path.name == "uv.lock":
+        from lockshim import uv as uvmod
+
+        uvmod.ask_ahead(uvmod.lock_check_command(uv, lock_path.parent, uv_args))
+
+
+def verdict(lock: Lock, uv: Path, uv_args: Sequence[str]) -> Verdict:
+    """Whether to install the lock as it is: uv's verdict (``uv lock --check --offline``, with
+    the same uv, project, Python and settings) stands; lockshim refuses only when uv says the
+    lock is out of date *and* the comparison with pyproject.toml names a requirement that
+    changed. Nothing is refused with ``--frozen``, uv's own word for "install it as it is"."""
+    if "--frozen" in uv_args or lock.path.name != "uv.lock":
+        return Verdict()
     found = differences(lock)
-    if not found:
-        return ""
-    lines = "".join(f"\n    {d.package} ({d.where}): {d.text}" for d in found)
-    return (
-        f"{lock.path} is out of date with pyproject.toml:{lines}\n"
-        "  Update it where the index can be reached (`uv lock`, then commit uv.lock), or "
-        "install the lock as it is anyway: `lockshim sync -- --frozen`."
+    said = _uv_says(lock.path, uv, uv_args)
+    if said is None:  # uv finds the lock fresh
+        return Verdict()
+    named = [d for d in found if d.where != "version"]
+    moved = [d for d in found if d.where == "version"]
+    anyway = _frozen_command()
+    if named and said.stale:
+        lines = "".join(f"\n    {d.package} ({d.where}): {d.text}" for d in named)
+        return Verdict(
+            f"{lock.path} is out of date with pyproject.toml:{lines}\n"
+            "  Update it where the index can be reached (`uv lock`, then commit uv.lock), or "
+            f"install the lock as it is anyway: `{anyway}`."
+        )
+    if moved and not named:
+        lines = "; ".join(f"{d.package}: {d.text}" for d in moved)
+        return Verdict(
+            warning=f"{lock.path} records another version of the project itself ({lines}); "
+            "uv calls the lock stale for that, but nothing it installs from the lock changes. "
+            "Installing the lock as it is; `uv lock` (where the index can be reached) records "
+            "the new version."
+        )
+    detail = "".join(f"\n    {d.package} ({d.where}): {d.text}" for d in found)
+    return Verdict(
+        warning=(
+            f"uv {'says' if said.stale else 'cannot tell whether'} {lock.path} "
+            f"{'is out of date with' if said.stale else 'is up to date with'} pyproject.toml"
+            + (f" ({said.why})" if said.why else "")
+            + (f"; lockshim sees:{detail}\n  " if detail else "; ")
+            + "installing the lock as it is (as `uv sync --frozen` would). Run `uv lock` where "
+            "the index can be reached if the project changed."
+        )
     )
+
+
+class _Said(NamedTuple):
+    stale: bool  # True: uv says out of date; False: uv could not tell
+    why: str  # uv's last line
+
+
+def _uv_says(lock_path: Path, uv: Path, uv_args: Sequence[str]) -> _Said | None:
+    """uv's verdict on the lock (None: fresh)."""
+    from lockshim import uv as uvmod
+
+    try:
+        answer = uvmod.answer(uvmod.lock_check_command(uv, lock_path.parent, uv_args))
+    except (OSError, subprocess.SubprocessError) as error:
+        return _Said(False, f"uv could not run: {error}")
+    if answer.returncode == 0:
+        return None
+    lines = [line.strip() for line in answer.stderr.splitlines() if line.strip()]
+    why = next((line for line in lines if line.startswith("error:")), lines[-1] if lines else "")
+    why = why.removeprefix("error:").strip()
+    # 1: uv worked out that the lock is out of date; 2: uv stopped before deciding
+    return _Said(answer.returncode == 1, why[:300])
+
+
+def _frozen_command() -> str:
+    """The command being run, installing the lock as it is (``-- --frozen`` added)."""
+    args = [a for a in sys.argv[1:] if a != "--frozen"] or ["sync"]
+    args += ["--frozen"] if "--" in args else ["--", "--frozen"]
+    return "lockshim " + shlex.join(args)

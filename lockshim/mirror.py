@@ -58,14 +58,15 @@ class Mirror(NamedTuple):
             return False
         return not self.only or registry.rstrip("/") in {r.rstrip("/") for r in self.only}
 
-    def packages(self, lock: Lock) -> dict[str, Package]:
-        """The lock's registry packages this mirror stands in for, by normalized name (the
-        lock's own entries are not all read in full, its packages always are)."""
-        return {
-            str(canonicalize_name(p.name)): p
+    def packages(self, lock: Lock) -> list[Package]:
+        """The lock's registry packages this mirror stands in for: every entry, so a name
+        locked at two versions (a fork) or from two registries is there twice (the lock's
+        own entries are not all read in full, its packages always are)."""
+        return [
+            p
             for p in lock.packages
             if p.source is not None and p.source.kind == "registry" and self.covers(p.source.value)
-        }
+        ]
 
     def credentials(self, project: Credentials | None = None) -> Credentials:
         """A user and password in the URL, for the mirror's own origin only; else those of
@@ -89,6 +90,28 @@ class Mirror(NamedTuple):
 
         key = hashlib.sha256(self.label.encode()).hexdigest()[:16]
         return user_cache_dir() / "mirror" / key
+
+
+def covered_files(
+    mirror: Mirror, original: bytes, lock_path: Path, files: set[tuple[str, str]]
+) -> dict[tuple[str, str], str | None]:
+    """(file name, digest) -> the locked version, of each of ``files`` whose lock entry is a
+    registry package the mirror stands in for. By entry, not by name: a fork locks one name at
+    two versions, and one name may come from two registries (``--mirror-for`` one of them)."""
+    from lockshim.lock import filename_of, parse_lock
+
+    names = {filename for filename, _ in files}
+
+    def keep(key: str | None, location: str | None, digest: str | None, size: str | None) -> bool:
+        return location is None or filename_of(key or "url", location) in names
+
+    lock = parse_lock(original, lock_path, keep=keep)
+    return {
+        (artifact.filename, artifact.digest): package.version
+        for package in mirror.packages(lock)
+        for artifact in package.artifacts
+        if artifact.digest is not None and (artifact.filename, artifact.digest) in files
+    }
 
 
 #: The mirror URLs earlier runs left uv to download, in the mirror's private folder.
@@ -254,7 +277,7 @@ def _judge(
         if listed.startswith("HTTP 404"):
             return None, f"not on the mirror ({where} does not exist)"
         return None, f"the mirror's page {where} cannot be read: {listed}"
-    entry = listed.get(filename)
+    entry = listed.find(filename)
     if entry is None:
         return None, f"not on the mirror ({where} lists no file of that name)"
     algorithm, _, value = digest.partition(":")

@@ -347,12 +347,16 @@ def run_plan(
     """`lockshim plan`: look for every file, then sort what uv would install into served and
     missing."""
     with prepared(project_dir, uv_path, reporter, uv_args) as (project, uv):
+        freshness.ask_ahead(project.lock_path, uv.path, uv_args)
         found = find_local(project, sources, reporter.hashing)
         for path, reason in found.skipped:
             reporter.warn(f"skipped {path}: {reason}.")
         for note in found.notes:
             reporter.warn(note)
-    stale = freshness.stale(found.lock, uv_args)
+        judged = freshness.verdict(found.lock, uv.path, uv_args)
+    if judged.warning:
+        reporter.warn(judged.warning)
+    stale = judged.refusal
     if project_dir is not None:
         uv_args = ["--project", str(project_dir), *uv_args]
     plan = plan_for(found, uv, uv_args, python, platform)._replace(stale=stale)
@@ -367,12 +371,11 @@ def _with_mirror(plan: Plan, found: Found, mirror: Mirror) -> Plan:
     """The missing registry files looked up on the mirror (its pages only, nothing
     downloaded): those it has move to ``mirrored``; the others say why."""
     from lockshim.download import Downloader, credentials_for
-    from lockshim.mirror import lookup
+    from lockshim.mirror import covered_files, lookup
 
-    covered = mirror.packages(found.lock)
-    asked = [
-        e for e in plan.missing if e.filename and e.digest and canonicalize_name(e.name) in covered
-    ]
+    files = {(e.filename, e.digest) for e in plan.missing if e.filename and e.digest}
+    covered = covered_files(mirror, found.original, found.project.lock_path, files)
+    asked = [e for e in plan.missing if (e.filename, e.digest) in covered]
     if not asked:
         return plan
     found_on = lookup(

@@ -79,11 +79,13 @@ def select(exported: Mapping[str, Any], target: Target) -> list[Selected]:
 
 
 def entry_filename(entry: Mapping[str, Any]) -> str:
-    """The file name of a pylock.toml wheel, sdist or archive entry."""
-    if entry.get("name"):
-        return str(entry["name"])
+    """The file name of a pylock.toml wheel, sdist or archive entry: the lock's own (its URL's),
+    where it has one. uv's export writes ``name`` normalized (``pyyaml-6.0.2-…whl`` for the
+    locked ``PyYAML-6.0.2-…whl``): an index, a mirror and uv.lock know the file by its own."""
     if "url" in entry:
         return filename_of("url", str(entry["url"]))
+    if entry.get("name"):
+        return str(entry["name"])
     return filename_of("path", str(entry.get("path", "")))
 
 

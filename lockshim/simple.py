@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -67,12 +68,27 @@ class Listing(Mapping[str, IndexFile]):
         self._raw = raw  # file name -> its entries, as ``read`` takes them
         self._make = read
         self._read: dict[str, IndexFile | None] = {}
+        self._keys: dict[str, str] | None = None  # filename_key -> a file name listed
 
     def _entry(self, filename: str) -> IndexFile | None:
         if filename not in self._read:
             found = (self._make(entry) for entry in self._raw.get(filename, ()))
             self._read[filename] = next((item for item in found if item is not None), None)
         return self._read[filename]
+
+    def find(self, filename: str) -> IndexFile | None:
+        """The entry of this file name, or of the same file spelled otherwise (a project name
+        in another case or with other separators: ``PyYAML-6.0.2-…`` and ``pyyaml-6.0.2-…``);
+        the digest still decides whether it is the file."""
+        entry = self._entry(filename)
+        if entry is not None:
+            return entry
+        if self._keys is None:
+            self._keys = {}
+            for name in self._raw:
+                self._keys.setdefault(filename_key(name), name)
+        other = self._keys.get(filename_key(filename))
+        return self._entry(other) if other is not None else None
 
     def __getitem__(self, filename: str) -> IndexFile:
         entry = self._entry(filename)
@@ -85,6 +101,13 @@ class Listing(Mapping[str, IndexFile]):
 
     def __len__(self) -> int:
         return sum(1 for _ in self)
+
+
+def filename_key(filename: str) -> str:
+    """A file name as installers compare them: the project name normalized (PEP 503, with
+    ``_``), the rest lower-cased."""
+    name, dash, rest = filename.partition("-")
+    return re.sub(r"[-_.]+", "_", name).lower() + dash + rest.lower()
 
 
 def listing(data: bytes, content_type: str, page_url: str) -> Listing:

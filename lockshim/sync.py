@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lockshim import gitsources, resync
+from lockshim import freshness, gitsources, resync
 from lockshim import uv as uvmod
 from lockshim.advice import Advice, advise, ask_plan_ahead
 from lockshim.advice import places as advice_places
@@ -197,13 +197,14 @@ def sync(
     """
     uvmod.check_sync_args(uv_args)
     with prepared(project_dir, uv_path, reporter, uv_args) as (project, uv):
+        freshness.ask_ahead(project.lock_path, uv.path, uv_args)
         found = find_local(project, sources, reporter.hashing)
         if any(p.source_kind in PROJECT_SOURCES for p in found.lock.packages):
-            from lockshim import freshness  # packaging: only for locks of local packages
-
-            stale = freshness.stale(found.lock, uv_args)
-            if stale:  # uv would install the old lock without a word (--frozen)
-                raise LockshimError(stale)
+            judged = freshness.verdict(found.lock, uv.path, uv_args)
+            if judged.refusal:  # uv would install the old lock without a word (--frozen)
+                raise LockshimError(judged.refusal)
+            if judged.warning:
+                reporter.warn(judged.warning)
         if project_dir is not None:  # uv must sync the project lockshim found, not the cwd's
             uv_args = ["--project", str(project_dir), *uv_args]
         memo = ask_plan_ahead(found, uv, uv_args)
@@ -227,7 +228,8 @@ def sync(
         if built:
             labels = ", ".join(found.lock.packages[p].label for p in sorted(built))
             reporter.info(f"installed from wheels built once from their locked sdists: {labels}.")
-        advice.say(reporter)
+        held = _held(uv, uv_args, advice) if not online or mirror is not None else {}
+        advice.say(reporter, held)
         uv_env = _git_sources(found, reporter)
         for path, reason in found.skipped:
             reporter.warn(f"skipped {path}: {reason}.")
@@ -247,7 +249,7 @@ def sync(
             )
         missing = advice.missing
         if not online or mirror is not None:
-            _stop_if_hopeless(found, uv, uv_args, advice, reporter)
+            _stop_if_hopeless(found, uv, uv_args, advice, held, reporter)
         if mirror is not None:  # builds resolve against the mirror (never the locked index)
             uv_env = {
                 **(uv_env if uv_env is not None else os.environ),
@@ -258,6 +260,8 @@ def sync(
         if quiet and not {"-q", "--quiet"} & set(uv_args):
             uv_args = ["--quiet", *uv_args]  # lockshim's -q quiets uv too
         lock_name = str(project.lock_path)
+        environment = _environment(project.root)
+        made_here = not os.path.lexists(environment)
         with staged(found.result.served, lock_name, advice.build_files) as staging:
             find_links = found.find_links
             if advice.build_files and staging.folder is not None:
@@ -278,6 +282,8 @@ def sync(
                     (staging.folder, staging.token),
                 ):
                     status = uvmod.run(command, uv_env)
+        if status != 0 and made_here:
+            _remove_half_made(environment, reporter)
         # A staging folder is gone after the run: a command naming it cannot be replayed.
         replayable = not (advice.build_files and staging.folder is not None)
         if status == 0 and request is not None and replayable and _settled(found):
@@ -290,22 +296,43 @@ def sync(
         return status
 
 
+def _environment(root: Path) -> Path:
+    """The project environment uv syncs (``UV_PROJECT_ENVIRONMENT``, else ``.venv``)."""
+    return root / (os.environ.get("UV_PROJECT_ENVIRONMENT") or ".venv")
+
+
+def _remove_half_made(environment: Path, reporter: Reporter) -> None:
+    """uv failed and left an environment where there was none: remove it (a later run starts
+    clean, and nothing looks installed that is not)."""
+    import shutil
+
+    if environment.is_symlink() or not (environment / "pyvenv.cfg").is_file():
+        return
+    shutil.rmtree(environment, ignore_errors=True)
+    if not os.path.lexists(environment):
+        reporter.info(f"removed {environment}, which the failed uv run had made.")
+
+
 def _prefetch(found: Found, mirror: Mirror, uv: uvmod.Uv, uv_args: Sequence[str]) -> Pages:
     """Start reading, while uv works out the plan, the mirror's pages of the packages it
     stands in for that no local file serves and uv's cache knows nothing of (those the plan
     will most likely find missing)."""
+    from packaging.utils import canonicalize_name
+
     from lockshim import uvcache
     from lockshim.download import credentials_for
     from lockshim.mirror import prefetch
 
     served = found.result.served_packages
     cache = uvcache.cache_dir(uv.path, uv_args)
-    projects = [
-        name
-        for name, package in mirror.packages(found.lock).items()
-        if package.position not in served
-        and (cache is None or not uvcache.knows_project(cache, name))
-    ]
+    projects = sorted(
+        {
+            str(canonicalize_name(package.name))
+            for package in mirror.packages(found.lock)
+            if package.position not in served
+            and (cache is None or not uvcache.knows_project(cache, package.name))
+        }
+    )
     return prefetch(mirror, projects, credentials_for(found.project))
 
 
@@ -342,17 +369,15 @@ def _from_mirror(
     (by file name, checked by digest): (the names of those downloaded into its private folder,
     file name -> the mirror's URL of each left for uv to download itself). A file the mirror
     lacks, or lists with other bytes, stops the run before uv."""
-    from packaging.utils import canonicalize_name
-
     from lockshim.download import Wanted, credentials_for
-    from lockshim.mirror import fetch_into, remember_links
+    from lockshim.mirror import covered_files, fetch_into, remember_links
 
-    covered = mirror.packages(found.lock)
+    missing = {(m[1], m[2]) for m in advice.missing_files if m[2] is not None}
+    versions = covered_files(mirror, found.original, found.project.lock_path, missing)
     wanted = []
     for name, filename, digest, size, _ in advice.missing_files:
-        package = covered.get(canonicalize_name(name))
-        if package is not None and digest is not None:  # the mirror's page gives the URL
-            wanted.append(Wanted(name, package.version, filename, "", digest, size))
+        if digest is not None and (filename, digest) in versions:  # the page gives the URL
+            wanted.append(Wanted(name, versions[filename, digest], filename, "", digest, size))
     if not wanted:
         return set(), {}
     credentials = credentials_for(found.project)  # UV_INDEX_<NAME>_* of an index at its URL
@@ -458,27 +483,57 @@ def _linked(
     lock = parse_lock(found.original, found.project.lock_path, keep=keep)
     return lock, {
         (package.position, artifact.position): by_name[artifact.filename]
-        for package in mirror.packages(lock).values()
+        for package in mirror.packages(lock)
         for artifact in package.artifacts
         if artifact.filename in by_name and artifact.digest == digests.get(artifact.filename)
     }
 
 
+def _held(uv: uvmod.Uv, uv_args: Sequence[str], advice: Advice) -> dict[str, bool | None]:
+    """File name -> whether uv's cache holds each missing file (None: lockshim cannot tell)."""
+    if not advice.missing_files:
+        return {}
+    from lockshim import uvcache
+
+    cache = uvcache.cache_dir(uv.path, uv_args)
+    if cache is None:  # --no-cache: uv keeps nothing to take
+        return {m[1]: False for m in advice.missing_files}
+    if not uvcache.known_layout(cache):
+        return {m[1]: None for m in advice.missing_files}
+    return {
+        filename: uvcache.holds(cache, name, filename, digest, url)
+        for name, filename, digest, _, url in advice.missing_files
+    }
+
+
 def _stop_if_hopeless(
-    found: Found, uv: uvmod.Uv, uv_args: Sequence[str], advice: Advice, reporter: Reporter
+    found: Found,
+    uv: uvmod.Uv,
+    uv_args: Sequence[str],
+    advice: Advice,
+    held: dict[str, bool | None],
+    reporter: Reporter,
 ) -> None:
-    """Stop before uv when files the environment needs are neither local nor in uv's cache:
-    offline, uv would make a half environment, build for a while, then fail. When uv's cache
-    holds them all, say so."""
-    lacking = _uncached(uv, uv_args, advice)
-    if lacking is None:
-        return
+    """Stop before uv when a file the environment needs is certainly neither local nor in
+    uv's cache: offline, uv would make a half environment, build for a while, then fail.
+    Where lockshim cannot tell (a cache it cannot read), uv is let run and say. When uv's
+    cache holds them all, say so."""
+    lacking = [
+        f"{name} ({filename})"
+        for name, filename, *_ in advice.missing_files
+        if held.get(filename) is False
+    ]
     if not lacking:
-        if advice.missing_files:
+        if advice.missing_files and all(held.get(m[1]) for m in advice.missing_files):
             count = len(advice.missing_files)
             reporter.info(
                 f"uv's cache holds the {count} file(s) not found locally (uv downloaded them "
                 "before): uv installs them from there."
+            )
+        elif advice.missing_files:
+            reporter.info(
+                "lockshim cannot tell whether uv's cache holds the other files: uv is let run "
+                "and says."
             )
         return
     from lockshim import uvcache
@@ -490,23 +545,6 @@ def _stop_if_hopeless(
         f"nor in {where}, so an offline sync cannot succeed: {', '.join(lacking)}. Nothing was "
         "changed. " + _way_on(found, uv_args, online=False)
     )
-
-
-def _uncached(uv: uvmod.Uv, uv_args: Sequence[str], advice: Advice) -> list[str] | None:
-    """The "name (file name)" of each missing file uv's cache does not hold either; None when
-    the cache is laid out in a way lockshim cannot read (uv may still have them)."""
-    if not advice.missing_files:
-        return []
-    from lockshim import uvcache
-
-    cache = uvcache.cache_dir(uv.path, uv_args)
-    if cache is not None and not uvcache.known_layout(cache):
-        return None
-    return [
-        f"{name} ({filename})"
-        for name, filename, digest, _, url in advice.missing_files
-        if cache is None or not uvcache.holds(cache, name, filename, digest, url)
-    ]
 
 
 def _way_on(found: Found, uv_args: Sequence[str], online: bool) -> str:

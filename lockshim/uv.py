@@ -370,6 +370,65 @@ def export_command(uv: Path, sync_args: Sequence[str]) -> list[str]:
     return [str(uv), "export", "--frozen", "--format", "pylock.toml", "--quiet", *options]
 
 
+#: `uv sync` options that `uv lock` shares and that change its verdict on the lock.
+_LOCK_VALUE_OPTIONS = frozenset(
+    {
+        "--python",
+        "-p",
+        "--cache-dir",
+        "--config-file",
+        "--index",
+        "--default-index",
+        "--index-url",
+        "-i",
+        "--extra-index-url",
+        "--find-links",
+        "-f",
+        "--index-strategy",
+        "--keyring-provider",
+        "--prerelease",
+        "--resolution",
+        "--exclude-newer",
+        "--python-preference",
+        "--allow-insecure-host",
+    }
+)
+_LOCK_FLAGS = frozenset(
+    {"--no-cache", "-n", "--no-config", "--no-index", "--no-sources", "--preview", "--native-tls"}
+)
+
+
+def lock_check_args(sync_args: Sequence[str]) -> list[str]:
+    """The `uv lock` options among ``sync_args`` (the rest choose what is installed)."""
+    result: list[str] = []
+    args = list(sync_args)
+    position = 0
+    while position < len(args):
+        arg = args[position]
+        position += 1
+        if arg == "--":
+            break
+        name, equals, _ = arg.partition("=")
+        if name in _LOCK_FLAGS and not equals:
+            result.append(arg)
+        elif name in _LOCK_VALUE_OPTIONS:
+            result.append(arg)
+            if not equals and position < len(args):
+                result.append(args[position])
+                position += 1
+        elif arg[:2] in ("-p", "-i", "-f") and len(arg) > 2 and not arg.startswith("--"):
+            result.append(arg)  # -p3.11
+    return result
+
+
+def lock_check_command(uv: Path, project: Path, sync_args: Sequence[str]) -> list[str]:
+    """`uv lock --check --offline` of the project whose lock is in ``project``: is the lock up
+    to date with pyproject.toml, in uv's own words (rc 0 fresh, 1 out of date, 2 uv could not
+    tell). ``--locked`` is `--check`'s older name, which every uv lockshim runs with knows."""
+    options = lock_check_args(sync_args)
+    return [str(uv), "lock", "--locked", "--offline", "--project", str(project), *options]
+
+
 def dry_run_command(uv: Path, sync_args: Sequence[str]) -> list[str]:
     """`uv sync --dry-run` (offline): it says which interpreter the sync would use."""
     return [str(uv), "sync", "--dry-run", "--offline", "--frozen", "--color", "never", *sync_args]

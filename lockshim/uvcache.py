@@ -83,25 +83,32 @@ def known_layout(cache: Path) -> bool:
 
 def holds(
     cache: Path, name: str, filename: str, digest: str | None, url: str | None = None
-) -> bool:
-    """uv's cache has this wheel (with the lock's digest, ``"<algorithm>:<hex>"``, where the
-    lock has one, downloaded from ``url`` where given: offline, uv takes a cached download
-    only for the very URL it came from), or has built wheels from this sdist's version (any
-    build counts)."""
+) -> bool | None:
+    """Whether uv's cache has this wheel (with the lock's digest, ``"<algorithm>:<hex>"``,
+    where the lock has one, downloaded from ``url`` where given: offline, uv takes a cached
+    download only for the very URL it came from), or has built wheels from this sdist's
+    version (any build counts). None: lockshim cannot tell (a record it cannot read).
+
+    Every record of the project is looked at, whatever its entry is named: uv names an entry
+    ``<version>-<tags>``, or ``<version>-<hash>`` when the tags make the name long (several
+    platform tags), so the file name is not always in the path. Each record names the file,
+    its URL and its digest."""
     value = digest.partition(":")[2] if digest else None
     project = canonicalize_name(name)
     if filename.endswith(".whl"):
-        stem = filename[: -len(".whl")].split("-", 1)[1] if "-" in filename else filename
-        for entry in _candidates(cache, _WHEELS, project, f"{stem}.http"):
+        unreadable = False
+        for entry in _candidates(cache, _WHEELS, project, "*.http"):
             try:
                 record = entry.read_bytes()
             except OSError:
+                unreadable = True
                 continue
             if (value is None or value.encode() in record) and (
                 url is None or url.encode() in record
             ):
                 return True
-        return False
+            unreadable = unreadable or b".whl" not in record  # not a record as lockshim knows
+        return None if unreadable else False
     version = filename.rsplit("-", 1)[-1].removesuffix(".tar.gz").removesuffix(".zip")
     return any(_candidates(cache, _SDISTS, project, version))
 
