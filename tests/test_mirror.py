@@ -383,3 +383,55 @@ def test_a_password_from_the_keyring_the_way_uv_asks_it(
     assert asked.read_text().startswith(f"get {mirror.rstrip('/')} alice")
     assert "s3cret" not in result.stdout + result.stderr
     assert "s3cret" not in (project / "uv.lock").read_text()
+
+
+def test_a_forked_lock_two_registries_and_mixed_case_names_install_from_the_mirror(
+    tmp_path: Path,
+) -> None:
+    """One name locked at two versions (a fork whose first entry this Python needs), one name
+    from two registries (a "PyTorch" index for Linux, the default index elsewhere), and a file
+    named as its index names it (`PyYAML-6.0.2-…`, the lock keeps that name, uv's export
+    lower-cases it): every file comes from the mirror, both registries gone; uv.lock is
+    byte-identical."""
+    default, torch_index, mirror_files = (tmp_path / n for n in ("default", "torch", "mirror"))
+    build_wheel(default, "forky", "1.0")
+    build_wheel(default, "forky", "2.0")
+    build_wheel(default, "torchy", "1.1")
+    build_wheel(torch_index, "torchy", "1.0")
+    lower = build_wheel(default, "pyyaml", "6.0.2")
+    lower.rename(default / "PyYAML-6.0.2-py3-none-any.whl")
+    build_backend_wheel(default)
+    project = tmp_path / "app"
+    write(
+        project / "pyproject.toml",
+        BUILD_SYSTEM
+        + '\n[project]\nname = "app"\nversion = "1.0"\nrequires-python = ">=3.10"\n'
+        + "dependencies = [\n"
+        + "    \"forky>=2; python_version < '3.11'\",\n"
+        + "    \"forky<2; python_version >= '3.11'\",\n"
+        + '    "torchy",\n    "pyyaml==6.0.2",\n]\n'
+        + '\n[[tool.uv.index]]\nname = "torch"\nurl = "TORCH"\nexplicit = true\n'
+        + '\n[tool.uv.sources]\ntorchy = [{ index = "torch", '
+        + "marker = \"sys_platform == 'linux'\" }]\n",
+    )
+    write(project / "src" / "app" / "__init__.py", "")
+    with LoopbackIndex(default) as pypi, LoopbackIndex(torch_index) as torch:
+        pyproject = project / "pyproject.toml"
+        pyproject.write_text(pyproject.read_text().replace("TORCH", torch.url))
+        uv_lock(project, pypi.url, clean_env(tmp_path / "lock", UV_NO_CONFIG="0"))
+    lock = (project / "uv.lock").read_text()
+    assert lock.count('name = "forky"\nversion') == 2 and lock.count('name = "torchy"\nver') == 2
+    assert "/PyYAML-6.0.2-py3-none-any.whl" in lock
+    original = (project / "uv.lock").read_bytes()
+    for folder in (default, torch_index):
+        shutil.copytree(folder, mirror_files, dirs_exist_ok=True)
+    env = clean_env(tmp_path / "sync")
+    with pypiserver(mirror_files, "-a", ".", "-P", ".") as mirror:
+        result = _mirror_sync(project, mirror, env)
+    assert result.returncode == 0, result.stderr
+    assert "3 file(s), 3 downloaded by uv itself" in result.stderr, result.stderr
+    assert (project / "uv.lock").read_bytes() == original
+    ran = venv_run(
+        project, "import forky, torchy, pyyaml; print(forky.__version__, torchy.__version__)"
+    )
+    assert ran.stdout.split() == ["1.0", "1.0"], ran.stderr

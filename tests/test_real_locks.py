@@ -17,6 +17,7 @@ from pathlib import Path, PurePosixPath
 import pytest
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
+from support.uvenv import uv_bin
 
 from lockshim import freshness
 from lockshim.check import check
@@ -24,8 +25,6 @@ from lockshim.lock import Lock, read_lock
 from lockshim.mirror import Mirror, covered_files
 from lockshim.rewrite import rewrite
 from lockshim.shim import shimmed
-
-from support.uvenv import uv_bin
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "real-locks"
 
@@ -194,6 +193,8 @@ def test_check_is_quiet_on_every_committed_lock(entry: Path) -> None:
     if _name(entry) != "livekit-directory-outside-repo":
         assert report.findings == (), report.findings
         return
-    assert [(f.package, f.kind) for f in report.findings] == [("livekit-plugins-ai-coustics", "local-path")]
+    assert [(f.package, f.kind) for f in report.findings] == [
+        ("livekit-plugins-ai-coustics", "local-path")
+    ]
     assert "leaves the repository" in report.findings[0].problem
     assert check([entry], allow=["livekit-plugins-ai-coustics"]).findings == ()
