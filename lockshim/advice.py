@@ -12,7 +12,7 @@ import json
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from lockshim import uv as uvmod
 from lockshim.atomic import atomic_write
@@ -22,8 +22,12 @@ from lockshim.paths import user_cache_dir
 from lockshim.report import Reporter
 from lockshim.trust import private_folder, read_private
 
-#: Changed whenever what a memo holds changes meaning (2: the lock's own file names).
-_MEMO_FORMAT = "2"
+if TYPE_CHECKING:
+    from lockshim.plan import Plan
+
+#: Changed whenever what a memo holds changes meaning (2: the lock's own file names; 3: the
+#: sdists whose build lacks a requirement).
+_MEMO_FORMAT = "3"
 
 
 class Advice(NamedTuple):
@@ -38,9 +42,18 @@ class Advice(NamedTuple):
     missing_files: tuple[tuple[str, str, str | None, int | None, str | None], ...] = ()
     #: where the local files of the target environment are: (place, files)
     places: tuple[tuple[str, int], ...] | None = None
+    #: (build requirement, package, version) of each locked sdist the environment builds
+    #: whose build lacks that requirement (no local wheel fits)
+    sdist_builds: tuple[tuple[str, str, str], ...] = ()
 
-    def say(self, reporter: Reporter, held: Mapping[str, bool | None] | None = None) -> None:
-        """``held``: file name -> whether uv's cache holds it (None: cannot tell)."""
+    def say(
+        self,
+        reporter: Reporter,
+        held: Mapping[str, bool | None] | None = None,
+        mirror: str | None = None,
+    ) -> None:
+        """``held``: file name -> whether uv's cache holds it (None: cannot tell); ``mirror``:
+        where uv's builds take what is not local."""
         if self.missing:
             cached = {f"({name})" for name, there in (held or {}).items() if there}
             reporter.info(
@@ -50,7 +63,12 @@ class Advice(NamedTuple):
                     for item in self.missing
                 )
             )
-        if self.build_missing:
+        if self.build_missing and mirror is not None:
+            reporter.info(
+                f"if uv has to build, it takes from the mirror {mirror} what no local wheel "
+                f"gives ({self.target}):" + "".join(f"\n    {item}" for item in self.build_missing)
+            )
+        elif self.build_missing:
             reporter.warn(
                 f"if uv has to build, it will lack (no local wheel fits {self.target}):"
                 + "".join(f"\n    {item}" for item in self.build_missing)
@@ -115,6 +133,7 @@ def advise(
                 for n, f, d, z, u in data["missing_files"]
             ),
             tuple((str(w), int(n)) for w, n in data["places"]) if here else None,
+            tuple((str(r), str(n), str(v)) for r, n, v in data["sdist_builds"]),
         )
     except (OSError, ValueError, TypeError, KeyError):
         from lockshim.plan import plan_for  # packaging and uv export: only when needed
@@ -138,12 +157,24 @@ def advise(
                 (e.name, e.filename, e.digest, e.size, e.url) for e in plan.missing if e.filename
             ),
             places(found, {e.digest for e in plan.served if e.digest}),
+            _sdist_builds(plan),
         )
         with contextlib.suppress(OSError):
             private_folder(memo.parent)
             payload = json.dumps(advice._asdict()).encode()
             atomic_write(memo, payload, 0o600, durable=False)
     return advice
+
+
+def _sdist_builds(plan: Plan) -> tuple[tuple[str, str, str], ...]:
+    """(requirement, package, version) of each build requirement the plan finds no local wheel
+    for, where what is built is a locked sdist the environment installs."""
+    sdists = {
+        f"builds {e.name} {e.version}": (e.name, str(e.version))
+        for e in plan.served
+        if e.filename and e.filename.endswith((".tar.gz", ".zip"))
+    }
+    return tuple((n.requirement, *sdists[n.why]) for n in plan.build.missing if n.why in sdists)
 
 
 def places(found: Found, digests: set[str | None] | None) -> tuple[tuple[str, int], ...]:

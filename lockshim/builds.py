@@ -93,19 +93,25 @@ def built_by_uv(system: Mapping[str, Any], uv_version: Sequence[int]) -> bool:
 
 
 def local_needs(
-    root: Path, exported: Mapping[str, Any], uv_version: Sequence[int] = ()
+    roots: Sequence[Path], exported: Mapping[str, Any], uv_version: Sequence[int] = ()
 ) -> list[Need]:
-    """Build requirements of the packages uv builds from the project's own folders (``root``:
-    the folder `uv export` ran in, which its paths are relative to)."""
+    """Build requirements of the packages uv builds from the project's own folders (``roots``:
+    the folders `uv export`'s paths may be relative to, in turn: uv 0.13 writes them from the
+    folder it ran in, older uv from the project's)."""
     found: list[Need] = []
     for package in exported.get("packages", []):
         directory = package.get("directory")
         if not isinstance(directory, Mapping):
             continue
-        pyproject = root / str(directory.get("path", ".")) / "pyproject.toml"
-        try:
-            system = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("build-system")
-        except (OSError, tomllib.TOMLDecodeError):
+        system = None
+        for root in roots:
+            pyproject = root / str(directory.get("path", ".")) / "pyproject.toml"
+            try:
+                system = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("build-system")
+            except (OSError, tomllib.TOMLDecodeError):
+                continue
+            break
+        else:
             continue
         if not isinstance(system, Mapping) or built_by_uv(system, uv_version):
             continue

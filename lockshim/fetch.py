@@ -444,7 +444,7 @@ def run_fetch(
         first: list[Need] = []
         read = _sdists(wanted, dest) if build_deps else []
         if build_deps:
-            first = local_needs(Path.cwd(), exported, uv.version)  # export: paths from here
+            first = local_needs((Path.cwd(), project.root), exported, uv.version)
             first += [n for s in read for n in sdist_needs(s, s.name)]
         early = _in_background(_resolve_build, uv, _requirements(first), *options)
         try:

@@ -409,6 +409,8 @@ def verdict(lock: Lock, uv: Path, uv_args: Sequence[str]) -> Verdict:
             "Installing the lock as it is; `uv lock` (where the index can be reached) records "
             "the new version."
         )
+    if not found and "No interpreter found" in said.why:
+        return Verdict()  # nothing to tell of the lock: the missing Python is said where it counts
     detail = "".join(f"\n    {d.package} ({d.where}): {d.text}" for d in found)
     return Verdict(
         warning=(

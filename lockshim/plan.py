@@ -9,6 +9,7 @@ sources) are not files to serve and are listed apart.
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
@@ -29,6 +30,7 @@ from lockshim.builds import (
     satisfy,
 )
 from lockshim.digests import sha256_hex
+from lockshim.errors import LockshimError
 from lockshim.gitsources import NO_GIT, GitPlan
 from lockshim.local import Found, SourceOptions, find_local
 from lockshim.match import Ignored
@@ -118,10 +120,15 @@ class Plan(NamedTuple):
                 )
             else:
                 lines.append(f"  MISSING  build requirement {need.requirement}  ({need.why})")
+        builds_missing = (
+            f"{len(self.build.missing)} from the mirror"
+            if self.build_mirror
+            else f"{len(self.build.missing)} missing"
+        )
         lines.append(
             f"{len(self.served)} served, {len(self.missing)} missing, "
             f"{len(self.mismatched)} mismatched; builds: {len(self.build.served)} served, "
-            f"{len(self.build.missing)} missing."
+            f"{builds_missing}."
         )
         if self.build.missing and not self.build_mirror:
             lines.append(
@@ -237,9 +244,15 @@ def resolve_target(
         uvmod.check_platform(uv, platform)
     if python and platform:
         return for_platform(for_python(make_target("", {}, ()), python), platform)
-    base = probe(project_interpreter(project.root, uv.path, sync_args))
-    if python:
-        base = for_python(base, python)
+    if python:  # an explicit --python wins, as in uv (over a .python-version, say)
+        try:
+            asked = [*uvmod.without_python(sync_args), "--python", python]
+            found = project_interpreter(project.root, uv.path, asked)
+        except LockshimError:  # none of that version installed: judge for it all the same
+            found = Path(sys.executable)
+        base = for_python(probe(found), python)
+    else:
+        base = probe(project_interpreter(project.root, uv.path, sync_args))
     if platform:
         base = for_platform(base, platform)
     return base
@@ -307,7 +320,7 @@ def plan_for(
     uvmod.ask_ahead(uvmod.export_command(uv.path, sync_args))  # runs while the target is found
     target = resolve_target(found.project, uv, python, platform, sync_args)
     exported = export(uv.path, sync_args)
-    needs = local_needs(Path.cwd(), exported, uv.version)  # uv export: paths from the cwd
+    needs = local_needs((Path.cwd(), found.project.root), exported, uv.version)
     selected = select(exported, target)
     git, git_builds = _git_plan(found, selected, uv)
     return make_plan(found, selected, target, [*needs, *git_builds], git)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -208,6 +208,8 @@ def sync(
         if project_dir is not None:  # uv must sync the project lockshim found, not the cwd's
             uv_args = ["--project", str(project_dir), *uv_args]
         memo = ask_plan_ahead(found, uv, uv_args)
+        if not online:  # is there a Python for it? (uv's dry run, asked ahead by the plan too)
+            uvmod.ask_ahead(uvmod.dry_run_command(uv.path, uv_args), found.project.root)
         mirror = sources.mirror_of(project)
         pages = _prefetch(found, mirror, uv, uv_args) if mirror is not None else None
         advice = advise(found, uv, uv_args, reporter, memo)
@@ -229,7 +231,7 @@ def sync(
             labels = ", ".join(found.lock.packages[p].label for p in sorted(built))
             reporter.info(f"installed from wheels built once from their locked sdists: {labels}.")
         held = _held(uv, uv_args, advice) if not online or mirror is not None else {}
-        advice.say(reporter, held)
+        advice.say(reporter, held, mirror.label if mirror is not None else None)
         uv_env = _git_sources(found, reporter)
         for path, reason in found.skipped:
             reporter.warn(f"skipped {path}: {reason}.")
@@ -248,8 +250,12 @@ def sync(
                 "folder only you can write."
             )
         missing = advice.missing
+        if not online:
+            _stop_without_interpreter(found, uv, uv_args)
         if not online or mirror is not None:
             _stop_if_hopeless(found, uv, uv_args, advice, held, reporter)
+        if not online and mirror is None:
+            _stop_if_a_build_fails(found, uv, uv_args, advice, built)
         if mirror is not None:  # builds resolve against the mirror (never the locked index)
             uv_env = {
                 **(uv_env if uv_env is not None else os.environ),
@@ -487,6 +493,78 @@ def _linked(
         for artifact in package.artifacts
         if artifact.filename in by_name and artifact.digest == digests.get(artifact.filename)
     }
+
+
+def _stop_without_interpreter(found: Found, uv: uvmod.Uv, uv_args: Sequence[str]) -> None:
+    """Stop before uv when uv finds no Python for the project (offline it cannot download
+    one): uv would fail on it after the shim."""
+    said = uvmod.no_interpreter(found.project.root, uv.path, uv_args)
+    if said is None:
+        return
+    raise LockshimError(
+        f"stopped before uv: {said}. Nothing was changed. Name an installed Python that fits "
+        "(`lockshim sync ... -- --python /path/to/python` or `--python X.Y`), or install one "
+        "where there is a network (`uv python install X.Y`)."
+    )
+
+
+def _stop_if_a_build_fails(
+    found: Found, uv: uvmod.Uv, uv_args: Sequence[str], advice: Advice, built: Mapping[int, object]
+) -> None:
+    """Stop before uv when a locked sdist the environment installs is certain to fail to
+    build offline: its build requirement has no local wheel and uv's cache knows nothing of
+    it, uv's cache holds no wheel built from that sdist, lockshim brings none (`fetch
+    --build`), and the environment does not have the package at that version already."""
+    if not advice.sdist_builds:
+        return
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.utils import canonicalize_name
+
+    from lockshim import uvcache
+
+    cache = uvcache.cache_dir(uv.path, uv_args)
+    if cache is not None and not uvcache.known_layout(cache):
+        return
+    prebuilt = {
+        (canonicalize_name(found.lock.packages[p].name), found.lock.packages[p].version)
+        for p in built
+    }
+    installed = _installed(_environment(found.project.root))
+    certain = []
+    for requirement, name, version in advice.sdist_builds:
+        try:
+            backend = Requirement(requirement).name
+        except InvalidRequirement:
+            return  # not one lockshim can judge
+        key = (canonicalize_name(name), version)
+        if key in prebuilt or key in installed:
+            continue
+        if cache is not None and (
+            uvcache.knows_project(cache, backend) or uvcache.built(cache, name, version)
+        ):
+            continue
+        certain.append(f"{name} {version} (its build needs {requirement})")
+    if certain:
+        raise LockshimError(
+            f"stopped before uv: {len(certain)} sdist(s) this environment builds cannot be "
+            f"built offline: {', '.join(certain)}; no local wheel fits, and uv's cache holds "
+            "neither the build requirement nor a wheel built before. Nothing was changed. "
+            + _way_on(found, uv_args, online=False)
+        )
+
+
+def _installed(environment: Path) -> set[tuple[str, str]]:
+    """(normalized name, version) of what the environment has installed."""
+    from packaging.utils import canonicalize_name
+
+    found = set()
+    for info in [
+        *environment.glob("lib/python*/site-packages/*.dist-info"),
+        *environment.glob("Lib/site-packages/*.dist-info"),
+    ]:
+        name, _, version = info.name.removesuffix(".dist-info").partition("-")
+        found.add((str(canonicalize_name(name)), version))
+    return found
 
 
 def _held(uv: uvmod.Uv, uv_args: Sequence[str], advice: Advice) -> dict[str, bool | None]:

@@ -434,6 +434,35 @@ def dry_run_command(uv: Path, sync_args: Sequence[str]) -> list[str]:
     return [str(uv), "sync", "--dry-run", "--offline", "--frozen", "--color", "never", *sync_args]
 
 
+def without_python(sync_args: Sequence[str]) -> list[str]:
+    """``sync_args`` less any ``--python``/``-p`` (uv refuses the option twice)."""
+    result: list[str] = []
+    skip = False
+    for arg in sync_args:
+        if skip:
+            skip = False
+        elif arg in ("--python", "-p"):
+            skip = True
+        elif not arg.startswith(("--python=", "-p=")) and not (
+            arg.startswith("-p") and not arg.startswith("--") and len(arg) > 2
+        ):
+            result.append(arg)
+    return result
+
+
+def no_interpreter(project_root: Path, uv: Path, sync_args: Sequence[str]) -> str | None:
+    """uv's own words when it finds no interpreter for this sync (its offline dry run, the
+    same discovery as the sync's), else None."""
+    try:
+        result = answer(dry_run_command(uv, sync_args), project_root)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if result.returncode == 0:
+        return None
+    said = next((line for line in result.stderr.splitlines() if "No interpreter found" in line), "")
+    return said.removeprefix("error:").strip() or None
+
+
 #: uv runs asked ahead (lockshim.sync starts the plan's two uv runs before it has imported what
 #: reads their answers): (command, cwd) -> (the thread reading the answer, where it lands).
 _AHEAD: dict[
@@ -462,8 +491,8 @@ def ask_ahead(command: Sequence[str], cwd: Path | None = None) -> None:
 
 def answer(command: Sequence[str], cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     """uv's answer to ``command`` (output captured, NO_COLOR): from the run asked ahead with
-    the same command and folder, else from running it now."""
-    ahead = _AHEAD.pop((tuple(command), str(cwd) if cwd is not None else None), None)
+    the same command and folder (kept for the rest of the run), else from running it now."""
+    ahead = _AHEAD.get((tuple(command), str(cwd) if cwd is not None else None))
     if ahead is None:
         return _run_captured(command, cwd)
     thread, landed = ahead

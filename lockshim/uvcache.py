@@ -110,7 +110,12 @@ def holds(
             unreadable = unreadable or b".whl" not in record  # not a record as lockshim knows
         return None if unreadable else False
     version = filename.rsplit("-", 1)[-1].removesuffix(".tar.gz").removesuffix(".zip")
-    return any(_candidates(cache, _SDISTS, project, version))
+    return built(cache, name, version)
+
+
+def built(cache: Path, name: str, version: str) -> bool:
+    """uv's cache holds wheels it built from this package version's source."""
+    return any(_candidates(cache, _SDISTS, str(canonicalize_name(name)), version))
 
 
 def knows_project(cache: Path, name: str) -> bool:

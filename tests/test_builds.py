@@ -374,3 +374,38 @@ def test_build_constraints_pin_what_fetch_brings_plan_picks_and_uv_builds_with(
 
     result = lockshim(["sync", "--no-pip-cache", "-w", str(both)], project, env)
     assert result.returncode == 0, result.stderr
+
+
+def test_a_build_certain_to_fail_stops_before_uv(
+    hatchling_wheelhouse: Path, tmp_path: Path
+) -> None:
+    """gamma is sdist-only and builds with hatchling; the wheelhouse holds gamma's sdist and
+    no hatchling, uv's cache is empty, the environment lacks gamma: uv would fail after making
+    a .venv, so sync stops before uv and names the fetch command. Once gamma 1.0 is in the
+    environment (it need not be built), the same sync goes ahead."""
+    registry = wheels_into(tmp_path / "registry", hatchling_wheelhouse)
+    sdist = hatchling_sdist(registry, "gamma", "1.0")
+    project = make_project(tmp_path / "virtual", "virtual", ["gamma"], build_backend=None)
+    with serving(registry) as index:
+        uv_lock(project, index, clean_env(tmp_path / "lock"))
+    wheelhouse = tmp_path / "sdists"
+    wheelhouse.mkdir()
+    shutil.copy(sdist, wheelhouse)
+    original = (project / "uv.lock").read_bytes()
+    env = clean_env(tmp_path / "env")
+
+    result = lockshim(["sync", "--no-pip-cache", "-w", str(wheelhouse)], project, env)
+    assert result.returncode == 3, result.stderr
+    assert "stopped before uv: 1 sdist(s) this environment builds cannot be built offline: " in (
+        result.stderr
+    )
+    assert "gamma 1.0 (its build needs hatchling" in result.stderr
+    assert "lockshim fetch --dest DIR" in result.stderr
+    assert not (project / ".venv").exists()
+    assert (project / "uv.lock").read_bytes() == original
+
+    # gamma 1.0 installed already (from the full registry): nothing needs building now
+    full = lockshim(["sync", "--no-pip-cache", "-w", str(registry)], project, env)
+    assert full.returncode == 0, full.stderr
+    again = lockshim(["sync", "--no-pip-cache", "-w", str(wheelhouse)], project, env)
+    assert again.returncode == 0, again.stderr

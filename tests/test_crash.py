@@ -29,8 +29,8 @@ state = pathlib.Path(os.environ["STANDIN_STATE"])
 if sys.argv[1:2] == ["--version"]:
     print("uv 0.13.9 (stand-in)")
     sys.exit(0)
-if sys.argv[1:3] == ["lock", "--locked"]:  # lockshim asks whether the lock is fresh: it is
-    sys.exit(0)
+if sys.argv[1:3] == ["lock", "--locked"] or "--dry-run" in sys.argv:  # lockshim's questions
+    sys.exit(0)  # (is the lock fresh, is there a Python): yes
 def stop(signum, frame):
     (state / "signal").write_text(str(signum))
     time.sleep(float(os.environ.get("STANDIN_STOP_DELAY", "0")))

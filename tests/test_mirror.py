@@ -435,3 +435,25 @@ def test_a_forked_lock_two_registries_and_mixed_case_names_install_from_the_mirr
         project, "import forky, torchy, pyyaml; print(forky.__version__, torchy.__version__)"
     )
     assert ran.stdout.split() == ["1.0", "1.0"], ran.stderr
+
+
+def test_with_a_mirror_a_build_requirement_comes_from_it_and_no_advice_says_otherwise(
+    locked_elsewhere: tuple[Path, Path, LoopbackIndex], tmp_path: Path
+) -> None:
+    """The project builds with minibackend, which no local folder holds: with a mirror, uv's
+    build takes it from there. sync says so (no "will lack", no `lockshim fetch`), and plan's
+    summary counts it as from the mirror, not missing."""
+    project, files, _ = locked_elsewhere
+    original = (project / "uv.lock").read_bytes()
+    env = clean_env(tmp_path)
+    with pypiserver(files, "-a", ".", "-P", ".") as mirror:
+        plan = lockshim(["plan", "--no-pip-cache", "--mirror", mirror], project, env, offline=False)
+        result = _mirror_sync(project, mirror, env)
+    assert plan.returncode == 0, plan.stdout + plan.stderr
+    assert "builds: 0 served, 1 from the mirror." in plan.stdout, plan.stdout
+    assert "missing." not in plan.stdout.splitlines()[-1]
+    assert result.returncode == 0, result.stderr
+    assert f"if uv has to build, it takes from the mirror {mirror.rstrip('/')}" in result.stderr
+    assert "will lack" not in result.stderr and "lockshim fetch" not in result.stderr
+    assert (project / "uv.lock").read_bytes() == original
+    _installed(project)

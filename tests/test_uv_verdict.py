@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
+import pytest
 from support import make_project, uv_bin
 from support.projects import build_wheel, clean_env, lockshim, serving, uv_lock, venv_run
 from test_git import _dumb_http, _repository
@@ -166,3 +168,63 @@ def test_where_lockshim_cannot_tell_uv_runs_and_a_half_made_venv_is_removed(
     again = lockshim(["sync", "--no-pip-cache"], project, env)
     assert again.returncode not in (0, 3), again.stderr
     assert (project / ".venv" / "pyvenv.cfg").is_file()
+
+
+def _narrow_app(tmp_path: Path) -> tuple[Path, Path, dict[str, str]]:
+    """A project for Python >=3.10,<3.13 and its wheelhouse; (project, wheelhouse, env)."""
+    registry = tmp_path / "registry"
+    build_wheel(registry, "alpha", "1.0")
+    project = make_project(
+        tmp_path / "app", "app", ["alpha"], build_backend=None, requires_python=">=3.10,<3.13"
+    )
+    env = clean_env(tmp_path / "env")
+    with serving(registry) as index:
+        uv_lock(project, index, env)
+    return project, registry, env
+
+
+def test_no_python_for_the_project_is_said_before_uv(tmp_path: Path) -> None:
+    """uv can see only Python 3.13 (and the lock wants <3.13): lockshim runs on 3.11, but
+    judges for the interpreter uv would use, finds there is none, and says so before uv,
+    with nothing changed."""
+    python313 = Path.home() / ".pyenv/versions/3.13.0/bin/python3.13"
+    if not python313.exists():
+        pytest.skip("no Python 3.13 on this machine")
+    project, registry, env = _narrow_app(tmp_path)
+    only = tmp_path / "only-3.13"
+    only.mkdir()
+    (only / "python3.13").symlink_to(python313)
+    env = {**env, "PATH": str(only)}
+    env.pop("UV_PYTHON")
+    original = (project / "uv.lock").read_bytes()
+    command = [sys.executable, "-m", "lockshim", "sync", "-w", str(registry)]
+    result = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True)
+    assert result.returncode == 3, result.stderr
+    assert "stopped before uv: No interpreter found for Python >=3.10, <3.13" in result.stderr
+    assert "-- --python" in result.stderr
+    assert not (project / ".venv").exists()
+    assert (project / "uv.lock").read_bytes() == original
+
+
+def test_an_explicit_python_wins_over_a_python_version_file(tmp_path: Path) -> None:
+    """`.python-version` names a Python that is not installed; `plan --python 3.11` and
+    `fetch --python 3.11` judge for 3.11, as uv's own --python would."""
+    registry = tmp_path / "registry"
+    build_wheel(registry, "alpha", "1.0")
+    project = make_project(
+        tmp_path / "app", "app", ["alpha"], build_backend=None, requires_python=">=3.10,<3.13"
+    )
+    env = clean_env(tmp_path / "env")
+    with serving(registry) as index:
+        uv_lock(project, index, env)
+        (project / ".python-version").write_text("3.12.99\n")
+        plan = lockshim(["plan", "--python", "3.11", "-w", str(registry)], project, env)
+        out = tmp_path / "out"
+        fetched = lockshim(
+            ["fetch", "--python", "3.11", "--dest", str(out)], project, env, offline=False
+        )
+    assert plan.returncode == 0, plan.stdout + plan.stderr
+    assert plan.stdout.startswith("for Python 3.11"), plan.stdout
+    assert "1 served, 0 missing" in plan.stdout
+    assert fetched.returncode == 0, fetched.stderr
+    assert (out / "alpha-1.0-py3-none-any.whl").is_file()
