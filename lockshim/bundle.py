@@ -116,6 +116,7 @@ def make_bundle(
         if judged.warning:
             reporter.warn(judged.warning)
         failures: list[str] = []
+        made_for: list[str] = []  # each target as it was resolved (named in the manifest)
         downloaded = from_local = 0
         args = ["--project", str(project_dir), *uv_args] if project_dir else list(uv_args)
         for target in [Target(None, None)] if all_platforms else targets:
@@ -123,7 +124,8 @@ def make_bundle(
             if all_platforms:
                 from_local += _seed(found, work, None)
             else:  # what this target needs, from the local sources first
-                plan = plan_for(found, uv, args, target.python, target.platform)
+                plan = plan_for(found, uv, args, target.python, target.platform, every_patch=True)
+                made_for.append(plan.target)
                 from_local += _seed(found, work, {e.digest for e in plan.served if e.digest})
                 if build_deps:
                     from_local += _seed_builds(plan.build, work)
@@ -145,6 +147,7 @@ def make_bundle(
                 on_done=on_done,
                 mirror_url=sources.mirror,
                 mirror_for=sources.mirror_for,
+                every_patch=True,
             )
             downloaded += len(report.downloaded) + sum(g[3] == "downloaded" for g in report.git)
             failures += [
@@ -172,7 +175,7 @@ def make_bundle(
             output,
             work,
             found,
-            [t.name for t in targets] if not all_platforms else ["all"],
+            made_for if not all_platforms else ["all"],
             uv_args,
             uv_wheels if self_contained else None,
             carried,

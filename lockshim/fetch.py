@@ -400,7 +400,11 @@ def run_fetch(
     build_wheels: bool = False,
     mirror_url: str | None = None,
     mirror_for: Sequence[str] = (),
+    every_patch: bool = False,
 ) -> Report:
+    """``every_patch``: for every patch release of the target Python's minor version (a
+    bundle)."""
+    text = None
     with prepared(project_dir, uv_path, reporter, uv_args) as (project, uv):
         with contextlib.suppress(OSError, UnicodeDecodeError):
             text = project.lock_path.read_bytes().decode("utf-8")
@@ -408,7 +412,12 @@ def run_fetch(
         args = ["--project", str(project_dir), *uv_args] if project_dir else list(uv_args)
         # uv's export runs while the target's interpreter is asked (two uv processes)
         uvmod.ask_ahead(uvmod.export_command(uv.path, args))
-        target = None if all_platforms else resolve_target(project, uv, python, platform, args)
+        patches_of = text if every_patch else None
+        target = (
+            None
+            if all_platforms
+            else resolve_target(project, uv, python, platform, args, patches_of)
+        )
         exported = export(uv.path, args)
     wanted, unverifiable = wanted_from_export(exported, target)
     locked = list(wanted)  # the lock's own files, before any build requirement joins them

@@ -42,6 +42,7 @@ from lockshim.session import prepared
 from lockshim.sources import PIP_CACHE
 from lockshim.target import (
     Target,
+    every_patch,
     for_platform,
     for_python,
     probe,
@@ -234,12 +235,28 @@ def resolve_target(
     python: str | None,
     platform: str | None,
     sync_args: Sequence[str] = (),
+    patches_of: str | None = None,
 ) -> Target:
-    """The interpreter uv would use for the project, changed by --python / --python-platform.
+    """The interpreter uv would use for the project, changed by --python / --python-platform;
+    with ``patches_of`` (the lock's text), standing for every patch release of its Python's
+    minor version (unless --python names a patch release itself).
 
     With both given, the target is fully named: no interpreter is run (least of all one that
     came with the repository's `.venv`).
     """
+    found = _resolve_target(project, uv, python, platform, sync_args)
+    if patches_of is None or (python is not None and python.count(".") >= 2):
+        return found
+    return every_patch(found, patches_of)
+
+
+def _resolve_target(
+    project: Project,
+    uv: uvmod.Uv,
+    python: str | None,
+    platform: str | None,
+    sync_args: Sequence[str],
+) -> Target:
     if platform:
         uvmod.check_platform(uv, platform)
     if python and platform:
@@ -315,10 +332,13 @@ def plan_for(
     sync_args: Sequence[str],
     python: str | None = None,
     platform: str | None = None,
+    every_patch: bool = False,
 ) -> Plan:
+    """``every_patch``: for every patch release of the target Python's minor version."""
     uvmod.check_python(found.lock.text, python, found.project.lock_path.name)
     uvmod.ask_ahead(uvmod.export_command(uv.path, sync_args))  # runs while the target is found
-    target = resolve_target(found.project, uv, python, platform, sync_args)
+    patches_of = found.lock.text if every_patch else None
+    target = resolve_target(found.project, uv, python, platform, sync_args, patches_of)
     exported = export(uv.path, sync_args)
     needs = local_needs((Path.cwd(), found.project.root), exported, uv.version)
     selected = select(exported, target)

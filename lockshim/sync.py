@@ -297,7 +297,7 @@ def sync(
         if status != 0 and missing:
             reporter.info(
                 f"uv failed; {len(missing)} file(s) it needs are not local (listed above). "
-                + _way_on(found, uv_args, online)
+                + _way_on(found, uv_args, online, advice.target)
             )
         return status
 
@@ -549,7 +549,7 @@ def _stop_if_a_build_fails(
             f"stopped before uv: {len(certain)} sdist(s) this environment builds cannot be "
             f"built offline: {', '.join(certain)}; no local wheel fits, and uv's cache holds "
             "neither the build requirement nor a wheel built before. Nothing was changed. "
-            + _way_on(found, uv_args, online=False)
+            + _way_on(found, uv_args, online=False, target=advice.target)
         )
 
 
@@ -621,12 +621,15 @@ def _stop_if_hopeless(
     raise LockshimError(
         f"stopped before uv: {len(lacking)} file(s) this environment needs are neither local "
         f"nor in {where}, so an offline sync cannot succeed: {', '.join(lacking)}. Nothing was "
-        "changed. " + _way_on(found, uv_args, online=False)
+        "changed. " + _way_on(found, uv_args, online=False, target=advice.target)
     )
 
 
-def _way_on(found: Found, uv_args: Sequence[str], online: bool) -> str:
-    """How to get the files that are missing: from a network, or a complete bundle."""
+def _way_on(found: Found, uv_args: Sequence[str], online: bool, target: str = "") -> str:
+    """How to get the files that are missing: from a network, or a complete bundle
+    (``target``: the environment this sync is for, as the plan named it)."""
+    import re
+
     from lockshim.sources.bundle import BundleSource
 
     args = " ".join(a for a in uv_args if a != "--frozen")
@@ -639,10 +642,14 @@ def _way_on(found: Found, uv_args: Sequence[str], online: bool) -> str:
             if made is not None and made_args != args
             else ""
         )
+        if made is not None and made.targets and target:
+            different += f" It was made for {'; '.join(made.targets)}; this sync is for {target}."
+        version = re.search(r"Python (\d+\.\d+(?:\.\d+)?)", target)
+        python = f" --python {version[1]}" if version else ""
         return (
             f"The bundle {bundles[0].root} is incomplete for this environment.{different} Make "
-            "a complete one where there is a network (`lockshim bundle -o FILE"
-            f"{' -- ' + args if args else ''}`, with `--python`/`--python-platform` for this "
+            f"a complete one where there is a network (`lockshim bundle -o FILE{python}"
+            f"{' -- ' + args if args else ''}`, with `--python-platform` too for another "
             "machine), or add a folder with the missing files (`-w DIR`)."
         )
     return (

@@ -63,6 +63,9 @@ class Target(NamedTuple):
     markers: Mapping[str, str]
     tags: tuple[Tag, ...]
     priority: Mapping[Tag, int]  # tag -> its place in ``tags`` (0 is the most preferred)
+    #: other ``python_full_version`` values the environment stands for (every patch release of
+    #: its minor version, for a bundle): a marker applies when it applies to any of them
+    full_versions: tuple[str, ...] = ()
 
     def applies(self, marker: str | None, extras: Sequence[str] = ()) -> bool:
         if not marker:
@@ -71,10 +74,13 @@ class Target(NamedTuple):
             parsed = Marker(marker)
         except InvalidMarker:
             return True  # uv wrote it; when in doubt, count the package in
-        environment = dict(self.markers)
-        if not extras:
-            return parsed.evaluate({**environment, "extra": ""})
-        return any(parsed.evaluate({**environment, "extra": extra}) for extra in extras)
+        environments = [dict(self.markers)]
+        environments += [{**self.markers, "python_full_version": v} for v in self.full_versions]
+        return any(
+            parsed.evaluate({**environment, "extra": extra})
+            for environment in environments
+            for extra in (extras or [""])
+        )
 
     def rank(self, wheel_filename: str) -> int | None:
         """How much this environment prefers a wheel (0 best), or None if it cannot install it."""
@@ -91,6 +97,26 @@ def target(name: str, markers: Mapping[str, str], accepted: Sequence[Tag]) -> Ta
     for position, tag in enumerate(accepted):
         priority.setdefault(tag, position)
     return Target(name, markers, tuple(accepted), priority)
+
+
+def every_patch(base: Target, lock_text: str) -> Target:
+    """``base`` standing for every patch release of its Python's minor version: the lock's
+    ``python_full_version`` markers of that minor version are evaluated at each side of each
+    bound they name (a bundle made on 3.11.7 also carries what 3.11.2 needs)."""
+    import re
+
+    major, minor = base.markers.get("python_version", "0.0").split(".")[:2]
+    bounds = {
+        int(found[1])
+        for found in re.finditer(
+            rf"python_full_version\s*[<>=!~]+\s*'{major}\.{minor}\.(\d+)", lock_text
+        )
+    }
+    patches = sorted({0} | {p for b in bounds for p in (b - 1, b, b + 1) if p >= 0})
+    versions = tuple(f"{major}.{minor}.{p}" for p in patches)
+    return base._replace(
+        name=f"{base.name}, every {major}.{minor} patch release", full_versions=versions
+    )
 
 
 def _cpython_tags(

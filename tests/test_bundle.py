@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -430,7 +431,10 @@ def test_the_far_side_asking_for_more_than_the_bundle_carries_is_told_before_uv(
     assert "six (six-1.17.0-py2.py3-none-any.whl)" in result.stderr
     assert f"The bundle {output} is incomplete for this environment." in result.stderr
     assert "It was made for `-- `; this sync asks for `-- --all-extras`." in result.stderr
-    assert "lockshim bundle -o FILE -- --all-extras" in result.stderr
+    python = ".".join(map(str, sys.version_info[:3]))
+    minor = ".".join(map(str, sys.version_info[:2]))
+    assert f"every {minor} patch release; this sync is for " in result.stderr  # both named
+    assert f"lockshim bundle -o FILE --python {python} -- --all-extras" in result.stderr
     assert "lockshim fetch" not in result.stderr
     assert not (far / ".venv").exists()
     assert (far / "uv.lock").read_bytes() == original
@@ -540,3 +544,52 @@ def test_a_self_contained_bundle_carries_the_wheels_built_once(
     )
     assert plain.returncode == 0, plain.stderr
     assert "installed from wheels built once" not in plain.stderr
+
+
+def test_a_default_bundle_serves_every_patch_release_of_its_python(tmp_path: Path) -> None:
+    """Made on this Python (3.11.7 here), the bundle also carries async-timeout, which only
+    Pythons before 3.11.3 need: a far side on 3.11.2 installs from it offline. The manifest
+    names what the bundle was made for."""
+    from support import make_project
+    from support.projects import build_wheel, serving, uv_lock, venv_run
+
+    far_python = Path("/usr/bin/python3.11")
+    if sys.version_info[:2] != (3, 11) or not far_python.exists():
+        pytest.skip("needs this suite on 3.11 and a second 3.11 at /usr/bin/python3.11")
+    registry = tmp_path / "registry"
+    build_wheel(registry, "alpha", "1.0")
+    build_wheel(registry, "async-timeout", "5.0")
+    project = make_project(
+        tmp_path / "app",
+        "app",
+        ["alpha", "async-timeout; python_full_version < '3.11.3'"],
+        build_backend=None,
+        requires_python=">=3.11",
+    )
+    output = tmp_path / "app.lockshim.zip"
+    with serving(registry) as index:
+        uv_lock(project, index, clean_env(tmp_path / "lock"))
+        made = lockshim(
+            ["bundle", "-o", str(output), "--no-pip-cache"],
+            project,
+            clean_env(tmp_path / "make"),
+            offline=False,
+        )
+    assert made.returncode == 0, made.stderr
+    assert _members(output) == {"alpha-1.0-py3-none-any.whl", "async_timeout-5.0-py3-none-any.whl"}
+    with zipfile.ZipFile(output) as archive:
+        manifest = json.loads(archive.read("lockshim-manifest.json"))
+    assert any("every 3.11 patch release" in target for target in manifest["targets"])
+
+    far = tmp_path / "far"
+    far.mkdir()
+    for name in ("pyproject.toml", "uv.lock"):
+        shutil.copy(project / name, far)
+    result = lockshim(
+        ["sync", "--no-pip-cache", "-w", str(output), "--", "--python", str(far_python)],
+        far,
+        clean_env(tmp_path / "far-env"),
+    )
+    assert result.returncode == 0, result.stderr
+    ran = venv_run(far, "import sys, async_timeout; print(sys.version_info[:3])")
+    assert ran.stdout.strip() == "(3, 11, 2)", ran.stderr
