@@ -20,7 +20,17 @@ import sys
 from collections.abc import Callable
 
 from common import WORK, Row, uv_bin
-from rows import big_wheelhouse, bundle, cold, fetch, fetch_real, mirror, overhead, resync
+from rows import (
+    big_wheelhouse,
+    bundle,
+    cold,
+    fetch,
+    fetch_real,
+    mirror,
+    overhead,
+    resync,
+    verdict,
+)
 
 
 def main() -> None:
@@ -30,7 +40,7 @@ def main() -> None:
     options = parser.parse_args()
     WORK.mkdir(exist_ok=True)
     pairs = 3 if options.quick else 11
-    wanted = set(options.only or [1, 2, 3, 4, 5, 6, 7, 8])
+    wanted = set(options.only or [1, 2, 3, 4, 5, 6, 7, 8, 9])
     rows: dict[int, Callable[[], list[Row]]] = {
         1: lambda: resync.measure(pairs),
         2: lambda: overhead.measure(max(3, pairs // 2), [1.6] if options.quick else [1.6, 4, 16]),
@@ -42,6 +52,7 @@ def main() -> None:
         6: lambda: bundle.measure(max(3, pairs // 2)),
         7: lambda: fetch_real.measure(max(3, pairs // 2)),
         8: lambda: mirror.measure(max(3, pairs // 2)),
+        9: lambda: verdict.measure(pairs),
     }
     uv_version = subprocess.run([uv_bin(), "--version"], capture_output=True, text=True).stdout
     print(

@@ -386,13 +386,14 @@ def run_plan(
             reporter.warn(f"skipped {path}: {reason}.")
         for note in found.notes:
             reporter.warn(note)
-        judged = freshness.verdict(found.lock, uv.path, uv_args)
-    if judged.warning:
-        reporter.warn(judged.warning)
-    stale = judged.refusal
+    lock_args = uv_args
     if project_dir is not None:
         uv_args = ["--project", str(project_dir), *uv_args]
-    plan = plan_for(found, uv, uv_args, python, platform)._replace(stale=stale)
+    plan = plan_for(found, uv, uv_args, python, platform)  # while uv checks the lock
+    judged = freshness.verdict(found.lock, uv.path, lock_args)
+    if judged.warning:
+        reporter.warn(judged.warning)
+    plan = plan._replace(stale=judged.refusal)
     mirror = sources.mirror_of(found.project)
     if mirror is None:
         return plan

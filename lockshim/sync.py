@@ -199,17 +199,18 @@ def sync(
     with prepared(project_dir, uv_path, reporter, uv_args) as (project, uv):
         freshness.ask_ahead(project.lock_path, uv.path, uv_args)
         found = find_local(project, sources, reporter.hashing)
+        lock_args = uv_args
+        if project_dir is not None:  # uv must sync the project lockshim found, not the cwd's
+            uv_args = ["--project", str(project_dir), *uv_args]
+        memo = ask_plan_ahead(found, uv, uv_args)  # uv's runs for the plan, while uv checks
+        if not online:  # is there a Python for it? (uv's dry run, asked ahead by the plan too)
+            uvmod.ask_ahead(uvmod.dry_run_command(uv.path, uv_args), found.project.root)
         if any(p.source_kind in PROJECT_SOURCES for p in found.lock.packages):
-            judged = freshness.verdict(found.lock, uv.path, uv_args)
+            judged = freshness.verdict(found.lock, uv.path, lock_args)
             if judged.refusal:  # uv would install the old lock without a word (--frozen)
                 raise LockshimError(judged.refusal)
             if judged.warning:
                 reporter.warn(judged.warning)
-        if project_dir is not None:  # uv must sync the project lockshim found, not the cwd's
-            uv_args = ["--project", str(project_dir), *uv_args]
-        memo = ask_plan_ahead(found, uv, uv_args)
-        if not online:  # is there a Python for it? (uv's dry run, asked ahead by the plan too)
-            uvmod.ask_ahead(uvmod.dry_run_command(uv.path, uv_args), found.project.root)
         mirror = sources.mirror_of(project)
         pages = _prefetch(found, mirror, uv, uv_args) if mirror is not None else None
         advice = advise(found, uv, uv_args, reporter, memo)
