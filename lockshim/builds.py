@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import sys
 import tarfile
 import zipfile
 from collections.abc import Iterable, Mapping, Sequence
@@ -36,10 +35,7 @@ if TYPE_CHECKING:
     from lockshim.gitsources import GitServed
     from lockshim.hashindex import HashIndex
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+from lockshim._compat import tomllib
 
 #: What a backend asks for, beyond its own requires, to build an editable wheel.
 EDITABLE_REQUIRES = {"hatchling.build": ["editables"]}

@@ -21,7 +21,6 @@ import hashlib
 import netrc
 import os
 import re
-import sys
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -112,10 +111,7 @@ class Credentials(NamedTuple):
 def credentials_for(project: Project) -> Credentials:
     """Index credentials the way uv takes them: ``UV_INDEX_<NAME>_USERNAME``/``_PASSWORD`` for
     each ``[[tool.uv.index]]`` of the project (netrc is read per host as a fallback)."""
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover
-        import tomli as tomllib
+    from lockshim._compat import tomllib
 
     try:
         data = tomllib.loads((project.root / "pyproject.toml").read_text(encoding="utf-8"))

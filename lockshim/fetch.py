@@ -15,7 +15,6 @@ import json
 import os
 import re
 import subprocess
-import sys
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from pathlib import Path
@@ -23,6 +22,7 @@ from typing import Any, NamedTuple
 
 from lockshim import gitsources
 from lockshim import uv as uvmod
+from lockshim._compat import tomllib
 from lockshim.builds import (
     SDIST_SUFFIXES,
     Need,
@@ -47,11 +47,6 @@ from lockshim.shim import signals_raise
 from lockshim.sources import LocalFile
 from lockshim.sources.wheelhouse import Wheelhouse, remember_downloads
 from lockshim.target import Target, project_interpreter
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 
 class Report(NamedTuple):

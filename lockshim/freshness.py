@@ -30,10 +30,7 @@ from lockshim.lock import PROJECT_SOURCES
 if TYPE_CHECKING:
     from lockshim.lock import Lock
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+from lockshim._compat import tomllib
 
 _EXTRA = re.compile(r"extra == '([^']+)'")
 

@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from lockshim._compat import tomllib
 from lockshim.errors import LockshimError, UsageError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 WHEELHOUSE_ENV = "LOCKSHIM_WHEELHOUSE"
 MIRROR_ENV = "LOCKSHIM_MIRROR"

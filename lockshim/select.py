@@ -8,21 +8,16 @@ uv prefers is used even if a less preferred one is on disk), else the sdist.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from lockshim import uv as uvmod
+from lockshim._compat import tomllib
 from lockshim.digests import from_hashes
 from lockshim.errors import LockshimError
 from lockshim.lock import filename_of
 from lockshim.target import Target
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 
 class Selected(NamedTuple):

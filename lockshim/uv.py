@@ -19,7 +19,9 @@ from lockshim.paths import user_cache_dir
 
 #: The oldest uv checked to install a shimmed lock offline (file:// artifacts and find-links;
 #: 0.3.x honours file:// artifacts too, but cannot read locks with `virtual` sources).
-MINIMUM_UV = (0, 4, 0)
+#: The oldest uv lockshim runs: `uv export --format pylock.toml` (the plan of what a sync
+#: installs) came with 0.6.15; `--project` with 0.4.16. Checked once, when uv is found.
+MINIMUM_UV = (0, 6, 15)
 #: How long uv gets to stop after a signal is passed on to it, before it is killed.
 STOP_GRACE_SECONDS = 10
 
@@ -79,9 +81,9 @@ def find_uv(explicit: str | None = None) -> Uv:
     if version < MINIMUM_UV:
         minimum = ".".join(map(str, MINIMUM_UV))
         raise LockshimError(
-            f"{path} is uv {'.'.join(map(str, version))}, too old to install `file://` artifacts "
-            f"of a lock offline; lockshim needs uv {minimum} or newer. "
-            f"Upgrade it (`pip install -U uv` or `uv self update`) or name another with --uv PATH."
+            f"{path} is uv {'.'.join(map(str, version))}; lockshim needs uv {minimum} or newer "
+            "(its `uv export --format pylock.toml` tells what a sync installs). Upgrade it "
+            f"(`pip install 'uv>={minimum}'` or `uv self update`) or name another with --uv PATH."
         )
     return Uv(path, version)
 

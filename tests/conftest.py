@@ -9,6 +9,7 @@ project locked by the real uv against a loopback index, per session (``locked``,
 from __future__ import annotations
 
 import shutil
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -93,10 +94,12 @@ def project(locked: tuple[Path, Path], tmp_path: Path) -> Path:
 
 @pytest.fixture
 def wheelhouse(locked: tuple[Path, Path], tmp_path: Path) -> Path:
-    """Every registry file except forky 1.0 (for Python < 3.11: not needed here)."""
+    """Every registry file except the forky this Python does not need (1.0 is for Python
+    < 3.11, 2.0 for the others)."""
     folder = tmp_path / "wheel house ü#1%"
     folder.mkdir()
+    unneeded = "forky-1.0" if sys.version_info >= (3, 11) else "forky-2.0"
     for path in locked[1].iterdir():
-        if not path.name.startswith("forky-1.0"):
+        if not path.name.startswith(unneeded):
             shutil.copy(path, folder / path.name)
     return folder

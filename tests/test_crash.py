@@ -131,7 +131,7 @@ def test_signal_while_uv_runs(project: Path, standin: Path, tmp_path: Path, name
     process.send_signal(number)  # to lockshim only: it must pass it on to uv
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 128 + number, stderr
-    assert (state / "signal").read_text() == str(number)  # uv got it
+    assert (state / "signal").read_text() == str(int(number))  # uv got it
     assert f"stopped by {name}; uv.lock is as it was" in stderr
     _clean(project, original)
     assert not staging.exists()

@@ -7,10 +7,10 @@ import re
 from pathlib import Path
 
 import pytest
-import tomllib
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from lockshim._compat import tomllib
 from lockshim.errors import LockError
 from lockshim.lock import Package, _packages, _scan_only, parse_lock, read_lock
 

@@ -12,7 +12,16 @@ from pathlib import Path
 
 import pytest
 from support import sha256_of, uv_bin
-from support.projects import build_wheel, clean_env, lockshim, pip_download, serving
+from support.projects import (
+    FORKY_HERE,
+    FORKY_OTHER,
+    OTHER_FORK_PYTHON,
+    build_wheel,
+    clean_env,
+    lockshim,
+    pip_download,
+    serving,
+)
 
 from lockshim.hashindex import INDEX_NAME
 from lockshim.local import SourceOptions, find_local
@@ -36,9 +45,9 @@ def test_plan_names_nothing_missing_for_this_interpreter(
 ) -> None:
     status, plan = _plan(project, tmp_path, "--no-pip-cache", "-w", str(wheelhouse))
     assert status == 0
-    assert plan["missing"] == []  # forky 1.0 (Python < 3.11) is not needed here: no false alarm
-    assert ("forky", "2.0") in _names(plan["served"])
-    assert ("forky", "1.0") not in _names(plan["served"])
+    assert plan["missing"] == []  # the other forky is not needed here: no false alarm
+    assert ("forky", FORKY_HERE) in _names(plan["served"])
+    assert ("forky", FORKY_OTHER) not in _names(plan["served"])
     assert ("devtool", "1.0") in _names(plan["served"])  # the default group
     assert ("linter", "1.0") not in _names(plan["served"])  # not asked for
 
@@ -69,16 +78,17 @@ def test_plan_for_another_python_names_its_fork(
     project: Path, wheelhouse: Path, tmp_path: Path
 ) -> None:
     status, plan = _plan(
-        project, tmp_path, "--no-pip-cache", "-w", str(wheelhouse), "--python", "3.10"
+        project, tmp_path, "--no-pip-cache", "-w", str(wheelhouse), "--python", OTHER_FORK_PYTHON
     )
     assert status == 1
-    assert _names(plan["missing"]) == {("forky", "1.0")}
+    assert _names(plan["missing"]) == {("forky", FORKY_OTHER)}
     text = lockshim(
-        ["plan", "--no-pip-cache", "-w", str(wheelhouse), "--python", "3.10"],
+        ["plan", "--no-pip-cache", "-w", str(wheelhouse), "--python", OTHER_FORK_PYTHON],
         project,
         clean_env(tmp_path),
     )
-    assert "MISSING  forky 1.0  forky-1.0-py3-none-any.whl  sha256:" in text.stdout
+    other = f"forky {FORKY_OTHER}  forky-{FORKY_OTHER}-py3-none-any.whl"
+    assert f"MISSING  {other}  sha256:" in text.stdout
 
 
 def test_plan_lists_mismatched_files(project: Path, wheelhouse: Path, tmp_path: Path) -> None:

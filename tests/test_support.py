@@ -18,7 +18,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-import tomllib
 from packaging.metadata import Metadata
 from packaging.utils import parse_wheel_filename
 from support import (
@@ -37,6 +36,8 @@ from support import (
 )
 from support.projects import pip_download
 from support.wheels import core_metadata
+
+from lockshim._compat import tomllib
 
 # --- wheels and sdists --------------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from support import can_unshare_net, sha256_of, uv_bin
-from support.projects import build_wheel, clean_env, lockshim, serving, write
+from support.projects import FORKY_HERE, build_wheel, clean_env, lockshim, serving, write
 
 
 def _installed(project: Path) -> dict[str, str]:
@@ -47,12 +47,12 @@ def test_offline_sync_installs_exactly_the_lock(
         "devtool": "1.0",  # the default group
         "direct": "1.0",  # a direct URL source, served as a path for the run
         "extra-dep": "1.0",
-        "forky": "2.0",  # the fork for this Python; forky 1.0 is not in the wheelhouse
+        "forky": FORKY_HERE,  # the fork for this Python; the other is not in the wheelhouse
         "linter": "1.0",
         "member": "0.2.0",
         "sdisty": "1.0",  # built from the sdist, offline
     }
-    # forky 1.0 (for Python < 3.11) is not local, and not needed here: it is not counted
+    # the other forky (for other Pythons) is not local, and not needed here: it is not counted
     counted = re.search(r"served from local files: (\d+) of the (\d+) files", result.stderr)
     assert counted and counted.group(1) == counted.group(2), result.stderr
     _untouched(project, original)
@@ -250,10 +250,16 @@ def test_bad_lock_is_named_and_left_alone(
 def test_missing_uv_names_every_place_looked(project: Path, tmp_path: Path) -> None:
     env = clean_env(tmp_path, PATH=str(tmp_path / "empty"))
     env.pop("LOCKSHIM_UV")
+    path = [str(Path(__file__).parent.parent)]
+    if sys.version_info < (3, 11):  # tomli, which lockshim needs there, without the uv package
+        import tomli
+
+        shutil.copytree(Path(tomli.__file__).parent, tmp_path / "only-tomli" / "tomli")
+        path.append(str(tmp_path / "only-tomli"))
     result = subprocess.run(
         [sys.executable, "-S", "-m", "lockshim", "sync"],
         cwd=project,
-        env={**env, "PYTHONPATH": str(Path(__file__).parent.parent)},
+        env={**env, "PYTHONPATH": os.pathsep.join(path)},
         capture_output=True,
         text=True,
     )
@@ -262,13 +268,18 @@ def test_missing_uv_names_every_place_looked(project: Path, tmp_path: Path) -> N
         assert place in result.stderr
 
 
-def test_old_uv_is_refused(project: Path, tmp_path: Path) -> None:
-    fake = write(tmp_path / "old-uv", "#!/bin/sh\necho 'uv 0.3.5'\n")
+@pytest.mark.parametrize("old", ["0.3.5", "0.4.15", "0.6.14"])
+def test_old_uv_is_refused(old: str, project: Path, tmp_path: Path) -> None:
+    """One line before anything runs, naming both versions and the way on (0.4.15 printed
+    uv's usage text for `--project`; 0.6.14 has no `uv export --format pylock.toml`)."""
+    fake = write(tmp_path / "old-uv", f"#!/bin/sh\necho 'uv {old}'\n")
     fake.chmod(0o755)
     original = (project / "uv.lock").read_bytes()
     result = lockshim(["sync", "--uv", str(fake)], project, clean_env(tmp_path))
     assert result.returncode == 3
-    assert "0.3.5" in result.stderr and "0.4.0 or newer" in result.stderr
+    (line,) = result.stderr.splitlines()
+    assert f"is uv {old}; lockshim needs uv 0.6.15 or newer" in line
+    assert "pip install 'uv>=0.6.15'" in line
     _untouched(project, original)
 
 

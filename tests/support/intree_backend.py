@@ -5,7 +5,8 @@ pyproject.toml with ``backend-path = ["."]``, so a frontend (uv, pip) builds the
 but the standard library. Metadata comes from the static ``[project]`` table; the package is the
 folder named after the normalized project name (``src/<module>`` or ``<module>``).
 
-Standard library only; Python 3.11+ (tomllib), or ``tomli`` where it is installed.
+Standard library only: tomllib (3.11+), ``tomli`` where it is installed, else a reader of
+the tests' own pyproject.toml subset.
 """
 
 from __future__ import annotations
@@ -22,7 +23,10 @@ from typing import Any
 try:
     import tomllib
 except ImportError:  # pragma: no cover - Python < 3.11
-    import tomli as tomllib  # type: ignore[no-redef,import-not-found,unused-ignore]
+    try:
+        import tomli as tomllib  # type: ignore[no-redef,import-not-found,unused-ignore]
+    except ImportError:  # a build environment with nothing installed: the tests' own subset
+        tomllib = None  # type: ignore[assignment]
 
 _ZIP_TIME = (2024, 1, 1, 0, 0, 0)
 _TAR_TIME = 1704067200
@@ -31,7 +35,41 @@ _TAG = "py3-none-any"
 
 def _project() -> dict[str, Any]:
     with open("pyproject.toml", "rb") as f:
-        project: dict[str, Any] = tomllib.load(f)["project"]
+        data = f.read()
+    if tomllib is None:
+        return _project_table(data.decode("utf-8"))
+    project: dict[str, Any] = tomllib.loads(data.decode("utf-8"))["project"]
+    return project
+
+
+def _project_table(text: str) -> dict[str, Any]:
+    """``[project]`` (and ``[project.optional-dependencies]``) of the pyproject.toml files the
+    tests write (basic strings, arrays of them over one or more lines), read without tomllib:
+    Python 3.10's build environments have none."""
+    import json
+
+    project: dict[str, Any] = {}
+    table: dict[str, Any] | None = None
+    pending = ""
+    for line in text.splitlines():
+        if not pending and line.startswith("["):
+            header = line.strip()
+            if header == "[project]":
+                table = project
+            elif header == "[project.optional-dependencies]":
+                table = project.setdefault("optional-dependencies", {})
+            else:
+                table = None
+            continue
+        if table is None or (not pending and "=" not in line):
+            continue
+        pending += line + "\n"
+        key, _, value = pending.partition("=")
+        value = re.sub(r",\s*\]", "]", value.strip())
+        if value.startswith("[") and not value.endswith("]"):
+            continue  # an array over more lines
+        pending = ""
+        table[key.strip().strip('"')] = json.loads(value)
     return project
 
 

@@ -159,6 +159,12 @@ def write(path: Path, text: str) -> Path:
 BUILD_SYSTEM = '[build-system]\nrequires = ["minibackend"]\nbuild-backend = "minibackend"\n'
 
 
+#: The forky this Python installs (1.0 for Python < 3.11, 2.0 for the others), and the other.
+FORKY_HERE, FORKY_OTHER = ("2.0", "1.0") if sys.version_info >= (3, 11) else ("1.0", "2.0")
+#: A Python version that takes the other fork.
+OTHER_FORK_PYTHON = "3.10" if sys.version_info >= (3, 11) else "3.12"
+
+
 def build_registry(folder: Path) -> None:
     """The files of the test index: wheels, a fork, an sdist, a build backend."""
     build_wheel(folder, "alpha", "1.0")

@@ -25,7 +25,11 @@ BuildBackend = Literal["hatchling", "in-tree"] | None
 
 @functools.cache
 def uv_bin() -> str:
-    """The uv executable of the ``uv`` package installed in this interpreter."""
+    """The uv executable the tests run: ``LOCKSHIM_TEST_UV`` (CI runs a subset with the oldest
+    uv lockshim supports), else that of the ``uv`` package installed in this interpreter."""
+    chosen = os.environ.get("LOCKSHIM_TEST_UV")
+    if chosen:
+        return chosen
     from uv import find_uv_bin
 
     return str(find_uv_bin())
