@@ -25,7 +25,10 @@ from lockshim.shim import foreign, journal_path
 
 CLEAN, FINDINGS, UNREADABLE = 0, 1, 2
 
-RESTORE = "run `lockshim restore` (it puts back the lock as it was before the run)"
+RESTORE = (
+    "run `lockshim restore` (it puts back the lock as it was before the run), then `git add "
+    "{name}` if the shimmed one was staged (restore leaves git's index alone)"
+)
 
 
 class Finding(NamedTuple):
@@ -59,7 +62,7 @@ class Report(NamedTuple):
         return FINDINGS if self.findings else CLEAN
 
     def text(self) -> str:
-        lines = [f.render() for f in self.findings]
+        lines = [_render_group(group) for group in _groups(self.findings)]
         lines += [f"{u.file}: cannot be checked: {u.message}" for u in self.unreadable]
         return "\n".join(lines)
 
@@ -76,6 +79,27 @@ class Report(NamedTuple):
             },
             indent=2,
         )
+
+
+def _groups(findings: Sequence[Finding]) -> list[list[Finding]]:
+    """The findings, those of one lock re-locked against one local folder (one cause, one
+    fix, a line a package otherwise) together, in order of their first."""
+    groups: dict[object, list[Finding]] = {}
+    for finding in findings:
+        key: object = id(finding)
+        if finding.kind == "local-registry":
+            key = (finding.file, finding.problem.partition(" with ")[0], finding.fix)
+        groups.setdefault(key, []).append(finding)
+    return list(groups.values())
+
+
+def _render_group(group: Sequence[Finding]) -> str:
+    first = group[0]
+    if len(group) == 1:
+        return first.render()
+    names = ", ".join(f.package for f in group[:3]) + (", ..." if len(group) > 3 else "")
+    cause = first.problem.partition(" with ")[0]
+    return f"{first.file}:{first.line}: {len(group)} packages ({names}): {cause} — {first.fix}"
 
 
 #: What lockshim leaves beside a lock: a journal, or a copy saved during a conflict.
@@ -198,7 +222,7 @@ def check_lock(lock: Lock, root: Path) -> list[Finding]:
                 "left shimmed by an interrupted `lockshim sync` "
                 f"(journal {journal_path(lock.path).name}; {local} artifact URL"
                 f"{'s' if local != 1 else ''} point{'s' if local == 1 else ''} at local files)",
-                RESTORE,
+                RESTORE.format(name=lock.path.name),
             )
         )
     for package in lock.packages:

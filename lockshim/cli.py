@@ -198,9 +198,13 @@ class _PassesToUv(click.Command):
         try:
             return super().parse_args(ctx, args)
         except click.NoSuchOption as error:
-            hint = (
-                f"No such option: {error.option_name}. If it is a uv option, put it after "
-                f"`--`: `lockshim {self.name} [OPTIONS] -- {error.option_name} ...`"
+            close = sorted(error.possibilities or ())
+            hint = f"No such option: {error.option_name}."
+            if close:  # a lockshim option mistyped, most likely
+                hint += f" Did you mean {' or '.join(close)}?"
+            hint += (
+                f" If it is a uv option, put it after `--`: "
+                f"`lockshim {self.name} [OPTIONS] -- {error.option_name} ...`"
             )
             raise click.UsageError(hint, ctx) from None
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import socket
 import subprocess
@@ -91,7 +92,8 @@ def test_find_links_relock_is_refused(
     data_regression.check(findings)
     text = _lockshim([str(clean_lock)], project)
     assert text.returncode == 1
-    assert "alpha 1.0: registry is a local folder" in text.stdout
+    (line,) = text.stdout.splitlines()  # one cause, one line (the JSON keeps each package)
+    assert f"3 packages (alpha, beta, gamma): registry is a local folder ({registry})" in line
     assert "git checkout HEAD -- uv.lock" in text.stdout and "uv lock --refresh" in text.stdout
 
 
@@ -146,6 +148,34 @@ def test_a_lock_shimmed_by_an_interrupted_run_is_refused(
     assert result.returncode == 1
     assert "gamma 0.5: artifact URL is a local file" in result.stdout
     assert "git checkout HEAD -- uv.lock" in result.stdout
+
+
+def test_the_two_steps_check_gives_after_a_kill_with_the_shimmed_lock_staged(
+    clean_lock: Path, registry: Path, tmp_path: Path
+) -> None:
+    """kill -9 while uv ran, and the shimmed lock was staged (`git add -A`): `check` names
+    both steps, and after them the work tree, git's index and `check` are all clean."""
+    project = clean_lock.parent
+    git(project, "init", "-q")
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "locked")
+    lock = read_lock(clean_lock)
+    original = clean_lock.read_bytes()
+    served = {(p.position, a.position): registry / a.filename for p, a in lock.servable()}
+    shimmed = rewrite(lock, served)
+    _write_journal(clean_lock, original, shimmed, 0o644, None)
+    atomic_write(clean_lock, shimmed, 0o644)
+    git(project, "add", "uv.lock")
+    result = _lockshim([str(clean_lock)], project)
+    assert result.returncode == 1
+    assert "run `lockshim restore`" in result.stdout and "then `git add uv.lock`" in result.stdout
+    restored = subprocess.run(
+        [sys.executable, "-m", "lockshim", "restore"], cwd=project, capture_output=True, text=True
+    )
+    assert restored.returncode == 0, restored.stderr
+    git(project, "add", "uv.lock")
+    assert _lockshim([str(clean_lock)], project).returncode == 0
+    assert git(project, "status", "--porcelain") == ""
 
 
 def test_workspace_git_and_relative_paths_inside_the_repo_pass(
@@ -263,10 +293,13 @@ def test_real_pre_commit_refuses_a_shimmed_lock(
         pytest.skip("this checkout is not a git repository with the hook committed")
     repo = clean_lock.parent
     git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.org"]
-    write(
-        repo / ".pre-commit-config.yaml",
-        f"repos:\n- repo: {ROOT}\n  rev: {head.stdout.strip()}\n  hooks:\n  - id: lockshim-check\n",
-    )
+    # README's snippet, pasted into an empty file, with this repository and commit filled in
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    snippet = re.search(r"```yaml\n(repos:\n.+?)```", readme, re.S)
+    assert snippet is not None, "README shows no pre-commit configuration starting with repos:"
+    config = snippet[1].replace("<this repository's git URL>", str(ROOT))
+    config = re.sub(r"<a full commit sha[^>]*>", head.stdout.strip(), config)
+    write(repo / ".pre-commit-config.yaml", config)
     env = {
         **{k: v for k, v in __import__("os").environ.items() if not k.startswith("UV_")},
         "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home"),
