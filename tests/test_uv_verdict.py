@@ -183,6 +183,7 @@ def _narrow_app(tmp_path: Path) -> tuple[Path, Path, dict[str, str]]:
     return project, registry, env
 
 
+@pytest.mark.skipif(sys.version_info >= (3, 13), reason="the project wants Python < 3.13")
 def test_no_python_for_the_project_is_said_before_uv(tmp_path: Path) -> None:
     """uv can see only Python 3.13 (and the lock wants <3.13): lockshim runs on 3.11, but
     judges for the interpreter uv would use, finds there is none, and says so before uv,
@@ -206,6 +207,7 @@ def test_no_python_for_the_project_is_said_before_uv(tmp_path: Path) -> None:
     assert (project / "uv.lock").read_bytes() == original
 
 
+@pytest.mark.skipif(sys.version_info >= (3, 13), reason="the project wants Python < 3.13")
 def test_an_explicit_python_wins_over_a_python_version_file(tmp_path: Path) -> None:
     """`.python-version` names a Python that is not installed; `plan --python 3.11` and
     `fetch --python 3.11` judge for 3.11, as uv's own --python would."""
