@@ -66,9 +66,14 @@ class BundleReport(NamedTuple):
     def text(self) -> str:
         size = sum(s for _, s in self.members)
         lines = [f"not bundled: {failure}" for failure in self.failures]
+        try:  # what the file itself holds (a self-contained one: uv and lockshim too)
+            whole = f" ({os.stat(self.output).st_size / 1e6:.1f} MB)"
+        except OSError:
+            whole = ""
         lines.append(
-            f"wrote {self.output}: {len(self.members)} files ({size / 1e6:.1f} MB), "
-            f"{self.from_local} from local sources, {self.downloaded} downloaded."
+            f"wrote {self.output}{whole}: {len(self.members)} package files "
+            f"({size / 1e6:.1f} MB), {self.from_local} from local sources, "
+            f"{self.downloaded} downloaded."
         )
         return "\n".join(lines)
 

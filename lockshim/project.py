@@ -124,8 +124,9 @@ def mirror_url(option: str | None, project: Project) -> str | None:
 
 
 def _folder(path: Path, where: str) -> Path:
-    """A wheelhouse folder, absolute; never empty and never a whole file system."""
-    folder = path.absolute()
+    """A wheelhouse folder, absolute and normalized (``proj/../wheels`` is ``wheels``, as
+    people read it; symbolic links kept); never empty and never a whole file system."""
+    folder = Path(os.path.normpath(path.absolute()))
     if folder.resolve() == Path(folder.anchor) or folder.resolve() == Path.home().resolve():
         raise UsageError(
             f"{where}: {path} is a whole file system or your home folder, not a wheelhouse; "

@@ -393,14 +393,14 @@ def _from_mirror(
     )
     remember_links(mirror, taken.linked)
     got = [o for o in taken.outcomes if o.status == "downloaded"]
-    if got or taken.linked:
+    problems = taken.problems
+    if (got or taken.linked) and not problems:  # said only when the run goes on to uv
         reporter.info(
             f"from the mirror {mirror.label}: {len(taken.linked) + len(got)} file(s)"
-            + (f", {len(taken.linked)} downloaded by uv itself" if taken.linked else "")
+            + (f", {len(taken.linked)} for uv to download from it" if taken.linked else "")
             + (f", {len(got)} taken into {mirror.folder()}" if got else "")
             + "."
         )
-    problems = taken.problems
     if problems:
         causes = {why.partition("cannot be read: ")[2] for why in problems.values()}
         lines = (
@@ -647,6 +647,16 @@ def _way_on(found: Found, uv_args: Sequence[str], online: bool, target: str = ""
             different += f" It was made for {'; '.join(made.targets)}; this sync is for {target}."
         version = re.search(r"Python (\d+\.\d+(?:\.\d+)?)", target)
         python = f" --python {version[1]}" if version else ""
+        damaged = [i for i in found.result.ignored if i.file.source is bundles[0]]
+        if damaged:  # it was complete, but some of it changed on the way
+            names = ", ".join(i.artifact.filename for i in damaged)
+            return (
+                f"The bundle {bundles[0].root} is damaged: {len(damaged)} member(s) are not "
+                f"the bytes uv.lock pins ({names}); `lockshim bundle --verify "
+                f"{bundles[0].root}` names each. Copy it again from where it was made (compare "
+                "its sha256), or make it again there (`lockshim bundle -o FILE"
+                f"{python}{' -- ' + args if args else ''}`)."
+            )
         return (
             f"The bundle {bundles[0].root} is incomplete for this environment.{different} Make "
             f"a complete one where there is a network (`lockshim bundle -o FILE{python}"

@@ -96,7 +96,20 @@ def test_a_changed_member_is_named_and_never_served(example: Path, tmp_path: Pat
     )
     assert result.returncode != 0  # six is nowhere else, and uv is offline
     assert f"ignored {bundle}:six-1.17.0-py2.py3-none-any.whl: sha256" in result.stderr
+    assert f"The bundle {bundle} is damaged: 1 member(s)" in result.stderr  # not "incomplete"
+    assert "incomplete" not in result.stderr
     assert (example / "uv.lock").read_bytes() == original
+
+
+def test_the_size_said_is_the_files_own(example: Path, tmp_path: Path) -> None:
+    """`bundle` says how big the file it wrote is, beside what its package files weigh."""
+    output = tmp_path / "example.lockshim.zip"
+    result = lockshim(
+        ["bundle", "-o", str(output), "--no-pip-cache", *ARGS], example, clean_env(tmp_path)
+    )
+    assert result.returncode == 0, result.stderr
+    size = output.stat().st_size / 1e6
+    assert f"wrote {output} ({size:.1f} MB): 4 package files (" in result.stderr
 
 
 def test_a_bundle_made_for_another_lock_says_so(example: Path, tmp_path: Path) -> None:

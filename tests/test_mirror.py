@@ -106,7 +106,7 @@ def test_a_lock_made_against_another_index_installs_from_the_mirror(
         }
         result = _mirror_sync(project, mirror, env)
     assert result.returncode == 0, result.stderr
-    assert "2 file(s), 2 downloaded by uv itself" in result.stderr, result.stderr
+    assert "2 file(s), 2 for uv to download from it" in result.stderr, result.stderr
     assert (project / "uv.lock").read_bytes() == original
     assert not [r for r in pypi.requests if "/files/" in r]  # nothing fell back to "PyPI"
     _installed(project)
@@ -181,6 +181,23 @@ def test_what_the_mirror_lacks_or_changed_is_named_before_uv(
     assert "not on the mirror" in plan.stdout
 
 
+def test_a_mirror_run_that_stops_before_uv_says_nothing_was_downloaded(
+    locked_elsewhere: tuple[Path, Path, LoopbackIndex], tmp_path: Path
+) -> None:
+    """The mirror has beta and lacks alpha: the run stops before uv, and no line says that uv
+    downloaded (or will download) beta."""
+    project, files, _ = locked_elsewhere
+    mirror_files = tmp_path / "mirror"
+    shutil.copytree(files, mirror_files)
+    (mirror_files / "alpha-1.0-py3-none-any.whl").unlink()
+    with pypiserver(mirror_files, "-a", ".", "-P", ".") as mirror:
+        result = _mirror_sync(project, mirror, clean_env(tmp_path))
+    assert result.returncode == 3, result.stderr
+    assert "alpha-1.0-py3-none-any.whl: not on the mirror" in result.stderr
+    assert "downloaded by uv" not in result.stderr and "for uv to download" not in result.stderr
+    assert not (project / ".venv").exists()
+
+
 def test_a_page_without_digests_is_checked_by_lockshim_before_uv(
     locked_elsewhere: tuple[Path, Path, LoopbackIndex], tmp_path: Path
 ) -> None:
@@ -219,7 +236,7 @@ def test_a_mirror_that_wants_a_password_gets_it_from_netrc(
     assert "HTTP 401" in without.stderr
     assert result.returncode == 0, result.stderr
     # netrc is read by uv too: the files go to uv as the mirror's URLs, uv signs in itself
-    assert "2 file(s), 2 downloaded by uv itself" in result.stderr, result.stderr
+    assert "2 file(s), 2 for uv to download from it" in result.stderr, result.stderr
     assert "s3cret" not in result.stderr + result.stdout + without.stderr
     lock = (project / "uv.lock").read_text()
     assert "s3cret" not in lock and "alice" not in lock
@@ -308,7 +325,7 @@ def test_a_devpi_mirror_with_json_pages_and_relative_paths(
     with devpi(files, tmp_path) as mirror:
         result = _mirror_sync(project, mirror, clean_env(tmp_path))
     assert result.returncode == 0, result.stderr
-    assert "2 file(s), 2 downloaded by uv itself" in result.stderr, result.stderr
+    assert "2 file(s), 2 for uv to download from it" in result.stderr, result.stderr
     assert (project / "uv.lock").read_bytes() == original
     assert not [r for r in pypi.requests if "/files/" in r]
     _installed(project)
@@ -429,7 +446,7 @@ def test_a_forked_lock_two_registries_and_mixed_case_names_install_from_the_mirr
     with pypiserver(mirror_files, "-a", ".", "-P", ".") as mirror:
         result = _mirror_sync(project, mirror, env)
     assert result.returncode == 0, result.stderr
-    assert "3 file(s), 3 downloaded by uv itself" in result.stderr, result.stderr
+    assert "3 file(s), 3 for uv to download from it" in result.stderr, result.stderr
     assert (project / "uv.lock").read_bytes() == original
     ran = venv_run(
         project, "import forky, torchy, pyyaml; print(forky.__version__, torchy.__version__)"

@@ -442,3 +442,24 @@ def test_a_forged_resync_memo_is_never_executed(tmp_path: Path) -> None:
     result = lockshim(args, project, env)
     assert UNCHANGED not in result.stderr, result.stderr
     memo.parent.chmod(0o700)
+
+
+def test_paths_are_printed_as_people_read_them(tmp_path: Path) -> None:
+    """`[tool.lockshim] wheelhouses = ["../devwheels"]`: the folder is named
+    `…/devwheels`, not `…/app/../devwheels`."""
+    from support import make_project
+
+    registry = tmp_path / "devwheels"
+    build_wheel(registry, "alpha", "1.0")
+    project = make_project(tmp_path / "app", "app", ["alpha"], build_backend=None)
+    with open(project / "pyproject.toml", "a", encoding="utf-8") as file:
+        file.write('\n[tool.lockshim]\nwheelhouses = ["../devwheels"]\n')
+    env = clean_env(tmp_path / "env")
+    with serving(registry) as index:
+        from support import uv_lock
+
+        uv_lock(project, index.url, env)
+    result = lockshim(["sync"], project, env)
+    assert result.returncode == 0, result.stderr
+    assert f"(1 from {registry})" in result.stderr, result.stderr
+    assert "/../" not in result.stderr
