@@ -79,7 +79,7 @@ class Mirror(NamedTuple):
         if parts.username is not None:
             password = parts.password
             if password is None:  # a user without a password: the keyring, as uv asks it
-                password = _keyring_password(self.label, parts.username)
+                password = _keyring_password(self.url, parts.username)
             known[self.label] = (parts.username or "", password or "")
         return Credentials(known)
 
@@ -384,25 +384,33 @@ def fetch_into(
 
 def _keyring_password(url: str, username: str) -> str | None:
     """The password the keyring holds for ``username`` at ``url``, asked the way uv asks it
-    with ``UV_KEYRING_PROVIDER=subprocess`` (`keyring get URL USERNAME`); None when that is
-    not set, there is no `keyring` command, or it knows none. Never printed."""
+    with ``UV_KEYRING_PROVIDER=subprocess`` (`keyring get SERVICE USERNAME` for the URL as
+    given, then its host, then its origin); None when that is not set, there is no `keyring`
+    command, or it knows none. Never printed."""
     import shutil
     import subprocess
+
+    from lockshim.download import redact
 
     if os.environ.get("UV_KEYRING_PROVIDER") != "subprocess":
         return None
     command = shutil.which("keyring")
     if command is None:
         return None
-    try:
-        answer = subprocess.run(
-            [command, "get", url, username],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            stdin=subprocess.DEVNULL,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    password = answer.stdout.rstrip("\r\n")
-    return password if answer.returncode == 0 and password else None
+    given = redact(url)
+    parts = urlsplit(given)
+    for service in (given, parts.netloc, f"{parts.scheme}://{parts.netloc}"):
+        try:
+            answer = subprocess.run(
+                [command, "get", service, username],
+                capture_output=True,
+                text=True,
+                timeout=60,
+                stdin=subprocess.DEVNULL,
+            )
+        except (OSError, subprocess.SubprocessError):
+            return None
+        password = answer.stdout.rstrip("\r\n")
+        if answer.returncode == 0 and password:
+            return password
+    return None

@@ -381,12 +381,14 @@ def test_a_password_from_the_keyring_the_way_uv_asks_it(
     tools.mkdir()
     asked = tmp_path / "asked"
     keyring = tools / "keyring"  # a keyring CLI that knows one password
-    keyring.write_text(
-        f'#!/bin/sh\necho "$@" >> {asked}\n'
-        '[ "$1" = get ] && [ "$3" = alice ] && echo s3cret && exit 0\nexit 1\n'
-    )
-    keyring.chmod(0o755)
     with _alices_pypiserver(files, tmp_path) as mirror:
+        # an entry for exactly the URL uv asks with (the index URL as given: its slash too)
+        keyring.write_text(
+            f'#!/bin/sh\necho "$@" >> {asked}\n'
+            f'[ "$1" = get ] && [ "$2" = "{mirror}" ] && [ "$3" = alice ] && echo s3cret '
+            "&& exit 0\nexit 1\n"
+        )
+        keyring.chmod(0o755)
         with_user = mirror.replace("http://", "http://alice@")
         env = clean_env(
             tmp_path / "k",
@@ -397,7 +399,8 @@ def test_a_password_from_the_keyring_the_way_uv_asks_it(
     assert result.returncode == 0, result.stderr
     # uv would not send a password lockshim found to the mirror: lockshim downloads them
     assert "2 file(s), 2 taken into" in result.stderr, result.stderr
-    assert asked.read_text().startswith(f"get {mirror.rstrip('/')} alice")
+    assert asked.read_text().startswith(f"get {mirror} alice")
+    assert mirror.endswith("/")
     assert "s3cret" not in result.stdout + result.stderr
     assert "s3cret" not in (project / "uv.lock").read_text()
 
