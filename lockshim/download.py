@@ -110,7 +110,8 @@ class Credentials(NamedTuple):
 
 def credentials_for(project: Project) -> Credentials:
     """Index credentials the way uv takes them: ``UV_INDEX_<NAME>_USERNAME``/``_PASSWORD`` for
-    each ``[[tool.uv.index]]`` of the project (netrc is read per host as a fallback)."""
+    each named index, from the project's ``[[tool.uv.index]]`` or from ``UV_INDEX`` /
+    ``UV_DEFAULT_INDEX`` (``NAME=URL``) (netrc is read per host as a fallback)."""
     from lockshim._compat import tomllib
 
     try:
@@ -118,8 +119,17 @@ def credentials_for(project: Project) -> Credentials:
     except (OSError, tomllib.TOMLDecodeError):
         data = {}
     by_prefix: dict[str, tuple[str, str]] = {}
-    for index in data.get("tool", {}).get("uv", {}).get("index", []):
-        name, url = index.get("name"), index.get("url")
+    indexes: list[tuple[object, object]] = [
+        (index.get("name"), index.get("url"))
+        for index in data.get("tool", {}).get("uv", {}).get("index", [])
+        if isinstance(index, dict)
+    ]
+    for variable in ("UV_INDEX", "UV_DEFAULT_INDEX"):  # `[NAME=]URL`, space-separated
+        for entry in os.environ.get(variable, "").split():
+            named, equals, address = entry.partition("=")
+            if equals and re.fullmatch(r"[A-Za-z0-9_.-]+", named):
+                indexes.append((named, address))
+    for name, url in indexes:
         if not name or not url:
             continue
         key = re.sub(r"[^A-Z0-9]", "_", str(name).upper())

@@ -208,6 +208,22 @@ def test_credentials_the_way_uv_takes_them(
     assert report["downloaded"] and "s3cr3t-token" not in result.stdout + result.stderr
 
 
+def test_credentials_of_an_index_named_only_in_uv_index(
+    copy: Path, index: LoopbackIndex, tmp_path: Path
+) -> None:
+    """`UV_INDEX=corp=URL` names the index (no [[tool.uv.index]]): `UV_INDEX_CORP_*` give its
+    password, as uv gives it."""
+    index.require_auth("lab", "s3cr3t-token")
+    env = {
+        "UV_INDEX": f"corp={index.url}",
+        "UV_INDEX_CORP_USERNAME": "lab",
+        "UV_INDEX_CORP_PASSWORD": "s3cr3t-token",
+    }
+    result, report = _fetch(copy, tmp_path / "dest", tmp_path, "--no-build-deps", **env)
+    assert result.returncode == 0, result.stderr
+    assert report["downloaded"] and "s3cr3t-token" not in result.stdout + result.stderr
+
+
 def test_credentials_never_follow_a_redirect_to_another_host(
     copy: Path, index: LoopbackIndex, tmp_path: Path
 ) -> None:
