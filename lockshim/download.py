@@ -263,9 +263,14 @@ class Downloader:
             headers = dict(extra or {})
             if header:
                 headers["Authorization"] = header
-            response = self.pool.request(
-                "GET", url, headers=headers, redirect=False, preload_content=False
-            )
+            try:
+                response = self.pool.request(
+                    "GET", url, headers=headers, redirect=False, preload_content=False
+                )
+            except Exception as error:
+                if url == start:
+                    raise
+                raise _Unreachable(url, error) from None  # name where it was sent
             with self._lock:
                 self._active.add(response)
             location = response.headers.get("Location")
@@ -390,6 +395,14 @@ def _reachable(where: tuple[str, str, int | None]) -> bool:
     except OSError:
         return False
     return True
+
+
+class _Unreachable(Exception):
+    """A redirect's target that cannot be reached (the server asked is not the one that
+    failed: say which did)."""
+
+    def __init__(self, url: str, error: BaseException) -> None:
+        super().__init__(f"it redirects to {url}, which cannot be reached ({_describe(error)})")
 
 
 def _describe(error: BaseException) -> str:

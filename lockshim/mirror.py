@@ -276,6 +276,8 @@ def _judge(
     if isinstance(listed, str):
         if listed.startswith("HTTP 404"):
             return None, f"not on the mirror ({where} does not exist)"
+        if listed.startswith("it redirects to "):  # pypiserver's fallback to the public index
+            return None, f"not on the mirror itself ({where}: {listed})"
         return None, f"the mirror's page {where} cannot be read: {listed}"
     entry = listed.find(filename)
     if entry is None:

@@ -411,12 +411,32 @@ def _from_mirror(
         raise LockshimError(
             f"the mirror {mirror.label} cannot serve what this environment needs:"
             + "".join(f"\n    {line}" for line in lines)
-            + "\n  Nothing was changed. Check the mirror's URL (its simple API root) and that "
-            "it proxies the index uv.lock was made against; `--mirror-for REGISTRY` limits "
-            "which locked registries it stands in for; a file it cannot have can come from a "
-            "wheelhouse (-w DIR)."
+            + "\n  Nothing was changed. "
+            + (
+                _password_advice(mirror)
+                if any(c in why for why in problems.values() for c in ("HTTP 401", "HTTP 403"))
+                else "Check the mirror's URL (its simple API root) and that it proxies the "
+                "index uv.lock was made against; `--mirror-for REGISTRY` limits which locked "
+                "registries it stands in for; a file it cannot have can come from a wheelhouse "
+                "(-w DIR)."
+            )
         )
     return {o.wanted.filename for o in got}, taken.linked
+
+
+def _password_advice(mirror: Mirror) -> str:
+    """The ways to give the mirror a password, as uv takes them."""
+    from urllib.parse import urlsplit
+
+    host = urlsplit(mirror.url).hostname or "HOST"
+    return (
+        "The mirror wants a password (or another one). Give it as uv takes it: a netrc entry "
+        f"(`machine {host} login USER password ...` in ~/.netrc, or the file NETRC names); "
+        "UV_INDEX_<NAME>_USERNAME and UV_INDEX_<NAME>_PASSWORD for an index of that URL "
+        "named in [[tool.uv.index]] or in UV_INDEX=NAME=URL; or a user in the URL "
+        "(`--mirror https://USER@host/...`) with UV_KEYRING_PROVIDER=subprocess and the "
+        "password in the keyring. Never put the password itself in the URL."
+    )
 
 
 def _kept_links(

@@ -198,6 +198,24 @@ def test_a_mirror_run_that_stops_before_uv_says_nothing_was_downloaded(
     assert not (project / ".venv").exists()
 
 
+def test_a_mirror_that_sends_a_missing_project_elsewhere_names_where(
+    locked_elsewhere: tuple[Path, Path, LoopbackIndex], tmp_path: Path
+) -> None:
+    """pypiserver redirects the page of a project it lacks to its fallback index (here one
+    that cannot be reached): the message says the mirror lacks the project and names the
+    target, not the mirror, as what cannot be reached."""
+    project, files, _ = locked_elsewhere
+    mirror_files = tmp_path / "mirror"
+    shutil.copytree(files, mirror_files)
+    (mirror_files / "alpha-1.0-py3-none-any.whl").unlink()
+    fallback = "http://127.0.0.1:9/simple/"
+    with pypiserver(mirror_files, "-a", ".", "-P", ".", "--fallback-url", fallback) as mirror:
+        result = _mirror_sync(project, mirror, clean_env(tmp_path))
+    assert result.returncode == 3, result.stderr
+    assert "alpha-1.0-py3-none-any.whl: not on the mirror itself" in result.stderr
+    assert f"it redirects to {fallback}alpha/, which cannot be reached" in result.stderr
+
+
 def test_a_page_without_digests_is_checked_by_lockshim_before_uv(
     locked_elsewhere: tuple[Path, Path, LoopbackIndex], tmp_path: Path
 ) -> None:
@@ -234,6 +252,10 @@ def test_a_mirror_that_wants_a_password_gets_it_from_netrc(
         result = _mirror_sync(project, mirror, env)
     assert without.returncode == 3
     assert "HTTP 401" in without.stderr
+    assert "The mirror wants a password" in without.stderr  # and the ways to give it
+    for way in ("machine 127.0.0.1 login USER", "UV_INDEX_<NAME>_USERNAME", "keyring"):
+        assert way in without.stderr
+    assert "--mirror-for" not in without.stderr
     assert result.returncode == 0, result.stderr
     # netrc is read by uv too: the files go to uv as the mirror's URLs, uv signs in itself
     assert "2 file(s), 2 for uv to download from it" in result.stderr, result.stderr
