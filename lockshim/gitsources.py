@@ -137,9 +137,11 @@ def _git(
     *args: str, cwd: Path | None = None, check: bool = True
 ) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
+    # the repositories are lockshim's own, in its private cache (lockshim.paths); no hook of
+    # theirs runs all the same (a second layer)
     try:
         result = subprocess.run(
-            ["git", *args],
+            ["git", "-c", f"core.hooksPath={os.devnull}", *args],
             cwd=cwd,
             env=env,
             capture_output=True,

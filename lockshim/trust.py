@@ -34,6 +34,24 @@ def private(path: Path) -> bool:
     return yours(info) or info.st_uid == 0
 
 
+def tightened(folder: Path) -> bool:
+    """``folder`` is yours, a real folder, and open to your group at most: its mode is set to
+    0700 (True). Else False: a folder everyone may write (1777) may hold what others planted,
+    whatever its mode becomes."""
+    try:
+        info = os.lstat(folder)
+        if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode) or not yours(info):
+            return False
+        if info.st_mode & stat.S_IWOTH:
+            return False
+        if not hasattr(os, "getuid"):
+            return True  # no owners, no modes to tighten (Windows: see README)
+        os.chmod(folder, 0o700)
+    except OSError:
+        return False
+    return private(folder)
+
+
 def _shared(info: os.stat_result) -> bool:
     """Writable by others, where permission bits say so (Windows reports 0o666 for every
     writable file: its access lists are not read here)."""

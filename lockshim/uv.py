@@ -120,10 +120,13 @@ def uv_version(path: Path) -> tuple[int, ...]:
         info = path.stat()
     except OSError as error:
         raise LockshimError(f"{path}: cannot run uv ({error.strerror}).") from None
+    from lockshim.atomic import atomic_write
+    from lockshim.trust import read_private
+
     key = f"{path}:{info.st_size}:{info.st_mtime_ns}"
     memo = user_cache_dir() / "uv-versions.json"
-    try:
-        known = json.loads(memo.read_text(encoding="utf-8"))
+    try:  # believed only as a file of yours nobody else can have written (lockshim.trust)
+        known = json.loads(read_private(memo).decode("utf-8"))
     except (OSError, ValueError):
         known = {}
     if not isinstance(known, dict):
@@ -132,12 +135,9 @@ def uv_version(path: Path) -> tuple[int, ...]:
     if isinstance(cached, list) and cached and all(isinstance(p, int) for p in cached):
         return tuple(cached)
     version = _ask_version(path)
-    with contextlib.suppress(OSError):
-        memo.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(OSError):  # a temp file made exclusively, then renamed
         known[key] = list(version)
-        temp = memo.with_name(f".{memo.name}.{os.getpid()}")
-        temp.write_text(json.dumps(known), encoding="utf-8")
-        os.replace(temp, memo)
+        atomic_write(memo, json.dumps(known).encode("utf-8"), 0o600, durable=False)
     return version
 
 

@@ -606,3 +606,86 @@ def test_a_default_bundle_serves_every_patch_release_of_its_python(tmp_path: Pat
     assert result.returncode == 0, result.stderr
     ran = venv_run(far, "import sys, async_timeout; print(sys.version_info[:3])")
     assert ran.stdout.strip() == "(3, 11, 2)", ran.stderr
+
+
+def _as_nobody(*command: str) -> None:
+    """Run ``command`` as another user (nobody), the way a second user of a shared folder."""
+    subprocess.run(
+        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *command], check=True
+    )
+
+
+def _can_be_nobody() -> bool:
+    import os
+
+    if shutil.which("setpriv") is None or os.geteuid() != 0:
+        return False
+    return subprocess.run(["setpriv", "--reuid=65534", "true"]).returncode == 0
+
+
+@pytest.mark.skipif(not _can_be_nobody(), reason="needs root and setpriv (a second user)")
+def test_a_uv_planted_in_a_shared_cache_never_runs(
+    example: Path, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """LOCKSHIM_CACHE_DIR is a folder everyone may write (1777). Another user plants a `uv`
+    where a self-contained bundle unpacks its own, and a link where uv's version is
+    remembered: the sync runs the bundle's uv, from a folder of the runner's own inside the
+    shared one (said once), overwrites nothing, and installs."""
+    import os
+
+    registry = tmp_path / "registry"
+    shutil.copytree(example / "wheelhouse", registry)
+    _uv_wheel(registry)
+    bundle = tmp_path / "app.pyz"
+    made = lockshim(
+        ["bundle", "-o", str(bundle), "--self-contained", "--no-pip-cache", "-w", str(registry)],
+        example,
+        clean_env(tmp_path / "make"),
+    )
+    assert made.returncode == 0, made.stderr
+    with zipfile.ZipFile(bundle) as archive:
+        manifest = json.loads(archive.read("lockshim-manifest.json"))
+    (sha,) = [value["sha256"] for value in manifest["uv"].values()]
+
+    import tempfile
+
+    shared = Path(tempfile.mkdtemp(prefix="lockshim-shared-cache-"))  # reachable by nobody
+    shared.chmod(0o1777)
+    request.addfinalizer(lambda: shutil.rmtree(shared, ignore_errors=True))
+    ran = tmp_path / "planted-uv-ran"
+    victim = tmp_path / "victim"
+    victim.write_text("root's own\n")
+    victim.chmod(0o600)
+    planted = shared / "uv" / sha[:16] / "uv"
+    script = f"#!/bin/sh\ntouch {ran}\necho 'uv 0.13.9'\n"
+    _as_nobody("mkdir", "-p", str(planted.parent))
+    _as_nobody("sh", "-c", f"printf '%s' \"$0\" > {planted} && chmod 755 {planted}", script)
+    _as_nobody("ln", "-s", str(victim), str(shared / "uv-versions.json"))
+    _as_nobody("ln", "-s", str(victim), str(shared / ".uv-versions.json.lockshim-tmp"))
+
+    far = tmp_path / "far"
+    far.mkdir()
+    for name in ("pyproject.toml", "uv.lock"):
+        shutil.copy(example / name, far)
+    (far / "pyproject.toml").write_text(
+        (far / "pyproject.toml").read_text().replace('wheelhouses = ["wheelhouse"]', "")
+    )
+    python = Path(sys.base_prefix) / "bin" / "python3"
+    command = [str(python), "-I", "-S", str(bundle), "sync"]
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path / "home"),
+        "UV_PYTHON": str(python),
+        "LOCKSHIM_CACHE_DIR": str(shared),
+    }
+    result = subprocess.run(command, cwd=far, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert not ran.exists()  # the planted uv never ran
+    assert victim.read_text() == "root's own\n"  # nothing written through the links
+    own = shared / f"user-{os.getuid()}"
+    assert f"{shared} can be written by others: lockshim keeps its own files in {own}" in (
+        result.stderr
+    )
+    assert result.stderr.count("can be written by others: lockshim keeps") == 1
+    assert (own / "uv" / sha[:16] / "uv").is_file()
+    assert own.stat().st_mode & 0o777 == 0o700

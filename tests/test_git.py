@@ -312,3 +312,42 @@ def test_fetch_counts_a_git_source_it_cannot_reach_as_failed(
     assert "git sources: 0 bundled, 0 already there, 2 failed." in result.stderr
     assert "git bundle create NAME.bundle --all" in result.stderr
     assert "; 2 failed." in result.stderr and "()" not in result.stderr
+
+
+def test_a_repository_planted_in_a_shared_cache_is_never_used(
+    git_project: tuple[Path, dict[str, str], str],
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+) -> None:
+    """Another user plants a bare repository, with a hook, where lockshim keeps its copy of a
+    locked git repository in a cache everyone may write: the sync builds its own copy in a
+    folder of its own, no hook of theirs runs, and the locked commit is installed."""
+    import hashlib
+    import tempfile
+
+    if shutil.which("setpriv") is None or os.geteuid() != 0:
+        pytest.skip("needs root and setpriv (a second user)")
+    project, _, url = git_project
+    wheels = _fetched(project, tmp_path)
+    shared = Path(tempfile.mkdtemp(prefix="lockshim-shared-cache-"))
+    shared.chmod(0o1777)
+    request.addfinalizer(lambda: shutil.rmtree(shared, ignore_errors=True))
+    ran = tmp_path / "planted-hook-ran"
+    nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+    for name in ("gitpkg", "gitroot"):
+        key = hashlib.sha256(f"{url}/{name}.git".encode()).hexdigest()[:20]
+        planted = shared / "git" / f"{key}.git"
+        subprocess.run([*nobody, "mkdir", "-p", str(shared / "git")], check=True)
+        subprocess.run([*nobody, "git", "init", "-q", "--bare", str(planted)], check=True)
+        hook = f"#!/bin/sh\ntouch {ran}\n"
+        for event in ("reference-transaction", "post-checkout"):
+            path = planted / "hooks" / event
+            subprocess.run([*nobody, "sh", "-c", f"printf '%s' \"$0\" > {path}", hook], check=True)
+            subprocess.run([*nobody, "chmod", "755", str(path)], check=True)
+    env = clean_env(tmp_path / "sync-env", LOCKSHIM_CACHE_DIR=str(shared))
+    result = lockshim(["sync", "--no-pip-cache", "-w", str(wheels)], project, env)
+    assert result.returncode == 0, result.stderr
+    assert not ran.exists()
+    assert f"lockshim keeps its own files in {shared / f'user-{os.getuid()}'}" in result.stderr
+    ran_code = venv_run(project, "import gitpkg, gitroot; print(gitpkg.WHERE)")
+    assert ran_code.stdout.strip() == "gitpkg", ran_code.stderr
