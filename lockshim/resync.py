@@ -44,15 +44,27 @@ def key(argv: Sequence[str], cwd: str, environ: Mapping[str, str]) -> str:
 
 
 def _cache_dir(environ: Mapping[str, str]) -> str:
-    """lockshim's cache folder, as lockshim.paths finds it (without pathlib)."""
+    """lockshim's cache folder, as lockshim.paths finds it (without pathlib): the configured
+    one when it is private, else the ``user-<uid>`` folder of one's own inside it."""
     if environ.get("LOCKSHIM_CACHE_DIR"):
-        return os.path.abspath(os.path.expanduser(environ["LOCKSHIM_CACHE_DIR"]))
-    home = os.path.expanduser(environ.get("HOME", "~"))
-    if sys.platform == "darwin":
-        base = os.path.join(home, "Library", "Caches")
+        root = os.path.abspath(os.path.expanduser(environ["LOCKSHIM_CACHE_DIR"]))
     else:
-        base = environ.get("XDG_CACHE_HOME") or os.path.join(home, ".cache")
-    return os.path.join(os.path.abspath(base), "lockshim")
+        home = os.path.expanduser(environ.get("HOME", "~"))
+        if sys.platform == "darwin":
+            base = os.path.join(home, "Library", "Caches")
+        else:
+            base = environ.get("XDG_CACHE_HOME") or os.path.join(home, ".cache")
+        root = os.path.join(os.path.abspath(base), "lockshim")
+    if not hasattr(os, "getuid"):
+        return root
+    try:
+        info = os.lstat(root)
+    except OSError:
+        return root
+    closed = (info.st_mode & 0o170000) == 0o040000 and not info.st_mode & 0o022
+    if closed and info.st_uid in (os.getuid(), 0):
+        return root
+    return os.path.join(root, f"user-{os.getuid()}")
 
 
 def memo_path(request: str, environ: Mapping[str, str]) -> str:

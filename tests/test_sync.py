@@ -392,6 +392,28 @@ def test_an_unchanged_resync_goes_straight_to_uv(tmp_path: Path) -> None:
     assert edited.returncode == 0 and UNCHANGED not in edited.stderr, edited.stderr
 
 
+def test_a_shared_cache_keeps_the_resync_fast_path(tmp_path: Path) -> None:
+    """LOCKSHIM_CACHE_DIR everyone may write (1777): lockshim keeps its files in a folder of
+    its own inside (said on the full path), and the unchanged re-sync still goes straight to
+    uv from there."""
+    project = Path(
+        shutil.copytree(EXAMPLE, tmp_path / "example", ignore=shutil.ignore_patterns(".venv"))
+    )
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o1777)
+    env = clean_env(tmp_path, LOCKSHIM_CACHE_DIR=str(shared))
+    args = ["sync", "--no-pip-cache", "--", "--all-extras"]
+    first = lockshim(args, project, env)
+    assert first.returncode == 0, first.stderr
+    own = shared / f"user-{os.getuid()}"
+    assert f"lockshim keeps its own files in {own}" in first.stderr
+    assert list((own / "resync").iterdir()) and not (shared / "resync").exists()
+    again = lockshim(args, project, env)
+    assert again.returncode == 0 and UNCHANGED in again.stderr, again.stderr
+    assert shared.stat().st_mode & 0o7777 == 0o1777  # a shared folder is left as it is
+
+
 def test_a_sync_with_path_sources_is_never_skipped(
     project: Path, wheelhouse: Path, tmp_path: Path
 ) -> None:
