@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -19,6 +20,13 @@ from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
 #: The most bytes (after decompression) a project page may have.
 PAGE_LIMIT = 64 << 20
+#: A PEP 691 page's bytes and files at most: what parsing one costs in memory and time grows
+#: with them (pydantic-core's page on PyPI: 7 MB, 15,000 files).
+JSON_PAGE_LIMIT = 32 << 20
+FILES_LIMIT = 100_000
+#: Pages larger than this are parsed one at a time (pages are read several at once).
+_BIG_PAGE = 2 << 20
+_ONE_BIG_PAGE = threading.Lock()
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"
 ACCEPT = f"{JSON_TYPE}, text/html;q=0.1"
 
@@ -117,9 +125,9 @@ def listing(data: bytes, content_type: str, page_url: str) -> Listing:
         raw: dict[str, list[Any]] = {}
         for entry in _json_entries(data):
             name = entry.get("filename")
-            if not isinstance(name, str) or not name:  # no name given: the URL's, read now
-                item = _json_file(entry, page_url)
-                name = item.filename if item is not None else None
+            if not isinstance(name, str) or not name:  # no name given: the URL's last part
+                url = entry["url"].partition("#")[0].partition("?")[0]
+                name = unquote(url.rstrip("/").rpartition("/")[2])
             if name:
                 raw.setdefault(name, []).append(entry)
         return Listing(raw, functools.partial(_json_file, page_url=page_url))
@@ -155,13 +163,24 @@ def _file(
 
 
 def _json_entries(data: bytes) -> list[dict[str, Any]]:
+    if len(data) > JSON_PAGE_LIMIT:  # what parsing costs grows with it, not only the bytes
+        raise PageError(f"its JSON is longer than {JSON_PAGE_LIMIT >> 20} MiB: refused")
+    if data.count(b'"url"') > FILES_LIMIT:  # counted before a single object is made
+        raise PageError(f"it lists more than {FILES_LIMIT} files: refused")
     try:
-        page = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as error:
-        raise PageError(f"its JSON cannot be read ({error})") from None
+        if len(data) > _BIG_PAGE:
+            with _ONE_BIG_PAGE:  # one large page parsed at a time: a bounded peak
+                page = json.loads(data.decode("utf-8"))
+        else:
+            page = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:
+        why = "nested too deeply" if isinstance(error, RecursionError) else str(error)
+        raise PageError(f"its JSON cannot be read ({why})") from None
     files = page.get("files") if isinstance(page, dict) else None
     if not isinstance(files, list):
         raise PageError("its JSON has no list of files")
+    if len(files) > FILES_LIMIT:
+        raise PageError(f"it lists {len(files)} files, more than {FILES_LIMIT}: refused")
     return [e for e in files if isinstance(e, dict) and isinstance(e.get("url"), str)]
 
 
@@ -204,6 +223,8 @@ class _Links(HTMLParser):
 
 
 def _parse_html(data: bytes, page_url: str) -> list[IndexFile]:
+    if data.lower().count(b"<a") > FILES_LIMIT:  # counted before a single link is read
+        raise PageError(f"it lists more than {FILES_LIMIT} files: refused")
     parser = _Links()
     try:
         parser.feed(data.decode("utf-8", errors="replace"))

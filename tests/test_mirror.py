@@ -499,3 +499,57 @@ def test_with_a_mirror_a_build_requirement_comes_from_it_and_no_advice_says_othe
     assert "will lack" not in result.stderr and "lockshim fetch" not in result.stderr
     assert (project / "uv.lock").read_bytes() == original
     _installed(project)
+
+
+@contextlib.contextmanager
+def _serving_one_page(body: bytes, content_type: str) -> Iterator[str]:
+    """A server on 127.0.0.1 that answers every project page with ``body``."""
+    import http.server
+    import threading
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/simple/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize("verb", ["plan", "fetch", "sync"])
+def test_a_page_of_deeply_nested_json_is_one_clear_error(
+    verb: str, locked_elsewhere: tuple[Path, Path, LoopbackIndex], tmp_path: Path
+) -> None:
+    """A mirror answers with JSON nested 100,000 deep: plan, fetch and sync each say what is
+    wrong with the page in words (no traceback), and nothing is changed."""
+    project, _, _ = locked_elsewhere
+    original = (project / "uv.lock").read_bytes()
+    body = b'{"files": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    args = {
+        "plan": ["plan", "--no-pip-cache"],
+        "fetch": ["fetch", "--dest", str(tmp_path / "d")],
+        "sync": ["sync", "--no-pip-cache"],
+    }
+    with _serving_one_page(body, "application/vnd.pypi.simple.v1+json") as mirror:
+        result = lockshim(
+            [*args[verb], "--mirror", mirror],
+            project,
+            clean_env(tmp_path),
+            offline=False,
+        )
+    output = result.stdout + result.stderr
+    assert result.returncode in (1, 3), output
+    assert "Traceback" not in output and "RecursionError" not in output
+    assert "its JSON cannot be read (nested too deeply)" in output, output
+    assert (project / "uv.lock").read_bytes() == original

@@ -129,3 +129,35 @@ def test_a_listing_by_file_name_reads_what_parse_reads_and_takes_the_first_usabl
 def test_what_is_not_a_project_page_is_named(body: bytes, kind: str) -> None:
     with pytest.raises(PageError):
         parse(body, kind, PAGE)
+
+
+def test_a_page_listing_too_many_files_is_refused_before_it_is_parsed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The caps on one page, lowered to test them on small pages: the files are counted in
+    the bytes before any object is made; one line says why."""
+    from lockshim import simple
+
+    monkeypatch.setattr(simple, "FILES_LIMIT", 10)
+    entries = ",".join(f'{{"url": "f/x-{i}.whl"}}' for i in range(11))
+    page = f'{{"files": [{entries}]}}'.encode()
+    with pytest.raises(simple.PageError, match="it lists more than 10 files: refused"):
+        simple.listing(page, simple.JSON_TYPE, "http://h/simple/x/")
+    html = "".join(f'<a href="x-{i}.whl">x</a>' for i in range(11)).encode()
+    with pytest.raises(simple.PageError, match="it lists more than 10 files: refused"):
+        simple.listing(html, "text/html", "http://h/simple/x/")
+    monkeypatch.setattr(simple, "JSON_PAGE_LIMIT", 100)
+    with pytest.raises(simple.PageError, match="longer than 0 MiB: refused"):
+        simple.listing(b'{"files": []}' + b" " * 100, simple.JSON_TYPE, "http://h/simple/x/")
+
+
+def test_nameless_entries_are_named_by_their_url_without_reading_them() -> None:
+    """An entry without "filename" is listed under its URL's last part (percent-decoded), and
+    read in full only when asked for."""
+    from lockshim import simple
+
+    page = b'{"files": [{"url": "../../f/x-1.0-py3-none-any.whl#sha256=ab"}]}'
+    found = simple.listing(page, simple.JSON_TYPE, "http://h/simple/x/")
+    assert list(found._raw) == ["x-1.0-py3-none-any.whl"]
+    entry = found.find("x-1.0-py3-none-any.whl")
+    assert entry is not None and entry.url == "http://h/f/x-1.0-py3-none-any.whl"
