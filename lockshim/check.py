@@ -20,8 +20,8 @@ from packaging.utils import canonicalize_name
 
 from lockshim.errors import LockshimError
 from lockshim.lock import Lock, Package, read_lock
-from lockshim.project import read_settings
-from lockshim.shim import foreign, journal_path
+from lockshim.project import MIRROR_ENV, read_settings
+from lockshim.shim import MARKER, foreign, journal_path, marker_count
 
 CLEAN, FINDINGS, UNREADABLE = 0, 1, 2
 
@@ -89,6 +89,8 @@ def _groups(findings: Sequence[Finding]) -> list[list[Finding]]:
         key: object = id(finding)
         if finding.kind == "local-registry":
             key = (finding.file, finding.problem.partition(" with ")[0], finding.fix)
+        elif finding.kind == "mirror-url":
+            key = (finding.file, finding.kind)
         groups.setdefault(key, []).append(finding)
     return list(groups.values())
 
@@ -97,8 +99,14 @@ def _render_group(group: Sequence[Finding]) -> str:
     first = group[0]
     if len(group) == 1:
         return first.render()
-    names = ", ".join(f.package for f in group[:3]) + (", ..." if len(group) > 3 else "")
+    names = ", ".join(dict.fromkeys(f.package for f in group))
+    names = names if len(names) < 60 else names[:57] + "..."
     cause = first.problem.partition(" with ")[0]
+    if first.kind == "mirror-url":
+        return (
+            f"{first.file}:{first.line}: {len(group)} artifact URLs ({names}): "
+            f"{first.problem} — {first.fix}"
+        )
     return f"{first.file}:{first.line}: {len(group)} packages ({names}): {cause} — {first.fix}"
 
 
@@ -142,8 +150,11 @@ def check(paths: Sequence[Path], allow: Iterable[str] = ()) -> Report:
             unreadable.append(Unreadable(path, message.removeprefix(prefix)))
             continue
         these = allowed | {_normalize(name) for name in settings.check_allow}
+        mirror = os.environ.get(MIRROR_ENV) or settings.mirror
         findings += [
-            f for f in check_lock(lock, repository_root(path)) if _normalize(f.package) not in these
+            f
+            for f in check_lock(lock, repository_root(path), mirror)
+            if _normalize(f.package) not in these
         ]
     return Report(tuple(findings), tuple(unreadable))
 
@@ -176,8 +187,9 @@ def _bundle_findings(path: Path) -> list[Finding]:
     return findings + check_lock(lock, path.absolute().parent)
 
 
-def check_lock(lock: Lock, root: Path) -> list[Finding]:
-    """The findings of one lock; ``root`` is the folder relative paths must stay inside."""
+def check_lock(lock: Lock, root: Path, mirror: str | None = None) -> list[Finding]:
+    """The findings of one lock; ``root`` is the folder relative paths must stay inside;
+    ``mirror``: the mirror configured for it, whose URLs must not stay in the lock."""
     findings = []
     journal = journal_path(lock.path)
     shimmed = os.path.lexists(journal)
@@ -209,9 +221,11 @@ def check_lock(lock: Lock, root: Path) -> list[Finding]:
             )
         )
     elif shimmed:
-        local = sum(
-            1 for _, a in lock.artifacts() if a.url is not None and _scheme(a.url) == "file"
-        )
+        local = marker_count(lock.text)
+        if local is None:  # shimmed by a lockshim before the marker
+            local = sum(
+                1 for _, a in lock.artifacts() if a.url is not None and _scheme(a.url) == "file"
+            )
         findings.append(
             Finding(
                 lock.path,
@@ -221,13 +235,66 @@ def check_lock(lock: Lock, root: Path) -> list[Finding]:
                 "interrupted-shim",
                 "left shimmed by an interrupted `lockshim sync` "
                 f"(journal {journal_path(lock.path).name}; {local} artifact URL"
-                f"{'s' if local != 1 else ''} point{'s' if local == 1 else ''} at local files)",
+                f"{'s' if local != 1 else ''} point{'s' if local == 1 else ''} at local files "
+                "or a mirror)",
                 RESTORE.format(name=lock.path.name),
             )
         )
+    elif (count := marker_count(lock.text)) is not None:  # no journal: committed or copied
+        findings.append(
+            Finding(
+                lock.path,
+                lock.line_of(lock.text.rfind(MARKER)),
+                "(lock)",
+                None,
+                "shimmed-lock",
+                f"left shimmed by a `lockshim sync` ({count} artifact URL"
+                f"{'s' if count != 1 else ''} point{'s' if count == 1 else ''} at local files or "
+                "a mirror; its marker says so) with no journal beside it",
+                f"restore the committed lock ({_RESTORE_COMMITTED.format(lock.path.name)}), or "
+                "`lockshim restore` where the interrupted run was",
+            )
+        )
+        shimmed = True  # that one finding covers its file URLs
     for package in lock.packages:
         findings += _package_findings(lock, package, root, shimmed)
+    if mirror:
+        findings += _mirror_findings(lock, mirror)
     return findings
+
+
+def _mirror_findings(lock: Lock, mirror: str) -> list[Finding]:
+    """Artifacts at the configured mirror's origin whose package's registry is elsewhere: a
+    lock left with mirror mode's URLs (a later `uv sync` would go to the mirror). Nothing when
+    the mirror is the lock's own registry (a company's default index)."""
+    found = []
+    home = _origin(mirror)
+    for package in lock.packages:
+        source = package.source
+        if source is None or source.kind != "registry" or _origin(source.value) == home:
+            continue
+        for artifact in package.artifacts:
+            if artifact.url is not None and _origin(artifact.url) == home:
+                found.append(
+                    Finding(
+                        lock.path,
+                        lock.line_of(artifact.offset),
+                        package.name,
+                        package.version,
+                        "mirror-url",
+                        f"artifact URL is on the mirror {home} while its registry is "
+                        f"{source.value} (mirror mode's URL left in the lock)",
+                        f"restore the committed lock ({_RESTORE_COMMITTED.format(lock.path.name)})",
+                    )
+                )
+    return found
+
+
+def _origin(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url.strip())
+    return f"{parts.scheme.lower()}://{(parts.netloc.rpartition('@')[2]).lower()}"
 
 
 def _journal_only(lock: Lock) -> bool:

@@ -46,6 +46,31 @@ _STOP_SIGNALS = tuple(
 )
 
 
+#: The last line of every lock lockshim shims (a TOML comment: uv reads past it): a lock left
+#: shimmed is recognisable on its own, in a clone with no journal and no mirror configured.
+MARKER = "# lockshim: shimmed for one run of `lockshim sync`"
+
+
+def marked(shimmed: bytes, changed: int) -> bytes:
+    """``shimmed`` with :data:`MARKER` as its last line, saying how many artifacts point
+    elsewhere than the lock says (in the lock's own line endings)."""
+    newline = b"\r\n" if b"\r\n" in shimmed[:4096] else b"\n"
+    line = (
+        f"{MARKER} ({changed} artifact{'s' if changed != 1 else ''} point at local files or a "
+        "mirror); never commit it: `lockshim restore`, or `git checkout HEAD -- uv.lock`"
+    ).encode()
+    ending = b"" if shimmed.endswith(newline) or not shimmed else newline
+    return shimmed + ending + line + newline
+
+
+def marker_count(text: str) -> int | None:
+    """The number of shimmed artifacts the marker in ``text`` names (None: no marker)."""
+    import re
+
+    found = re.search(re.escape(MARKER) + r" \((\d+) artifacts?", text[-600:])
+    return int(found[1]) if found else None
+
+
 def journal_path(lock_path: Path) -> Path:
     """Where the journal of an interrupted shim of ``lock_path`` lives."""
     return lock_path.with_name(f".{lock_path.name}{_JOURNAL_SUFFIX}")

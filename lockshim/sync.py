@@ -19,7 +19,7 @@ from lockshim.lock import PROJECT_SOURCES, Lock
 from lockshim.report import Reporter
 from lockshim.rewrite import rewrite
 from lockshim.session import prepared
-from lockshim.shim import shimmed
+from lockshim.shim import marked, shimmed
 from lockshim.sources import PIP_CACHE
 from lockshim.staging import staged
 
@@ -281,6 +281,8 @@ def sync(
             if shimmed_bytes == found.original:  # nothing served: uv.lock is left alone
                 status = uvmod.run(command, uv_env)
             else:
+                changed = len(staging.paths) + len(linked) + len(added)
+                shimmed_bytes = marked(shimmed_bytes, changed)
                 _say_links(project.lock_path, reporter)
                 with shimmed(
                     project.lock_path,

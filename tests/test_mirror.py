@@ -553,3 +553,50 @@ def test_a_page_of_deeply_nested_json_is_one_clear_error(
     assert "Traceback" not in output and "RecursionError" not in output
     assert "its JSON cannot be read (nested too deeply)" in output, output
     assert (project / "uv.lock").read_bytes() == original
+
+
+def test_a_lock_left_with_the_mirrors_urls_is_recognised_with_no_journal(
+    locked_elsewhere: tuple[Path, Path, LoopbackIndex], tmp_path: Path
+) -> None:
+    """The lock uv saw during a mirror sync (as a kill during uv leaves it, then committed):
+    in a clone, with no journal and no mirror configured, `check` still knows it for a shimmed
+    lock by its marker, counting its shimmed artifacts; with the mirror configured it also
+    names the artifacts on the mirror's origin. uv.lock itself came back as it was."""
+    from support import uv_bin
+
+    project, files, _ = locked_elsewhere
+    original = (project / "uv.lock").read_bytes()
+    seen = tmp_path / "seen.lock"
+    wrapper = tmp_path / "bin" / "uv"  # the real uv, keeping a copy of the lock it syncs
+    write(
+        wrapper,
+        "#!/bin/sh\n"
+        'case " $* " in *" sync "*) case "$*" in *--dry-run*) ;; '
+        f'*) cp uv.lock {seen} ;; esac ;; esac\nexec {uv_bin()} "$@"\n',
+    )
+    wrapper.chmod(0o755)
+    with pypiserver(files, "-a", ".", "-P", ".") as mirror:
+        env = clean_env(tmp_path / "env", LOCKSHIM_UV=str(wrapper))
+        result = _mirror_sync(project, mirror, env)
+    assert result.returncode == 0, result.stderr
+    assert (project / "uv.lock").read_bytes() == original
+    shimmed = seen.read_text()
+    assert mirror.rstrip("/").rpartition("/simple")[0] in shimmed  # the mirror's own URLs
+    assert "file://" not in shimmed
+
+    clone = tmp_path / "clone"
+    clone.mkdir()
+    (clone / "uv.lock").write_text(shimmed)
+    plain = lockshim(["check", str(clone / "uv.lock")], clone, clean_env(tmp_path / "c"))
+    assert plain.returncode == 1, plain.stdout + plain.stderr
+    assert (
+        "left shimmed by a `lockshim sync` (2 artifact URLs point at local files or a mirror"
+        in (plain.stdout)
+    )
+    configured = lockshim(
+        ["check", str(clone / "uv.lock")],
+        clone,
+        clean_env(tmp_path / "c", LOCKSHIM_MIRROR=mirror),
+    )
+    assert configured.returncode == 1
+    assert "2 artifact URLs (alpha, beta): artifact URL is on the mirror" in configured.stdout
