@@ -317,6 +317,16 @@ def _write(
             "files": listed,
             "built": {FILES + name: digest for name, digest in (built or {}).items()},
         }
+    with zipfile.ZipFile(temp) as written:  # every other member, by its digest
+        code = {}
+        for info in written.infolist():
+            if info.filename in listed or info.filename in uv or info.is_dir():
+                continue
+            with written.open(info) as stream:
+                digest = hashlib.sha256(stream.read()).hexdigest()
+            code[info.filename] = {"sha256": digest, "size": info.file_size}
+    manifest["code"] = code
+    with zipfile.ZipFile(temp, "a", compression=zipfile.ZIP_STORED) as archive:
         archive.writestr(MANIFEST, json.dumps(manifest, indent=1))
     os.replace(temp, output)
     return [(p.name, p.stat().st_size) for p in files]

@@ -689,3 +689,43 @@ def test_a_uv_planted_in_a_shared_cache_never_runs(
     assert result.stderr.count("can be written by others: lockshim keeps") == 1
     assert (own / "uv" / sha[:16] / "uv").is_file()
     assert own.stat().st_mode & 0o777 == 0o700
+
+
+def test_a_self_contained_bundles_code_is_checked_too(example: Path, tmp_path: Path) -> None:
+    """`__main__.py` changed and a module added inside a self-contained bundle: `bundle
+    --verify` and `check` name both (they called it whole before), and say what the check
+    proves and the whole file's sha256 to compare out of band."""
+    import hashlib
+
+    registry = tmp_path / "registry"
+    shutil.copytree(example / "wheelhouse", registry)
+    _uv_wheel(registry)
+    bundle = tmp_path / "app.pyz"
+    made = lockshim(
+        ["bundle", "-o", str(bundle), "--self-contained", "--no-pip-cache", "-w", str(registry)],
+        example,
+        clean_env(tmp_path / "make"),
+    )
+    assert made.returncode == 0, made.stderr
+    whole = lockshim(["bundle", "--verify", str(bundle)], example, clean_env(tmp_path))
+    assert whole.returncode == 0, whole.stdout + whole.stderr
+    assert f"sha256 of the whole file: {hashlib.sha256(bundle.read_bytes()).hexdigest()}" in (
+        whole.stdout
+    )
+
+    changed = tmp_path / "changed.pyz"
+    with zipfile.ZipFile(bundle) as source, zipfile.ZipFile(changed, "w") as target:
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename == "__main__.py":
+                data += b"\nimport os  # not what was made\n"
+            target.writestr(info, data)
+        target.writestr("lib/planted.py", b"print('hello')\n")
+    verified = lockshim(["bundle", "--verify", str(changed)], example, clean_env(tmp_path))
+    assert verified.returncode == 1, verified.stdout
+    assert "damaged: __main__.py: " in verified.stdout  # its size and digest changed
+    assert "damaged: lib/planted.py: not in the manifest" in verified.stdout
+    assert "not an attacker" in verified.stdout
+    checked = lockshim(["check", str(changed)], example, clean_env(tmp_path))
+    assert checked.returncode == 1
+    assert "__main__.py: " in checked.stdout and "lib/planted.py" in checked.stdout

@@ -40,6 +40,9 @@ class Manifest(NamedTuple):
     uv: Mapping[str, tuple[str, int]] = {}  # a self-contained bundle's uv wheels
     #: wheels `fetch --build` made from the lock's sdists: member -> the sdist's digest
     built: Mapping[str, str] = {}
+    #: every other member (the project's files, a self-contained bundle's code): member ->
+    #: (sha256, size); None in a bundle made before lockshim listed them
+    code: Mapping[str, tuple[str, int]] | None = None
 
 
 #: The most a bundle's manifest, or the lock it carries, may be (they are read whole).
@@ -97,6 +100,14 @@ def read_manifest(archive: zipfile.ZipFile, path: Path) -> Manifest:
             for name, entry in data.get("uv", {}).items()
         }
         built = {str(name): str(digest) for name, digest in data.get("built", {}).items()}
+        code = (
+            {
+                str(name): (str(entry["sha256"]), int(entry["size"]))
+                for name, entry in data["code"].items()
+            }
+            if "code" in data
+            else None
+        )
         return Manifest(
             str(data["lock_sha256"]),
             str(data.get("lock_name", "uv.lock")),
@@ -106,6 +117,7 @@ def read_manifest(archive: zipfile.ZipFile, path: Path) -> Manifest:
             str(data.get("lockshim", "?")),
             uv,
             built,
+            code,
         )
     except KeyError as error:
         reason = f"no {error.args[0]}"
@@ -221,6 +233,8 @@ class Verified(NamedTuple):
     path: Path
     good: int
     damaged: tuple[str, ...]  # "member: why"
+    sha256: str = ""  # of the whole file, to compare with the one taken where it was made
+    unlisted_code: bool = False  # made before the manifest listed the code's digests
 
     @property
     def status(self) -> int:
@@ -231,6 +245,16 @@ class Verified(NamedTuple):
         lines.append(
             f"{self.path}: {self.good} members match the manifest"
             + (f", {len(self.damaged)} do not." if self.damaged else "; the bundle is whole.")
+        )
+        if self.unlisted_code:
+            lines.append(
+                "its code and project files carry no digests (made by an older lockshim): "
+                "only the package files were checked."
+            )
+        lines.append(
+            f"sha256 of the whole file: {self.sha256}. This check finds damage and mistakes, "
+            "not an attacker (who edits the code edits the manifest too): compare that sha256 "
+            "with the one taken where the bundle was made, or check its signature."
         )
         return "\n".join(lines)
 
@@ -248,6 +272,21 @@ def verify(path: Path) -> Verified:
                 f"{name}: the bundle holds two members of that name"
                 for name in sorted(duplicates(archive))
             ]
+            for name, (sha, size) in sorted((manifest.code or {}).items()):
+                info = members.get(name)  # code may be compressed: read as the zip gives it
+                if info is None:
+                    damaged.append(f"{name}: missing")
+                    continue
+                if info.file_size != size:
+                    damaged.append(f"{name}: {info.file_size} bytes, the manifest says {size}")
+                    continue
+                with archive.open(info) as member:
+                    actual = hashlib.sha256(member.read(size + 1)).hexdigest()
+                if actual != sha:
+                    damaged.append(f"{name}: sha256 {actual}, the manifest says {sha}")
+                else:
+                    good += 1
+            listed = {**manifest.files, **manifest.uv, **(manifest.code or {})}
             for name, (sha, size) in sorted({**manifest.files, **manifest.uv}.items()):
                 info = members.get(name)
                 if info is None:
@@ -261,7 +300,13 @@ def verify(path: Path) -> Verified:
                     damaged.append(f"{name}: sha256 {actual}, the manifest says {sha}")
                 else:
                     good += 1
-            extra = [n for n in members if n.startswith(FILES) and n not in manifest.files]
+            extra = [
+                n
+                for n in members
+                if n != MANIFEST
+                and n not in listed
+                and (manifest.code is not None or n.startswith(FILES))
+            ]
             damaged += [f"{name}: not in the manifest" for name in extra]
             lock = members.get("project/" + manifest.lock_name)
             if lock is None:
@@ -273,4 +318,5 @@ def verify(path: Path) -> Verified:
                 damaged.append(f"project/{manifest.lock_name}: not the lock the manifest names")
     except (OSError, zipfile.BadZipFile) as error:
         raise LockshimError(f"{path}: cannot be read as a lockshim bundle ({error}).") from None
-    return Verified(path, good, tuple(damaged))
+    whole = sha256_file(path, 0, path.stat().st_size)
+    return Verified(path, good, tuple(damaged), whole, manifest.code is None)
