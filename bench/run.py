@@ -28,6 +28,7 @@ from rows import (
     fetch_real,
     mirror,
     overhead,
+    page,
     resync,
     verdict,
 )
@@ -40,7 +41,7 @@ def main() -> None:
     options = parser.parse_args()
     WORK.mkdir(exist_ok=True)
     pairs = 3 if options.quick else 11
-    wanted = set(options.only or [1, 2, 3, 4, 5, 6, 7, 8, 9])
+    wanted = set(options.only or [1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
     rows: dict[int, Callable[[], list[Row]]] = {
         1: lambda: resync.measure(pairs),
         2: lambda: overhead.measure(max(3, pairs // 2), [1.6] if options.quick else [1.6, 4, 16]),
@@ -53,6 +54,7 @@ def main() -> None:
         7: lambda: fetch_real.measure(max(3, pairs // 2)),
         8: lambda: mirror.measure(max(3, pairs // 2)),
         9: lambda: verdict.measure(pairs),
+        10: lambda: page.measure(pairs),
     }
     uv_version = subprocess.run([uv_bin(), "--version"], capture_output=True, text=True).stdout
     print(
