@@ -608,6 +608,21 @@ def test_a_default_bundle_serves_every_patch_release_of_its_python(tmp_path: Pat
     assert ran.stdout.strip() == "(3, 11, 2)", ran.stderr
 
 
+def _self_contained_example(example: Path, tmp_path: Path) -> Path:
+    """A self-contained bundle of the example (its wheelhouse and the uv in use)."""
+    registry = tmp_path / "registry"
+    shutil.copytree(example / "wheelhouse", registry)
+    _uv_wheel(registry)
+    bundle = tmp_path / "app.pyz"
+    made = lockshim(
+        ["bundle", "-o", str(bundle), "--self-contained", "--no-pip-cache", "-w", str(registry)],
+        example,
+        clean_env(tmp_path / "make"),
+    )
+    assert made.returncode == 0, made.stderr
+    return bundle
+
+
 def _as_nobody(*command: str) -> None:
     """Run ``command`` as another user (nobody), the way a second user of a shared folder."""
     subprocess.run(
@@ -633,16 +648,7 @@ def test_a_uv_planted_in_a_shared_cache_never_runs(
     shared one (said once), overwrites nothing, and installs."""
     import os
 
-    registry = tmp_path / "registry"
-    shutil.copytree(example / "wheelhouse", registry)
-    _uv_wheel(registry)
-    bundle = tmp_path / "app.pyz"
-    made = lockshim(
-        ["bundle", "-o", str(bundle), "--self-contained", "--no-pip-cache", "-w", str(registry)],
-        example,
-        clean_env(tmp_path / "make"),
-    )
-    assert made.returncode == 0, made.stderr
+    bundle = _self_contained_example(example, tmp_path)
     with zipfile.ZipFile(bundle) as archive:
         manifest = json.loads(archive.read("lockshim-manifest.json"))
     (sha,) = [value["sha256"] for value in manifest["uv"].values()]
@@ -697,16 +703,7 @@ def test_a_self_contained_bundles_code_is_checked_too(example: Path, tmp_path: P
     proves and the whole file's sha256 to compare out of band."""
     import hashlib
 
-    registry = tmp_path / "registry"
-    shutil.copytree(example / "wheelhouse", registry)
-    _uv_wheel(registry)
-    bundle = tmp_path / "app.pyz"
-    made = lockshim(
-        ["bundle", "-o", str(bundle), "--self-contained", "--no-pip-cache", "-w", str(registry)],
-        example,
-        clean_env(tmp_path / "make"),
-    )
-    assert made.returncode == 0, made.stderr
+    bundle = _self_contained_example(example, tmp_path)
     whole = lockshim(["bundle", "--verify", str(bundle)], example, clean_env(tmp_path))
     assert whole.returncode == 0, whole.stdout + whole.stderr
     assert f"sha256 of the whole file: {hashlib.sha256(bundle.read_bytes()).hexdigest()}" in (

@@ -4,9 +4,11 @@ oracle (lock shapes from the corpus of real locks, a cache real uv filled, long-
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -170,8 +172,10 @@ def test_where_lockshim_cannot_tell_uv_runs_and_a_half_made_venv_is_removed(
     assert (project / ".venv" / "pyvenv.cfg").is_file()
 
 
-def _narrow_app(tmp_path: Path) -> tuple[Path, Path, dict[str, str]]:
-    """A project for Python >=3.10,<3.13 and its wheelhouse; (project, wheelhouse, env)."""
+@contextlib.contextmanager
+def _narrow_app(tmp_path: Path) -> Iterator[tuple[Path, Path, dict[str, str]]]:
+    """A project for Python >=3.10,<3.13, locked against its wheelhouse, which is served
+    while inside; (project, wheelhouse, env)."""
     registry = tmp_path / "registry"
     build_wheel(registry, "alpha", "1.0")
     project = make_project(
@@ -180,7 +184,7 @@ def _narrow_app(tmp_path: Path) -> tuple[Path, Path, dict[str, str]]:
     env = clean_env(tmp_path / "env")
     with serving(registry) as index:
         uv_lock(project, index, env)
-    return project, registry, env
+        yield project, registry, env
 
 
 @pytest.mark.skipif(sys.version_info >= (3, 13), reason="the project wants Python < 3.13")
@@ -191,7 +195,8 @@ def test_no_python_for_the_project_is_said_before_uv(tmp_path: Path) -> None:
     python313 = Path.home() / ".pyenv/versions/3.13.0/bin/python3.13"
     if not python313.exists():
         pytest.skip("no Python 3.13 on this machine")
-    project, registry, env = _narrow_app(tmp_path)
+    with _narrow_app(tmp_path) as (project, registry, env):
+        pass
     only = tmp_path / "only-3.13"
     only.mkdir()
     (only / "python3.13").symlink_to(python313)
@@ -211,14 +216,7 @@ def test_no_python_for_the_project_is_said_before_uv(tmp_path: Path) -> None:
 def test_an_explicit_python_wins_over_a_python_version_file(tmp_path: Path) -> None:
     """`.python-version` names a Python that is not installed; `plan --python 3.11` and
     `fetch --python 3.11` judge for 3.11, as uv's own --python would."""
-    registry = tmp_path / "registry"
-    build_wheel(registry, "alpha", "1.0")
-    project = make_project(
-        tmp_path / "app", "app", ["alpha"], build_backend=None, requires_python=">=3.10,<3.13"
-    )
-    env = clean_env(tmp_path / "env")
-    with serving(registry) as index:
-        uv_lock(project, index, env)
+    with _narrow_app(tmp_path) as (project, registry, env):
         (project / ".python-version").write_text("3.12.99\n")
         plan = lockshim(["plan", "--python", "3.11", "-w", str(registry)], project, env)
         out = tmp_path / "out"
