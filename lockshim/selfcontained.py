@@ -141,7 +141,7 @@ def _recorded(wheel: zipfile.ZipFile, name: str) -> str | None:
 
 def _unchanged(binary: Path, archive: zipfile.ZipFile, member: str) -> bool:
     """The uv binary unpacked before is still the one the bundle's uv wheel records (checked
-    on every run: ~0.1 s for uv's ~40 MB; the folder is private, this is a second layer)."""
+    on every run: 0.04 s for uv 0.13.9's 38 MB; the folder is private, this is a second layer)."""
     from lockshim.hashindex import sha256_file
 
     try:
