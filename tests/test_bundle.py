@@ -639,7 +639,7 @@ def _can_be_nobody() -> bool:
 
 
 @pytest.mark.skipif(not _can_be_nobody(), reason="needs root and setpriv (a second user)")
-def test_a_uv_planted_in_a_shared_cache_never_runs(
+def test_a_self_contained_bundles_uv_planted_in_a_shared_cache_never_runs(
     example: Path, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     """LOCKSHIM_CACHE_DIR is a folder everyone may write (1777). Another user plants a `uv`
