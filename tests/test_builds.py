@@ -238,7 +238,8 @@ def test_a_second_plan_opens_no_wheel(
     for _ in range(2):
         result = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True)
         assert result.returncode == 0, result.stdout + result.stderr
-        assert "builds: 7 served, 0 missing." in result.stdout
+        builds = 7 if sys.version_info >= (3, 11) else 8  # hatchling needs tomli below 3.11
+        assert f"builds: {builds} served, 0 missing." in result.stdout
         counts.append(int(result.stderr.rsplit("wheel files opened: ", 1)[1]))
     assert counts[0] > 0  # the first plan hashes every file and reads the build wheels
     assert counts[1] == 0

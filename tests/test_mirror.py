@@ -476,7 +476,8 @@ def test_a_forked_lock_two_registries_and_mixed_case_names_install_from_the_mirr
     ran = venv_run(
         project, "import forky, torchy, pyyaml; print(forky.__version__, torchy.__version__)"
     )
-    assert ran.stdout.split() == ["1.0", "1.0"], ran.stderr
+    forky = "1.0" if sys.version_info >= (3, 11) else "2.0"  # the fork this Python takes
+    assert ran.stdout.split() == [forky, "1.0"], ran.stderr
 
 
 def test_with_a_mirror_a_build_requirement_comes_from_it_and_no_advice_says_otherwise(
