@@ -432,8 +432,11 @@ def lock_check_command(uv: Path, project: Path, sync_args: Sequence[str]) -> lis
 
 
 def dry_run_command(uv: Path, sync_args: Sequence[str]) -> list[str]:
-    """`uv sync --dry-run` (offline): it says which interpreter the sync would use."""
-    return [str(uv), "sync", "--dry-run", "--offline", "--frozen", "--color", "never", *sync_args]
+    """`uv sync --dry-run` (offline): it says which interpreter the sync would use. A flag the
+    user gave already is not given twice (uv refuses `--frozen --frozen`)."""
+    given = set(sync_args)
+    ours = [flag for flag in ("--dry-run", "--offline", "--frozen") if flag not in given]
+    return [str(uv), "sync", *ours, "--color", "never", *sync_args]
 
 
 def without_python(sync_args: Sequence[str]) -> list[str]:

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from packaging.utils import parse_wheel_filename
 from support.projects import (
+    FORKY_OTHER,
     build_wheel,
     clean_env,
     git,
@@ -111,7 +112,7 @@ def test_a_workspace_and_an_sdist_build_from_pips_cache(
     """The workspace (app + member) is built with `minibackend`, which only pip's cache holds;
     the sdist-only `sdisty` (its backend in its own tree) comes from a wheelhouse."""
     registry = locked[1]
-    wheels = [p for p in registry.glob("*.whl") if not p.name.startswith("forky-1.0")]
+    wheels = [p for p in registry.glob("*.whl") if not p.name.startswith(f"forky-{FORKY_OTHER}")]
     cache = tmp_path / "pip cache"
     with serving(registry) as index:
         specs = ["{}=={}".format(*parse_wheel_filename(p.name)[:2]) for p in wheels]

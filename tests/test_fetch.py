@@ -9,7 +9,15 @@ from pathlib import Path
 
 import pytest
 from support import LoopbackIndex, sha256_of, uv_bin
-from support.projects import build_registry, clean_env, lock_project, lockshim, serving
+from support.projects import (
+    FORKY_HERE,
+    FORKY_OTHER,
+    build_registry,
+    clean_env,
+    lock_project,
+    lockshim,
+    serving,
+)
 
 
 @pytest.fixture(scope="module")
@@ -58,13 +66,13 @@ def test_fetch_then_sync_offline(copy: Path, index: LoopbackIndex, tmp_path: Pat
     fetched = _names(report["downloaded"])
     assert {
         "alpha-1.0-py3-none-any.whl",
-        "forky-2.0-py3-none-any.whl",
+        f"forky-{FORKY_HERE}-py3-none-any.whl",
         "sdisty-1.0.tar.gz",
         "direct-1.0-py3-none-any.whl",
         "extra_dep-1.0-py3-none-any.whl",
         "devtool-1.0-py3-none-any.whl",
     } <= fetched
-    assert "forky-1.0-py3-none-any.whl" not in fetched  # for Python < 3.11: not this target
+    assert f"forky-{FORKY_OTHER}-py3-none-any.whl" not in fetched  # the other Pythons' fork
     assert "minibackend-1.0-py3-none-any.whl" in fetched  # the project's build backend
     assert any("minibackend" in why for why in report["build_requirements"])
     for row in report["downloaded"]:

@@ -336,7 +336,15 @@ def registry(tmp_path: Path) -> Path:
 
 @pytest.mark.parametrize(
     ("json_api", "requires_python", "forky"),
-    [(True, ">=3.11", ["2.0"]), (False, ">=3.9", ["1.0", "2.0"])],
+    [
+        pytest.param(
+            True,
+            ">=3.11",
+            ["2.0"],
+            marks=pytest.mark.skipif(sys.version_info < (3, 11), reason="a project for 3.11+"),
+        ),
+        (False, ">=3.9", ["1.0", "2.0"]),
+    ],
 )
 def test_uv_locks_against_the_loopback_index(
     registry: Path, tmp_path: Path, json_api: bool, requires_python: str, forky: list[str]

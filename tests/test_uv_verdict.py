@@ -228,3 +228,16 @@ def test_an_explicit_python_wins_over_a_python_version_file(tmp_path: Path) -> N
     assert "1 served, 0 missing" in plan.stdout
     assert fetched.returncode == 0, fetched.stderr
     assert (out / "alpha-1.0-py3-none-any.whl").is_file()
+
+
+def test_the_dry_run_naming_the_interpreter_takes_the_users_own_frozen(tmp_path: Path) -> None:
+    """`lockshim sync -- --frozen`: the dry run that names the interpreter uv would use gets
+    `--frozen` once (uv refuses it twice, and the plan then judged for another Python)."""
+    from lockshim.uv import dry_run_command
+
+    project, env = _cached_app(tmp_path)
+    command = dry_run_command(Path(uv_bin()), ["--frozen", "--offline"])
+    assert command.count("--frozen") == 1 and command.count("--offline") == 1
+    ran = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True)
+    assert ran.returncode == 0, ran.stderr
+    assert f"interpreter at: {env['UV_PYTHON']}" in ran.stderr
