@@ -17,7 +17,7 @@ import bisect
 import functools
 import itertools
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 from urllib.parse import unquote, urlsplit
@@ -466,6 +466,16 @@ def _projects_named(filename: str) -> Iterator[str]:
 
 
 _NORMALIZE = re.compile(r"[-_.]+")
+
+
+def named(names: Collection[str]) -> Keep:
+    """Keep the entries whose file name is among ``names`` (and any entry without a location):
+    a lock read again for the files a run looked up by name."""
+
+    def keep(key: str | None, location: str | None, digest: str | None, size: str | None) -> bool:
+        return location is None or filename_of(key or "url", location) in names
+
+    return keep
 
 
 def _by_digest(digests: frozenset[str]) -> Keep:

@@ -98,14 +98,9 @@ def covered_files(
     """(file name, digest) -> the locked version, of each of ``files`` whose lock entry is a
     registry package the mirror stands in for. By entry, not by name: a fork locks one name at
     two versions, and one name may come from two registries (``--mirror-for`` one of them)."""
-    from lockshim.lock import filename_of, parse_lock
+    from lockshim.lock import named, parse_lock
 
-    names = {filename for filename, _ in files}
-
-    def keep(key: str | None, location: str | None, digest: str | None, size: str | None) -> bool:
-        return location is None or filename_of(key or "url", location) in names
-
-    lock = parse_lock(original, lock_path, keep=keep)
+    lock = parse_lock(original, lock_path, keep=named({filename for filename, _ in files}))
     return {
         (artifact.filename, artifact.digest): package.version
         for package in mirror.packages(lock)

@@ -500,16 +500,12 @@ def _linked(
     left to uv (the entry of that file name pinning the digest it was looked up by). The
     first reading of the lock kept only the entries a local file could serve; it is read
     again keeping those and the linked ones."""
-    from lockshim.lock import filename_of, parse_lock
+    from lockshim.lock import named, parse_lock
 
     if not by_name:
         return found.lock, {}
     names = {s.artifact.filename for s in found.result.served} | set(by_name)
-
-    def keep(key: str | None, location: str | None, digest: str | None, size: str | None) -> bool:
-        return location is None or filename_of(key or "url", location) in names
-
-    lock = parse_lock(found.original, found.project.lock_path, keep=keep)
+    lock = parse_lock(found.original, found.project.lock_path, keep=named(names))
     return lock, {
         (package.position, artifact.position): by_name[artifact.filename]
         for package in mirror.packages(lock)
