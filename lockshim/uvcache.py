@@ -103,9 +103,13 @@ def holds(
             except OSError:
                 unreadable = True
                 continue
-            if (value is None or value.encode() in record) and (
-                url is None or url.encode() in record
-            ):
+            # the digest or URL names the file; with neither, its name must (another version's
+            # record is not this file's)
+            if url is not None:
+                named = url.encode() in record
+            else:
+                named = value is not None or filename.encode() in record
+            if named and (value is None or value.encode() in record):
                 return True
             unreadable = unreadable or b".whl" not in record  # not a record as lockshim knows
         return None if unreadable else False

@@ -241,3 +241,18 @@ def test_the_dry_run_naming_the_interpreter_takes_the_users_own_frozen(tmp_path:
     ran = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True)
     assert ran.returncode == 0, ran.stderr
     assert f"interpreter at: {env['UV_PYTHON']}" in ran.stderr
+
+
+def test_a_record_of_another_version_does_not_count(tmp_path: Path) -> None:
+    """With neither a digest nor a URL to look for, a file counts as in uv's cache only by a
+    record that names it: alpha 1.0's record does not hold alpha 2.0."""
+    from lockshim import uvcache
+
+    folder = tmp_path / "cache" / "wheels-v5" / "pypi" / "alpha"
+    folder.mkdir(parents=True)
+    (folder / "1.0-py3-none-any.http").write_bytes(
+        b"\x00alpha-1.0-py3-none-any.whl\x00http://i/files/alpha-1.0-py3-none-any.whl"
+    )
+    cache = tmp_path / "cache"
+    assert uvcache.holds(cache, "alpha", "alpha-1.0-py3-none-any.whl", None) is True
+    assert uvcache.holds(cache, "alpha", "alpha-2.0-py3-none-any.whl", None) is False
