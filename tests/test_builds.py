@@ -277,17 +277,24 @@ def test_a_bundle_made_with_nothing_local_carries_what_builds_the_sdists_it_down
     assert imported.returncode == 0, imported.stderr
 
 
+def _locked_gamma(hatchling: Path, tmp_path: Path, folder: str) -> tuple[Path, Path, Path]:
+    """(an index folder with gamma's sdist, built with hatchling, and hatchling's wheels; that
+    sdist; a virtual project in ``folder`` needing gamma, locked against it)."""
+    registry = wheels_into(tmp_path / "registry", hatchling)
+    sdist = hatchling_sdist(registry, "gamma", "1.0")
+    project = make_project(tmp_path / folder, "virtual", ["gamma"], build_backend=None)
+    with serving(registry) as index:
+        uv_lock(project, index, clean_env(tmp_path / "lock"))
+    return registry, sdist, project
+
+
 def test_a_build_record_a_repository_carries_is_never_believed(
     hatchling_wheelhouse: Path, tmp_path: Path
 ) -> None:
     """A cloned repository's wheelhouse holds gamma's sdist, hatchling, and a build record
     claiming that another wheel (the attacker's) was built from that very sdist. Every cloned
     file is the user's own (0644): the record is still never believed; uv builds gamma."""
-    registry = wheels_into(tmp_path / "registry", hatchling_wheelhouse)
-    sdist = hatchling_sdist(registry, "gamma", "1.0")
-    project = make_project(tmp_path / "repo", "virtual", ["gamma"], build_backend=None)
-    with serving(registry) as index:
-        uv_lock(project, index, clean_env(tmp_path / "lock"))
+    registry, sdist, project = _locked_gamma(hatchling_wheelhouse, tmp_path, "repo")
     house = project / "wheelhouse"
     shutil.copytree(registry, house)
     evil = build_wheel(house, "gamma", "1.0", payload=b"PWNED = True\n")
@@ -385,11 +392,7 @@ def test_a_build_certain_to_fail_stops_before_uv(
     no hatchling, uv's cache is empty, the environment lacks gamma: uv would fail after making
     a .venv, so sync stops before uv and names the fetch command. Once gamma 1.0 is in the
     environment (it need not be built), the same sync goes ahead."""
-    registry = wheels_into(tmp_path / "registry", hatchling_wheelhouse)
-    sdist = hatchling_sdist(registry, "gamma", "1.0")
-    project = make_project(tmp_path / "virtual", "virtual", ["gamma"], build_backend=None)
-    with serving(registry) as index:
-        uv_lock(project, index, clean_env(tmp_path / "lock"))
+    registry, sdist, project = _locked_gamma(hatchling_wheelhouse, tmp_path, "virtual")
     wheelhouse = tmp_path / "sdists"
     wheelhouse.mkdir()
     shutil.copy(sdist, wheelhouse)

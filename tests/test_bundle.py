@@ -163,6 +163,18 @@ def _uv_wheel(folder: Path) -> Path:
     return path
 
 
+def _far_side(example: Path, tmp_path: Path) -> Path:
+    """The example's project files alone on the far side (no wheelhouse, none configured)."""
+    far = tmp_path / "far"
+    far.mkdir()
+    for name in ("pyproject.toml", "uv.lock"):
+        shutil.copy(example / name, far)
+    (far / "pyproject.toml").write_text(
+        (far / "pyproject.toml").read_text().replace('wheelhouses = ["wheelhouse"]', "")
+    )
+    return far
+
+
 def _bare_python_sync(
     python: Path,
     bundle: Path,
@@ -429,13 +441,7 @@ def test_the_far_side_asking_for_more_than_the_bundle_carries_is_told_before_uv(
         ["bundle", "-o", str(output), "--no-pip-cache"], example, clean_env(tmp_path / "make")
     )
     assert made.returncode == 0, made.stderr
-    far = tmp_path / "far"
-    far.mkdir()
-    for name in ("pyproject.toml", "uv.lock"):
-        shutil.copy(example / name, far)
-    (far / "pyproject.toml").write_text(
-        (far / "pyproject.toml").read_text().replace('wheelhouses = ["wheelhouse"]', "")
-    )
+    far = _far_side(example, tmp_path)
     original = (far / "uv.lock").read_bytes()
     result = lockshim(
         ["sync", "--no-pip-cache", "-w", str(output), *ARGS], far, clean_env(tmp_path / "far")
@@ -668,15 +674,8 @@ def test_a_self_contained_bundles_uv_planted_in_a_shared_cache_never_runs(
     _as_nobody("mkdir", "-p", str(planted.parent))
     _as_nobody("sh", "-c", f"printf '%s' \"$0\" > {planted} && chmod 755 {planted}", script)
     _as_nobody("ln", "-s", str(victim), str(shared / "uv-versions.json"))
-    _as_nobody("ln", "-s", str(victim), str(shared / ".uv-versions.json.lockshim-tmp"))
 
-    far = tmp_path / "far"
-    far.mkdir()
-    for name in ("pyproject.toml", "uv.lock"):
-        shutil.copy(example / name, far)
-    (far / "pyproject.toml").write_text(
-        (far / "pyproject.toml").read_text().replace('wheelhouses = ["wheelhouse"]', "")
-    )
+    far = _far_side(example, tmp_path)
     python = Path(sys.base_prefix) / "bin" / "python3"
     command = [str(python), "-I", "-S", str(bundle), "sync"]
     env = {
