@@ -466,9 +466,8 @@ def test_an_index_page_that_is_a_compression_bomb_is_refused(tmp_path: Path) -> 
     the lock's, which has no uv, then the bomb, as the configured and the last index.)"""
     import gzip
     import http.server
-    import threading
 
-    from support import LoopbackIndex, uv_lock
+    from support import LoopbackIndex, servers, uv_lock
 
     chunk = gzip.compress(b" " * (16 << 20), compresslevel=9)
     body = chunk * 64  # gzip members one after another: one stream to a reader
@@ -486,20 +485,14 @@ def test_an_index_page_that_is_a_compression_bomb_is_refused(tmp_path: Path) -> 
             self.wfile.write(body)
 
     registry, wheelhouse, project = _alpha_app(tmp_path)
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Bomb)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_address[1]}/simple"
     bundle = tmp_path / "app.pyz"
-    env = clean_env(tmp_path, UV_DEFAULT_INDEX=url, LOCKSHIM_UV_INDEX=url)
-    try:
-        with LoopbackIndex(registry) as index:
-            uv_lock(project, index.url, clean_env(tmp_path / "lock"))
-            made = _self_contained(
-                bundle, project, env, "--no-pip-cache", "-w", str(wheelhouse), offline=False
-            )
-    finally:
-        server.shutdown()
-        server.server_close()
+    with servers.handling(Bomb) as origin, LoopbackIndex(registry) as index:
+        url = f"{origin}/simple"
+        env = clean_env(tmp_path, UV_DEFAULT_INDEX=url, LOCKSHIM_UV_INDEX=url)
+        uv_lock(project, index.url, clean_env(tmp_path / "lock"))
+        made = _self_contained(
+            bundle, project, env, "--no-pip-cache", "-w", str(wheelhouse), offline=False
+        )
     assert made.returncode == 3, made.stderr
     assert f"{url}: the page is longer than {64 << 20} bytes: refused" in made.stderr
     assert not bundle.exists()

@@ -14,13 +14,12 @@ import json
 import os
 import shutil
 import subprocess
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from support import uv_bin
+from support import servers, uv_bin
 from support.projects import (
     BACKEND,
     build_wheel,
@@ -63,14 +62,8 @@ def _repository(base: Path, served: Path, name: str, subdirectory: str | None) -
 
 @contextmanager
 def _dumb_http(folder: Path) -> Iterator[str]:
-    handler = functools.partial(_Quiet, directory=str(folder))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with servers.handling(functools.partial(_Quiet, directory=str(folder))) as origin:
+        yield origin
 
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):

@@ -506,7 +506,6 @@ def test_with_a_mirror_a_build_requirement_comes_from_it_and_no_advice_says_othe
 def _serving_one_page(body: bytes, content_type: str) -> Iterator[str]:
     """A server on 127.0.0.1 that answers every project page with ``body``."""
     import http.server
-    import threading
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:
@@ -519,13 +518,8 @@ def _serving_one_page(body: bytes, content_type: str) -> Iterator[str]:
         def log_message(self, format: str, *args: object) -> None:
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/simple/"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with servers.handling(Handler) as origin:
+        yield f"{origin}/simple/"
 
 
 @pytest.mark.parametrize("verb", ["plan", "fetch", "sync"])

@@ -6,11 +6,13 @@ Nothing here reaches the network beyond 127.0.0.1.
 from __future__ import annotations
 
 import contextlib
+import http.server
 import socket
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 
@@ -34,6 +36,19 @@ def wait_for(port: int, process: subprocess.Popen[bytes], seconds: float, what: 
         if time.monotonic() > deadline or process.poll() is not None:
             raise ServerUnavailable(f"{what} did not start")
         time.sleep(0.1)
+
+
+@contextlib.contextmanager
+def handling(handler: Callable[..., http.server.BaseHTTPRequestHandler]) -> Iterator[str]:
+    """A threaded HTTP server on 127.0.0.1 answering with ``handler``, for as long as inside;
+    its origin (``http://127.0.0.1:PORT``)."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 @contextlib.contextmanager
