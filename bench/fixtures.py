@@ -7,7 +7,6 @@ import hashlib
 import http.server
 import random
 import sys
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -255,19 +254,24 @@ def loopback_index(files: Path) -> Iterator[str]:
 
         do_HEAD = do_GET
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/simple"
-    finally:
-        server.shutdown()
-        server.server_close()
+    _tests_support()
+    from support.servers import handling
+
+    with handling(Handler) as origin:
+        yield f"{origin}/simple"
+
+
+def _tests_support() -> None:
+    """Make the tests' support package (tests/support) importable."""
+    tests = str(Path(__file__).resolve().parents[1] / "tests")
+    if tests not in sys.path:
+        sys.path.insert(0, tests)
 
 
 @contextlib.contextmanager
 def pypiserver_on(folder: Path) -> Iterator[str]:
     """The tests' pypiserver (tests/support/servers.py); the row fails to set up without it."""
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    _tests_support()
     from support.servers import ServerUnavailable, pypiserver
 
     try:
