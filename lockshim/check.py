@@ -267,14 +267,16 @@ def _mirror_findings(lock: Lock, mirror: str) -> list[Finding]:
     """Artifacts at the configured mirror's origin whose package's registry is elsewhere: a
     lock left with mirror mode's URLs (a later `uv sync` would go to the mirror). Nothing when
     the mirror is the lock's own registry (a company's default index)."""
+    from lockshim.download import origin, redact
+
     found = []
-    home = _origin(mirror)
+    home = origin(mirror.strip())
     for package in lock.packages:
         source = package.source
-        if source is None or source.kind != "registry" or _origin(source.value) == home:
+        if source is None or source.kind != "registry" or origin(source.value) == home:
             continue
         for artifact in package.artifacts:
-            if artifact.url is not None and _origin(artifact.url) == home:
+            if artifact.url is not None and origin(artifact.url.strip()) == home:
                 found.append(
                     Finding(
                         lock.path,
@@ -282,19 +284,13 @@ def _mirror_findings(lock: Lock, mirror: str) -> list[Finding]:
                         package.name,
                         package.version,
                         "mirror-url",
-                        f"artifact URL is on the mirror {home} while its registry is "
-                        f"{source.value} (mirror mode's URL left in the lock)",
+                        f"artifact URL is on the mirror {redact(mirror.strip()).rstrip('/')} "
+                        f"while its registry is {source.value} (mirror mode's URL left in the "
+                        "lock)",
                         f"restore the committed lock ({_RESTORE_COMMITTED.format(lock.path.name)})",
                     )
                 )
     return found
-
-
-def _origin(url: str) -> str:
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url.strip())
-    return f"{parts.scheme.lower()}://{(parts.netloc.rpartition('@')[2]).lower()}"
 
 
 def _journal_only(lock: Lock) -> bool:
