@@ -10,7 +10,7 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
@@ -351,17 +351,10 @@ _FLAG_OPTIONS = {
 def export_args(sync_args: Sequence[str]) -> list[str]:
     """The `uv export` arguments that select what `uv sync SYNC_ARGS` would install."""
     result: list[str] = []
-    args = list(sync_args)
-    position = 0
-    while position < len(args):
-        name, equals, value = args[position].partition("=")
-        position += 1
+    for name, value, _ in _options(sync_args):
         if name in _FLAG_OPTIONS:
             result.append(_FLAG_OPTIONS[name])
-        elif name in _VALUE_OPTIONS:
-            if not equals and position < len(args):
-                value = args[position]
-                position += 1
+        elif name in _VALUE_OPTIONS and value is not None:
             result += [_VALUE_OPTIONS[name], value]
     return result
 
@@ -398,29 +391,41 @@ _LOCK_VALUE_OPTIONS = frozenset(
 _LOCK_FLAGS = frozenset(
     {"--no-cache", "-n", "--no-config", "--no-index", "--no-sources", "--preview", "--native-tls"}
 )
+#: Options that take a value, as far as lockshim reads `uv sync` arguments.
+_VALUED = frozenset(_VALUE_OPTIONS) | _LOCK_VALUE_OPTIONS
+_SHORT_VALUED = frozenset(name for name in _VALUED if len(name) == 2)
 
 
 def lock_check_args(sync_args: Sequence[str]) -> list[str]:
     """The `uv lock` options among ``sync_args`` (the rest choose what is installed)."""
-    result: list[str] = []
+    return [
+        token
+        for name, value, tokens in _options(sync_args)
+        if (name in _LOCK_FLAGS and value is None) or name in _LOCK_VALUE_OPTIONS
+        for token in tokens
+    ]
+
+
+def _options(sync_args: Sequence[str]) -> Iterator[tuple[str, str | None, list[str]]]:
+    """Each option of ``sync_args`` up to ``--``: (its name, its value or None, its tokens as
+    given), ``--name=value``, ``--name value`` and a short option's ``-p3.12`` alike."""
     args = list(sync_args)
     position = 0
     while position < len(args):
         arg = args[position]
         position += 1
         if arg == "--":
-            break
-        name, equals, _ = arg.partition("=")
-        if name in _LOCK_FLAGS and not equals:
-            result.append(arg)
-        elif name in _LOCK_VALUE_OPTIONS:
-            result.append(arg)
-            if not equals and position < len(args):
-                result.append(args[position])
-                position += 1
-        elif arg[:2] in ("-p", "-i", "-f") and len(arg) > 2 and not arg.startswith("--"):
-            result.append(arg)  # -p3.11
-    return result
+            return
+        name, equals, value = arg.partition("=")
+        if not equals and not arg.startswith("--") and arg[:2] in _SHORT_VALUED and arg[2:]:
+            yield arg[:2], arg[2:], [arg]  # -p3.12
+        elif equals or name not in _VALUED:
+            yield name, value if equals else None, [arg]
+        elif position < len(args):
+            yield name, args[position], [arg, args[position]]
+            position += 1
+        else:
+            yield name, None, [arg]
 
 
 def lock_check_command(uv: Path, project: Path, sync_args: Sequence[str]) -> list[str]:
@@ -441,18 +446,12 @@ def dry_run_command(uv: Path, sync_args: Sequence[str]) -> list[str]:
 
 def without_python(sync_args: Sequence[str]) -> list[str]:
     """``sync_args`` less any ``--python``/``-p`` (uv refuses the option twice)."""
-    result: list[str] = []
-    skip = False
-    for arg in sync_args:
-        if skip:
-            skip = False
-        elif arg in ("--python", "-p"):
-            skip = True
-        elif not arg.startswith(("--python=", "-p=")) and not (
-            arg.startswith("-p") and not arg.startswith("--") and len(arg) > 2
-        ):
-            result.append(arg)
-    return result
+    return [
+        token
+        for name, _, tokens in _options(sync_args)
+        if name not in ("--python", "-p")
+        for token in tokens
+    ]
 
 
 def no_interpreter(project_root: Path, uv: Path, sync_args: Sequence[str]) -> str | None:
