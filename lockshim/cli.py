@@ -14,8 +14,8 @@ from typing import Any, TypeVar
 import click
 
 from lockshim import __version__
-from lockshim.local import SourceOptions
 from lockshim.report import StderrReporter, guarded
+from lockshim.sources.local import SourceOptions
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -245,7 +245,7 @@ def sync(
     length of the run; uv.lock is put back byte for byte afterwards, whatever happens.
     Everything after `--` goes to `uv sync`.
     """
-    from lockshim.sync import sync as run_sync
+    from lockshim.commands.sync import sync as run_sync
 
     sys.exit(
         guarded(
@@ -280,8 +280,8 @@ def restore(project: Path | None, force: bool) -> None:
     locks), also when the lock itself was deleted.
     """
     from lockshim.project import find_project
-    from lockshim.shim import project_lock, shimmed_locks
-    from lockshim.shim import restore as run_restore
+    from lockshim.shim.journal import project_lock, shimmed_locks
+    from lockshim.shim.journal import restore as run_restore
 
     start = (project or Path.cwd()).absolute()
     locks = shimmed_locks(start)
@@ -330,7 +330,7 @@ def plan(
     Exit 0 when every file uv needs is local, 1 when some are missing (each named, with the
     file uv wants and its sha256).
     """
-    from lockshim.plan import run_plan
+    from lockshim.commands.plan import run_plan
 
     result = run_plan(
         project_dir=project,
@@ -362,7 +362,7 @@ def check(files: tuple[Path, ...], allow: tuple[str, ...], as_json: bool) -> Non
     clean, 1 with findings, 2 when a file cannot be read. For pre-commit: hook id
     `lockshim-check`.
     """
-    from lockshim.check import check as run_check
+    from lockshim.commands.check import check as run_check
     from lockshim.project import find_project
 
     paths = list(files) or [find_project().lock_path]
@@ -419,7 +419,7 @@ def fetch(
     here, plus what building the project and any sdist needs; with --python and
     --python-platform (both repeatable), for each target. Files already there are skipped.
     """
-    from lockshim.fetch import merged, run_fetch
+    from lockshim.commands.fetch import merged, run_fetch
 
     reporter = _reporter(quiet=as_json or quiet)
     progress = _download_bar() if not (as_json or quiet) and sys.stderr.isatty() else None
@@ -526,12 +526,12 @@ def bundle(
     Local sources are used first; what they lack is fetched. On the far side:
     `lockshim sync --wheelhouse FILE`. `--verify FILE` checks a bundle.
     """
-    from lockshim import bundle as bundles
+    from lockshim.commands import bundle as bundles
 
     if (output is None) == (verify_path is None):
         raise click.UsageError("give either -o FILE (to write a bundle) or --verify FILE.")
     if verify_path is not None:
-        from lockshim.sources.bundle import verify
+        from lockshim.sources.bundlefile import verify
 
         checked = verify(verify_path)
         click.echo(checked.text())

@@ -53,9 +53,9 @@ def run_sync(
     request: str | None = None,
 ) -> int:
     """`lockshim sync` with its command-line parameters, read here; the exit status."""
-    from lockshim.local import SourceOptions
+    from lockshim.commands.sync import sync
     from lockshim.report import StderrReporter, guarded
-    from lockshim.sync import sync
+    from lockshim.sources.local import SourceOptions
 
     def run() -> int:
         return sync(
@@ -133,7 +133,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 def _main(argv: Sequence[str] | None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     if args[:1] == ["sync"]:
-        from lockshim import resync
+        from lockshim.commands import resync
 
         resync.try_resync(args)  # returns only when something changed since the last sync
         params = parse_sync(args[1:])

@@ -57,9 +57,9 @@ def unpack_uv(bundle: Path) -> Path:
     from packaging.tags import sys_tags
     from packaging.utils import parse_wheel_filename
 
-    from lockshim.hashindex import sha256_file
     from lockshim.paths import user_cache_dir
-    from lockshim.sources.bundle import member_offset, read_manifest
+    from lockshim.sources.bundlefile import member_offset, read_manifest
+    from lockshim.sources.hashindex import sha256_file
 
     with open(bundle, "rb") as stream, zipfile.ZipFile(stream) as archive:
         manifest = read_manifest(archive, bundle)  # stored, bounded, every field checked
@@ -142,7 +142,7 @@ def _recorded(wheel: zipfile.ZipFile, name: str) -> str | None:
 def _unchanged(binary: Path, archive: zipfile.ZipFile, member: str) -> bool:
     """The uv binary unpacked before is still the one the bundle's uv wheel records (checked
     on every run: 0.04 s for uv 0.13.9's 38 MB; the folder is private, this is a second layer)."""
-    from lockshim.hashindex import sha256_file
+    from lockshim.sources.hashindex import sha256_file
 
     try:
         with archive.open(member) as stored, zipfile.ZipFile(stored) as wheel:

@@ -16,9 +16,9 @@ from support import uv_bin
 from support.projects import build_sdist, build_wheel, clean_env, git, serving, uv_lock, write
 
 from lockshim.atomic import atomic_write
-from lockshim.lock import read_lock
-from lockshim.rewrite import rewrite
-from lockshim.shim import _write_journal, journal_path
+from lockshim.lockfile.read import read_lock
+from lockshim.lockfile.rewrite import rewrite
+from lockshim.shim.journal import _write_journal, journal_path
 
 ROOT = Path(__file__).parent.parent
 

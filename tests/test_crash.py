@@ -212,7 +212,7 @@ def test_hand_edit_during_an_interrupted_shim(project: Path, standin: Path, tmp_
 
 def test_journal_without_a_shim_is_quietly_finished(project: Path, tmp_path: Path) -> None:
     """A crash between writing the journal and writing the shimmed lock."""
-    from lockshim.shim import journal_path, sha256_bytes
+    from lockshim.shim.journal import journal_path, sha256_bytes
 
     original = (project / "uv.lock").read_bytes()
     header = json.dumps(
@@ -362,7 +362,7 @@ def test_nothing_served_leaves_the_lock_alone(project: Path, standin: Path, tmp_
 
 def _journal_for(lock: Path, original: bytes, shimmed: bytes) -> None:
     """What a run killed while uv ran leaves: the journal, and ``lock`` holding ``shimmed``."""
-    from lockshim.shim import _write_journal, atomic_write
+    from lockshim.shim.journal import _write_journal, atomic_write
 
     atomic_write(lock, original, 0o644)
     _write_journal(lock, original, shimmed, 0o644, None)

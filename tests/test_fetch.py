@@ -297,7 +297,7 @@ def test_a_uv_build_project_needs_no_backend_wheel(
     copy: Path, index: LoopbackIndex, tmp_path: Path
 ) -> None:
     """uv builds `uv_build` projects itself; the index here has no uv_build at all."""
-    from lockshim.uv import uv_version
+    from lockshim.uv.runner import uv_version
 
     version = ".".join(map(str, uv_version(Path(uv_bin()))))
     _backend(copy, f'"uv_build>={version},<99"', "uv_build")

@@ -176,8 +176,8 @@ def test_a_bundle_without_the_locked_commit_is_never_used(
 
 
 def test_submodules_and_lfs_are_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from lockshim import gitsources
-    from lockshim.sources import LocalFile
+    from lockshim.sources import git as gitsources
+    from lockshim.sources.base import LocalFile
 
     monkeypatch.setenv("LOCKSHIM_CACHE_DIR", str(tmp_path / "cache"))
     work = tmp_path / "repo"
@@ -230,7 +230,7 @@ def test_git_sources_travel_inside_a_lockshim_bundle(
 
 
 def test_a_longer_repository_url_is_not_rewritten_to_a_served_copy(tmp_path: Path) -> None:
-    from lockshim import gitsources
+    from lockshim.sources import git as gitsources
 
     copy = tmp_path / "copy.git"
     env = gitsources.environment(

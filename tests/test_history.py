@@ -206,7 +206,7 @@ def test_requirements_spelled_otherwise_than_uv_records_them_are_not_stale(
     )
     assert synced.returncode == 0, synced.stderr
     imported = [line.rpartition("|")[2].strip() for line in synced.stderr.splitlines()]
-    assert "lockshim.freshness" in imported
+    assert "lockshim.lockfile.freshness" in imported
     assert "packaging.requirements" not in imported
     assert (project / "uv.lock").read_bytes() == original
 

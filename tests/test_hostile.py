@@ -20,8 +20,8 @@ import pytest
 from support import sha256_of
 from support.projects import clean_env, git, lockshim
 
-from lockshim.download import Credentials, _Refused, follow
 from lockshim.filenames import unsafe
+from lockshim.sources.download import Credentials, _Refused, follow
 
 JOURNAL = ".uv.lock.lockshim-journal"
 
@@ -337,7 +337,7 @@ def test_a_build_record_others_can_write_is_not_trusted(
 ) -> None:
     """lockshim's own record, in a cache folder others can write (a shared
     LOCKSHIM_CACHE_DIR), or replaced by a symlink, is not believed."""
-    from lockshim.built import read_provenance, record_built, record_path
+    from lockshim.sources.built import read_provenance, record_built, record_path
 
     monkeypatch.setenv("LOCKSHIM_CACHE_DIR", str(tmp_path / "cache"))
     folder = tmp_path / "wheels"
@@ -420,7 +420,7 @@ def test_a_cloned_pyproject_cannot_make_lockshim_read_the_whole_disk(
 def test_a_build_record_beside_the_wheels_is_never_read(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from lockshim.built import PROVENANCE, read_provenance, record_built
+    from lockshim.sources.built import PROVENANCE, read_provenance, record_built
 
     monkeypatch.setenv("LOCKSHIM_CACHE_DIR", str(tmp_path / "cache"))
     folder = tmp_path / "wheels"
@@ -440,7 +440,7 @@ def test_a_build_record_beside_the_wheels_is_never_read(
 
 
 def test_fetch_makes_its_destination_private_to_writes_under_umask_002(tmp_path: Path) -> None:
-    from lockshim.download import Credentials, fetch_all
+    from lockshim.sources.download import Credentials, fetch_all
 
     old = os.umask(0o002)
     try:
@@ -455,10 +455,10 @@ def test_built_wheels_are_not_claimed_for_a_lock_read_the_slow_way(
 ) -> None:
     """The tomlkit path does not add wheels, so sync must not say it installed one."""
     monkeypatch.setenv("LOCKSHIM_CACHE_DIR", str(tmp_path / "cache"))
-    from lockshim.built import record_built, served_built
-    from lockshim.local import Found
-    from lockshim.lock import parse_lock
-    from lockshim.match import match
+    from lockshim.lockfile.read import parse_lock
+    from lockshim.sources.built import record_built, served_built
+    from lockshim.sources.local import Found
+    from lockshim.sources.match import match
     from lockshim.sources.wheelhouse import Wheelhouse
 
     folder = tmp_path / "wheels"

@@ -10,9 +10,9 @@ from pathlib import Path
 from support import sha256_of
 from support.projects import build_wheel
 
-from lockshim.lock import parse_lock
-from lockshim.match import match
-from lockshim.sources import LocalFile
+from lockshim.lockfile.read import parse_lock
+from lockshim.sources.base import LocalFile
+from lockshim.sources.match import match
 
 PACKAGE = Path(__file__).resolve().parent.parent / "lockshim"
 
@@ -52,7 +52,9 @@ def _module(path: Path) -> str:
 
 def test_every_form_of_import_is_read() -> None:
     graph = {_module(p): _runtime_imports(p) for p in PACKAGE.rglob("*.py")}
-    assert "lockshim.bundle" in graph["lockshim.cli"]  # `from lockshim import bundle as ...`
+    assert (
+        "lockshim.commands.bundle" in graph["lockshim.cli"]
+    )  # `from lockshim import bundle as ...`
     assert "lockshim.entry" in graph["lockshim.selfcontained"]  # inside a function
 
 
@@ -72,7 +74,7 @@ def test_no_import_cycles() -> None:
 
 
 def test_lockshim_sync_starts_without_click() -> None:
-    code = "import sys, lockshim.entry, lockshim.sync; print('click' in sys.modules)"
+    code = "import sys, lockshim.entry, lockshim.commands.sync; print('click' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.stdout.strip() == "False", result.stderr
 
@@ -84,7 +86,7 @@ class Stash:
     rank = 1
 
     def __init__(self, root: Path) -> None:
-        from lockshim.hashindex import HashIndex
+        from lockshim.sources.hashindex import HashIndex
 
         self.root = root
         self.index = HashIndex(root, None)

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from lockshim._compat import tomllib
 from lockshim.errors import LockError
-from lockshim.lock import Package, _packages, _scan_only, parse_lock, read_lock
+from lockshim.lockfile.read import Package, _packages, _scan_only, parse_lock, read_lock
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "locks"
 LOCKS = sorted(FIXTURES.glob("*.lock"))

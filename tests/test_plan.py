@@ -23,9 +23,9 @@ from support.projects import (
     serving,
 )
 
-from lockshim.hashindex import INDEX_NAME
-from lockshim.local import SourceOptions, find_local
 from lockshim.project import find_project
+from lockshim.sources.hashindex import INDEX_NAME
+from lockshim.sources.local import SourceOptions, find_local
 from lockshim.sources.pipcache import PipCache, pip_cache_dir
 from lockshim.sources.wheelhouse import Wheelhouse
 

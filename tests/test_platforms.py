@@ -12,7 +12,7 @@ from pathlib import Path, PureWindowsPath
 import pytest
 
 from lockshim import atomic
-from lockshim.rewrite import file_url
+from lockshim.lockfile.rewrite import file_url
 
 ROOT = Path(__file__).resolve().parent.parent
 

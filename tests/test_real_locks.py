@@ -19,12 +19,12 @@ from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 from support.uvenv import uv_bin
 
-from lockshim import freshness
-from lockshim.check import check
-from lockshim.lock import Lock, read_lock
-from lockshim.mirror import Mirror, covered_files
-from lockshim.rewrite import rewrite
-from lockshim.shim import shimmed
+from lockshim.commands.check import check
+from lockshim.lockfile import freshness
+from lockshim.lockfile.read import Lock, read_lock
+from lockshim.lockfile.rewrite import rewrite
+from lockshim.shim.journal import shimmed
+from lockshim.sources.mirror import Mirror, covered_files
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "real-locks"
 

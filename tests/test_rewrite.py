@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from pytest_regressions.file_regression import FileRegressionFixture
 
 from lockshim.errors import LockError
-from lockshim.lock import Lock, parse_lock, read_lock
-from lockshim.rewrite import file_url, rewrite
+from lockshim.lockfile.read import Lock, parse_lock, read_lock
+from lockshim.lockfile.rewrite import file_url, rewrite
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "locks"
 LOCKS = sorted(FIXTURES.glob("*.lock"))
@@ -137,7 +137,7 @@ def test_a_tomlkit_rewrite_that_would_change_more_is_refused(
 ) -> None:
     lock = read_lock(FIXTURES / "hand-edited.lock")
     assert not lock.fast
-    import lockshim.rewrite as module
+    from lockshim.lockfile import rewrite as module
 
     real = module._through_tomlkit
     monkeypatch.setattr(
@@ -173,7 +173,7 @@ def test_a_direct_url_sdist_in_a_hand_edited_lock_becomes_a_path_source() -> Non
 
 
 def test_a_url_with_a_slash_in_its_query_is_still_matched_by_name(tmp_path: Path) -> None:
-    from lockshim.local import _could_serve
+    from lockshim.sources.local import _could_serve
     from lockshim.sources.wheelhouse import Wheelhouse
 
     house = tmp_path / "wheels"

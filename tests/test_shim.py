@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lockshim.errors import Interrupted, LockshimError, RestoreConflict
-from lockshim.shim import (
+from lockshim.shim.journal import (
     _write_journal,
     atomic_write,
     journal_path,
@@ -320,7 +320,7 @@ def test_no_journal_is_left_when_the_journal_cannot_be_written(
 ) -> None:
     """No hard links, then no space for the journal with the bytes: the header-only journal
     written first goes too, uv.lock is untouched, and the message says so."""
-    import lockshim.shim as shim_module
+    from lockshim.shim import journal as shim_module
 
     def no_links(*args: object, **kwargs: object) -> None:
         raise OSError(1, "Operation not permitted")
@@ -347,7 +347,7 @@ def test_no_journal_is_left_when_the_journal_cannot_be_written(
 def test_when_undoing_a_failed_write_fails_too_the_journal_is_named(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import lockshim.shim as shim_module
+    from lockshim.shim import journal as shim_module
 
     lock = tmp_path / "uv.lock"
     lock.write_bytes(b"original")

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from lockshim.simple import IndexFile, PageError, listing, parse
+from lockshim.sources.simple import IndexFile, PageError, listing, parse
 
 PAGE = "https://mirror.example/pypi/simple/alpha/"
 
@@ -136,7 +136,7 @@ def test_a_page_listing_too_many_files_is_refused_before_it_is_parsed(
 ) -> None:
     """The caps on one page, lowered to test them on small pages: the files are counted in
     the bytes before any object is made; one line says why."""
-    from lockshim import simple
+    from lockshim.sources import simple
 
     monkeypatch.setattr(simple, "FILES_LIMIT", 10)
     entries = ",".join(f'{{"url": "f/x-{i}.whl"}}' for i in range(11))
@@ -154,7 +154,7 @@ def test_a_page_listing_too_many_files_is_refused_before_it_is_parsed(
 def test_nameless_entries_are_named_by_their_url_without_reading_them() -> None:
     """An entry without "filename" is listed under its URL's last part (percent-decoded), and
     read in full only when asked for."""
-    from lockshim import simple
+    from lockshim.sources import simple
 
     page = b'{"files": [{"url": "../../f/x-1.0-py3-none-any.whl#sha256=ab"}]}'
     found = simple.listing(page, simple.JSON_TYPE, "http://h/simple/x/")

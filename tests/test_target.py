@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from lockshim.errors import UsageError
-from lockshim.select import select
-from lockshim.target import Target, for_platform, for_python, probe
-from lockshim.uv import export_args
+from lockshim.uv.runner import export_args
+from lockshim.uv.select import select
+from lockshim.uv.target import Target, for_platform, for_python, probe
 
 
 @pytest.fixture(scope="module")
@@ -159,7 +159,7 @@ def test_the_interpreter_lockshim_runs_on_answers_the_probe_in_process_as_it_wou
     import json
     import subprocess
 
-    from lockshim import target as targets
+    from lockshim.uv import target as targets
 
     apart = subprocess.run(
         [sys.executable, "-I", "-c", targets._PROBE], capture_output=True, text=True, check=True

@@ -233,7 +233,7 @@ def test_an_explicit_python_wins_over_a_python_version_file(tmp_path: Path) -> N
 def test_the_dry_run_naming_the_interpreter_takes_the_users_own_frozen(tmp_path: Path) -> None:
     """`lockshim sync -- --frozen`: the dry run that names the interpreter uv would use gets
     `--frozen` once (uv refuses it twice, and the plan then judged for another Python)."""
-    from lockshim.uv import dry_run_command
+    from lockshim.uv.runner import dry_run_command
 
     project, env = _cached_app(tmp_path)
     command = dry_run_command(Path(uv_bin()), ["--frozen", "--offline"])
@@ -246,7 +246,7 @@ def test_the_dry_run_naming_the_interpreter_takes_the_users_own_frozen(tmp_path:
 def test_a_record_of_another_version_does_not_count(tmp_path: Path) -> None:
     """With neither a digest nor a URL to look for, a file counts as in uv's cache only by a
     record that names it: alpha 1.0's record does not hold alpha 2.0."""
-    from lockshim import uvcache
+    from lockshim.uv import cache as uvcache
 
     folder = tmp_path / "cache" / "wheels-v5" / "pypi" / "alpha"
     folder.mkdir(parents=True)

@@ -9,7 +9,7 @@ import urllib.request
 
 from common import WORK, Row, paired
 
-from lockshim.simple import JSON_TYPE, listing
+from lockshim.sources.simple import JSON_TYPE, listing
 
 URL = "https://pypi.org/simple/pydantic-core/"
 

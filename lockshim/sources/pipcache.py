@@ -13,9 +13,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lockshim.hashindex import HashIndex
 from lockshim.paths import user_cache_base
-from lockshim.sources import PIP_CACHE, LocalFile
+from lockshim.sources.base import PIP_CACHE, LocalFile
+from lockshim.sources.hashindex import HashIndex
 from lockshim.sources.walk import OnSkip, walk
 
 if TYPE_CHECKING:

@@ -6,12 +6,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lockshim.hashindex import HashIndex
-from lockshim.sources import WHEELHOUSE, LocalFile
+from lockshim.sources.base import WHEELHOUSE, LocalFile
+from lockshim.sources.hashindex import HashIndex
 from lockshim.sources.walk import OnSkip, walk
 
 if TYPE_CHECKING:
-    from lockshim.download import Outcome
+    from lockshim.sources.download import Outcome
 
 
 class Wheelhouse:

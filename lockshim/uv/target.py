@@ -132,7 +132,7 @@ def _cpython_tags(
 def _dry_run_interpreter(project_root: Path, uv: Path, sync_args: Sequence[str]) -> Path | None:
     import re
 
-    from lockshim.uv import answer, dry_run_command
+    from lockshim.uv.runner import answer, dry_run_command
 
     try:
         result = answer(dry_run_command(uv, sync_args), project_root)

@@ -14,16 +14,16 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
-from lockshim import uv as uvmod
 from lockshim.atomic import atomic_write
-from lockshim.local import Found
-from lockshim.match import Served
 from lockshim.paths import user_cache_dir
 from lockshim.report import Reporter
+from lockshim.sources.local import Found
+from lockshim.sources.match import Served
 from lockshim.trust import private_folder, read_private
+from lockshim.uv import runner as uvmod
 
 if TYPE_CHECKING:
-    from lockshim.plan import Plan
+    from lockshim.commands.plan import Plan
 
 #: Changed whenever what a memo holds changes meaning (2: the lock's own file names; 3: the
 #: sdists whose build lacks a requirement).
@@ -136,7 +136,7 @@ def advise(
             tuple((str(r), str(n), str(v)) for r, n, v in data["sdist_builds"]),
         )
     except (OSError, ValueError, TypeError, KeyError):
-        from lockshim.plan import plan_for  # packaging and uv export: only when needed
+        from lockshim.commands.plan import plan_for
 
         try:
             plan = plan_for(found, uv, uv_args)

@@ -22,24 +22,22 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
-from lockshim import __version__, freshness, gitsources
-from lockshim import target as targets
-from lockshim.builds import SDIST_SUFFIXES, BuildPlan
-from lockshim.download import Outcome, redact
+from lockshim import __version__
+from lockshim.commands.session import prepared
 from lockshim.errors import LockshimError
 from lockshim.filenames import unsafe
-from lockshim.hashindex import sha256_file
-from lockshim.local import Found, SourceOptions, find_local
+from lockshim.lockfile import freshness
+from lockshim.plan.builds import SDIST_SUFFIXES, BuildPlan
 from lockshim.report import Reporter
-from lockshim.session import prepared
-from lockshim.simple import IndexFile
-from lockshim.sources import LocalFile
-from lockshim.sources.bundle import (
-    FILES,
-    MANIFEST,
-    MANIFEST_FORMAT,
-)
-from lockshim.staging import copy_bytes
+from lockshim.shim.staging import copy_bytes
+from lockshim.sources import git as gitsources
+from lockshim.sources.base import LocalFile
+from lockshim.sources.bundlefile import FILES, MANIFEST, MANIFEST_FORMAT
+from lockshim.sources.download import Outcome, redact
+from lockshim.sources.hashindex import sha256_file
+from lockshim.sources.local import Found, SourceOptions, find_local
+from lockshim.sources.simple import IndexFile
+from lockshim.uv import target as targets
 
 
 class Target(NamedTuple):
@@ -106,8 +104,8 @@ def make_bundle(
     on_done: Callable[[Outcome, int, int], None] | None = None,
 ) -> BundleReport:
     """Write the bundle: local files first, then `fetch` for what the targets still lack."""
-    from lockshim.fetch import run_fetch
-    from lockshim.plan import plan_for
+    from lockshim.commands.fetch import run_fetch
+    from lockshim.commands.plan import plan_for
 
     output = output.absolute()
     _refuse_to_overwrite(output)
@@ -258,7 +256,7 @@ def _seed_built(found: Found, work: Path) -> dict[str, str]:
     records), copied in checked: wheel file name -> the sdist's digest. Carried only by a
     self-contained bundle, whose far side runs the bundle's own code and so may believe its
     record; any other reader of a bundle builds the sdist."""
-    from lockshim.built import served_built
+    from lockshim.sources.built import served_built
 
     carried = {}
     for built in served_built(found).values():
@@ -341,7 +339,7 @@ def _uv_wheels(
     had."""
     from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
-    from lockshim.builds import read_names
+    from lockshim.plan.builds import read_names
 
     version = ".".join(map(str, uv_version))
     names = read_names(found.files)
@@ -428,8 +426,8 @@ def _uv_from_index(
     """The uv wheel for ``environment`` from the first index whose uv page lists one (its
     digest checked while it streams); else None and why. ``listed`` remembers each index's
     answer across targets."""
-    from lockshim.download import Downloader, PageFailure, Wanted, credentials_for
-    from lockshim.simple import ACCEPT, PAGE_LIMIT, PageError, parse, project_url
+    from lockshim.sources.download import Downloader, PageFailure, Wanted, credentials_for
+    from lockshim.sources.simple import ACCEPT, PAGE_LIMIT, PageError, parse, project_url
 
     downloader = Downloader(folder, credentials_for(found.project), 1)
     reasons = []

@@ -29,10 +29,10 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from lockshim.errors import LockshimError
 from lockshim.filenames import unsafe
-from lockshim.lock import Lock
+from lockshim.lockfile.read import Lock
 from lockshim.paths import user_cache_dir
-from lockshim.sources import LocalFile
-from lockshim.staging import copy_out
+from lockshim.shim.staging import copy_out
+from lockshim.sources.base import LocalFile
 
 BUNDLE_SUFFIX = ".bundle"
 _COMMIT = re.compile(r"[0-9a-f]{40}([0-9a-f]{24})?\Z")  # SHA-1 or SHA-256 object ids
@@ -402,6 +402,6 @@ def fetch_bundle(pin: GitPin, dest: Path) -> str:
 
 
 def _redact(url: str) -> str:
-    from lockshim.download import redact
+    from lockshim.sources.download import redact
 
     return redact(url)

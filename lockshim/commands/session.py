@@ -7,10 +7,10 @@ import contextlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from lockshim import uv as uvmod
 from lockshim.project import Project, find_project, script_project
 from lockshim.report import Reporter
-from lockshim.shim import project_lock, restore, signals_raise
+from lockshim.shim.journal import project_lock, restore, signals_raise
+from lockshim.uv import runner as uvmod
 
 
 @contextlib.contextmanager

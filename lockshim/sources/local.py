@@ -7,16 +7,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from lockshim.errors import LockshimError
-from lockshim.lock import Keep, Lock, filename_of, parse_lock, read_header
-from lockshim.match import MatchResult, OnHash, match
+from lockshim.lockfile.read import Keep, Lock, filename_of, parse_lock, read_header
 from lockshim.project import Project, mirror_url, wheelhouses
-from lockshim.sources import FileSource, LocalFile
+from lockshim.sources.base import FileSource, LocalFile
+from lockshim.sources.match import MatchResult, OnHash, match
 from lockshim.sources.pipcache import PipCache, pip_cache_dir
 from lockshim.sources.wheelhouse import Wheelhouse
 from lockshim.trust import open_to_others
 
 if TYPE_CHECKING:
-    from lockshim.mirror import Mirror
+    from lockshim.sources.mirror import Mirror
 
 
 class SourceOptions(NamedTuple):
@@ -32,7 +32,7 @@ class SourceOptions(NamedTuple):
         url = mirror_url(self.mirror, project)
         if url is None:
             return None  # the usual case: lockshim.mirror (packaging, urllib3) is not imported
-        from lockshim.mirror import resolve
+        from lockshim.sources.mirror import resolve
 
         return resolve(url, self.mirror_for)
 
@@ -117,7 +117,7 @@ def gather(
     sources: list[FileSource] = []
     for folder in wheelhouses(options.wheelhouses, project):
         if folder.is_file():  # a bundle (zipfile and json: only when one is given)
-            from lockshim.sources.bundle import BundleSource
+            from lockshim.sources.bundlefile import BundleSource
 
             sources.append(BundleSource(folder, on_skip))
         else:

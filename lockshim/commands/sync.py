@@ -8,23 +8,25 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lockshim import freshness, gitsources, resync
-from lockshim import uv as uvmod
-from lockshim.advice import Advice, advise, ask_plan_ahead
-from lockshim.advice import places as advice_places
-from lockshim.built import planted_records, served_built
+from lockshim.commands import resync
+from lockshim.commands.session import prepared
 from lockshim.errors import LockshimError
-from lockshim.local import Found, SourceOptions, find_local
-from lockshim.lock import PROJECT_SOURCES, Lock
+from lockshim.lockfile import freshness
+from lockshim.lockfile.read import PROJECT_SOURCES, Lock
+from lockshim.lockfile.rewrite import rewrite
+from lockshim.plan.advice import Advice, advise, ask_plan_ahead
+from lockshim.plan.advice import places as advice_places
 from lockshim.report import Reporter
-from lockshim.rewrite import rewrite
-from lockshim.session import prepared
-from lockshim.shim import marked, shimmed
-from lockshim.sources import PIP_CACHE
-from lockshim.staging import staged
+from lockshim.shim.journal import marked, shimmed
+from lockshim.shim.staging import staged
+from lockshim.sources import git as gitsources
+from lockshim.sources.base import PIP_CACHE
+from lockshim.sources.built import planted_records, served_built
+from lockshim.sources.local import Found, SourceOptions, find_local
+from lockshim.uv import runner as uvmod
 
 if TYPE_CHECKING:
-    from lockshim.mirror import Mirror, Pages
+    from lockshim.sources.mirror import Mirror, Pages
 
 
 def summary(
@@ -161,7 +163,7 @@ def _pyprojects(found: Found) -> dict[Path, str]:
 
 def _watched(found: Found, uv: uvmod.Uv, project_dir: Path | None) -> list[str]:
     """The files an unchanged re-sync depends on (lockshim.resync compares their stat)."""
-    from lockshim.shim import journal_path
+    from lockshim.shim.journal import journal_path
 
     lock = found.project.lock_path
     paths = [lock, journal_path(lock), uv.path, found.project.root / ".python-version"]
@@ -328,9 +330,9 @@ def _prefetch(found: Found, mirror: Mirror, uv: uvmod.Uv, uv_args: Sequence[str]
     will most likely find missing)."""
     from packaging.utils import canonicalize_name
 
-    from lockshim import uvcache
-    from lockshim.download import credentials_for
-    from lockshim.mirror import prefetch
+    from lockshim.sources.download import credentials_for
+    from lockshim.sources.mirror import prefetch
+    from lockshim.uv import cache as uvcache
 
     served = found.result.served_packages
     cache = uvcache.cache_dir(uv.path, uv_args)
@@ -378,8 +380,8 @@ def _from_mirror(
     (by file name, checked by digest): (the names of those downloaded into its private folder,
     file name -> the mirror's URL of each left for uv to download itself). A file the mirror
     lacks, or lists with other bytes, stops the run before uv."""
-    from lockshim.download import Wanted, credentials_for
-    from lockshim.mirror import covered_files, fetch_into, remember_links
+    from lockshim.sources.download import Wanted, credentials_for
+    from lockshim.sources.mirror import covered_files, fetch_into, remember_links
 
     missing = {(m[1], m[2]) for m in advice.missing_files if m[2] is not None}
     versions = covered_files(mirror, found.original, found.project.lock_path, missing)
@@ -446,8 +448,8 @@ def _kept_links(
 ) -> dict[str, str]:
     """The missing files an earlier sync left uv to download from the mirror and uv's cache
     still holds under that URL: file name -> URL (linked again, with no page read)."""
-    from lockshim import uvcache
-    from lockshim.mirror import remembered_links
+    from lockshim.sources.mirror import remembered_links
+    from lockshim.uv import cache as uvcache
 
     links = remembered_links(mirror) if advice.missing_files else {}
     if not links:
@@ -500,7 +502,7 @@ def _linked(
     left to uv (the entry of that file name pinning the digest it was looked up by). The
     first reading of the lock kept only the entries a local file could serve; it is read
     again keeping those and the linked ones."""
-    from lockshim.lock import named, parse_lock
+    from lockshim.lockfile.read import named, parse_lock
 
     if not by_name:
         return found.lock, {}
@@ -539,7 +541,7 @@ def _stop_if_a_build_fails(
     from packaging.requirements import InvalidRequirement, Requirement
     from packaging.utils import canonicalize_name
 
-    from lockshim import uvcache
+    from lockshim.uv import cache as uvcache
 
     cache = uvcache.cache_dir(uv.path, uv_args)
     if cache is not None and not uvcache.known_layout(cache):
@@ -590,7 +592,7 @@ def _held(uv: uvmod.Uv, uv_args: Sequence[str], advice: Advice) -> dict[str, boo
     """File name -> whether uv's cache holds each missing file (None: lockshim cannot tell)."""
     if not advice.missing_files:
         return {}
-    from lockshim import uvcache
+    from lockshim.uv import cache as uvcache
 
     cache = uvcache.cache_dir(uv.path, uv_args)
     if cache is None:  # --no-cache: uv keeps nothing to take
@@ -633,7 +635,7 @@ def _stop_if_hopeless(
                 "and says."
             )
         return
-    from lockshim import uvcache
+    from lockshim.uv import cache as uvcache
 
     cache = uvcache.cache_dir(uv.path, uv_args)
     where = f"uv's cache ({cache})" if cache is not None else "uv's cache (--no-cache: none)"
@@ -649,7 +651,7 @@ def _way_on(found: Found, uv_args: Sequence[str], online: bool, target: str = ""
     (``target``: the environment this sync is for, as the plan named it)."""
     import re
 
-    from lockshim.sources.bundle import BundleSource
+    from lockshim.sources.bundlefile import BundleSource
 
     args = " ".join(a for a in uv_args if a != "--frozen")
     bundles = [s for s in found.sources if isinstance(s, BundleSource)]

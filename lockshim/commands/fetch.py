@@ -20,10 +20,14 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from lockshim import gitsources
-from lockshim import uv as uvmod
 from lockshim._compat import tomllib
-from lockshim.builds import (
+from lockshim.commands.plan import resolve_target
+from lockshim.commands.session import prepared
+from lockshim.digests import from_hashes, sha256_hex
+from lockshim.errors import LockshimError
+from lockshim.filenames import require_plain
+from lockshim.paths import user_cache_dir
+from lockshim.plan.builds import (
     SDIST_SUFFIXES,
     Need,
     build_constraints,
@@ -31,22 +35,25 @@ from lockshim.builds import (
     local_needs,
     sdist_needs,
 )
-from lockshim.digests import from_hashes, sha256_hex
-from lockshim.download import Credentials, Outcome, Wanted, credentials_for, fetch_all, redact
-from lockshim.errors import LockshimError
-from lockshim.filenames import require_plain
-from lockshim.mirror import Mirror
-from lockshim.mirror import resolve as resolve_mirror
-from lockshim.paths import user_cache_dir
-from lockshim.plan import resolve_target
 from lockshim.project import mirror_url as project_mirror
 from lockshim.report import Reporter
-from lockshim.select import entry_filename, export, select
-from lockshim.session import prepared
-from lockshim.shim import signals_raise
-from lockshim.sources import LocalFile
+from lockshim.shim.journal import signals_raise
+from lockshim.sources import git as gitsources
+from lockshim.sources.base import LocalFile
+from lockshim.sources.download import (
+    Credentials,
+    Outcome,
+    Wanted,
+    credentials_for,
+    fetch_all,
+    redact,
+)
+from lockshim.sources.mirror import Mirror
+from lockshim.sources.mirror import resolve as resolve_mirror
 from lockshim.sources.wheelhouse import Wheelhouse, remember_downloads
-from lockshim.target import Target, project_interpreter
+from lockshim.uv import runner as uvmod
+from lockshim.uv.select import entry_filename, export, select
+from lockshim.uv.target import Target, project_interpreter
 
 
 class Report(NamedTuple):
@@ -251,8 +258,8 @@ def _through_mirror(
     up by name, digest compared), and a failure for each file it cannot serve."""
     from packaging.utils import canonicalize_name
 
-    from lockshim.download import Downloader
-    from lockshim.mirror import lookup, redirected
+    from lockshim.sources.download import Downloader
+    from lockshim.sources.mirror import lookup, redirected
 
     index = {
         canonicalize_name(str(p.get("name"))): p.get("index") for p in exported.get("packages", [])
@@ -527,8 +534,8 @@ def _build_wheels(
     import shutil
     import tempfile
 
-    from lockshim.built import read_provenance, record_built
     from lockshim.digests import of_file
+    from lockshim.sources.built import read_provenance, record_built
 
     done = read_provenance(dest)
     built, failures = [], []

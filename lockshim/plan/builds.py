@@ -28,12 +28,12 @@ from packaging.utils import (
 from packaging.version import InvalidVersion, Version
 
 from lockshim.filenames import unsafe
-from lockshim.sources import LocalFile
-from lockshim.target import Target
+from lockshim.sources.base import LocalFile
+from lockshim.uv.target import Target
 
 if TYPE_CHECKING:
-    from lockshim.gitsources import GitServed
-    from lockshim.hashindex import HashIndex
+    from lockshim.sources.git import GitServed
+    from lockshim.sources.hashindex import HashIndex
 
 from lockshim._compat import tomllib
 
@@ -139,7 +139,7 @@ def git_needs(
     served: Sequence[GitServed], copies: Mapping[str, Path], uv_version: Sequence[int]
 ) -> list[Need]:
     """What building each served git checkout needs, read from its commit."""
-    from lockshim.gitsources import pyproject
+    from lockshim.sources.git import pyproject
 
     needs: list[Need] = []
     for item in served:

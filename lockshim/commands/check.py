@@ -19,9 +19,9 @@ from typing import NamedTuple
 from packaging.utils import canonicalize_name
 
 from lockshim.errors import LockshimError
-from lockshim.lock import Lock, Package, read_lock
+from lockshim.lockfile.read import Lock, Package, read_lock
 from lockshim.project import MIRROR_ENV, read_settings
-from lockshim.shim import MARKER, foreign, journal_path, marker_count
+from lockshim.shim.journal import MARKER, foreign, journal_path, marker_count
 
 CLEAN, FINDINGS, UNREADABLE = 0, 1, 2
 
@@ -172,8 +172,8 @@ def _bundle_findings(path: Path) -> list[Finding]:
     """A lockshim bundle: every member against its manifest, and the lock it carries."""
     import zipfile
 
-    from lockshim.lock import parse_lock
-    from lockshim.sources.bundle import LOCK_LIMIT, read_manifest, read_stored, verify
+    from lockshim.lockfile.read import parse_lock
+    from lockshim.sources.bundlefile import LOCK_LIMIT, read_manifest, read_stored, verify
 
     verified = verify(path)
     findings = [
@@ -267,7 +267,7 @@ def _mirror_findings(lock: Lock, mirror: str) -> list[Finding]:
     """Artifacts at the configured mirror's origin whose package's registry is elsewhere: a
     lock left with mirror mode's URLs (a later `uv sync` would go to the mirror). Nothing when
     the mirror is the lock's own registry (a company's default index)."""
-    from lockshim.download import origin, redact
+    from lockshim.sources.download import origin, redact
 
     found = []
     home = origin(mirror.strip())
@@ -297,7 +297,7 @@ def _journal_only(lock: Lock) -> bool:
     """The lock holds the journal's original bytes: only the journal is left to clear."""
     import hashlib
 
-    from lockshim.shim import Journal
+    from lockshim.shim.journal import Journal
 
     try:
         journal = Journal.read(journal_path(lock.path), lock.path)

@@ -12,12 +12,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from lockshim import uv as uvmod
 from lockshim._compat import tomllib
 from lockshim.digests import from_hashes
 from lockshim.errors import LockshimError
-from lockshim.lock import filename_of
-from lockshim.target import Target
+from lockshim.lockfile.read import filename_of
+from lockshim.uv import runner as uvmod
+from lockshim.uv.target import Target
 
 
 class Selected(NamedTuple):

@@ -25,10 +25,10 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from lockshim.lock import PROJECT_SOURCES
+from lockshim.lockfile.read import PROJECT_SOURCES
 
 if TYPE_CHECKING:
-    from lockshim.lock import Lock
+    from lockshim.lockfile.read import Lock
 
 from lockshim._compat import tomllib
 
@@ -372,7 +372,7 @@ class Verdict(NamedTuple):
 def ask_ahead(lock_path: Path, uv: Path, uv_args: Sequence[str]) -> None:
     """Start uv's own check of the lock now, while the local files are looked for."""
     if "--frozen" not in uv_args and lock_path.name == "uv.lock":
-        from lockshim import uv as uvmod
+        from lockshim.uv import runner as uvmod
 
         uvmod.ask_ahead(uvmod.lock_check_command(uv, lock_path.parent, uv_args))
 
@@ -428,7 +428,7 @@ class _Said(NamedTuple):
 
 def _uv_says(lock_path: Path, uv: Path, uv_args: Sequence[str]) -> _Said | None:
     """uv's verdict on the lock (None: fresh)."""
-    from lockshim import uv as uvmod
+    from lockshim.uv import runner as uvmod
 
     try:
         answer = uvmod.answer(uvmod.lock_check_command(uv, lock_path.parent, uv_args))

@@ -32,9 +32,9 @@ from lockshim.errors import UsageError
 from lockshim.filenames import PLAIN_URL
 
 if TYPE_CHECKING:
-    from lockshim.download import Credentials, Downloader, Outcome, Wanted
-    from lockshim.lock import Lock, Package
-    from lockshim.simple import IndexFile, Listing
+    from lockshim.lockfile.read import Lock, Package
+    from lockshim.sources.download import Credentials, Downloader, Outcome, Wanted
+    from lockshim.sources.simple import IndexFile, Listing
 
 #: Project pages asked at once.
 PAGES_AT_ONCE = 8
@@ -49,7 +49,7 @@ class Mirror(NamedTuple):
     @property
     def label(self) -> str:
         """The root without a user or password (for messages)."""
-        from lockshim.download import redact
+        from lockshim.sources.download import redact
 
         return redact(self.url).rstrip("/")
 
@@ -72,7 +72,7 @@ class Mirror(NamedTuple):
         """A user and password in the URL, for the mirror's own origin only; else those of
         the project's ``[[tool.uv.index]]`` of the same URL (``UV_INDEX_<NAME>_*``); else
         netrc."""
-        from lockshim.download import Credentials
+        from lockshim.sources.download import Credentials
 
         known = dict(project.by_prefix) if project is not None else {}
         parts = urlsplit(self.url)
@@ -98,7 +98,7 @@ def covered_files(
     """(file name, digest) -> the locked version, of each of ``files`` whose lock entry is a
     registry package the mirror stands in for. By entry, not by name: a fork locks one name at
     two versions, and one name may come from two registries (``--mirror-for`` one of them)."""
-    from lockshim.lock import named, parse_lock
+    from lockshim.lockfile.read import named, parse_lock
 
     lock = parse_lock(original, lock_path, keep=named({filename for filename, _ in files}))
     return {
@@ -238,7 +238,7 @@ class Pages:
 
 def prefetch(mirror: Mirror, projects: Sequence[str], credentials: Credentials | None) -> Pages:
     """Start reading these projects' pages (normalized names) in the background."""
-    from lockshim.download import Downloader
+    from lockshim.sources.download import Downloader
 
     downloader = Downloader(mirror.folder(), mirror.credentials(credentials), PAGES_AT_ONCE)
     return Pages(mirror, projects, downloader)
@@ -246,8 +246,8 @@ def prefetch(mirror: Mirror, projects: Sequence[str], credentials: Credentials |
 
 def _page(mirror: Mirror, project: str, downloader: Downloader) -> Listing | str:
     """The files the mirror's page for ``project`` lists, or why it cannot be read."""
-    from lockshim.download import PageFailure
-    from lockshim.simple import ACCEPT, PAGE_LIMIT, PageError, listing, project_url
+    from lockshim.sources.download import PageFailure
+    from lockshim.sources.simple import ACCEPT, PAGE_LIMIT, PageError, listing, project_url
 
     try:
         url, kind, body = downloader.read_page(
@@ -332,7 +332,7 @@ def fetch_into(
     (uv would not send it there; netrc uv reads itself). ``pages``: those read already."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from lockshim.download import Downloader, origin
+    from lockshim.sources.download import Downloader, origin
     from lockshim.sources.wheelhouse import remember_downloads
 
     dest.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -387,7 +387,7 @@ def _keyring_password(url: str, username: str) -> str | None:
     import shutil
     import subprocess
 
-    from lockshim.download import redact
+    from lockshim.sources.download import redact
 
     if os.environ.get("UV_KEYRING_PROVIDER") != "subprocess":
         return None

@@ -13,8 +13,8 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
-from lockshim.lock import Artifact, Lock, Package
-from lockshim.sources import LocalFile
+from lockshim.lockfile.read import Artifact, Lock, Package
+from lockshim.sources.base import LocalFile
 
 #: Called after each file is hashed: (files done, files to hash, the file).
 OnHash = Callable[[int, int, LocalFile], None]

@@ -28,7 +28,7 @@ from lockshim.trust import yours
 if TYPE_CHECKING:
     from threading import Event
 
-    from lockshim.sources import LocalFile
+    from lockshim.sources.base import LocalFile
 
 INDEX_NAME = ".lockshim-index.json"
 _FORMAT = 1

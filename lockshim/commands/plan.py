@@ -16,9 +16,11 @@ from typing import NamedTuple
 
 from packaging.utils import canonicalize_name
 
-from lockshim import freshness, gitsources
-from lockshim import uv as uvmod
-from lockshim.builds import (
+from lockshim.commands.session import prepared
+from lockshim.digests import sha256_hex
+from lockshim.errors import LockshimError
+from lockshim.lockfile import freshness
+from lockshim.plan.builds import (
     BuildPlan,
     Need,
     build_constraints,
@@ -29,18 +31,17 @@ from lockshim.builds import (
     read_names,
     satisfy,
 )
-from lockshim.digests import sha256_hex
-from lockshim.errors import LockshimError
-from lockshim.gitsources import NO_GIT, GitPlan
-from lockshim.local import Found, SourceOptions, find_local
-from lockshim.match import Ignored
-from lockshim.mirror import Mirror
 from lockshim.project import Project
 from lockshim.report import Reporter
-from lockshim.select import Selected, export, select
-from lockshim.session import prepared
-from lockshim.sources import PIP_CACHE
-from lockshim.target import (
+from lockshim.sources import git as gitsources
+from lockshim.sources.base import PIP_CACHE
+from lockshim.sources.git import NO_GIT, GitPlan
+from lockshim.sources.local import Found, SourceOptions, find_local
+from lockshim.sources.match import Ignored
+from lockshim.sources.mirror import Mirror
+from lockshim.uv import runner as uvmod
+from lockshim.uv.select import Selected, export, select
+from lockshim.uv.target import (
     Target,
     every_patch,
     for_platform,
@@ -48,7 +49,7 @@ from lockshim.target import (
     probe,
     project_interpreter,
 )
-from lockshim.target import target as make_target
+from lockshim.uv.target import target as make_target
 
 
 class Entry(NamedTuple):
@@ -404,8 +405,8 @@ def run_plan(
 def _with_mirror(plan: Plan, found: Found, mirror: Mirror) -> Plan:
     """The missing registry files looked up on the mirror (its pages only, nothing
     downloaded): those it has move to ``mirrored``; the others say why."""
-    from lockshim.download import Downloader, credentials_for
-    from lockshim.mirror import covered_files, lookup
+    from lockshim.sources.download import Downloader, credentials_for
+    from lockshim.sources.mirror import covered_files, lookup
 
     files = {(e.filename, e.digest) for e in plan.missing if e.filename and e.digest}
     covered = covered_files(mirror, found.original, found.project.lock_path, files)

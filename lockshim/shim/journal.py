@@ -483,7 +483,7 @@ def _restore(
         )
     note = None
     if journal.staging is not None:
-        from lockshim import staging
+        from lockshim.shim import staging
 
         why = staging.remove(journal.staging, journal.staging_token or "")
         if why is not None:

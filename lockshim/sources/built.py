@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from lockshim.filenames import unsafe
 
 if TYPE_CHECKING:
-    from lockshim.local import Found
+    from lockshim.sources.local import Found
 
 
 #: What older lockshim wrote beside the wheels, and what a repository may carry: never read.
@@ -90,7 +90,7 @@ def record_built(folder: Path, wheel: Path, sdist: str, sdist_digest: str, targe
     import json
 
     from lockshim.atomic import atomic_write
-    from lockshim.hashindex import sha256_file
+    from lockshim.sources.hashindex import sha256_file
     from lockshim.trust import private_folder
 
     record = record_path(folder)
@@ -111,7 +111,7 @@ def planted_records(found: Found) -> list[Path]:
     """Build records found in the wheelhouses themselves: never believed (said once, by sync)."""
     import os
 
-    from lockshim.sources import WHEELHOUSE
+    from lockshim.sources.base import WHEELHOUSE
 
     return [
         s.root / PROVENANCE
@@ -123,8 +123,8 @@ def planted_records(found: Found) -> list[Path]:
 def served_built(found: Found) -> dict[int, Built]:
     """For each package served by its sdist alone, a wheel built from exactly that sdist (by
     sha256) in the same wheelhouse, its bytes checked: uv installs it instead of building."""
-    from lockshim.hashindex import sha256_file
-    from lockshim.sources import WHEELHOUSE
+    from lockshim.sources.base import WHEELHOUSE
+    from lockshim.sources.hashindex import sha256_file
 
     if not found.lock.fast:
         return {}  # a lock not in uv's own layout: its wheels are not added (uv builds)
@@ -164,8 +164,8 @@ def _bundle_records(found: Found) -> dict[Path, dict[str, Built]]:
 
     from lockshim.paths import user_cache_dir
     from lockshim.runtime import RUNNING_BUNDLE
-    from lockshim.sources.bundle import BundleSource
-    from lockshim.staging import copy_out
+    from lockshim.shim.staging import copy_out
+    from lockshim.sources.bundlefile import BundleSource
 
     running = os.environ.get(RUNNING_BUNDLE)
     found_records: dict[Path, dict[str, Built]] = {}

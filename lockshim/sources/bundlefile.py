@@ -20,8 +20,8 @@ from typing import Any, NamedTuple
 
 from lockshim.errors import LockshimError
 from lockshim.filenames import unsafe
-from lockshim.hashindex import HashIndex, sha256_file
-from lockshim.sources import LocalFile
+from lockshim.sources.base import LocalFile
+from lockshim.sources.hashindex import HashIndex, sha256_file
 from lockshim.sources.walk import OnSkip
 
 BUNDLE = "bundle"

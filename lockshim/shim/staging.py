@@ -26,9 +26,9 @@ from typing import NamedTuple
 
 from lockshim.errors import LockshimError
 from lockshim.filenames import require_plain, unsafe
-from lockshim.match import Served
 from lockshim.paths import user_cache_dir
-from lockshim.sources import LocalFile
+from lockshim.sources.base import LocalFile
+from lockshim.sources.match import Served
 from lockshim.trust import yours
 
 PREFIX = "lockshim-staging-"
