@@ -12,7 +12,9 @@ from hypothesis import strategies as st
 
 from lockshim._compat import tomllib
 from lockshim.errors import LockError
-from lockshim.lockfile.read import Package, _packages, _scan_only, parse_lock, read_lock
+from lockshim.lockfile.model import Package
+from lockshim.lockfile.read import parse_lock, read_lock
+from lockshim.lockfile.scan import package_places, scan_only
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "locks"
 LOCKS = sorted(FIXTURES.glob("*.lock"))
@@ -305,8 +307,8 @@ def test_reading_only_what_local_files_pin_agrees_with_tomllib(
     # the slow path (a lock not in uv's layout) reads every entry
     assert read == _pinned(path, chosen if lock.fast else None)
     body = text.removeprefix("\ufeff")
-    heads = _packages(body, 0)
-    if "zz-" not in text and (heads is None or _scan_only(body, 0, heads, only, None) is None):
+    heads = package_places(body, 0)
+    if "zz-" not in text and (heads is None or scan_only(body, 0, heads, only, None) is None):
         assert not lock.fast or not _hashed_everywhere(text) or "# sha256:" in text
 
     def sdists(package: Package) -> list[tuple[object, ...]]:

@@ -21,7 +21,8 @@ from support.uvenv import uv_bin
 
 from lockshim.commands.check import check
 from lockshim.lockfile import freshness
-from lockshim.lockfile.read import Lock, read_lock
+from lockshim.lockfile.model import Lock
+from lockshim.lockfile.read import read_lock
 from lockshim.lockfile.rewrite import rewrite
 from lockshim.shim.journal import shimmed
 from lockshim.sources.mirror import Mirror, covered_files

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from pytest_regressions.file_regression import FileRegressionFixture
 
 from lockshim.errors import LockError
-from lockshim.lockfile.read import Lock, parse_lock, read_lock
+from lockshim.lockfile.model import Lock
+from lockshim.lockfile.read import parse_lock, read_lock
 from lockshim.lockfile.rewrite import file_url, rewrite
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "locks"

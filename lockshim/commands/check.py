@@ -19,7 +19,8 @@ from typing import NamedTuple
 from packaging.utils import canonicalize_name
 
 from lockshim.errors import LockshimError
-from lockshim.lockfile.read import Lock, Package, read_lock
+from lockshim.lockfile.model import Lock, Package
+from lockshim.lockfile.read import read_lock
 from lockshim.project import MIRROR_ENV, read_settings
 from lockshim.shim.journal import MARKER, foreign, journal_path, marker_count
 

@@ -12,7 +12,7 @@ from lockshim.commands import resync
 from lockshim.commands.session import prepared
 from lockshim.errors import LockshimError
 from lockshim.lockfile import freshness
-from lockshim.lockfile.read import PROJECT_SOURCES, Lock
+from lockshim.lockfile.model import PROJECT_SOURCES, Lock
 from lockshim.lockfile.rewrite import rewrite
 from lockshim.plan.advice import Advice, advise, ask_plan_ahead
 from lockshim.plan.advice import places as advice_places
@@ -502,7 +502,8 @@ def _linked(
     left to uv (the entry of that file name pinning the digest it was looked up by). The
     first reading of the lock kept only the entries a local file could serve; it is read
     again keeping those and the linked ones."""
-    from lockshim.lockfile.read import named, parse_lock
+    from lockshim.lockfile.model import named
+    from lockshim.lockfile.read import parse_lock
 
     if not by_name:
         return found.lock, {}

@@ -25,10 +25,10 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from lockshim.lockfile.read import PROJECT_SOURCES
+from lockshim.lockfile.model import PROJECT_SOURCES
 
 if TYPE_CHECKING:
-    from lockshim.lockfile.read import Lock
+    from lockshim.lockfile.model import Lock
 
 from lockshim._compat import tomllib
 

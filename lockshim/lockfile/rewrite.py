@@ -18,7 +18,8 @@ from urllib.parse import quote_from_bytes
 
 from lockshim.errors import LockError
 from lockshim.filenames import PLAIN_URL as _PLAIN_URL
-from lockshim.lockfile.read import Artifact, Lock, Package, Source, parse_lock
+from lockshim.lockfile.model import Artifact, Lock, Package, Source
+from lockshim.lockfile.read import parse_lock
 
 #: (package index, artifact index) -> the local file that holds exactly that artifact's bytes.
 Served = Mapping[tuple[int, int], PurePath]

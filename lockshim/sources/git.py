@@ -29,7 +29,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from lockshim.errors import LockshimError
 from lockshim.filenames import unsafe
-from lockshim.lockfile.read import Lock
+from lockshim.lockfile.model import Lock
 from lockshim.paths import user_cache_dir
 from lockshim.shim.staging import copy_out
 from lockshim.sources.base import LocalFile

@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from lockshim.errors import LockshimError
-from lockshim.lockfile.read import Keep, Lock, filename_of, parse_lock, read_header
+from lockshim.lockfile.model import Keep, Lock, filename_of
+from lockshim.lockfile.read import parse_lock, read_header
 from lockshim.project import Project, mirror_url, wheelhouses
 from lockshim.sources.base import FileSource, LocalFile
 from lockshim.sources.match import MatchResult, OnHash, match

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
-from lockshim.lockfile.read import Artifact, Lock, Package
+from lockshim.lockfile.model import Artifact, Lock, Package
 from lockshim.sources.base import LocalFile
 
 #: Called after each file is hashed: (files done, files to hash, the file).

@@ -32,7 +32,7 @@ from lockshim.errors import UsageError
 from lockshim.filenames import PLAIN_URL
 
 if TYPE_CHECKING:
-    from lockshim.lockfile.read import Lock, Package
+    from lockshim.lockfile.model import Lock, Package
     from lockshim.sources.download import Credentials, Downloader, Outcome, Wanted
     from lockshim.sources.simple import IndexFile, Listing
 
@@ -98,7 +98,8 @@ def covered_files(
     """(file name, digest) -> the locked version, of each of ``files`` whose lock entry is a
     registry package the mirror stands in for. By entry, not by name: a fork locks one name at
     two versions, and one name may come from two registries (``--mirror-for`` one of them)."""
-    from lockshim.lockfile.read import named, parse_lock
+    from lockshim.lockfile.model import named
+    from lockshim.lockfile.read import parse_lock
 
     lock = parse_lock(original, lock_path, keep=named({filename for filename, _ in files}))
     return {

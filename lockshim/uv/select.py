@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 from lockshim._compat import tomllib
 from lockshim.digests import from_hashes
 from lockshim.errors import LockshimError
-from lockshim.lockfile.read import filename_of
+from lockshim.lockfile.model import filename_of
 from lockshim.uv import runner as uvmod
 from lockshim.uv.target import Target
 
