@@ -280,8 +280,9 @@ def restore(project: Path | None, force: bool) -> None:
     locks), also when the lock itself was deleted.
     """
     from lockshim.project import find_project
-    from lockshim.shim.journal import project_lock, shimmed_locks
-    from lockshim.shim.journal import restore as run_restore
+    from lockshim.shim.guard import project_lock
+    from lockshim.shim.journal import shimmed_locks
+    from lockshim.shim.restore import restore as run_restore
 
     start = (project or Path.cwd()).absolute()
     locks = shimmed_locks(start)

@@ -18,7 +18,7 @@ from support.projects import build_sdist, build_wheel, clean_env, git, serving, 
 from lockshim.atomic import atomic_write
 from lockshim.lockfile.read import read_lock
 from lockshim.lockfile.rewrite import rewrite
-from lockshim.shim.journal import _write_journal, journal_path
+from lockshim.shim.journal import journal_path, write_journal
 
 ROOT = Path(__file__).parent.parent
 
@@ -133,7 +133,7 @@ def test_a_lock_shimmed_by_an_interrupted_run_is_refused(
         (p.position, a.position): registry / a.filename for p, a in lock.servable() if a.sha256
     }
     shimmed = rewrite(lock, served)
-    _write_journal(clean_lock, original, shimmed, 0o644, None)  # as `lockshim sync` does,
+    write_journal(clean_lock, original, shimmed, 0o644, None)  # as `lockshim sync` does,
     atomic_write(clean_lock, shimmed, 0o644)  # then killed while uv runs
     result = _lockshim(["--json"], clean_lock.parent)
     assert result.returncode == 1
@@ -163,7 +163,7 @@ def test_the_two_steps_check_gives_after_a_kill_with_the_shimmed_lock_staged(
     original = clean_lock.read_bytes()
     served = {(p.position, a.position): registry / a.filename for p, a in lock.servable()}
     shimmed = rewrite(lock, served)
-    _write_journal(clean_lock, original, shimmed, 0o644, None)
+    write_journal(clean_lock, original, shimmed, 0o644, None)
     atomic_write(clean_lock, shimmed, 0o644)
     git(project, "add", "uv.lock")
     result = _lockshim([str(clean_lock)], project)
@@ -370,7 +370,7 @@ def test_invalid_toml_after_the_packages_is_refused(clean_lock: Path) -> None:
 
 def test_a_journal_left_beside_a_restored_lock_is_named_as_such(clean_lock: Path) -> None:
     original = clean_lock.read_bytes()
-    _write_journal(clean_lock, original, b"# shimmed\n", 0o644, None)
+    write_journal(clean_lock, original, b"# shimmed\n", 0o644, None)
     result = _lockshim(["--json"], clean_lock.parent)
     assert result.returncode == 1
     kinds = [f["kind"] for f in json.loads(result.stdout)["findings"]]

@@ -362,10 +362,10 @@ def test_nothing_served_leaves_the_lock_alone(project: Path, standin: Path, tmp_
 
 def _journal_for(lock: Path, original: bytes, shimmed: bytes) -> None:
     """What a run killed while uv ran leaves: the journal, and ``lock`` holding ``shimmed``."""
-    from lockshim.shim.journal import _write_journal, atomic_write
+    from lockshim.shim.journal import atomic_write, write_journal
 
     atomic_write(lock, original, 0o644)
-    _write_journal(lock, original, shimmed, 0o644, None)
+    write_journal(lock, original, shimmed, 0o644, None)
     atomic_write(lock, shimmed, 0o644)
 
 

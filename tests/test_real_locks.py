@@ -24,7 +24,7 @@ from lockshim.lockfile import freshness
 from lockshim.lockfile.model import Lock
 from lockshim.lockfile.read import read_lock
 from lockshim.lockfile.rewrite import rewrite
-from lockshim.shim.journal import shimmed
+from lockshim.shim.swap import shimmed
 from lockshim.sources.mirror import Mirror, covered_files
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "real-locks"

@@ -12,14 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lockshim.errors import Interrupted, LockshimError, RestoreConflict
-from lockshim.shim.journal import (
-    _write_journal,
-    atomic_write,
-    journal_path,
-    restore,
-    saved_path,
-    shimmed,
-)
+from lockshim.shim.journal import atomic_write, journal_path, saved_path, write_journal
+from lockshim.shim.restore import restore
+from lockshim.shim.swap import shimmed
 
 LINE = st.text(st.characters(blacklist_categories=("Cs",)), max_size=300)
 LOCK_TEXT = st.one_of(
@@ -60,7 +55,7 @@ def test_a_crash_is_finished_by_restore(original: bytes, replacement: bytes, mod
         lock = Path(folder) / "uv.lock"
         lock.write_bytes(original)
         os.chmod(lock, mode)
-        _write_journal(lock, original, replacement, mode, None)  # what sync does first,
+        write_journal(lock, original, replacement, mode, None)  # what sync does first,
         atomic_write(lock, replacement, mode)  # then this, then the process dies
         outcome = restore(lock)
         assert outcome is not None
@@ -132,7 +127,7 @@ def test_forced_restores_never_overwrite_a_saved_copy(tmp_path: Path) -> None:
     lock = tmp_path / "uv.lock"
     for edit in (b"first edit", b"second edit"):
         lock.write_bytes(b"original")
-        _write_journal(lock, b"original", b"shimmed", 0o644, None)  # then killed; and then
+        write_journal(lock, b"original", b"shimmed", 0o644, None)  # then killed; and then
         atomic_write(lock, edit, 0o644)  # the lock is edited
         outcome = restore(lock, force=True)
         assert outcome is not None and outcome.action == "forced"
@@ -186,7 +181,7 @@ def test_without_hard_links_the_journal_carries_the_bytes(
     monkeypatch.setattr(os, "link", no_links)
     lock = _a_run_whose_journal_carries_the_bytes(tmp_path)
 
-    _write_journal(lock, b"original", b"shimmed", 0o644, None)  # then killed
+    write_journal(lock, b"original", b"shimmed", 0o644, None)  # then killed
     atomic_write(lock, b"shimmed", 0o644)
     outcome = restore(lock)
     assert outcome is not None and outcome.action == "restored"
@@ -208,7 +203,7 @@ def test_a_damaged_kept_original_is_never_put_back(tmp_path: Path) -> None:
     the journal and the kept file all stay as they are, and the message says what to do."""
     lock = tmp_path / "uv.lock"
     lock.write_bytes(b"original")
-    _write_journal(lock, b"original", b"shimmed", 0o644, None)
+    write_journal(lock, b"original", b"shimmed", 0o644, None)
     atomic_write(lock, b"shimmed", 0o644)  # then killed; and then the kept file is changed:
     atomic_write(saved_path(lock), b"origin4l", 0o644)
     with pytest.raises(LockshimError, match=r"lockshim-saved.*git checkout -- uv.lock"):
@@ -247,7 +242,7 @@ def test_a_lock_replaced_just_before_the_shim_is_left_as_it_is(tmp_path: Path) -
     seen = os.lstat(lock)
     atomic_write(lock, b"pulled meanwhile", 0o644)  # another program, after lockshim read it
     with pytest.raises(RestoreConflict, match="changed while lockshim"):
-        _write_journal(lock, b"original", b"shimmed", 0o644, None, info=seen)
+        write_journal(lock, b"original", b"shimmed", 0o644, None, info=seen)
     assert lock.read_bytes() == b"pulled meanwhile"
     assert sorted(os.listdir(tmp_path)) == ["uv.lock"]
 
@@ -272,7 +267,7 @@ def test_a_planted_hard_link_never_becomes_uv_lock(tmp_path: Path) -> None:
     other.write_bytes(b"original")
     os.chmod(other, 0o666)
     lock.write_bytes(b"original")
-    _write_journal(lock, b"original", b"shimmed", 0o644, None)
+    write_journal(lock, b"original", b"shimmed", 0o644, None)
     atomic_write(lock, b"shimmed", 0o644)  # killed while uv ran; then the kept name is planted
     os.unlink(saved_path(lock))
     os.link(other, saved_path(lock))
@@ -290,7 +285,7 @@ def test_restore_never_changes_a_symlinked_locks_target(tmp_path: Path) -> None:
     os.chmod(target, 0o600)
     lock = tmp_path / "uv.lock"
     lock.write_bytes(b"original")
-    _write_journal(lock, b"original", b"shimmed", 0o644, None)
+    write_journal(lock, b"original", b"shimmed", 0o644, None)
     os.unlink(lock)
     os.symlink(target, lock)  # planted since: holds the original's bytes, other mode
     restore(lock, force=True)
@@ -347,7 +342,7 @@ def test_no_journal_is_left_when_the_journal_cannot_be_written(
 def test_when_undoing_a_failed_write_fails_too_the_journal_is_named(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from lockshim.shim import journal as shim_module
+    from lockshim.shim import swap as shim_module
 
     lock = tmp_path / "uv.lock"
     lock.write_bytes(b"original")

@@ -29,10 +29,10 @@ from lockshim.filenames import unsafe
 from lockshim.lockfile import freshness
 from lockshim.plan.builds import SDIST_SUFFIXES, BuildPlan
 from lockshim.report import Reporter
-from lockshim.shim.staging import copy_bytes
 from lockshim.sources import git as gitsources
 from lockshim.sources.base import LocalFile
 from lockshim.sources.bundlefile import FILES, MANIFEST, MANIFEST_FORMAT
+from lockshim.sources.copying import copy_bytes
 from lockshim.sources.download import Outcome, redact
 from lockshim.sources.hashindex import sha256_file
 from lockshim.sources.local import Found, SourceOptions, find_local

@@ -22,7 +22,8 @@ from lockshim.errors import LockshimError
 from lockshim.lockfile.model import Lock, Package
 from lockshim.lockfile.read import read_lock
 from lockshim.project import MIRROR_ENV, read_settings
-from lockshim.shim.journal import MARKER, foreign, journal_path, marker_count
+from lockshim.shim.journal import foreign, journal_path
+from lockshim.shim.swap import MARKER, marker_count
 
 CLEAN, FINDINGS, UNREADABLE = 0, 1, 2
 

@@ -37,7 +37,7 @@ from lockshim.plan.builds import (
 )
 from lockshim.project import mirror_url as project_mirror
 from lockshim.report import Reporter
-from lockshim.shim.journal import signals_raise
+from lockshim.shim.guard import signals_raise
 from lockshim.sources import git as gitsources
 from lockshim.sources.base import LocalFile
 from lockshim.sources.download import (

@@ -9,7 +9,8 @@ from pathlib import Path
 
 from lockshim.project import Project, find_project, script_project
 from lockshim.report import Reporter
-from lockshim.shim.journal import project_lock, restore, signals_raise
+from lockshim.shim.guard import project_lock, signals_raise
+from lockshim.shim.restore import restore
 from lockshim.uv import runner as uvmod
 
 

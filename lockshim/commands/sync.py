@@ -17,8 +17,8 @@ from lockshim.lockfile.rewrite import rewrite
 from lockshim.plan.advice import Advice, advise, ask_plan_ahead
 from lockshim.plan.advice import places as advice_places
 from lockshim.report import Reporter
-from lockshim.shim.journal import marked, shimmed
 from lockshim.shim.staging import staged
+from lockshim.shim.swap import marked, shimmed
 from lockshim.sources import git as gitsources
 from lockshim.sources.base import PIP_CACHE
 from lockshim.sources.built import planted_records, served_built

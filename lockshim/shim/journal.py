@@ -1,4 +1,4 @@
-"""Putting the shimmed lock in place, and always putting the original back.
+"""The journal: everything needed to put uv.lock back, on disk before uv.lock changes.
 
 The pattern is pre-commit's stash of unstaged changes: before uv.lock changes, everything needed to
 undo the change is on disk (the journal, written and fsynced beside uv.lock); the original comes
@@ -14,7 +14,7 @@ since) writes the original bytes, once their sha256 is the journal's.
 A journal is data: every field is checked before use, one this user did not write (owned by
 someone else, or tracked by git, so it came with the repository) is not acted on without
 ``--force``, and the only thing it can get removed is a staging folder that passes every check
-in :mod:`lockshim.staging`.
+in :mod:`lockshim.shim.staging`.
 """
 
 from __future__ import annotations
@@ -24,51 +24,18 @@ import hashlib
 import json
 import os
 import re
-import signal
 import stat
 import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from lockshim.atomic import atomic_write, fsync_dir, read_regular, replace
-from lockshim.errors import Interrupted, LockshimError, RestoreConflict
+from lockshim.atomic import atomic_write, fsync_dir, read_regular
+from lockshim.errors import LockshimError, RestoreConflict
 from lockshim.trust import yours
 
 JOURNAL_FORMAT = 1  # the original bytes follow the header
 KEPT_FORMAT = 2  # the original file is kept at saved_path (an older lockshim refuses these)
-_STOP_SIGNALS = tuple(
-    getattr(signal, name)
-    for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT")
-    if hasattr(signal, name)
-)
-
-
-#: The last line of every lock lockshim shims (a TOML comment: uv reads past it): a lock left
-#: shimmed is recognisable on its own, in a clone with no journal and no mirror configured.
-MARKER = "# lockshim: shimmed for one run of `lockshim sync`"
-
-
-def marked(shimmed: bytes, changed: int) -> bytes:
-    """``shimmed`` with :data:`MARKER` as its last line, saying how many artifacts point
-    elsewhere than the lock says (in the lock's own line endings)."""
-    newline = b"\r\n" if b"\r\n" in shimmed[:4096] else b"\n"
-    line = (
-        f"{MARKER} ({changed} artifact{'s' if changed != 1 else ''} point at local files or a "
-        "mirror); never commit it: `lockshim restore`, or `git checkout HEAD -- uv.lock`"
-    ).encode()
-    ending = b"" if shimmed.endswith(newline) or not shimmed else newline
-    return shimmed + ending + line + newline
-
-
-def marker_count(text: str) -> int | None:
-    """The number of shimmed artifacts the marker in ``text`` names (None: no marker)."""
-    import re
-
-    found = re.search(re.escape(MARKER) + r" \((\d+) artifacts?", text[-600:])
-    return int(found[1]) if found else None
 
 
 def journal_path(lock_path: Path) -> Path:
@@ -271,7 +238,7 @@ def foreign(path: Path) -> str | None:
     return "tracked by git (it came with the repository)" if tracked.returncode == 0 else None
 
 
-def _free_name(path: Path) -> Path:
+def free_name(path: Path) -> Path:
     """``path``, or ``path.1``, ``path.2``, ...: a copy saved earlier is never overwritten."""
     candidate, number = path, 0
     while os.path.lexists(candidate):
@@ -280,7 +247,7 @@ def _free_name(path: Path) -> Path:
     return candidate
 
 
-def _unwritable(lock_path: Path, target: Path, error: OSError) -> LockshimError:
+def unwritable(lock_path: Path, target: Path, error: OSError) -> LockshimError:
     journal = journal_path(lock_path)
     if os.path.lexists(journal):  # the undo itself failed: the next run (or restore) finishes
         return LockshimError(
@@ -295,7 +262,7 @@ def _unwritable(lock_path: Path, target: Path, error: OSError) -> LockshimError:
     )
 
 
-def _write_journal(
+def write_journal(
     lock_path: Path,
     original: bytes,
     shimmed: bytes,
@@ -398,248 +365,3 @@ def _keep(
         raise
     os.unlink(saved)  # not durable here: the bytes go in the journal (fsynced) instead
     return None
-
-
-class RestoreOutcome(NamedTuple):
-    """What :func:`restore` did: ``action`` is restored, unchanged or forced; ``note`` says
-    what was left alone."""
-
-    action: str
-    saved_as: Path | None = None
-    note: str | None = None
-
-
-def restore(
-    lock_path: Path, *, force: bool = False, own: Journal | None = None
-) -> RestoreOutcome | None:
-    """Finish an interrupted shim of ``lock_path`` (see :func:`_restore`); errors explained.
-
-    ``own``: the journal this very run wrote (no need to ask whose it is, nor to read it back).
-    """
-    try:
-        return _restore(lock_path, force=force, own=own)
-    except OSError as error:
-        raise LockshimError(
-            f"{lock_path}: could not be restored ({error.strerror or error}). Its original bytes "
-            f"are safe in {journal_path(lock_path)} (or the file {saved_path(lock_path).name} "
-            "it names); fix the cause (disk space, permissions), "
-            "then run `lockshim restore`."
-        ) from None
-
-
-def _restore(
-    lock_path: Path, *, force: bool = False, own: Journal | None = None
-) -> RestoreOutcome | None:
-    """Finish an interrupted shim of ``lock_path``; None when there is nothing to finish.
-
-    uv.lock is written back only when it still holds exactly the shimmed bytes (or is gone). If
-    someone changed it meanwhile, nothing is overwritten: the original is saved beside it and
-    :class:`RestoreConflict` explains; with ``force`` the current file is saved aside instead and
-    the original written back.
-    """
-    path = journal_path(lock_path)
-    if not os.path.lexists(path):
-        return None
-    reason = None if own is not None else foreign(path)
-    if reason is not None and not force:
-        raise LockshimError(
-            f"{path}: a lockshim journal {reason}. lockshim did not write it, so it does not act "
-            f"on it: {lock_path} was not changed. If it came with the repository, remove it "
-            f"(`git rm --cached {path.name}`, then delete it); if it is the journal of your own "
-            "interrupted run, `lockshim restore --force` finishes it."
-        )
-    journal = own if own is not None else Journal.read(path, lock_path)
-    try:
-        current: bytes | None = lock_path.read_bytes()
-        owner: tuple[int, int] | None = tuple(os.stat(lock_path)[4:6])  # type: ignore[assignment]
-    except FileNotFoundError:
-        current, owner = None, None
-    saved_as = None
-    original = current is not None and journal.holds(current, "original")
-    shimmed = current is not None and not original and journal.holds(current, "shimmed")
-    if original:
-        action = "unchanged"
-        info = os.lstat(lock_path)
-        if not stat.S_ISLNK(info.st_mode) and stat.S_IMODE(info.st_mode) != journal.mode:
-            os.chmod(lock_path, journal.mode)
-    elif current is None or shimmed or force:
-        if current is not None and not shimmed:
-            saved_as = _free_name(lock_path.with_name(f"{lock_path.name}.lockshim-replaced"))
-            atomic_write(saved_as, current, journal.mode, owner=owner)
-            action = "forced"
-        else:
-            action = "restored"
-        _put_back(journal, owner)
-    else:
-        saved_as = lock_path.with_name(f"{lock_path.name}.lockshim-original")
-        atomic_write(saved_as, journal.original_bytes(), journal.mode)
-        raise RestoreConflict(
-            f"{lock_path} was changed while lockshim had it shimmed: it matches neither the "
-            f"original nor the shimmed lock, so it was left as it is. The original is saved as "
-            f"{saved_as} (and kept by {path}). Keep the version you want: "
-            "`lockshim restore --force` writes the original back (saving the current file as "
-            "uv.lock.lockshim-replaced); or delete the journal (and "
-            f"{saved_path(lock_path).name}, if there) to keep the current file."
-        )
-    note = None
-    if journal.staging is not None:
-        from lockshim.shim import staging
-
-        why = staging.remove(journal.staging, journal.staging_token or "")
-        if why is not None:
-            note = f"the journal named {journal.staging} as its staging folder; left alone: {why}."
-    if journal.kept and os.path.lexists(saved_path(lock_path)):
-        with contextlib.suppress(OSError):  # the original is in place: not needed any more
-            os.unlink(saved_path(lock_path))
-        fsync_dir(path.parent)  # gone before the journal that names it
-    os.unlink(path)
-    fsync_dir(path.parent)
-    return RestoreOutcome(action, saved_as, note)
-
-
-def _put_back(journal: Journal, owner: tuple[int, int] | None) -> None:
-    """The original in place of uv.lock: the file this run kept, renamed back when it is
-    untouched; else the original bytes (this run's own, or the kept file's once its sha256 is
-    checked) written and read back."""
-    lock_path = journal.lock_path
-    if journal.kept and journal.saved_untouched():
-        replace(saved_path(lock_path), lock_path)
-        fsync_dir(lock_path.parent)
-        return
-    original = journal.original_bytes()
-    atomic_write(lock_path, original, journal.mode, owner=owner)
-    if lock_path.read_bytes() != original:
-        raise LockshimError(
-            f"{lock_path}: the restored file does not read back as the original "
-            f"(sha256 {journal.original_sha256}); the journal {journal.path} is kept. "
-            "Check the disk, then run `lockshim restore` again."
-        )
-
-
-@contextlib.contextmanager
-def project_lock(lock_path: Path, on_wait: Callable[[], None]) -> Iterator[None]:
-    """Serialize lockshim runs on one lock file; different projects never block each other.
-
-    POSIX: ``flock`` on the folder that holds uv.lock (it is never replaced, unlike uv.lock
-    itself, and no extra file is left behind). Windows, where a folder cannot be locked:
-    ``filelock`` (msvcrt's byte-range lock) on a file in lockshim's cache named by the folder.
-    """
-    if sys.platform == "win32":
-        import hashlib
-
-        from filelock import FileLock, Timeout
-
-        from lockshim.paths import user_cache_dir
-
-        key = hashlib.sha256(str(lock_path.parent.resolve()).lower().encode()).hexdigest()
-        locks = user_cache_dir() / "locks"
-        locks.mkdir(parents=True, exist_ok=True)
-        held = FileLock(str(locks / f"{key[:24]}.lock"))
-        try:
-            held.acquire(timeout=0)
-        except Timeout:
-            on_wait()
-            held.acquire()
-        try:
-            yield
-        finally:
-            held.release()
-    else:
-        import fcntl
-
-        fd = os.open(lock_path.parent, os.O_RDONLY)
-        try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                on_wait()
-                fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
-        finally:
-            os.close(fd)  # closing the descriptor releases the lock
-
-
-@contextlib.contextmanager
-def signals_raise() -> Iterator[None]:
-    """While inside, SIGINT, SIGTERM and SIGHUP raise :class:`Interrupted` (so ``finally`` runs)."""
-
-    def handler(signum: int, frame: object) -> None:
-        raise Interrupted(signum)
-
-    previous = {signum: signal.signal(signum, handler) for signum in _STOP_SIGNALS}
-    try:
-        yield
-    finally:
-        for signum, old in previous.items():
-            signal.signal(signum, old)
-
-
-@contextlib.contextmanager
-def signals_deferred() -> Iterator[list[int]]:
-    """Hold SIGINT, SIGTERM and SIGHUP back while inside; yields the list of those that came.
-
-    Used around the restore, so that a second Ctrl-C cannot cut it short. The signals are
-    recorded, not lost: the caller exits with the right status afterwards.
-    """
-    received: list[int] = []
-
-    def handler(signum: int, frame: object) -> None:
-        received.append(signum)
-
-    previous = {signum: signal.signal(signum, handler) for signum in _STOP_SIGNALS}
-    try:
-        yield received
-    finally:
-        for signum, old in previous.items():
-            signal.signal(signum, old)
-
-
-@contextlib.contextmanager
-def shimmed(
-    lock_path: Path,
-    original: bytes,
-    shimmed_bytes: bytes,
-    staging: tuple[Path | None, str | None] = (None, None),
-) -> Iterator[None]:
-    """Put ``shimmed_bytes`` in place of uv.lock while inside; the original is back afterwards.
-
-    The journal is on disk before uv.lock changes, and is removed only after the original has
-    been written back and read back by sha256. If uv.lock cannot be written, it is untouched
-    and no journal is left behind.
-    """
-    info = os.lstat(lock_path)
-    if stat.S_ISLNK(info.st_mode):
-        raise LockshimError(
-            f"{lock_path} is a symlink (to {os.readlink(lock_path)}); lockshim would replace the "
-            "link with a file, so it does not shim it. Run lockshim on the project the link "
-            "points into (--project), or use a plain uv.lock."
-        )
-    if lock_path.read_bytes() != original:
-        raise RestoreConflict(
-            f"{lock_path} changed while lockshim was looking for its files (a `git pull` or "
-            "`uv lock` in another terminal?). It was left exactly as it is and nothing was "
-            "shimmed; run lockshim again to serve the new lock."
-        )
-    mode = stat.S_IMODE(info.st_mode)
-    try:
-        journal = _write_journal(lock_path, original, shimmed_bytes, mode, *staging, info=info)
-    except OSError as error:
-        raise _unwritable(lock_path, journal_path(lock_path), error) from None
-    try:
-        atomic_write(lock_path, shimmed_bytes, mode, owner=(info.st_uid, info.st_gid))
-    except BaseException as error:
-        # uv.lock is most likely untouched; if the write got as far as the rename, this puts
-        # the original back. Either way the journal (and any kept file) goes.
-        with signals_deferred(), contextlib.suppress(OSError, LockshimError):
-            restore(lock_path, own=journal)
-        if isinstance(error, OSError):
-            raise _unwritable(lock_path, lock_path, error) from None
-        raise
-    pending: list[int] = []
-    try:
-        yield
-    finally:
-        with signals_deferred() as pending:
-            restore(lock_path, own=journal)
-    if pending:  # a signal came during the restore of a run that was otherwise done
-        raise Interrupted(pending[0])

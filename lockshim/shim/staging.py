@@ -1,22 +1,8 @@
-"""Staging: served files that uv needs under another name, or as private copies.
-
-uv reads an artifact through its ``file://`` URL, and the file name must be the lock's. A pip
-cache body, a wheelhouse file saved under another name or the bytes inside an old pip cache
-entry are linked (or copied) into a private staging folder under the lock's file name. A direct
-URL package becomes a ``path`` source, whose hash uv does not check: its bytes are always copied
-and verified here, so what uv installs is what the lock pins, whatever the folder or the hash
-index say.
-
-The staging folder lives in lockshim's cache (``staging/lockshim-staging-*``) and holds a marker
-with a random token that the journal records. Only a folder passing every check (that place,
-that name pattern, a real folder owned by this user, that marker with that token) is removed:
-a journal is data, and naming another folder in it removes nothing.
-"""
+"""X"""
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import re
 import stat
@@ -27,14 +13,13 @@ from typing import NamedTuple
 from lockshim.errors import LockshimError
 from lockshim.filenames import require_plain, unsafe
 from lockshim.paths import user_cache_dir
-from lockshim.sources.base import LocalFile
+from lockshim.sources.copying import copy_bytes, copy_range
 from lockshim.sources.match import Served
 from lockshim.trust import yours
 
 PREFIX = "lockshim-staging-"
 MARKER = ".lockshim-staging"
 _NAME = re.compile(r"lockshim-staging-[A-Za-z0-9_]{6,64}\Z")
-_CHUNK = 1 << 20
 
 
 class Staged(NamedTuple):
@@ -133,52 +118,12 @@ def _stage(item: Served, target: Path, *, copy: bool) -> None:
 
 def _place_bytes(source: Path, offset: int, size: int, target: Path) -> None:
     if offset:
-        _copy_range(source, offset, size, target)
+        copy_range(source, offset, size, target)
         return
     try:
         os.link(source, target)
     except OSError:
-        _copy_range(source, 0, size, target)
-
-
-def copy_bytes(source: LocalFile, target: Path, algorithm: str | None = None) -> str:
-    """Copy ``source.size`` bytes from ``source.offset`` into ``target`` (a new file); the
-    sha256 (hex) of what was copied, or with ``algorithm`` its ``"<algorithm>:<hex>"``."""
-    return _copy_range(source.path, source.offset, source.size, target, algorithm)
-
-
-def copy_out(source: LocalFile, target: Path, sha256: str | None = None) -> bool:
-    """``target`` holding the file's bytes (a member of a bundle, a pip cache body) as a file
-    of its own, replaced in one rename; with ``sha256``, only when the bytes copied have it
-    (False, and nothing left behind, otherwise)."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temp = target.with_name(f".{target.name}.{os.getpid()}.part")
-    with contextlib.suppress(FileNotFoundError):
-        temp.unlink()
-    try:
-        digest = copy_bytes(source, temp)
-        if sha256 is not None and digest != sha256:
-            return False
-        os.replace(temp, target)
-        return True
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            temp.unlink()
-
-
-def _copy_range(
-    source: Path, offset: int, size: int, target: Path, algorithm: str | None = None
-) -> str:
-    digest = hashlib.new(algorithm or "sha256")
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-    with open(source, "rb") as stream, open(os.open(target, flags, 0o644), "wb") as out:
-        stream.seek(offset)
-        left = size
-        while left > 0 and (chunk := stream.read(min(_CHUNK, left))):
-            digest.update(chunk)
-            out.write(chunk)
-            left -= len(chunk)
-    return f"{algorithm}:{digest.hexdigest()}" if algorithm else digest.hexdigest()
+        copy_range(source, 0, size, target)
 
 
 def remove(folder: Path, token: str) -> str | None:

@@ -164,8 +164,8 @@ def _bundle_records(found: Found) -> dict[Path, dict[str, Built]]:
 
     from lockshim.paths import user_cache_dir
     from lockshim.runtime import RUNNING_BUNDLE
-    from lockshim.shim.staging import copy_out
     from lockshim.sources.bundlefile import BundleSource
+    from lockshim.sources.copying import copy_out
 
     running = os.environ.get(RUNNING_BUNDLE)
     found_records: dict[Path, dict[str, Built]] = {}

@@ -31,8 +31,8 @@ from lockshim.errors import LockshimError
 from lockshim.filenames import unsafe
 from lockshim.lockfile.model import Lock
 from lockshim.paths import user_cache_dir
-from lockshim.shim.staging import copy_out
 from lockshim.sources.base import LocalFile
+from lockshim.sources.copying import copy_out
 
 BUNDLE_SUFFIX = ".bundle"
 _COMMIT = re.compile(r"[0-9a-f]{40}([0-9a-f]{24})?\Z")  # SHA-1 or SHA-256 object ids
