@@ -224,7 +224,7 @@ def test_lock_writing_flags_are_refused(project: Path, tmp_path: Path) -> None:
 
 
 def test_short_flags_that_write_nothing_pass() -> None:
-    from lockshim.uv.runner import check_sync_args
+    from lockshim.uv.argv import check_sync_args
 
     check_sync_args(["-qv", "-p", "3.11", "-pU", "--extra", "x"])  # -pU: "U" is -p's value
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from lockshim.errors import UsageError
-from lockshim.uv.runner import export_args
+from lockshim.uv.argv import export_args
 from lockshim.uv.select import select
 from lockshim.uv.target import Target, for_platform, for_python, probe
 

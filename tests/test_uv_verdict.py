@@ -233,7 +233,7 @@ def test_an_explicit_python_wins_over_a_python_version_file(tmp_path: Path) -> N
 def test_the_dry_run_naming_the_interpreter_takes_the_users_own_frozen(tmp_path: Path) -> None:
     """`lockshim sync -- --frozen`: the dry run that names the interpreter uv would use gets
     `--frozen` once (uv refuses it twice, and the plan then judged for another Python)."""
-    from lockshim.uv.runner import dry_run_command
+    from lockshim.uv.argv import dry_run_command
 
     project, env = _cached_app(tmp_path)
     command = dry_run_command(Path(uv_bin()), ["--frozen", "--offline"])

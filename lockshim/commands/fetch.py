@@ -51,7 +51,8 @@ from lockshim.sources.download import (
 from lockshim.sources.mirror import Mirror
 from lockshim.sources.mirror import resolve as resolve_mirror
 from lockshim.sources.wheelhouse import Wheelhouse, remember_downloads
-from lockshim.uv import runner as uvmod
+from lockshim.uv import argv, runner
+from lockshim.uv.runner import Uv
 from lockshim.uv.select import entry_filename, export, select
 from lockshim.uv.target import Target, project_interpreter
 
@@ -289,7 +290,7 @@ def _index_url(exported: Mapping[str, Any]) -> str | None:
 
 
 def _compile(
-    uv: uvmod.Uv,
+    uv: Uv,
     requirements: Sequence[str],
     index_url: str | None,
     python: str | None,
@@ -349,7 +350,7 @@ def _sdists(wanted: Sequence[Wanted], dest: Path) -> list[Path]:
 
 def _in_background(
     resolve: Callable[..., tuple[list[dict[str, Any]], list[str]]],
-    uv: uvmod.Uv,
+    uv: Uv,
     requirements: Sequence[str],
     *options: Any,
 ) -> Future[tuple[list[dict[str, Any]], list[str]]] | None:
@@ -366,7 +367,7 @@ def _in_background(
 
 
 def _resolve_build(
-    uv: uvmod.Uv, requirements: Sequence[str], *options: Any
+    uv: Uv, requirements: Sequence[str], *options: Any
 ) -> tuple[list[dict[str, Any]], list[str]]:
     """The resolved build requirements, and each one uv could not resolve with its reason.
 
@@ -410,10 +411,10 @@ def run_fetch(
     with prepared(project_dir, uv_path, reporter, uv_args) as (project, uv):
         with contextlib.suppress(OSError, UnicodeDecodeError):
             text = project.lock_path.read_bytes().decode("utf-8")
-            uvmod.check_python(text, python, project.lock_path.name)
+            argv.check_python(text, python, project.lock_path.name)
         args = ["--project", str(project_dir), *uv_args] if project_dir else list(uv_args)
         # uv's export runs while the target's interpreter is asked (two uv processes)
-        uvmod.ask_ahead(uvmod.export_command(uv.path, args))
+        runner.ask_ahead(argv.export_command(uv.path, args))
         patches_of = text if every_patch else None
         target = (
             None
@@ -523,7 +524,7 @@ def run_fetch(
 
 
 def _build_wheels(
-    uv: uvmod.Uv,
+    uv: Uv,
     sdists: Sequence[Wanted],
     dest: Path,
     python: str | None,
@@ -576,7 +577,7 @@ def _build_wheels(
 
 
 def _fetch_git(
-    exported: Mapping[str, Any], target: Target | None, dest: Path, uv: uvmod.Uv
+    exported: Mapping[str, Any], target: Target | None, dest: Path, uv: Uv
 ) -> tuple[list[tuple[str, str, str, str]], list[Need]]:
     """A bundle of each git source the target installs (skipping those ``dest`` holds), and
     what building their checkouts needs."""

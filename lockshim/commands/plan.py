@@ -39,7 +39,8 @@ from lockshim.sources.git import NO_GIT, GitPlan
 from lockshim.sources.local import Found, SourceOptions, find_local
 from lockshim.sources.match import Ignored
 from lockshim.sources.mirror import Mirror
-from lockshim.uv import runner as uvmod
+from lockshim.uv import argv, runner
+from lockshim.uv.runner import Uv
 from lockshim.uv.select import Selected, export, select
 from lockshim.uv.target import (
     Target,
@@ -232,7 +233,7 @@ def _label(entry: Entry) -> str:
 
 def resolve_target(
     project: Project,
-    uv: uvmod.Uv,
+    uv: Uv,
     python: str | None,
     platform: str | None,
     sync_args: Sequence[str] = (),
@@ -253,18 +254,18 @@ def resolve_target(
 
 def _resolve_target(
     project: Project,
-    uv: uvmod.Uv,
+    uv: Uv,
     python: str | None,
     platform: str | None,
     sync_args: Sequence[str],
 ) -> Target:
     if platform:
-        uvmod.check_platform(uv, platform)
+        runner.check_platform(uv, platform)
     if python and platform:
         return for_platform(for_python(make_target("", {}, ()), python), platform)
     if python:  # an explicit --python wins, as in uv (over a .python-version, say)
         try:
-            asked = [*uvmod.without_python(sync_args), "--python", python]
+            asked = [*argv.without_python(sync_args), "--python", python]
             found = project_interpreter(project.root, uv.path, asked)
         except LockshimError:  # none of that version installed: judge for it all the same
             found = Path(sys.executable)
@@ -329,15 +330,15 @@ def _builds(found: Found, needs: Sequence[Need], target: Target) -> BuildPlan:
 
 def plan_for(
     found: Found,
-    uv: uvmod.Uv,
+    uv: Uv,
     sync_args: Sequence[str],
     python: str | None = None,
     platform: str | None = None,
     every_patch: bool = False,
 ) -> Plan:
     """``every_patch``: for every patch release of the target Python's minor version."""
-    uvmod.check_python(found.lock.text, python, found.project.lock_path.name)
-    uvmod.ask_ahead(uvmod.export_command(uv.path, sync_args))  # runs while the target is found
+    argv.check_python(found.lock.text, python, found.project.lock_path.name)
+    runner.ask_ahead(argv.export_command(uv.path, sync_args))  # runs while the target is found
     patches_of = found.lock.text if every_patch else None
     target = resolve_target(found.project, uv, python, platform, sync_args, patches_of)
     exported = export(uv.path, sync_args)
@@ -352,9 +353,7 @@ def git_names(git: GitPlan) -> list[str]:
     return [s.pin.name for s in git.served] + [p.name for p in git.missing]
 
 
-def _git_plan(
-    found: Found, selected: Sequence[Selected], uv: uvmod.Uv
-) -> tuple[GitPlan, list[Need]]:
+def _git_plan(found: Found, selected: Sequence[Selected], uv: Uv) -> tuple[GitPlan, list[Need]]:
     """The git packages the target installs (served from a local bundle, or missing), and what
     building the served checkouts needs (read from the commit, never run)."""
     local = {canonicalize_name(item.name) for item in selected if item.kind == "local"}

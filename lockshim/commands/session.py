@@ -11,21 +11,22 @@ from lockshim.project import Project, find_project, script_project
 from lockshim.report import Reporter
 from lockshim.shim.guard import project_lock, signals_raise
 from lockshim.shim.restore import restore
-from lockshim.uv import runner as uvmod
+from lockshim.uv import argv, runner
+from lockshim.uv.runner import Uv
 
 
 @contextlib.contextmanager
 def prepared(
     project_dir: Path | None, uv_path: str | None, reporter: Reporter, uv_args: Sequence[str] = ()
-) -> Iterator[tuple[Project, uvmod.Uv]]:
+) -> Iterator[tuple[Project, Uv]]:
     """The project and uv, with this run holding the project's lock and any interrupted
     shim of it finished first.
 
     With ``--script PATH`` among the uv arguments, the lock is the script's (``PATH.lock``).
     """
-    script = uvmod.script_arg(uv_args)
+    script = argv.script_arg(uv_args)
     project = script_project(Path(script)) if script else find_project(project_dir)
-    uv = uvmod.find_uv(uv_path)
+    uv = runner.find_uv(uv_path)
 
     def waiting() -> None:
         reporter.info(f"waiting for another lockshim run on {project.lock_path} to finish ...")

@@ -23,7 +23,8 @@ from lockshim.sources import git as gitsources
 from lockshim.sources.base import PIP_CACHE
 from lockshim.sources.built import planted_records, served_built
 from lockshim.sources.local import Found, SourceOptions, find_local
-from lockshim.uv import runner as uvmod
+from lockshim.uv import argv, runner
+from lockshim.uv.runner import Uv
 
 if TYPE_CHECKING:
     from lockshim.sources.mirror import Mirror, Pages
@@ -161,7 +162,7 @@ def _pyprojects(found: Found) -> dict[Path, str]:
     return texts
 
 
-def _watched(found: Found, uv: uvmod.Uv, project_dir: Path | None) -> list[str]:
+def _watched(found: Found, uv: Uv, project_dir: Path | None) -> list[str]:
     """The files an unchanged re-sync depends on (lockshim.resync compares their stat)."""
     from lockshim.shim.journal import journal_path
 
@@ -197,7 +198,7 @@ def sync(
     ``request``: the command line's key (lockshim.resync); after a success, what the run
     depends on is remembered under it, so an unchanged re-sync goes straight to uv.
     """
-    uvmod.check_sync_args(uv_args)
+    argv.check_sync_args(uv_args)
     with prepared(project_dir, uv_path, reporter, uv_args) as (project, uv):
         freshness.ask_ahead(project.lock_path, uv.path, uv_args)
         found = find_local(project, sources, reporter.hashing)
@@ -206,7 +207,7 @@ def sync(
             uv_args = ["--project", str(project_dir), *uv_args]
         memo = ask_plan_ahead(found, uv, uv_args)  # uv's runs for the plan, while uv checks
         if not online:  # is there a Python for it? (uv's dry run, asked ahead by the plan too)
-            uvmod.ask_ahead(uvmod.dry_run_command(uv.path, uv_args), found.project.root)
+            runner.ask_ahead(argv.dry_run_command(uv.path, uv_args), found.project.root)
         if any(p.source_kind in PROJECT_SOURCES for p in found.lock.packages):
             judged = freshness.verdict(found.lock, uv.path, lock_args)
             if judged.refusal:  # uv would install the old lock without a word (--frozen)
@@ -275,13 +276,13 @@ def sync(
             find_links = found.find_links
             if advice.build_files and staging.folder is not None:
                 find_links += (staging.folder,)
-            command = uvmod.sync_command(
+            command = argv.sync_command(
                 uv, uv_args, find_links, online=online, builds_local=not advice.build_missing
             )
             added = {p: (b.path.absolute(), b.sha256, b.size) for p, b in built.items()}
             shimmed_bytes = rewrite(lock, staging.paths, added, linked)
             if shimmed_bytes == found.original:  # nothing served: uv.lock is left alone
-                status = uvmod.run(command, uv_env)
+                status = runner.run(command, uv_env)
             else:
                 changed = len(staging.paths) + len(linked) + len(added)
                 shimmed_bytes = marked(shimmed_bytes, changed)
@@ -292,7 +293,7 @@ def sync(
                     shimmed_bytes,
                     (staging.folder, staging.token),
                 ):
-                    status = uvmod.run(command, uv_env)
+                    status = runner.run(command, uv_env)
         if status != 0 and made_here:
             _remove_half_made(environment, reporter)
         # A staging folder is gone after the run: a command naming it cannot be replayed.
@@ -324,7 +325,7 @@ def _remove_half_made(environment: Path, reporter: Reporter) -> None:
         reporter.info(f"removed {environment}, which the failed uv run had made.")
 
 
-def _prefetch(found: Found, mirror: Mirror, uv: uvmod.Uv, uv_args: Sequence[str]) -> Pages:
+def _prefetch(found: Found, mirror: Mirror, uv: Uv, uv_args: Sequence[str]) -> Pages:
     """Start reading, while uv works out the plan, the mirror's pages of the packages it
     stands in for that no local file serves and uv's cache knows nothing of (those the plan
     will most likely find missing)."""
@@ -352,7 +353,7 @@ def _through_mirror(
     sources: SourceOptions,
     mirror: Mirror,
     advice: Advice,
-    uv: uvmod.Uv,
+    uv: Uv,
     uv_args: Sequence[str],
     reporter: Reporter,
     pages: Pages | None,
@@ -443,9 +444,7 @@ def _password_advice(mirror: Mirror) -> str:
     )
 
 
-def _kept_links(
-    mirror: Mirror, uv: uvmod.Uv, uv_args: Sequence[str], advice: Advice
-) -> dict[str, str]:
+def _kept_links(mirror: Mirror, uv: Uv, uv_args: Sequence[str], advice: Advice) -> dict[str, str]:
     """The missing files an earlier sync left uv to download from the mirror and uv's cache
     still holds under that URL: file name -> URL (linked again, with no page read)."""
     from lockshim.sources.mirror import remembered_links
@@ -517,10 +516,10 @@ def _linked(
     }
 
 
-def _stop_without_interpreter(found: Found, uv: uvmod.Uv, uv_args: Sequence[str]) -> None:
+def _stop_without_interpreter(found: Found, uv: Uv, uv_args: Sequence[str]) -> None:
     """Stop before uv when uv finds no Python for the project (offline it cannot download
     one): uv would fail on it after the shim."""
-    said = uvmod.no_interpreter(found.project.root, uv.path, uv_args)
+    said = runner.no_interpreter(found.project.root, uv.path, uv_args)
     if said is None:
         return
     raise LockshimError(
@@ -531,7 +530,7 @@ def _stop_without_interpreter(found: Found, uv: uvmod.Uv, uv_args: Sequence[str]
 
 
 def _stop_if_a_build_fails(
-    found: Found, uv: uvmod.Uv, uv_args: Sequence[str], advice: Advice, built: Mapping[int, object]
+    found: Found, uv: Uv, uv_args: Sequence[str], advice: Advice, built: Mapping[int, object]
 ) -> None:
     """Stop before uv when a locked sdist the environment installs is certain to fail to
     build offline: its build requirement has no local wheel and uv's cache knows nothing of
@@ -589,7 +588,7 @@ def _installed(environment: Path) -> set[tuple[str, str]]:
     return found
 
 
-def _held(uv: uvmod.Uv, uv_args: Sequence[str], advice: Advice) -> dict[str, bool | None]:
+def _held(uv: Uv, uv_args: Sequence[str], advice: Advice) -> dict[str, bool | None]:
     """File name -> whether uv's cache holds each missing file (None: lockshim cannot tell)."""
     if not advice.missing_files:
         return {}
@@ -608,7 +607,7 @@ def _held(uv: uvmod.Uv, uv_args: Sequence[str], advice: Advice) -> dict[str, boo
 
 def _stop_if_hopeless(
     found: Found,
-    uv: uvmod.Uv,
+    uv: Uv,
     uv_args: Sequence[str],
     advice: Advice,
     held: dict[str, bool | None],

@@ -372,9 +372,9 @@ class Verdict(NamedTuple):
 def ask_ahead(lock_path: Path, uv: Path, uv_args: Sequence[str]) -> None:
     """Start uv's own check of the lock now, while the local files are looked for."""
     if "--frozen" not in uv_args and lock_path.name == "uv.lock":
-        from lockshim.uv import runner as uvmod
+        from lockshim.uv import argv, runner
 
-        uvmod.ask_ahead(uvmod.lock_check_command(uv, lock_path.parent, uv_args))
+        runner.ask_ahead(argv.lock_check_command(uv, lock_path.parent, uv_args))
 
 
 def verdict(lock: Lock, uv: Path, uv_args: Sequence[str]) -> Verdict:
@@ -428,10 +428,10 @@ class _Said(NamedTuple):
 
 def _uv_says(lock_path: Path, uv: Path, uv_args: Sequence[str]) -> _Said | None:
     """uv's verdict on the lock (None: fresh)."""
-    from lockshim.uv import runner as uvmod
+    from lockshim.uv import argv, runner
 
     try:
-        answer = uvmod.answer(uvmod.lock_check_command(uv, lock_path.parent, uv_args))
+        answer = runner.answer(argv.lock_check_command(uv, lock_path.parent, uv_args))
     except (OSError, subprocess.SubprocessError) as error:
         return _Said(False, f"uv could not run: {error}")
     if answer.returncode == 0:

@@ -20,7 +20,8 @@ from lockshim.report import Reporter
 from lockshim.sources.local import Found
 from lockshim.sources.match import Served
 from lockshim.trust import private_folder, read_private
-from lockshim.uv import runner as uvmod
+from lockshim.uv import argv, runner
+from lockshim.uv.runner import Uv
 
 if TYPE_CHECKING:
     from lockshim.commands.plan import Plan
@@ -87,7 +88,7 @@ def needed(found: Found) -> bool:
     return not complete or builds
 
 
-def ask_plan_ahead(found: Found, uv: uvmod.Uv, uv_args: Sequence[str]) -> Path | None:
+def ask_plan_ahead(found: Found, uv: Uv, uv_args: Sequence[str]) -> Path | None:
     """Where the advice is remembered (None: none is needed). When it must be worked out,
     the plan's two uv runs (the dry run naming the interpreter, the export) start now, on the
     other core, while the code that reads their answers is imported."""
@@ -95,13 +96,13 @@ def ask_plan_ahead(found: Found, uv: uvmod.Uv, uv_args: Sequence[str]) -> Path |
         return None
     memo = user_cache_dir() / "missing" / f"{_missing_key(found, uv, uv_args)}.json"
     if not memo.exists():
-        uvmod.ask_ahead(uvmod.dry_run_command(uv.path, uv_args), found.project.root)
-        uvmod.ask_ahead(uvmod.export_command(uv.path, uv_args))
+        runner.ask_ahead(argv.dry_run_command(uv.path, uv_args), found.project.root)
+        runner.ask_ahead(argv.export_command(uv.path, uv_args))
     return memo
 
 
 def advise(
-    found: Found, uv: uvmod.Uv, uv_args: Sequence[str], reporter: Reporter, memo: Path | None
+    found: Found, uv: Uv, uv_args: Sequence[str], reporter: Reporter, memo: Path | None
 ) -> Advice:
     """What uv will need that no local file holds, and what its builds need, before uv runs.
 
@@ -188,7 +189,7 @@ def places(found: Found, digests: set[str | None] | None) -> tuple[tuple[str, in
     return tuple(counts.items())
 
 
-def _missing_key(found: Found, uv: uvmod.Uv, uv_args: Sequence[str]) -> str:
+def _missing_key(found: Found, uv: Uv, uv_args: Sequence[str]) -> str:
     """Everything the missing list depends on: lock bytes, arguments, served files, uv and the
     interpreter it would use (the project's .venv, by its identity)."""
     parts = [

@@ -16,7 +16,7 @@ from lockshim._compat import tomllib
 from lockshim.digests import from_hashes
 from lockshim.errors import LockshimError
 from lockshim.lockfile.model import filename_of
-from lockshim.uv import runner as uvmod
+from lockshim.uv import argv, runner
 from lockshim.uv.target import Target
 
 
@@ -34,7 +34,7 @@ class Selected(NamedTuple):
 
 def export(uv: Path, sync_args: Sequence[str], cwd: Path | None = None) -> dict[str, Any]:
     """The packages `uv sync SYNC_ARGS` would install, as uv exports them (pylock.toml)."""
-    result = uvmod.answer(uvmod.export_command(uv, sync_args), cwd)
+    result = runner.answer(argv.export_command(uv, sync_args), cwd)
     if result.returncode != 0:
         raise LockshimError(
             f"`uv export` could not list what uv sync would install ({result.stderr.strip()}). "

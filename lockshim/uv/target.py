@@ -132,7 +132,8 @@ def _cpython_tags(
 def _dry_run_interpreter(project_root: Path, uv: Path, sync_args: Sequence[str]) -> Path | None:
     import re
 
-    from lockshim.uv.runner import answer, dry_run_command
+    from lockshim.uv.argv import dry_run_command
+    from lockshim.uv.runner import answer
 
     try:
         result = answer(dry_run_command(uv, sync_args), project_root)
