@@ -37,6 +37,7 @@ from lockshim.sources.download import Outcome, redact
 from lockshim.sources.hashindex import sha256_file
 from lockshim.sources.local import Found, SourceOptions, find_local
 from lockshim.sources.simple import IndexFile
+from lockshim.uv import argv
 from lockshim.uv import target as targets
 
 
@@ -121,7 +122,7 @@ def make_bundle(
         failures: list[str] = []
         made_for: list[str] = []  # each target as it was resolved (named in the manifest)
         downloaded = from_local = 0
-        args = ["--project", str(project_dir), *uv_args] if project_dir else list(uv_args)
+        args = argv.for_project(project_dir, uv_args)
         for target in [Target(None, None)] if all_platforms else targets:
             builds_lacking = build_deps
             if all_platforms:

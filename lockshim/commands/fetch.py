@@ -412,7 +412,7 @@ def run_fetch(
         with contextlib.suppress(OSError, UnicodeDecodeError):
             text = project.lock_path.read_bytes().decode("utf-8")
             argv.check_python(text, python, project.lock_path.name)
-        args = ["--project", str(project_dir), *uv_args] if project_dir else list(uv_args)
+        args = argv.for_project(project_dir, uv_args)
         # uv's export runs while the target's interpreter is asked (two uv processes)
         runner.ask_ahead(argv.export_command(uv.path, args))
         patches_of = text if every_patch else None

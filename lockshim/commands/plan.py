@@ -387,8 +387,7 @@ def run_plan(
         for note in found.notes:
             reporter.warn(note)
     lock_args = uv_args
-    if project_dir is not None:
-        uv_args = ["--project", str(project_dir), *uv_args]
+    uv_args = argv.for_project(project_dir, uv_args)
     plan = plan_for(found, uv, uv_args, python, platform)  # while uv checks the lock
     judged = freshness.verdict(found.lock, uv.path, lock_args)
     if judged.warning:

@@ -203,8 +203,7 @@ def sync(
         freshness.ask_ahead(project.lock_path, uv.path, uv_args)
         found = find_local(project, sources, reporter.hashing)
         lock_args = uv_args
-        if project_dir is not None:  # uv must sync the project lockshim found, not the cwd's
-            uv_args = ["--project", str(project_dir), *uv_args]
+        uv_args = argv.for_project(project_dir, uv_args)
         memo = ask_plan_ahead(found, uv, uv_args)  # uv's runs for the plan, while uv checks
         if not online:  # is there a Python for it? (uv's dry run, asked ahead by the plan too)
             runner.ask_ahead(argv.dry_run_command(uv.path, uv_args), found.project.root)

@@ -187,6 +187,14 @@ _FLAG_OPTIONS = {
 }
 
 
+def for_project(project_dir: Path | None, uv_args: Sequence[str]) -> list[str]:
+    """The user's uv arguments for the project lockshim was pointed at with ``--project``
+    (uv must work on that project, not the current folder's)."""
+    if project_dir is None:
+        return list(uv_args)
+    return ["--project", str(project_dir), *uv_args]
+
+
 def export_args(sync_args: Sequence[str]) -> list[str]:
     """The `uv export` arguments that select what `uv sync SYNC_ARGS` would install."""
     result: list[str] = []
