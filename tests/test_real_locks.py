@@ -24,6 +24,7 @@ from lockshim.lockfile import freshness
 from lockshim.lockfile.model import Lock
 from lockshim.lockfile.read import read_lock
 from lockshim.lockfile.rewrite import rewrite
+from lockshim.plan import verdict as verdicts
 from lockshim.shim.swap import shimmed
 from lockshim.sources.mirror import Mirror, covered_files
 
@@ -116,7 +117,7 @@ def test_the_verdict_is_uvs(entry: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setenv("UV_CACHE_DIR", str(entry.parent / ".uv-cache"))
     monkeypatch.setenv("UV_PYTHON_DOWNLOADS", "never")
     # not UV_NO_CONFIG: it drops the project's own [tool.uv] settings (exclude-newer ...) too
-    judged = freshness.verdict(lock, Path(uv_bin()), ["--python", python])
+    judged = verdicts.judge(lock, Path(uv_bin()), ["--python", python])
     verdict = VERDICTS[_name(entry)]
     assert judged.refusal == "", judged
     if verdict == "fresh":

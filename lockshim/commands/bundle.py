@@ -26,7 +26,7 @@ from lockshim import __version__
 from lockshim.commands.session import prepared
 from lockshim.errors import LockshimError
 from lockshim.filenames import unsafe
-from lockshim.lockfile import freshness
+from lockshim.plan import verdict
 from lockshim.plan.builds import SDIST_SUFFIXES, BuildPlan
 from lockshim.report import Reporter
 from lockshim.sources import git as gitsources
@@ -106,15 +106,15 @@ def make_bundle(
 ) -> BundleReport:
     """Write the bundle: local files first, then `fetch` for what the targets still lack."""
     from lockshim.commands.fetch import run_fetch
-    from lockshim.commands.plan import plan_for
+    from lockshim.plan.files import plan_for
 
     output = output.absolute()
     _refuse_to_overwrite(output)
     with _workspace(output) as work:
         with prepared(project_dir, uv_path, reporter, uv_args) as (project, uv):
-            freshness.ask_ahead(project.lock_path, uv.path, uv_args)
+            verdict.ask_ahead(project.lock_path, uv.path, uv_args)
             found = find_local(project, sources, reporter.hashing)
-            judged = freshness.verdict(found.lock, uv.path, uv_args)
+            judged = verdict.judge(found.lock, uv.path, uv_args)
         if judged.refusal:  # the far side would install the old lock, or refuse it
             raise LockshimError(judged.refusal)
         if judged.warning:

@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from lockshim._compat import tomllib
-from lockshim.commands.plan import resolve_target
 from lockshim.commands.session import prepared
 from lockshim.digests import from_hashes, sha256_hex
 from lockshim.errors import LockshimError
@@ -54,7 +53,7 @@ from lockshim.sources.wheelhouse import Wheelhouse, remember_downloads
 from lockshim.uv import argv, runner
 from lockshim.uv.runner import Uv
 from lockshim.uv.select import entry_filename, export, select
-from lockshim.uv.target import Target, project_interpreter
+from lockshim.uv.target import Target, project_interpreter, resolve_target
 
 
 class Report(NamedTuple):

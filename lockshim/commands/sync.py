@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING
 from lockshim.commands import resync
 from lockshim.commands.session import prepared
 from lockshim.errors import LockshimError
-from lockshim.lockfile import freshness
 from lockshim.lockfile.model import PROJECT_SOURCES, Lock
 from lockshim.lockfile.rewrite import rewrite
+from lockshim.plan import verdict
 from lockshim.plan.advice import Advice, advise, ask_plan_ahead
 from lockshim.plan.advice import places as advice_places
 from lockshim.report import Reporter
@@ -200,7 +200,7 @@ def sync(
     """
     argv.check_sync_args(uv_args)
     with prepared(project_dir, uv_path, reporter, uv_args) as (project, uv):
-        freshness.ask_ahead(project.lock_path, uv.path, uv_args)
+        verdict.ask_ahead(project.lock_path, uv.path, uv_args)
         found = find_local(project, sources, reporter.hashing)
         lock_args = uv_args
         uv_args = argv.for_project(project_dir, uv_args)
@@ -208,7 +208,7 @@ def sync(
         if not online:  # is there a Python for it? (uv's dry run, asked ahead by the plan too)
             runner.ask_ahead(argv.dry_run_command(uv.path, uv_args), found.project.root)
         if any(p.source_kind in PROJECT_SOURCES for p in found.lock.packages):
-            judged = freshness.verdict(found.lock, uv.path, lock_args)
+            judged = verdict.judge(found.lock, uv.path, lock_args)
             if judged.refusal:  # uv would install the old lock without a word (--frozen)
                 raise LockshimError(judged.refusal)
             if judged.warning:

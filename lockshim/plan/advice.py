@@ -24,7 +24,7 @@ from lockshim.uv import argv, runner
 from lockshim.uv.runner import Uv
 
 if TYPE_CHECKING:
-    from lockshim.commands.plan import Plan
+    from lockshim.plan.files import Plan
 
 #: Changed whenever what a memo holds changes meaning (2: the lock's own file names; 3: the
 #: sdists whose build lacks a requirement).
@@ -137,7 +137,7 @@ def advise(
             tuple((str(r), str(n), str(v)) for r, n, v in data["sdist_builds"]),
         )
     except (OSError, ValueError, TypeError, KeyError):
-        from lockshim.commands.plan import plan_for
+        from lockshim.plan.files import plan_for
 
         try:
             plan = plan_for(found, uv, uv_args)

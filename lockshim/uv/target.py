@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
@@ -19,6 +20,9 @@ from packaging.tags import Tag
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
 from lockshim.errors import LockshimError, UsageError
+from lockshim.project import Project
+from lockshim.uv import argv, runner
+from lockshim.uv.runner import Uv
 
 #: What an interpreter tells about itself (stdlib only, so any interpreter can answer).
 _PROBE = """
@@ -321,3 +325,49 @@ def project_interpreter(project_root: Path, uv: Path, sync_args: Sequence[str] =
             "Name a Python version with --python X.Y."
         )
     return Path(found)
+
+
+def resolve_target(
+    project: Project,
+    uv: Uv,
+    python: str | None,
+    platform: str | None,
+    sync_args: Sequence[str] = (),
+    patches_of: str | None = None,
+) -> Target:
+    """The interpreter uv would use for the project, changed by --python / --python-platform;
+    with ``patches_of`` (the lock's text), standing for every patch release of its Python's
+    minor version (unless --python names a patch release itself).
+
+    With both given, the target is fully named: no interpreter is run (least of all one that
+    came with the repository's `.venv`).
+    """
+    found = _resolve_target(project, uv, python, platform, sync_args)
+    if patches_of is None or (python is not None and python.count(".") >= 2):
+        return found
+    return every_patch(found, patches_of)
+
+
+def _resolve_target(
+    project: Project,
+    uv: Uv,
+    python: str | None,
+    platform: str | None,
+    sync_args: Sequence[str],
+) -> Target:
+    if platform:
+        runner.check_platform(uv, platform)
+    if python and platform:
+        return for_platform(for_python(target("", {}, ()), python), platform)
+    if python:  # an explicit --python wins, as in uv (over a .python-version, say)
+        try:
+            asked = [*argv.without_python(sync_args), "--python", python]
+            found = project_interpreter(project.root, uv.path, asked)
+        except LockshimError:  # none of that version installed: judge for it all the same
+            found = Path(sys.executable)
+        base = for_python(probe(found), python)
+    else:
+        base = probe(project_interpreter(project.root, uv.path, sync_args))
+    if platform:
+        base = for_platform(base, platform)
+    return base
