@@ -133,3 +133,8 @@ def _folder(path: Path, where: str) -> Path:
             "lockshim would read every file under it. Name the folder that holds the wheels."
         )
     return folder
+
+
+def environment_of(root: Path) -> Path:
+    """The project environment uv syncs (``UV_PROJECT_ENVIRONMENT``, else ``.venv``)."""
+    return root / (os.environ.get("UV_PROJECT_ENVIRONMENT") or ".venv")

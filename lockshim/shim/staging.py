@@ -1,4 +1,17 @@
-"""X"""
+"""Staging: served files that uv needs under another name, or as private copies.
+
+uv reads an artifact through its ``file://`` URL, and the file name must be the lock's. A pip
+cache body, a wheelhouse file saved under another name or the bytes inside an old pip cache
+entry are linked (or copied) into a private staging folder under the lock's file name. A direct
+URL package becomes a ``path`` source, whose hash uv does not check: its bytes are always copied
+and verified here, so what uv installs is what the lock pins, whatever the folder or the hash
+index say.
+
+The staging folder lives in lockshim's cache (``staging/lockshim-staging-*``) and holds a marker
+with a random token that the journal records. Only a folder passing every check (that place,
+that name pattern, a real folder owned by this user, that marker with that token) is removed:
+a journal is data, and naming another folder in it removes nothing.
+"""
 
 from __future__ import annotations
 
