@@ -12,19 +12,13 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import re
-import subprocess
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from lockshim._compat import tomllib
 from lockshim.commands.session import prepared
-from lockshim.digests import from_hashes, sha256_hex
+from lockshim.digests import sha256_hex
 from lockshim.errors import LockshimError
-from lockshim.filenames import require_plain
 from lockshim.paths import user_cache_dir
 from lockshim.plan.builds import (
     SDIST_SUFFIXES,
@@ -34,25 +28,25 @@ from lockshim.plan.builds import (
     local_needs,
     sdist_needs,
 )
+from lockshim.plan.downloads import index_url, redirect_to_mirror, wanted_from_export
 from lockshim.project import mirror_url as project_mirror
 from lockshim.report import Reporter
 from lockshim.shim.guard import signals_raise
 from lockshim.sources import git as gitsources
-from lockshim.sources.base import LocalFile
+from lockshim.sources.built import build_from_sdists
 from lockshim.sources.download import (
-    Credentials,
     Outcome,
     Wanted,
     credentials_for,
     fetch_all,
     redact,
 )
-from lockshim.sources.mirror import Mirror
 from lockshim.sources.mirror import resolve as resolve_mirror
-from lockshim.sources.wheelhouse import Wheelhouse, remember_downloads
+from lockshim.sources.wheelhouse import bundles_in, present, remember_downloads
 from lockshim.uv import argv, runner
+from lockshim.uv.compile import in_background, requirements_of, resolve_build
 from lockshim.uv.runner import Uv
-from lockshim.uv.select import entry_filename, export, select
+from lockshim.uv.select import export, select
 from lockshim.uv.target import Target, project_interpreter, resolve_target
 
 
@@ -186,204 +180,10 @@ def merged(reports: Sequence[Report]) -> Report:
     )
 
 
-def wanted_from_export(
-    exported: Mapping[str, Any], target: Target | None
-) -> tuple[list[Wanted], list[str]]:
-    """The files to fetch (and the packages skipped for want of a sha256).
-
-    With a target, the file uv would install for each package that applies; with None, every
-    file of every package.
-    """
-    wanted: list[Wanted] = []
-    unverifiable: list[str] = []
-    if target is not None:
-        for item in select(exported, target):
-            if item.kind in ("local", "none") or item.url is None or item.filename is None:
-                continue
-            if item.digest is None:
-                unverifiable.append(f"{item.name} {item.version} ({item.filename})")
-                continue
-            wanted.append(
-                Wanted(item.name, item.version, item.filename, item.url, item.digest, item.size)
-            )
-        return wanted, unverifiable
-    for package in exported.get("packages", []):
-        entries = list(package.get("wheels", []))
-        entries += [package[key] for key in ("sdist", "archive") if key in package]
-        for entry in entries:
-            sha = from_hashes(entry.get("hashes"))
-            name, version = str(package["name"]), package.get("version")
-            if "url" not in entry:
-                continue
-            if sha is None:
-                unverifiable.append(f"{name} {version} ({entry_filename(entry)})")
-                continue
-            size = entry.get("size")
-            wanted.append(
-                Wanted(
-                    name,
-                    version,
-                    entry_filename(entry),
-                    str(entry["url"]),
-                    sha,
-                    size if isinstance(size, int) else None,
-                )
-            )
-    return wanted, unverifiable
-
-
-def _present(wanted: Sequence[Wanted], dest: Path) -> set[str]:
-    """Filenames already in ``dest`` with the pinned bytes (hashed once, via the index)."""
-    if not dest.is_dir():
-        return set()
-    house = Wheelhouse(dest, lambda path, reason: None)
-    files = {f.name: f for f in house.scan() if f.path.parent == dest}
-    candidates = [files[w.filename] for w in wanted if w.filename in files]
-    algorithms = {w.digest.partition(":")[0] for w in wanted}
-    digests = house.index.digest_all(candidates, sorted(algorithms))
-    house.index.save()
-    return {
-        w.filename for w in wanted if w.digest in digests.get((dest / w.filename, 0), {}).values()
-    }
-
-
-def _through_mirror(
-    mirror: Mirror,
-    wanted: list[Wanted],
-    exported: Mapping[str, Any],
-    dest: Path,
-    credentials: Credentials,
-) -> tuple[list[Wanted], list[Outcome]]:
-    """The downloads with the mirror's URLs for the registry files it stands in for (looked
-    up by name, digest compared), and a failure for each file it cannot serve."""
-    from packaging.utils import canonicalize_name
-
-    from lockshim.sources.download import Downloader
-    from lockshim.sources.mirror import lookup, redirected
-
-    index = {
-        canonicalize_name(str(p.get("name"))): p.get("index") for p in exported.get("packages", [])
-    }
-    covered = [w for w in wanted if mirror.covers(index.get(canonicalize_name(w.name)))]
-    if not covered:
-        return wanted, []
-    dest.mkdir(parents=True, exist_ok=True)
-    found = lookup(
-        mirror,
-        [(w.name, w.filename, w.digest, w.size) for w in covered],
-        Downloader(dest, mirror.credentials(credentials), 8),
-    )
-    others = [w for w in wanted if w not in covered]
-    failed = [
-        Outcome(w, "failed", found.problems[w.filename])
-        for w in covered
-        if w.filename in found.problems
-    ]
-    return [*others, *redirected(covered, found.found)], failed
-
-
-def _index_url(exported: Mapping[str, Any]) -> str | None:
-    """The index most of the lock's packages come from: where build requirements are looked up."""
-    indexes = [str(p["index"]) for p in exported.get("packages", []) if p.get("index")]
-    return max(set(indexes), key=indexes.count) if indexes else None
-
-
-def _compile(
-    uv: Uv,
-    requirements: Sequence[str],
-    index_url: str | None,
-    python: str | None,
-    platform: str | None,
-    universal: bool,
-    constraints: Path | None = None,
-) -> dict[str, Any]:
-    command = [
-        str(uv.path),
-        "pip",
-        "compile",
-        "-",
-        "--format",
-        "pylock.toml",
-        "--quiet",
-        "--no-header",
-    ]
-    if index_url:
-        command += ["--index-url", index_url]
-    if constraints:  # uv applies them to every build: the wheels fetched must fit them
-        command += ["--constraint", str(constraints)]
-    if universal:
-        command.append("--universal")
-    if python:
-        command += ["--python-version", python]
-    if platform:
-        command += ["--python-platform", platform]
-    result = subprocess.run(
-        command, input="\n".join(requirements), capture_output=True, text=True, check=False
-    )
-    if result.returncode != 0:
-        raise _Unresolvable(_uv_reason(result.stderr))
-    return tomllib.loads(result.stdout)
-
-
-class _Unresolvable(Exception):
-    pass
-
-
-def _uv_reason(stderr: str) -> str:
-    """uv's own explanation in one line (its error chain, without the nesting marks)."""
-    marks = " \u00d7\u2570\u2500\u25b6\u2502"  # uv's error-chain drawing
-    lines = [line.strip(marks).strip() for line in stderr.splitlines()]
-    lines = [re.sub(r"^(error|cause|caused by):\s*", "", line, flags=re.I) for line in lines]
-    return " ".join(line for line in lines if line and not line.startswith("hint:"))[:400]
-
-
-def _requirements(needs: Sequence[Need]) -> list[str]:
-    return sorted({requirement for requirement, _ in needs})
-
-
 def _sdists(wanted: Sequence[Wanted], dest: Path) -> list[Path]:
     """The lock's sdists that are in ``dest`` now."""
     found = (dest / w.filename for w in wanted if w.filename.endswith(SDIST_SUFFIXES))
     return [path for path in found if path.exists()]
-
-
-def _in_background(
-    resolve: Callable[..., tuple[list[dict[str, Any]], list[str]]],
-    uv: Uv,
-    requirements: Sequence[str],
-    *options: Any,
-) -> Future[tuple[list[dict[str, Any]], list[str]]] | None:
-    """``resolve(uv, requirements, *options)`` in a thread of its own (None: nothing to do).
-    It only runs `uv pip compile`, which a Ctrl-C on the terminal stops as well."""
-    if not requirements:
-        return None
-    from concurrent.futures import ThreadPoolExecutor
-
-    pool = ThreadPoolExecutor(max_workers=1)
-    future = pool.submit(resolve, uv, requirements, *options)
-    pool.shutdown(wait=False)
-    return future
-
-
-def _resolve_build(
-    uv: Uv, requirements: Sequence[str], *options: Any
-) -> tuple[list[dict[str, Any]], list[str]]:
-    """The resolved build requirements, and each one uv could not resolve with its reason.
-
-    All at once first; if that fails, one by one, so that a requirement that cannot be resolved
-    (a backend uv builds with itself, a private one) is named alone and the rest still come.
-    """
-    try:
-        return [_compile(uv, requirements, *options)], []
-    except _Unresolvable:
-        pass
-    resolved, unresolved = [], []
-    for requirement in requirements:
-        try:
-            resolved.append(_compile(uv, [requirement], *options))
-        except _Unresolvable as error:
-            unresolved.append(f"{requirement}: {error}")
-    return resolved, unresolved
 
 
 def run_fetch(
@@ -440,16 +240,16 @@ def run_fetch(
         constraints_file = user_cache_dir() / "build-constraints" / f"{key}.txt"
         constraints_file.parent.mkdir(parents=True, exist_ok=True)
         constraints_file.write_text(text, encoding="utf-8")
-    index_url = mirror.url if mirror is not None else _index_url(exported)  # for builds
-    options = (index_url, python, platform, all_platforms, constraints_file)
+    build_index = mirror.url if mirror is not None else index_url(exported)  # for builds
+    options = (build_index, python, platform, all_platforms, constraints_file)
     build: list[str] = []
     unresolved: list[str] = []
     redirected: list[Outcome] = []
     if mirror is not None:  # the registry files come from the mirror, by name, or fail here
-        wanted, redirected = _through_mirror(mirror, wanted, exported, dest, credentials)
+        wanted, redirected = redirect_to_mirror(mirror, wanted, exported, dest, credentials)
         credentials = mirror.credentials(credentials)
     with signals_raise():  # Ctrl-C ends the downloads in flight and removes their .part files
-        present_names = _present(wanted, dest)
+        present_names = present(wanted, dest)
         # What is known to need building before anything is downloaded (the project's own
         # packages, sdists already here) is resolved by uv while the lock's files download.
         first: list[Need] = []
@@ -457,7 +257,7 @@ def run_fetch(
         if build_deps:
             first = local_needs((Path.cwd(), project.root), exported, uv.version)
             first += [n for s in read for n in sdist_needs(s, s.name)]
-        early = _in_background(_resolve_build, uv, _requirements(first), *options)
+        early = in_background(resolve_build, uv, requirements_of(first), *options)
         try:
             outcomes = redirected + fetch_all(
                 [w for w in wanted if w.filename not in present_names],
@@ -477,9 +277,9 @@ def run_fetch(
             requirements += [
                 n for s in _sdists(wanted, dest) if s not in read for n in sdist_needs(s, s.name)
             ]
-            later = [r for r in _requirements(requirements) if r not in _requirements(first)]
+            later = [r for r in requirements_of(requirements) if r not in requirements_of(first)]
             if later:
-                more_resolved, more_unresolved = _resolve_build(uv, later, *options)
+                more_resolved, more_unresolved = resolve_build(uv, later, *options)
                 resolved += more_resolved
                 unresolved += more_unresolved
             more, more_unverifiable = [], []
@@ -490,7 +290,7 @@ def run_fetch(
             known = {w.filename for w in wanted}
             more = [w for w in {w.filename: w for w in more}.values() if w.filename not in known]
             unverifiable += more_unverifiable
-            more_present = _present(more, dest)
+            more_present = present(more, dest)
             outcomes += fetch_all(
                 [w for w in more if w.filename not in more_present],
                 dest,
@@ -508,7 +308,7 @@ def run_fetch(
     if build_wheels:
         to_build = [w for w in locked if w.filename.endswith(SDIST_SUFFIXES)]
         interpreter = python or str(project_interpreter(project.root, uv.path, args))
-        built, built_failures = _build_wheels(uv, to_build, dest, interpreter, target)
+        built, built_failures = build_from_sdists(uv, to_build, dest, interpreter, target)
     return Report(
         dest,
         tuple(o for o in outcomes if o.status == "downloaded"),
@@ -522,59 +322,6 @@ def run_fetch(
     )
 
 
-def _build_wheels(
-    uv: Uv,
-    sdists: Sequence[Wanted],
-    dest: Path,
-    python: str | None,
-    target: Target | None,
-) -> tuple[list[str], list[str]]:
-    """Build a wheel from each sdist in ``dest`` (checked by sha256 first) that has none yet,
-    and record which sdist it came from (lockshim.built); (built, failures)."""
-    import shutil
-    import tempfile
-
-    from lockshim.digests import of_file
-    from lockshim.sources.built import read_provenance, record_built
-
-    done = read_provenance(dest)
-    built, failures = [], []
-    for sdist in sdists:
-        path = dest / sdist.filename
-        algorithm = sdist.digest.partition(":")[0]
-        previous = done.get(sdist.digest)
-        fits = target is None or (
-            previous is not None and target.rank(previous.path.name) is not None
-        )
-        if previous is not None and previous.path.is_file() and fits:
-            continue
-        if not path.is_file() or of_file(path, (algorithm,))[algorithm] != sdist.digest:
-            failures.append(f"{sdist.filename}: not here with the locked digest; not built")
-            continue
-        work = Path(tempfile.mkdtemp(prefix=".lockshim-build-", dir=dest))
-        try:
-            command = [str(uv.path), "build", "--wheel", "--quiet", "--out-dir", str(work)]
-            command += ["--no-index", "--find-links", str(dest), str(path)]  # what fetch brought
-            if python:
-                command += ["--python", python]
-            result = subprocess.run(command, capture_output=True, text=True, check=False)
-            wheels = sorted(work.glob("*.whl"))
-            if result.returncode != 0 or len(wheels) != 1:
-                failures.append(f"{sdist.filename}: uv build failed: {_uv_reason(result.stderr)}")
-                continue
-            wheel = dest / require_plain(wheels[0].name, sdist.name, str(dest))
-            os.replace(wheels[0], wheel)
-            try:
-                record_built(dest, wheel, sdist.filename, sdist.digest, python or "this machine")
-            except OSError as error:
-                failures.append(f"{wheel.name}: built, but not recorded ({error})")
-                continue
-            built.append(wheel.name)
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
-    return built, failures
-
-
 def _fetch_git(
     exported: Mapping[str, Any], target: Target | None, dest: Path, uv: Uv
 ) -> tuple[list[tuple[str, str, str, str]], list[Need]]:
@@ -586,7 +333,7 @@ def _fetch_git(
     pins = gitsources.pins_of_export(exported, names)
     if not pins:
         return [], []
-    held = gitsources.find(pins, _bundles_in(dest)).served
+    held = gitsources.find(pins, bundles_in(dest)).served
     there = {s.pin for s in held}
     rows = []
     for pin in pins:
@@ -597,13 +344,6 @@ def _fetch_git(
             except LockshimError as error:
                 status = str(error)
         rows.append((pin.label, pin.commit, pin.bundle_name, status))
-    served = gitsources.find(pins, _bundles_in(dest)).served
+    served = gitsources.find(pins, bundles_in(dest)).served
     copies = gitsources.prepare(served) if served else {}
     return rows, git_needs(served, copies, uv.version)
-
-
-def _bundles_in(dest: Path) -> list[LocalFile]:
-    if not dest.is_dir():
-        return []
-    house = Wheelhouse(dest, lambda path, reason: None)
-    return [f for f in house.scan() if f.name.endswith(gitsources.BUNDLE_SUFFIX)]

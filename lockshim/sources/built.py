@@ -11,10 +11,21 @@ the wheel's hash, and lockshim checks it against the record first.
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from lockshim.filenames import unsafe
+from lockshim.filenames import require_plain, unsafe
+from lockshim.paths import user_cache_dir
+from lockshim.sources.download import (
+    Wanted,
+)
+from lockshim.uv.compile import uv_reason
+from lockshim.uv.runner import Uv
+from lockshim.uv.target import Target
 
 if TYPE_CHECKING:
     from lockshim.sources.local import Found
@@ -38,15 +49,12 @@ def record_path(folder: Path) -> Path:
     """Where lockshim keeps the record of the wheels it built into ``folder``."""
     import hashlib
 
-    from lockshim.paths import user_cache_dir
-
     key = hashlib.sha256(str(folder.resolve()).encode("utf-8", "surrogateescape")).hexdigest()
     return user_cache_dir() / "built" / f"{key[:24]}.json"
 
 
 def _entries(folder: Path) -> dict[str, dict[str, Any]]:
     """The record's entries: lockshim's own record for this very folder, else none."""
-    import json
 
     from lockshim.trust import read_private
 
@@ -87,7 +95,6 @@ def read_provenance(folder: Path) -> dict[str, Built]:
 def record_built(folder: Path, wheel: Path, sdist: str, sdist_digest: str, target: str) -> None:
     """Add a built wheel to lockshim's record for ``folder`` (merged, written atomically, in a
     cache folder only you can write)."""
-    import json
 
     from lockshim.atomic import atomic_write
     from lockshim.sources.hashindex import sha256_file
@@ -162,7 +169,6 @@ def _bundle_records(found: Found) -> dict[Path, dict[str, Built]]:
     written on another machine."""
     import os
 
-    from lockshim.paths import user_cache_dir
     from lockshim.runtime import RUNNING_BUNDLE
     from lockshim.sources.bundlefile import BundleSource
     from lockshim.sources.copying import copy_out
@@ -190,3 +196,56 @@ def _bundle_records(found: Found) -> dict[Path, dict[str, Built]]:
                 records[sdist_digest] = Built(target, sha256, size, sdist_digest)
         found_records[source.root] = records
     return found_records
+
+
+def build_from_sdists(
+    uv: Uv,
+    sdists: Sequence[Wanted],
+    dest: Path,
+    python: str | None,
+    target: Target | None,
+) -> tuple[list[str], list[str]]:
+    """Build a wheel from each sdist in ``dest`` (checked by sha256 first) that has none yet,
+    and record which sdist it came from (lockshim.built); (built, failures)."""
+    import shutil
+    import tempfile
+
+    from lockshim.digests import of_file
+    from lockshim.sources.built import read_provenance, record_built
+
+    done = read_provenance(dest)
+    built, failures = [], []
+    for sdist in sdists:
+        path = dest / sdist.filename
+        algorithm = sdist.digest.partition(":")[0]
+        previous = done.get(sdist.digest)
+        fits = target is None or (
+            previous is not None and target.rank(previous.path.name) is not None
+        )
+        if previous is not None and previous.path.is_file() and fits:
+            continue
+        if not path.is_file() or of_file(path, (algorithm,))[algorithm] != sdist.digest:
+            failures.append(f"{sdist.filename}: not here with the locked digest; not built")
+            continue
+        work = Path(tempfile.mkdtemp(prefix=".lockshim-build-", dir=dest))
+        try:
+            command = [str(uv.path), "build", "--wheel", "--quiet", "--out-dir", str(work)]
+            command += ["--no-index", "--find-links", str(dest), str(path)]  # what fetch brought
+            if python:
+                command += ["--python", python]
+            result = subprocess.run(command, capture_output=True, text=True, check=False)
+            wheels = sorted(work.glob("*.whl"))
+            if result.returncode != 0 or len(wheels) != 1:
+                failures.append(f"{sdist.filename}: uv build failed: {uv_reason(result.stderr)}")
+                continue
+            wheel = dest / require_plain(wheels[0].name, sdist.name, str(dest))
+            os.replace(wheels[0], wheel)
+            try:
+                record_built(dest, wheel, sdist.filename, sdist.digest, python or "this machine")
+            except OSError as error:
+                failures.append(f"{wheel.name}: built, but not recorded ({error})")
+                continue
+            built.append(wheel.name)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    return built, failures

@@ -6,7 +6,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from lockshim.sources import git as gitsources
 from lockshim.sources.base import WHEELHOUSE, LocalFile
+from lockshim.sources.download import (
+    Outcome,
+    Wanted,
+)
 from lockshim.sources.hashindex import HashIndex
 from lockshim.sources.walk import OnSkip, walk
 
@@ -61,3 +66,25 @@ def remember_downloads(dest: Path, downloaded: Sequence[Outcome]) -> None:
         if digest and file.path.parent == dest and file.size == size:
             house.index.remember(file, digest)
     house.index.save()
+
+
+def present(wanted: Sequence[Wanted], dest: Path) -> set[str]:
+    """Filenames already in ``dest`` with the pinned bytes (hashed once, via the index)."""
+    if not dest.is_dir():
+        return set()
+    house = Wheelhouse(dest, lambda path, reason: None)
+    files = {f.name: f for f in house.scan() if f.path.parent == dest}
+    candidates = [files[w.filename] for w in wanted if w.filename in files]
+    algorithms = {w.digest.partition(":")[0] for w in wanted}
+    digests = house.index.digest_all(candidates, sorted(algorithms))
+    house.index.save()
+    return {
+        w.filename for w in wanted if w.digest in digests.get((dest / w.filename, 0), {}).values()
+    }
+
+
+def bundles_in(dest: Path) -> list[LocalFile]:
+    if not dest.is_dir():
+        return []
+    house = Wheelhouse(dest, lambda path, reason: None)
+    return [f for f in house.scan() if f.name.endswith(gitsources.BUNDLE_SUFFIX)]
