@@ -528,6 +528,7 @@ def bundle(
     `lockshim sync --wheelhouse FILE`. `--verify FILE` checks a bundle.
     """
     from lockshim.commands import bundle as bundles
+    from lockshim.uv.target import Requested
 
     if (output is None) == (verify_path is None):
         raise click.UsageError("give either -o FILE (to write a bundle) or --verify FILE.")
@@ -539,7 +540,7 @@ def bundle(
         sys.exit(checked.status)
     assert output is not None
     targets = [
-        bundles.Target(python, platform)
+        Requested(python, platform)
         for python in (pythons or (None,))
         for platform in (platforms or (None,))
     ]

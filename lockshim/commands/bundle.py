@@ -6,23 +6,21 @@ for, ``project/uv.lock`` and ``project/pyproject.toml`` as they were, and a mani
 (``lockshim-manifest.json``: the lock's sha256, each member's sha256 and size, the targets, the
 uv arguments, lockshim's version). It is made from the local sources first (a bundle made from
 a full wheelhouse downloads nothing) and `fetch` brings the rest. `sync` and `plan` read it as
-a wheelhouse (``--wheelhouse FILE``): lockshim/sources/bundle.py.
+a wheelhouse (``--wheelhouse FILE``): :mod:`lockshim.sources.bundlefile`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
-from lockshim import __version__
 from lockshim.commands.session import prepared
 from lockshim.errors import LockshimError
 from lockshim.filenames import unsafe
@@ -30,25 +28,14 @@ from lockshim.plan import verdict
 from lockshim.plan.builds import SDIST_SUFFIXES, BuildPlan
 from lockshim.report import Reporter
 from lockshim.sources import git as gitsources
-from lockshim.sources.base import LocalFile
-from lockshim.sources.bundlefile import FILES, MANIFEST, MANIFEST_FORMAT
+from lockshim.sources.bundlefile import write_bundle
 from lockshim.sources.copying import copy_bytes
-from lockshim.sources.download import Outcome, redact
+from lockshim.sources.download import Outcome
 from lockshim.sources.hashindex import sha256_file
 from lockshim.sources.local import Found, SourceOptions, find_local
-from lockshim.sources.simple import IndexFile
+from lockshim.sources.uvwheels import uv_wheels as find_uv_wheels
 from lockshim.uv import argv
-from lockshim.uv import target as targets
-
-
-class Target(NamedTuple):
-    python: str | None
-    platform: str | None
-
-    @property
-    def name(self) -> str:
-        parts = [f"Python {self.python}" if self.python else "", self.platform or ""]
-        return " on ".join(p for p in parts if p) or "this machine"
+from lockshim.uv.target import Requested
 
 
 class BundleReport(NamedTuple):
@@ -95,7 +82,7 @@ def make_bundle(
     output: Path,
     sources: SourceOptions,
     uv_path: str | None,
-    targets: Sequence[Target],
+    targets: Sequence[Requested],
     all_platforms: bool,
     build_deps: bool,
     jobs: int,
@@ -123,7 +110,7 @@ def make_bundle(
         made_for: list[str] = []  # each target as it was resolved (named in the manifest)
         downloaded = from_local = 0
         args = argv.for_project(project_dir, uv_args)
-        for target in [Target(None, None)] if all_platforms else targets:
+        for target in [Requested(None, None)] if all_platforms else targets:
             builds_lacking = build_deps
             if all_platforms:
                 from_local += _seed(found, work, None)
@@ -165,7 +152,7 @@ def make_bundle(
         carried = _seed_built(found, work) if self_contained else {}
         uv_wheels: list[Path] = []
         if self_contained:
-            uv_wheels, lacking, local_uv = _uv_wheels(found, targets, uv.version, work / ".uv")
+            uv_wheels, lacking, local_uv = find_uv_wheels(found, targets, uv.version, work / ".uv")
             from_local += local_uv
             if lacking:  # a zipapp without uv cannot run on the far side: none is written
                 raise LockshimError(
@@ -175,10 +162,11 @@ def make_bundle(
                     "--only-binary=:all: uv==VERSION --platform TAG -d DIR`) in a wheelhouse "
                     "given with -w, or reach an index that has it."
                 )
-        members = _write(
+        members = write_bundle(
             output,
             work,
-            found,
+            found.project,
+            found.original,
             made_for if not all_platforms else ["all"],
             uv_args,
             uv_wheels if self_contained else None,
@@ -269,196 +257,3 @@ def _seed_built(found: Found, work: Path) -> dict[str, str]:
         else:
             target.unlink()
     return carried
-
-
-def _write(
-    output: Path,
-    work: Path,
-    found: Found,
-    targets: Sequence[str],
-    uv_args: Sequence[str],
-    uv_wheels: Sequence[Path] | None = None,
-    built: Mapping[str, str] | None = None,
-) -> list[tuple[str, int]]:
-    """The zip file, written beside ``output`` and renamed into place."""
-    files = sorted(
-        p
-        for p in work.iterdir()
-        if p.is_file() and unsafe(p.name) is None and not p.name.startswith(".")
-    )
-    listed: dict[str, dict[str, object]] = {}
-    temp = work / f".{output.name}.part"
-    with zipfile.ZipFile(temp, "x", compression=zipfile.ZIP_STORED) as archive:
-        for path in files:
-            member = FILES + path.name
-            listed[member] = {"sha256": sha256_file(path), "size": path.stat().st_size}
-            archive.write(path, member)
-        archive.writestr("project/" + found.project.lock_path.name, found.original)
-        with contextlib.suppress(OSError):
-            archive.write(found.project.root / "pyproject.toml", "project/pyproject.toml")
-        uv: dict[str, dict[str, object]] = {}
-        if uv_wheels is not None:  # self-contained: uv for each target, and lockshim itself
-            from lockshim import runtime
-
-            for wheel in uv_wheels:
-                member = runtime.UV_PREFIX + wheel.name
-                uv[member] = {"sha256": sha256_file(wheel), "size": wheel.stat().st_size}
-                archive.write(wheel, member)
-            runtime.write_runtime(archive)
-        manifest = {
-            "format": MANIFEST_FORMAT,
-            "uv": uv,
-            "lockshim": __version__,
-            "lock_name": found.project.lock_path.name,
-            "lock_sha256": hashlib.sha256(found.original).hexdigest(),
-            "targets": list(targets),
-            "uv_args": list(uv_args),
-            "files": listed,
-            "built": {FILES + name: digest for name, digest in (built or {}).items()},
-        }
-    with zipfile.ZipFile(temp) as written:  # every other member, by its digest
-        code = {}
-        for info in written.infolist():
-            if info.filename in listed or info.filename in uv or info.is_dir():
-                continue
-            with written.open(info) as stream:
-                digest = hashlib.sha256(stream.read()).hexdigest()
-            code[info.filename] = {"sha256": digest, "size": info.file_size}
-    manifest["code"] = code
-    with zipfile.ZipFile(temp, "a", compression=zipfile.ZIP_STORED) as archive:
-        archive.writestr(MANIFEST, json.dumps(manifest, indent=1))
-    os.replace(temp, output)
-    return [(p.name, p.stat().st_size) for p in files]
-
-
-def _uv_wheels(
-    found: Found, aims: Sequence[Target], uv_version: Sequence[int], folder: Path
-) -> tuple[list[Path], list[str], int]:
-    """The uv wheel (of the uv in use) for each target: from the local sources (wheelhouses by
-    name, pip's cache by the name read from inside each body), else from the simple API of the
-    indexes the project uses (checked by the digest the index gives); and what could not be
-    had."""
-    from packaging.utils import InvalidWheelFilename, parse_wheel_filename
-
-    from lockshim.plan.builds import read_names
-
-    version = ".".join(map(str, uv_version))
-    names = read_names(found.files)
-    local: list[tuple[str, LocalFile]] = []
-    for file in found.files:
-        filename = file.name if file.name.endswith(".whl") else names.get(file.key, "")
-        if filename.startswith("uv-") and filename.endswith(".whl"):
-            try:
-                name, wheel_version, _, _ = parse_wheel_filename(filename)
-            except InvalidWheelFilename:
-                continue
-            if name == "uv" and str(wheel_version) == version:
-                local.append((filename, file))
-    folder.mkdir(parents=True, exist_ok=True)
-    chosen: list[Path] = []
-    lacking: list[str] = []
-    from_local = 0
-    listed: dict[str, list[IndexFile] | str] = {}
-    for aim in aims:
-        environment = _environment(aim)
-        fits = [(n, f) for n, f in local if environment.rank(n) is not None]
-        wheel: Path | None = None
-        why = "no wheel for it in the local sources"
-        if fits:
-            filename, best = min(fits, key=lambda item: environment.rank(item[0]) or 0)
-            wheel = folder / filename
-            if not wheel.exists():
-                copy_bytes(best, wheel)
-                from_local += 1
-        else:
-            wheel, why = _uv_from_index(found, version, environment, folder, listed)
-        if wheel is None:
-            lacking.append(f"uv {version} for {aim.name}: {why}")
-        elif wheel not in chosen:
-            chosen.append(wheel)
-    return chosen, lacking, from_local
-
-
-def _environment(aim: Target) -> targets.Target:
-    """The wheel tags a target accepts (this machine's own when nothing is named)."""
-    import sys
-
-    from packaging.tags import sys_tags
-
-    here = targets.target("this machine", {}, list(sys_tags()))
-    if aim.platform:
-        python = aim.python or f"{sys.version_info.major}.{sys.version_info.minor}"
-        return targets.for_platform(targets.for_python(here, python), aim.platform)
-    if aim.python:
-        return targets.for_python(here, aim.python)
-    return here
-
-
-#: Where uv's own wheel is looked for last: the package index's simple API.
-PYPI_SIMPLE = "https://pypi.org/simple"
-
-
-def uv_indexes(found: Found) -> list[str]:
-    """The simple API roots to ask for uv's wheel: the index most of the lock's packages come
-    from first, then the lock's other indexes, uv's and pip's configured index, then
-    ``LOCKSHIM_UV_INDEX`` (default: PyPI's)."""
-    registries = [
-        p.source.value
-        for p in found.lock.packages
-        if p.source is not None
-        and p.source.kind == "registry"
-        and p.source.value.startswith(("http://", "https://"))
-    ]
-    ordered = sorted(dict.fromkeys(registries), key=registries.count, reverse=True)
-    for variable in ("UV_DEFAULT_INDEX", "UV_INDEX_URL", "PIP_INDEX_URL"):
-        if os.environ.get(variable, "").startswith(("http://", "https://")):
-            ordered.append(os.environ[variable])
-    ordered.append(os.environ.get("LOCKSHIM_UV_INDEX") or PYPI_SIMPLE)
-    return list(dict.fromkeys(url.rstrip("/") for url in ordered))
-
-
-def _uv_from_index(
-    found: Found,
-    version: str,
-    environment: targets.Target,
-    folder: Path,
-    listed: dict[str, list[IndexFile] | str],
-) -> tuple[Path | None, str]:
-    """The uv wheel for ``environment`` from the first index whose uv page lists one (its
-    digest checked while it streams); else None and why. ``listed`` remembers each index's
-    answer across targets."""
-    from lockshim.sources.download import Downloader, PageFailure, Wanted, credentials_for
-    from lockshim.sources.simple import ACCEPT, PAGE_LIMIT, PageError, parse, project_url
-
-    downloader = Downloader(folder, credentials_for(found.project), 1)
-    reasons = []
-    for index in uv_indexes(found):
-        if index not in listed:
-            try:
-                url, kind, body = downloader.read_page(project_url(index, "uv"), ACCEPT, PAGE_LIMIT)
-                listed[index] = parse(body, kind, url)
-            except (PageFailure, PageError) as error:
-                listed[index] = str(error)
-        answer = listed[index]
-        if isinstance(answer, str):
-            reasons.append(f"{redact(index)}: {answer}")
-            continue
-        fits = [
-            f
-            for f in answer
-            if f.filename.startswith(f"uv-{version}-")
-            and f.filename.endswith(".whl")
-            and f.hashes.get("sha256")
-            and environment.rank(f.filename) is not None
-        ]
-        if not fits:
-            reasons.append(f"{redact(index)}: no uv {version} wheel for it")
-            continue
-        best = min(fits, key=lambda f: environment.rank(f.filename) or 0)
-        sha256 = f"sha256:{best.hashes['sha256']}"
-        wanted = Wanted("uv", version, best.filename, best.url, sha256, best.size)
-        outcome = downloader.fetch(wanted)
-        if outcome.status == "downloaded":
-            return folder / wanted.filename, ""
-        reasons.append(f"{redact(best.url)}: {outcome.detail}")
-    return None, "not in the local sources; " + "; ".join(reasons)

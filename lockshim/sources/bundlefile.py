@@ -9,17 +9,20 @@ serving). See lockshim/bundle.py for writing and verifying a bundle.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import struct
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from lockshim import __version__
 from lockshim.errors import LockshimError
 from lockshim.filenames import unsafe
+from lockshim.project import Project
 from lockshim.sources.base import LocalFile
 from lockshim.sources.hashindex import HashIndex, sha256_file
 from lockshim.sources.walk import OnSkip
@@ -320,3 +323,64 @@ def verify(path: Path) -> Verified:
         raise LockshimError(f"{path}: cannot be read as a lockshim bundle ({error}).") from None
     whole = sha256_file(path, 0, path.stat().st_size)
     return Verified(path, good, tuple(damaged), whole, manifest.code is None)
+
+
+def write_bundle(
+    output: Path,
+    work: Path,
+    project: Project,
+    original: bytes,
+    targets: Sequence[str],
+    uv_args: Sequence[str],
+    uv_wheels: Sequence[Path] | None = None,
+    built: Mapping[str, str] | None = None,
+) -> list[tuple[str, int]]:
+    """The zip file, written beside ``output`` and renamed into place."""
+    files = sorted(
+        p
+        for p in work.iterdir()
+        if p.is_file() and unsafe(p.name) is None and not p.name.startswith(".")
+    )
+    listed: dict[str, dict[str, object]] = {}
+    temp = work / f".{output.name}.part"
+    with zipfile.ZipFile(temp, "x", compression=zipfile.ZIP_STORED) as archive:
+        for path in files:
+            member = FILES + path.name
+            listed[member] = {"sha256": sha256_file(path), "size": path.stat().st_size}
+            archive.write(path, member)
+        archive.writestr("project/" + project.lock_path.name, original)
+        with contextlib.suppress(OSError):
+            archive.write(project.root / "pyproject.toml", "project/pyproject.toml")
+        uv: dict[str, dict[str, object]] = {}
+        if uv_wheels is not None:  # self-contained: uv for each target, and lockshim itself
+            from lockshim import runtime
+
+            for wheel in uv_wheels:
+                member = runtime.UV_PREFIX + wheel.name
+                uv[member] = {"sha256": sha256_file(wheel), "size": wheel.stat().st_size}
+                archive.write(wheel, member)
+            runtime.write_runtime(archive)
+        manifest = {
+            "format": MANIFEST_FORMAT,
+            "uv": uv,
+            "lockshim": __version__,
+            "lock_name": project.lock_path.name,
+            "lock_sha256": hashlib.sha256(original).hexdigest(),
+            "targets": list(targets),
+            "uv_args": list(uv_args),
+            "files": listed,
+            "built": {FILES + name: digest for name, digest in (built or {}).items()},
+        }
+    with zipfile.ZipFile(temp) as written:  # every other member, by its digest
+        code = {}
+        for info in written.infolist():
+            if info.filename in listed or info.filename in uv or info.is_dir():
+                continue
+            with written.open(info) as stream:
+                digest = hashlib.sha256(stream.read()).hexdigest()
+            code[info.filename] = {"sha256": digest, "size": info.file_size}
+    manifest["code"] = code
+    with zipfile.ZipFile(temp, "a", compression=zipfile.ZIP_STORED) as archive:
+        archive.writestr(MANIFEST, json.dumps(manifest, indent=1))
+    os.replace(temp, output)
+    return [(p.name, p.stat().st_size) for p in files]

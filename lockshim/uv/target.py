@@ -371,3 +371,27 @@ def _resolve_target(
     if platform:
         base = for_platform(base, platform)
     return base
+
+
+class Requested(NamedTuple):
+    """A target as asked on the command line: ``--python`` and ``--python-platform`` (None:
+    this machine's)."""
+
+    python: str | None
+    platform: str | None
+
+    @property
+    def name(self) -> str:
+        parts = [f"Python {self.python}" if self.python else "", self.platform or ""]
+        return " on ".join(p for p in parts if p) or "this machine"
+
+
+def accepting(requested: Requested) -> Target:
+    """The wheel tags a requested target accepts (this machine's own when nothing is named)."""
+    here = target("this machine", {}, list(wheeltags.sys_tags()))
+    if requested.platform:
+        python = requested.python or f"{sys.version_info.major}.{sys.version_info.minor}"
+        return for_platform(for_python(here, python), requested.platform)
+    if requested.python:
+        return for_python(here, requested.python)
+    return here
