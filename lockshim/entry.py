@@ -2,9 +2,9 @@
 
 `lockshim sync` sits in the inner loop beside uv, which answers a no-op sync in tens of
 milliseconds; importing click alone takes longer than that. So a `lockshim sync` command line
-made only of the options `lockshim sync` defines (in lockshim/cli.py) is parsed here, by a parser
-that accepts exactly those; anything else (help, a typo, a missing value, another command) goes
-to click, which owns the command line's help and error messages. tests/test_entry.py checks
+made only of the options `lockshim sync` defines (in lockshim/cli/main.py) is parsed here, by a
+parser that accepts exactly those; anything else (help, a typo, a missing value, another
+command) goes to click, which owns the command line's help and error messages. tests/test_entry.py checks
 that both read every accepted command line alike.
 """
 
@@ -78,7 +78,7 @@ def run_sync(
 
 
 def _click_bar(total: int, label: str) -> Any:
-    from lockshim.cli import progress_bar  # click, only when a bar is shown
+    from lockshim.cli.options import progress_bar  # click, only when a bar is shown
 
     return progress_bar(total, label)
 
@@ -140,6 +140,6 @@ def _main(argv: Sequence[str] | None) -> None:
         if params is not None:
             request = resync.key(args, os.getcwd(), os.environ)
             sys.exit(run_sync(**params, request=request))
-    from lockshim.cli import main as click_main
+    from lockshim.cli.main import main as click_main
 
     click_main(args)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from lockshim.cli import sync as sync_command
+from lockshim.cli.main import sync as sync_command
 from lockshim.entry import SYNC_FLAGS, SYNC_OPTIONS, parse_sync
 
 ACCEPTED = [

@@ -211,7 +211,6 @@ def build_from_sdists(
     import tempfile
 
     from lockshim.digests import of_file
-    from lockshim.sources.built import read_provenance, record_built
 
     done = read_provenance(dest)
     built, failures = [], []
