@@ -4,8 +4,8 @@
 milliseconds; importing click alone takes longer than that. So a `lockshim sync` command line
 made only of the options `lockshim sync` defines (in lockshim/cli/main.py) is parsed here, by a
 parser that accepts exactly those; anything else (help, a typo, a missing value, another
-command) goes to click, which owns the command line's help and error messages. tests/test_entry.py checks
-that both read every accepted command line alike.
+command) goes to click, which owns the command line's help and error messages.
+tests/test_entry.py checks that both read every accepted command line alike.
 """
 
 from __future__ import annotations
