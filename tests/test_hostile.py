@@ -21,7 +21,8 @@ from support import sha256_of
 from support.projects import clean_env, git, lockshim
 
 from lockshim.filenames import unsafe
-from lockshim.sources.download import Credentials, _Refused, follow
+from lockshim.sources.credentials import Credentials
+from lockshim.sources.download import _Refused, follow
 
 JOURNAL = ".uv.lock.lockshim-journal"
 
@@ -440,7 +441,8 @@ def test_a_build_record_beside_the_wheels_is_never_read(
 
 
 def test_fetch_makes_its_destination_private_to_writes_under_umask_002(tmp_path: Path) -> None:
-    from lockshim.sources.download import Credentials, fetch_all
+    from lockshim.sources.credentials import Credentials
+    from lockshim.sources.download import fetch_all
 
     old = os.umask(0o002)
     try:

@@ -269,7 +269,7 @@ def _mirror_findings(lock: Lock, mirror: str) -> list[Finding]:
     """Artifacts at the configured mirror's origin whose package's registry is elsewhere: a
     lock left with mirror mode's URLs (a later `uv sync` would go to the mirror). Nothing when
     the mirror is the lock's own registry (a company's default index)."""
-    from lockshim.sources.download import origin, redact
+    from lockshim.sources.credentials import origin, redact
 
     found = []
     home = origin(mirror.strip())

@@ -34,13 +34,8 @@ from lockshim.report import Reporter
 from lockshim.shim.guard import signals_raise
 from lockshim.sources import git as gitsources
 from lockshim.sources.built import build_from_sdists
-from lockshim.sources.download import (
-    Outcome,
-    Wanted,
-    credentials_for,
-    fetch_all,
-    redact,
-)
+from lockshim.sources.credentials import credentials_for, redact
+from lockshim.sources.download import Outcome, Wanted, fetch_all
 from lockshim.sources.mirror import resolve as resolve_mirror
 from lockshim.sources.wheelhouse import bundles_in, present, remember_downloads
 from lockshim.uv import argv, runner

@@ -9,11 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from lockshim.digests import from_hashes
-from lockshim.sources.download import (
-    Credentials,
-    Outcome,
-    Wanted,
-)
+from lockshim.sources.credentials import Credentials
+from lockshim.sources.download import Outcome, Wanted
 from lockshim.sources.mirror import Mirror
 from lockshim.uv.select import entry_filename, select
 from lockshim.uv.target import Target

@@ -314,7 +314,8 @@ def _git_plan(found: Found, selected: Sequence[Selected], uv: Uv) -> tuple[GitPl
 def with_mirror(plan: Plan, found: Found, mirror: Mirror) -> Plan:
     """The missing registry files looked up on the mirror (its pages only, nothing
     downloaded): those it has move to ``mirrored``; the others say why."""
-    from lockshim.sources.download import Downloader, credentials_for
+    from lockshim.sources.credentials import credentials_for
+    from lockshim.sources.download import Downloader
     from lockshim.sources.mirror import covered_files, lookup
 
     files = {(e.filename, e.digest) for e in plan.missing if e.filename and e.digest}

@@ -25,7 +25,7 @@ def prefetch(found: Found, mirror: Mirror, uv: Uv, uv_args: Sequence[str]) -> Pa
     will most likely find missing)."""
     from packaging.utils import canonicalize_name
 
-    from lockshim.sources.download import credentials_for
+    from lockshim.sources.credentials import credentials_for
     from lockshim.sources.mirror import prefetch
     from lockshim.uv import cache as uvcache
 
@@ -75,7 +75,8 @@ def _from_mirror(
     (by file name, checked by digest): (the names of those downloaded into its private folder,
     file name -> the mirror's URL of each left for uv to download itself). A file the mirror
     lacks, or lists with other bytes, stops the run before uv."""
-    from lockshim.sources.download import Wanted, credentials_for
+    from lockshim.sources.credentials import credentials_for
+    from lockshim.sources.download import Wanted
     from lockshim.sources.mirror import covered_files, fetch_into, remember_links
 
     missing = {(m[1], m[2]) for m in advice.missing_files if m[2] is not None}

@@ -20,9 +20,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from lockshim.filenames import require_plain, unsafe
 from lockshim.paths import user_cache_dir
-from lockshim.sources.download import (
-    Wanted,
-)
+from lockshim.sources.download import Wanted
 from lockshim.uv.compile import uv_reason
 from lockshim.uv.runner import Uv
 from lockshim.uv.target import Target

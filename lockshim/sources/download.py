@@ -15,25 +15,22 @@ carry no user or password.
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import hashlib
-import netrc
 import os
-import re
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.parse import urljoin, urlsplit
 
 from lockshim.filenames import unsafe
 
 if TYPE_CHECKING:
     import urllib3
 
-    from lockshim.project import Project
+from lockshim.sources.credentials import Credentials, origin, redact
 
 _CHUNK = 1 << 16
 RETRIES = 3
@@ -61,109 +58,6 @@ class Outcome(NamedTuple):
     status: str  # downloaded, present, failed
     detail: str = ""
     size: int = 0
-
-
-def origin(url: str) -> tuple[str, str, int | None]:
-    """(scheme, host, port) with the scheme's default port filled in."""
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    default = {"http": 80, "https": 443}.get(scheme)
-    return scheme, (parts.hostname or "").lower(), port if port is not None else default
-
-
-class Credentials(NamedTuple):
-    """Basic-auth credentials for index URLs (``UV_INDEX_<NAME>_*``) and hosts (netrc).
-
-    An index's credentials apply to URLs of the same origin as the index: the index's own pages
-    and the files it serves from that origin (as uv does), never to another host, port or
-    scheme. Where several indexes share an origin, the one whose path is a prefix of the URL
-    (ending at a ``/``) wins.
-    """
-
-    by_prefix: Mapping[str, tuple[str, str]]
-    use_netrc: bool = True
-
-    def header_for(self, url: str) -> str | None:
-        parts = urlsplit(url)
-        if parts.username is not None:
-            return _basic(parts.username or "", parts.password or "")
-        best: tuple[int, tuple[str, str]] | None = None
-        for prefix, pair in self.by_prefix.items():
-            if origin(prefix) != origin(url):
-                continue
-            path = urlsplit(prefix).path.rstrip("/") + "/"
-            score = len(path) if parts.path.startswith(path) else 0
-            if best is None or score > best[0]:
-                best = (score, pair)
-        if best is not None:
-            return _basic(*best[1])
-        if self.use_netrc and parts.hostname and parts.scheme in ("http", "https"):
-            found = _netrc_for(parts.hostname)
-            if found is not None:
-                return _basic(*found)
-        return None
-
-
-def credentials_for(project: Project) -> Credentials:
-    """Index credentials the way uv takes them: ``UV_INDEX_<NAME>_USERNAME``/``_PASSWORD`` for
-    each named index, from the project's ``[[tool.uv.index]]`` or from ``UV_INDEX`` /
-    ``UV_DEFAULT_INDEX`` (``NAME=URL``) (netrc is read per host as a fallback)."""
-    from lockshim._compat import tomllib
-
-    try:
-        data = tomllib.loads((project.root / "pyproject.toml").read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError):
-        data = {}
-    by_prefix: dict[str, tuple[str, str]] = {}
-    indexes: list[tuple[object, object]] = [
-        (index.get("name"), index.get("url"))
-        for index in data.get("tool", {}).get("uv", {}).get("index", [])
-        if isinstance(index, dict)
-    ]
-    for variable in ("UV_INDEX", "UV_DEFAULT_INDEX"):  # `[NAME=]URL`, space-separated
-        for entry in os.environ.get(variable, "").split():
-            named, equals, address = entry.partition("=")
-            if equals and re.fullmatch(r"[A-Za-z0-9_.-]+", named):
-                indexes.append((named, address))
-    for name, url in indexes:
-        if not name or not url:
-            continue
-        key = re.sub(r"[^A-Z0-9]", "_", str(name).upper())
-        user = os.environ.get(f"UV_INDEX_{key}_USERNAME")
-        password = os.environ.get(f"UV_INDEX_{key}_PASSWORD")
-        if user is not None or password is not None:
-            by_prefix[str(url)] = (user or "", password or "")
-    return Credentials(by_prefix)
-
-
-def _basic(user: str, password: str) -> str:
-    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
-
-
-def _netrc_for(host: str) -> tuple[str, str] | None:
-    path = os.environ.get("NETRC") or os.path.join(os.path.expanduser("~"), ".netrc")
-    try:
-        entry = netrc.netrc(path).authenticators(host)
-    except (OSError, netrc.NetrcParseError):
-        return None
-    if entry is None:
-        return None
-    login, _, password = entry
-    return login, password or ""
-
-
-def redact(url: str) -> str:
-    """The URL without user or password, for messages."""
-    parts = urlsplit(url)
-    if parts.username is None and parts.password is None:
-        return url
-    host = parts.hostname or ""
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 class Redirect(NamedTuple):

@@ -402,6 +402,6 @@ def fetch_bundle(pin: GitPin, dest: Path) -> str:
 
 
 def _redact(url: str) -> str:
-    from lockshim.sources.download import redact
+    from lockshim.sources.credentials import redact
 
     return redact(url)

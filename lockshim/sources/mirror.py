@@ -33,7 +33,8 @@ from lockshim.filenames import PLAIN_URL
 
 if TYPE_CHECKING:
     from lockshim.lockfile.model import Lock, Package
-    from lockshim.sources.download import Credentials, Downloader, Outcome, Wanted
+    from lockshim.sources.credentials import Credentials
+    from lockshim.sources.download import Downloader, Outcome, Wanted
     from lockshim.sources.simple import IndexFile, Listing
 
 #: Project pages asked at once.
@@ -49,7 +50,7 @@ class Mirror(NamedTuple):
     @property
     def label(self) -> str:
         """The root without a user or password (for messages)."""
-        from lockshim.sources.download import redact
+        from lockshim.sources.credentials import redact
 
         return redact(self.url).rstrip("/")
 
@@ -72,7 +73,7 @@ class Mirror(NamedTuple):
         """A user and password in the URL, for the mirror's own origin only; else those of
         the project's ``[[tool.uv.index]]`` of the same URL (``UV_INDEX_<NAME>_*``); else
         netrc."""
-        from lockshim.sources.download import Credentials
+        from lockshim.sources.credentials import Credentials
 
         known = dict(project.by_prefix) if project is not None else {}
         parts = urlsplit(self.url)
@@ -333,7 +334,8 @@ def fetch_into(
     (uv would not send it there; netrc uv reads itself). ``pages``: those read already."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from lockshim.sources.download import Downloader, origin
+    from lockshim.sources.credentials import origin
+    from lockshim.sources.download import Downloader
     from lockshim.sources.wheelhouse import remember_downloads
 
     dest.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -388,7 +390,7 @@ def _keyring_password(url: str, username: str) -> str | None:
     import shutil
     import subprocess
 
-    from lockshim.sources.download import redact
+    from lockshim.sources.credentials import redact
 
     if os.environ.get("UV_KEYRING_PROVIDER") != "subprocess":
         return None

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from lockshim.sources.base import LocalFile
 from lockshim.sources.copying import copy_bytes
-from lockshim.sources.download import redact
+from lockshim.sources.credentials import redact
 from lockshim.sources.local import Found
 from lockshim.sources.simple import IndexFile
 from lockshim.uv.target import Requested, Target, accepting
@@ -98,7 +98,8 @@ def _uv_from_index(
     """The uv wheel for ``environment`` from the first index whose uv page lists one (its
     digest checked while it streams); else None and why. ``listed`` remembers each index's
     answer across targets."""
-    from lockshim.sources.download import Downloader, PageFailure, Wanted, credentials_for
+    from lockshim.sources.credentials import credentials_for
+    from lockshim.sources.download import Downloader, PageFailure, Wanted
     from lockshim.sources.simple import ACCEPT, PAGE_LIMIT, PageError, parse, project_url
 
     downloader = Downloader(folder, credentials_for(found.project), 1)

@@ -8,10 +8,7 @@ from typing import TYPE_CHECKING
 
 from lockshim.sources import git as gitsources
 from lockshim.sources.base import WHEELHOUSE, LocalFile
-from lockshim.sources.download import (
-    Outcome,
-    Wanted,
-)
+from lockshim.sources.download import Outcome, Wanted
 from lockshim.sources.hashindex import HashIndex
 from lockshim.sources.walk import OnSkip, walk
 
