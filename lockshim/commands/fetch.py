@@ -26,6 +26,7 @@ from lockshim.plan.builds import (
     build_constraints,
     git_needs,
     local_needs,
+    requirements_of,
     sdist_needs,
 )
 from lockshim.plan.downloads import index_url, redirect_to_mirror, wanted_from_export
@@ -39,7 +40,7 @@ from lockshim.sources.download import Outcome, Wanted, fetch_all
 from lockshim.sources.mirror import resolve as resolve_mirror
 from lockshim.sources.wheelhouse import bundles_in, present, remember_downloads
 from lockshim.uv import argv, runner
-from lockshim.uv.compile import in_background, requirements_of, resolve_build
+from lockshim.uv.compile import in_background, resolve_build
 from lockshim.uv.runner import Uv
 from lockshim.uv.select import export, select
 from lockshim.uv.target import Target, project_interpreter, resolve_target

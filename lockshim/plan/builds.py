@@ -27,23 +27,20 @@ from packaging.utils import (
 )
 from packaging.version import InvalidVersion, Version
 
-from lockshim.filenames import unsafe
 from lockshim.sources.base import LocalFile
 from lockshim.uv.target import Target
 
 if TYPE_CHECKING:
     from lockshim.sources.git import GitServed
     from lockshim.sources.hashindex import HashIndex
-
 from lockshim._compat import tomllib
+from lockshim.sources.wheelnames import header_values, wheel_identity
 
 #: What a backend asks for, beyond its own requires, to build an editable wheel.
 EDITABLE_REQUIRES = {"hatchling.build": ["editables"]}
 #: PEP 517's fallback when an sdist has no [build-system] (what uv assumes too).
 LEGACY_REQUIRES = ["setuptools>=40.8.0"]
 SDIST_SUFFIXES = (".tar.gz", ".zip")
-#: The most a wheel's WHEEL or METADATA file may be when lockshim reads it.
-_METADATA_LIMIT = 16 << 20
 
 
 class Need(NamedTuple):
@@ -67,9 +64,6 @@ class BuildPlan(NamedTuple):
 
     served: tuple[tuple[Need, Wheel], ...]
     missing: tuple[Need, ...]
-
-
-# --- what is built --------------------------------------------------------------------------------
 
 
 def built_by_uv(system: Mapping[str, Any], uv_version: Sequence[int]) -> bool:
@@ -197,54 +191,6 @@ def _top_pyproject(name: str) -> bool:
     return name.count("/") == 1 and name.endswith("/pyproject.toml")
 
 
-# --- which local wheels are there -----------------------------------------------------------------
-
-
-def wheel_identity(file: LocalFile) -> tuple[str, str] | None:
-    """(file name, Requires-Dist text) of the wheel whose bytes ``file`` holds, from its own
-    ``*.dist-info`` (WHEEL and METADATA); None when it holds no wheel."""
-    try:
-        with open(file.path, "rb") as stream:
-            stream.seek(file.offset)  # a body inside a file (old pip cache, bundle) starts there
-            if stream.read(2) != b"PK":
-                return None
-            stream.seek(file.offset)
-            data = stream.read(file.size) if file.offset else None
-        source: Any = io.BytesIO(data) if data is not None else file.path
-        with zipfile.ZipFile(source) as archive:
-            infos = [n for n in archive.namelist() if n.count("/") == 1]
-            wheel = next((n for n in infos if n.endswith(".dist-info/WHEEL")), None)
-            metadata = next((n for n in infos if n.endswith(".dist-info/METADATA")), None)
-            if wheel is None or metadata is None:
-                return None
-            if max(archive.getinfo(n).file_size for n in (wheel, metadata)) > _METADATA_LIMIT:
-                return None  # no wheel's metadata is this large: a compression bomb
-            tags = _header_values(archive.read(wheel).decode("utf-8"), "Tag")
-            meta = archive.read(metadata).decode("utf-8")
-    except (OSError, zipfile.BadZipFile, UnicodeDecodeError, KeyError):
-        return None
-    name = _header_values(meta, "Name")
-    version = _header_values(meta, "Version")
-    if not tags or not name or not version:
-        return None
-    parts = [tag.split("-") for tag in tags if tag.count("-") == 2]
-    if not parts:
-        return None
-    columns = [".".join(dict.fromkeys(p[i] for p in parts)) for i in range(3)]
-    try:
-        normalized = str(Version(version[0]))
-    except InvalidVersion:
-        return None
-    stem = canonicalize_name(name[0]).replace("-", "_")
-    return f"{stem}-{normalized}-{'-'.join(columns)}.whl", meta
-
-
-def _header_values(text: str, key: str) -> list[str]:
-    head = text.split("\n\n", 1)[0]
-    prefix = f"{key}:"
-    return [line[len(prefix) :].strip() for line in head.splitlines() if line.startswith(prefix)]
-
-
 def local_wheels(files: Iterable[LocalFile], names: Mapping[tuple[Path, int], str]) -> list[Wheel]:
     """The wheels among ``files``: by their own name, else by the name ``names`` read from
     inside them (pip cache bodies)."""
@@ -259,9 +205,6 @@ def local_wheels(files: Iterable[LocalFile], names: Mapping[tuple[Path, int], st
             continue
         found.append(Wheel(name, version, filename, file))
     return found
-
-
-# --- satisfying the needs -------------------------------------------------------------------------
 
 
 def build_constraints(lock_text: str, pyproject: Path) -> list[Requirement]:
@@ -364,7 +307,7 @@ def _requires_dist(wheel: Wheel, extras: Iterable[str]) -> list[str]:
     text = index.known_requires(wheel.file)
     if text is None:
         identity = wheel_identity(wheel.file)
-        text = "\n".join(_header_values(identity[1], "Requires-Dist")) if identity else ""
+        text = "\n".join(header_values(identity[1], "Requires-Dist")) if identity else ""
         index.remember_requires(wheel.file, text)
     wanted = set(extras)
     result = []
@@ -384,23 +327,6 @@ def _requires_dist(wheel: Wheel, extras: Iterable[str]) -> list[str]:
     return result
 
 
-def read_names(files: Iterable[LocalFile]) -> dict[tuple[Path, int], str]:
-    """The wheel file name inside each unnamed file (pip cache bodies), read once per file and
-    remembered in its source's hash index."""
-    names: dict[tuple[Path, int], str] = {}
-    touched = {}
-    for file in files:
-        if file.name.endswith((".whl", ".tar.gz", ".zip")):
-            continue
-        index = file.source.index
-        known = index.known_name(file)
-        if known is None:
-            identity = wheel_identity(file)
-            known = identity[0] if identity is not None else ""
-            index.remember_name(file, known)
-            touched[id(index)] = index
-        if known and unsafe(known) is None:
-            names[file.key] = known
-    for index in touched.values():
-        index.save()
-    return names
+def requirements_of(needs: Sequence[Need]) -> list[str]:
+    """Each requirement the needs name, once."""
+    return sorted({requirement for requirement, _ in needs})

@@ -25,7 +25,6 @@ from lockshim.plan.builds import (
     local_needs,
     local_sdist_needs,
     local_wheels,
-    read_names,
     satisfy,
 )
 from lockshim.sources import git as gitsources
@@ -34,6 +33,7 @@ from lockshim.sources.git import NO_GIT, GitPlan
 from lockshim.sources.local import Found
 from lockshim.sources.match import Ignored
 from lockshim.sources.mirror import Mirror
+from lockshim.sources.wheelnames import read_names
 from lockshim.uv import argv, runner
 from lockshim.uv.runner import Uv
 from lockshim.uv.select import Selected, export, select

@@ -14,8 +14,8 @@ from lockshim.plan.advice import Advice
 from lockshim.project import environment_of
 from lockshim.report import Reporter
 from lockshim.sources.local import Found
-from lockshim.uv import runner
 from lockshim.uv.runner import Uv
+from lockshim.uv.target import no_interpreter
 
 if TYPE_CHECKING:
     pass
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 def stop_without_interpreter(found: Found, uv: Uv, uv_args: Sequence[str]) -> None:
     """Stop before uv when uv finds no Python for the project (offline it cannot download
     one): uv would fail on it after the shim."""
-    said = runner.no_interpreter(found.project.root, uv.path, uv_args)
+    said = no_interpreter(found.project.root, uv.path, uv_args)
     if said is None:
         return
     raise LockshimError(

@@ -26,7 +26,7 @@ def uv_wheels(
     had."""
     from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
-    from lockshim.plan.builds import read_names
+    from lockshim.sources.wheelnames import read_names
 
     version = ".".join(map(str, uv_version))
     names = read_names(found.files)

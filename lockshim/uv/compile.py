@@ -12,9 +12,6 @@ from pathlib import Path
 from typing import Any
 
 from lockshim._compat import tomllib
-from lockshim.plan.builds import (
-    Need,
-)
 from lockshim.uv.runner import Uv
 
 
@@ -65,10 +62,6 @@ def uv_reason(stderr: str) -> str:
     lines = [line.strip(marks).strip() for line in stderr.splitlines()]
     lines = [re.sub(r"^(error|cause|caused by):\s*", "", line, flags=re.I) for line in lines]
     return " ".join(line for line in lines if line and not line.startswith("hint:"))[:400]
-
-
-def requirements_of(needs: Sequence[Need]) -> list[str]:
-    return sorted({requirement for requirement, _ in needs})
 
 
 def in_background(

@@ -18,7 +18,6 @@ from typing import NamedTuple
 
 from lockshim.errors import Interrupted, LockshimError, UsageError
 from lockshim.paths import user_cache_dir
-from lockshim.uv.argv import dry_run_command
 
 #: The oldest uv checked to install a shimmed lock offline (file:// artifacts and find-links;
 #: 0.3.x honours file:// artifacts too, but cannot read locks with `virtual` sources).
@@ -179,19 +178,6 @@ def check_platform(uv: Uv, triple: str) -> None:
             f"--python-platform {triple}: uv {uv.version_text} does not know this platform. "
             f"Its names: {known}."
         )
-
-
-def no_interpreter(project_root: Path, uv: Path, sync_args: Sequence[str]) -> str | None:
-    """uv's own words when it finds no interpreter for this sync (its offline dry run, the
-    same discovery as the sync's), else None."""
-    try:
-        result = answer(dry_run_command(uv, sync_args), project_root)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    if result.returncode == 0:
-        return None
-    said = next((line for line in result.stderr.splitlines() if "No interpreter found" in line), "")
-    return said.removeprefix("error:").strip() or None
 
 
 #: uv runs asked ahead (lockshim.sync starts the plan's two uv runs before it has imported what

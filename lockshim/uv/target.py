@@ -133,14 +133,24 @@ def _cpython_tags(
     )
 
 
+def no_interpreter(project_root: Path, uv: Path, sync_args: Sequence[str]) -> str | None:
+    """uv's own words when it finds no interpreter for this sync (its offline dry run, the
+    same discovery as the sync's), else None."""
+    try:
+        result = runner.answer(argv.dry_run_command(uv, sync_args), project_root)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if result.returncode == 0:
+        return None
+    said = next((line for line in result.stderr.splitlines() if "No interpreter found" in line), "")
+    return said.removeprefix("error:").strip() or None
+
+
 def _dry_run_interpreter(project_root: Path, uv: Path, sync_args: Sequence[str]) -> Path | None:
     import re
 
-    from lockshim.uv.argv import dry_run_command
-    from lockshim.uv.runner import answer
-
     try:
-        result = answer(dry_run_command(uv, sync_args), project_root)
+        result = runner.answer(argv.dry_run_command(uv, sync_args), project_root)
     except (OSError, subprocess.SubprocessError):
         return None
     found = re.search(r"^Using \S+ [^\n]*? interpreter at: (.+?)\s*$", result.stderr, re.M)
