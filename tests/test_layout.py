@@ -75,6 +75,82 @@ def test_no_import_cycles() -> None:
         visit(module, [module])
 
 
+#: The floors, bottom up: a module imports only from its own floor and the floors below it.
+#: plan and shim stand side by side and do not import each other.
+FLOORS: list[set[str]] = [
+    {"_compat", "errors", "report", "digests", "atomic", "trust", "paths", "filenames"},
+    {"project", "runtime"},
+    {"lockfile"},
+    {"uv"},
+    {"sources"},
+    {"plan", "shim"},
+    {"commands"},
+    {"cli"},
+    {"entry"},
+    {"selfcontained", "__main__"},
+]
+MAX_LINES = 450
+
+
+def _part(module: str) -> str:
+    """The first name under lockshim: its package, or the module itself on the ground floor."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else ""
+
+
+def _floor(module: str) -> int:
+    part = _part(module)
+    return next(i for i, names in enumerate(FLOORS) if part in names or part == "")
+
+
+def test_every_module_stands_on_a_floor() -> None:
+    named = set().union(*FLOORS)
+    parts = {_part(_module(p)) for p in PACKAGE.rglob("*.py")} - {""}
+    assert parts <= named, f"modules on no floor: {sorted(parts - named)}"
+
+
+def test_imports_run_down_the_floors_only() -> None:
+    graph = {_module(p): _runtime_imports(p) for p in PACKAGE.rglob("*.py")}
+    upward = [
+        f"{module} -> {dep}"
+        for module, deps in graph.items()
+        for dep in deps
+        if _floor(dep) > _floor(module) or ({_part(module), _part(dep)} == {"plan", "shim"})
+    ]
+    assert upward == []
+    assert "lockshim.commands.sync" in graph["lockshim.entry"]  # the check sees real arrows
+
+
+def test_only_the_cli_imports_click() -> None:
+    importers = sorted(
+        _module(p)
+        for p in PACKAGE.rglob("*.py")
+        for node in ast.walk(ast.parse(p.read_text(encoding="utf-8")))
+        if (
+            isinstance(node, ast.Import)
+            and any(a.name.split(".")[0] == "click" for a in node.names)
+        )
+        or (isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "click")
+    )
+    assert importers and all(m.startswith("lockshim.cli.") for m in importers), importers
+
+
+def test_no_module_is_over_the_line_limit() -> None:
+    long = {
+        str(p.relative_to(PACKAGE)): n
+        for p in PACKAGE.rglob("*.py")
+        if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_LINES
+    }
+    assert long == {}
+
+
+def test_package_faces_are_empty() -> None:
+    """The re-sync fast path imports only os and sys: a package's __init__ runs nothing."""
+    faces = [p for p in PACKAGE.rglob("__init__.py") if p.parent != PACKAGE]
+    assert len(faces) >= 7
+    assert [str(p) for p in faces if p.read_text(encoding="utf-8").strip()] == []
+
+
 def test_lockshim_sync_starts_without_click() -> None:
     code = "import sys, lockshim.entry, lockshim.commands.sync; print('click' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
