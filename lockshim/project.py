@@ -20,7 +20,7 @@ class Settings(NamedTuple):
     wheelhouses: tuple[Path, ...] = ()
     pip_cache: bool | Path | None = None  # None: not set; False: off; a Path: that cache
     check_allow: tuple[str, ...] = ()
-    mirror: str | None = None  # a company index's simple API root (lockshim.mirror)
+    mirror: str | None = None  # a company index's simple API root (lockshim.sources.mirror)
 
 
 class Project(NamedTuple):
@@ -119,7 +119,8 @@ def wheelhouses(explicit: Sequence[Path], project: Project) -> tuple[Path, ...]:
 
 
 def mirror_url(option: str | None, project: Project) -> str | None:
-    """``--mirror``, else LOCKSHIM_MIRROR, else ``[tool.lockshim] mirror`` (lockshim.mirror)."""
+    """The mirror's URL: ``--mirror``, else LOCKSHIM_MIRROR, else ``[tool.lockshim] mirror``
+    (read by lockshim.sources.mirror)."""
     return option or os.environ.get(MIRROR_ENV) or project.settings.mirror or None
 
 

@@ -1,7 +1,7 @@
 """What a self-contained bundle carries to run with only Python: lockshim and its pure-Python
 dependencies (``lib/``), a ``__main__.py``, and where uv's wheels go (``uv/``).
 
-Written by `lockshim bundle --self-contained` (lockshim/bundle.py); read on the far side by
+Written by `lockshim bundle --self-contained` (lockshim/commands/bundle.py); read on the far side by
 lockshim/selfcontained.py, the zipapp's start, which sits above everything else.
 """
 
@@ -13,7 +13,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 UV_PREFIX = "uv/"
-#: Set by the zipapp's start to the bundle it runs from (lockshim.built believes its records).
+#: Set by the zipapp's start to the bundle it runs from (lockshim.sources.built believes its
+#: records).
 RUNNING_BUNDLE = "LOCKSHIM_RUNNING_BUNDLE"
 LIB_PREFIX = "lib/"
 #: What lockshim imports on the far side (tomli only where it is installed: Python < 3.11).

@@ -1,8 +1,9 @@
 """Whose a file is: the two questions lockshim asks before it believes or removes anything.
 
-Used by the journal check (:mod:`lockshim.shim`), staging removal, hash indexes, build records,
-sync's memo of what is missing, and sync's warning about shared folders. ``lockshim/resync.py``
-asks the same of its memo inline: its fast path imports nothing of lockshim.
+Used by the journal check (:mod:`lockshim.shim.journal`), staging removal, hash indexes, build
+records, sync's memo of what is missing, and sync's warning about shared folders.
+``lockshim/commands/resync.py`` asks the same of its memo inline: its fast path imports nothing
+of lockshim.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Reading index pages (PEP 691 JSON, PEP 503 HTML) as data: lockshim/simple.py."""
+"""Reading index pages (PEP 691 JSON, PEP 503 HTML) as data: lockshim/sources/simple.py."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Row 10: what reading a real, large mirror page costs: pydantic-core's PEP 691 page on PyPI
-(~7 MB, ~15,000 files; downloaded once into bench/.work), read by lockshim.simple and one
+(~7 MB, ~15,000 files; downloaded once into bench/.work), read by lockshim.sources.simple and one
 file looked up / the floor, `json.loads` of the same bytes. Both in this process."""
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 The lock already names every file, its URL and its sha256: nothing is resolved for the lock's
 own packages. What `uv sync ARGS` would install for the target is taken from `uv export`
-(lockshim.select); `--all-platforms` takes every file of those packages. Build requirements (the
+(lockshim.uv.select); `--all-platforms` takes every file of those packages. Build requirements (the
 project's backend, what it asks for an editable build, and those of every sdist fetched) are
 resolved for the target by `uv pip compile` and fetched too, so that an offline
 `lockshim sync` can build.

@@ -170,7 +170,7 @@ def _pyprojects(found: Found) -> dict[Path, str]:
 
 
 def _watched(found: Found, uv: Uv, project_dir: Path | None) -> list[str]:
-    """The files an unchanged re-sync depends on (lockshim.resync compares their stat)."""
+    """The files an unchanged re-sync depends on (lockshim.commands.resync compares their stat)."""
     from lockshim.shim.journal import journal_path
 
     lock = found.project.lock_path
@@ -201,7 +201,7 @@ def sync(
 ) -> int:
     """Serve the lock from local files, run `uv sync`, put uv.lock back; uv's exit status.
 
-    ``request``: the command line's key (lockshim.resync); after a success, what the run
+    ``request``: the command line's key (lockshim.commands.resync); after a success, what the run
     depends on is remembered under it, so an unchanged re-sync goes straight to uv.
     """
     argv.check_sync_args(uv_args)

@@ -22,7 +22,7 @@ from lockshim.lockfile.text import newlines
 #: into a path source for the run (uv always downloads it from its *source* URL).
 SERVABLE_SOURCES = frozenset({"registry", "url"})
 #: Source kinds of the packages uv builds from the project's own folders; uv.lock records
-#: their requirements (lockshim.freshness compares them with pyproject.toml).
+#: their requirements (lockshim.lockfile.freshness compares them with pyproject.toml).
 PROJECT_SOURCES = frozenset({"editable", "virtual", "directory"})
 
 

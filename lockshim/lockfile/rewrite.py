@@ -51,7 +51,7 @@ Added = Mapping[int, tuple[PurePath, str, int]]
 
 
 #: (package index, artifact index) -> the URL a mirror serves that registry artifact's bytes at
-#: (lockshim.mirror.linkable: its page vouches for the lock's digest, which uv checks).
+#: (lockshim.sources.mirror.linkable: its page vouches for the lock's digest, which uv checks).
 Linked = Mapping[tuple[int, int], str]
 
 

@@ -1,5 +1,5 @@
 """What sync says before uv runs: what the environment needs that no local file holds, and
-the build wheels uv gets, worked out from the plan (lockshim.plan) and remembered per lock,
+the build wheels uv gets, worked out from the plan (lockshim.plan.files) and remembered per lock,
 arguments, served files and interpreter, so that a re-sync of an unchanged project does not
 ask uv again.
 """

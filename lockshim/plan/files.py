@@ -63,7 +63,7 @@ class Plan(NamedTuple):
     build: BuildPlan = BuildPlan((), ())
     git: GitPlan = NO_GIT
     stale: str = ""  # uv.lock is out of date with pyproject.toml: what differs, and the fix
-    #: files a mirror (lockshim.mirror) serves, and why those it cannot are missing
+    #: files a mirror (lockshim.sources.mirror) serves, and why those it cannot are missing
     mirrored: tuple[Entry, ...] = ()
     why_missing: tuple[tuple[str, str], ...] = ()
     build_mirror: str = ""  # build requirements not local come from this mirror (uv resolves)

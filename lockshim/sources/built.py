@@ -204,7 +204,7 @@ def build_from_sdists(
     target: Target | None,
 ) -> tuple[list[str], list[str]]:
     """Build a wheel from each sdist in ``dest`` (checked by sha256 first) that has none yet,
-    and record which sdist it came from (lockshim.built); (built, failures)."""
+    and record which sdist it came from (lockshim.sources.built); (built, failures)."""
     import shutil
     import tempfile
 

@@ -1,10 +1,12 @@
-"""A lockshim bundle as a source: one zip file carrying a project's files across an air gap.
+"""A lockshim bundle, read as a source and written: one zip file carrying a project's files
+across an air gap.
 
 The members are stored, not compressed (wheels already are), so each member's bytes lie in the
 bundle at a known offset: they are hashed and staged from there, never extracted as a whole.
 Only members the manifest lists, with the size it gives and a plain file name, are offered; the
 sha256 of each is checked like any local file's (the manifest's own hashes are not trusted for
-serving). See lockshim/bundle.py for writing and verifying a bundle.
+serving). `lockshim bundle` (lockshim/commands/bundle.py) makes one; :func:`write_bundle`
+writes the file.
 """
 
 from __future__ import annotations

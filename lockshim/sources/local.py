@@ -29,10 +29,10 @@ class SourceOptions(NamedTuple):
     mirror_for: tuple[str, ...] = ()  # the locked registries it stands in for (empty: all)
 
     def mirror_of(self, project: Project) -> Mirror | None:
-        """The mirror this run takes registry files from, if any (lockshim.mirror)."""
+        """The mirror this run takes registry files from, if any (lockshim.sources.mirror)."""
         url = mirror_url(self.mirror, project)
         if url is None:
-            return None  # the usual case: lockshim.mirror (packaging, urllib3) is not imported
+            return None  # the usual case: the mirror's module (packaging, urllib3) is not imported
         from lockshim.sources.mirror import resolve
 
         return resolve(url, self.mirror_for)
