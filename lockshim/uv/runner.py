@@ -181,7 +181,8 @@ def check_platform(uv: Uv, triple: str) -> None:
 
 
 #: uv runs asked ahead (lockshim.commands.sync starts the plan's two uv runs before it has
-#: imported what reads their answers): (command, cwd) -> (the thread reading the answer, where it lands).
+#: imported what reads their answers): (command, cwd) -> (the thread reading the answer,
+#: where it lands).
 _AHEAD: dict[
     tuple[tuple[str, ...], str | None],
     tuple[threading.Thread, list[subprocess.CompletedProcess[str] | BaseException]],
