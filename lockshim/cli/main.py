@@ -219,45 +219,37 @@ def fetch(
     here, plus what building the project and any sdist needs; with --python and
     --python-platform (both repeatable), for each target. Files already there are skipped.
     """
-    from lockshim.commands.fetch import merged, run_fetch
-
-    reporter = make_reporter(quiet=as_json or quiet)
-    progress = download_bar() if not (as_json or quiet) and sys.stderr.isatty() else None
+    from lockshim.commands.fetch import FetchOptions, fetch_targets
+    from lockshim.uv.target import Requested
 
     if build and (platforms or all_platforms):
         raise click.UsageError(
             "--build builds with an interpreter here: not with --python-platform or "
             "--all-platforms."
         )
-    targets = (
-        [(None, None)]
-        if all_platforms
-        else [
-            (python, platform)
-            for python in (pythons or (None,))
-            for platform in (platforms or (None,))
-        ]
-    )
-    reports = [
-        run_fetch(
-            project_dir=project,
-            dest=dest,
-            uv_path=uv_path,
-            python=python,
-            platform=platform,
-            all_platforms=all_platforms,
-            build_deps=not no_build_deps,
-            jobs=jobs,
-            uv_args=uv_args,
-            reporter=reporter,
-            on_done=progress,
-            build_wheels=build,
-            mirror_url=mirror,
-            mirror_for=mirror_for,
-        )
-        for python, platform in targets
+    targets = [
+        Requested(python, platform)
+        for python in (pythons or (None,))
+        for platform in (platforms or (None,))
     ]
-    report = merged(reports)
+    asked = FetchOptions(
+        dest,
+        all_platforms=all_platforms,
+        build_deps=not no_build_deps,
+        build_wheels=build,
+        jobs=jobs,
+        mirror=mirror,
+        mirror_for=mirror_for,
+    )
+    report = fetch_targets(
+        project,
+        uv_path,
+        uv_args,
+        asked,
+        [Requested(None, None)] if all_platforms else targets,
+        make_reporter(quiet=as_json or quiet),
+        download_bar() if not (as_json or quiet) and sys.stderr.isatty() else None,
+    )
     if quiet and not as_json and report.status == 0:
         sys.exit(0)
     click.echo(report.json() if as_json else report.text(), err=not as_json)
@@ -343,21 +335,22 @@ def bundle(
         for python in (pythons or (None,))
         for platform in (platforms or (None,))
     ]
+    asked = bundles.BundleOptions(
+        output,
+        SourceOptions(wheelhouse, pip_cache_choice(pip_cache, no_pip_cache), mirror, mirror_for),
+        targets,
+        all_platforms,
+        not no_build_deps,
+        jobs,
+        self_contained,
+    )
     report = bundles.make_bundle(
-        project_dir=project,
-        output=output,
-        sources=SourceOptions(
-            wheelhouse, pip_cache_choice(pip_cache, no_pip_cache), mirror, mirror_for
-        ),
-        uv_path=uv_path,
-        targets=targets,
-        all_platforms=all_platforms,
-        build_deps=not no_build_deps,
-        jobs=jobs,
-        uv_args=uv_args,
-        reporter=make_reporter(quiet=as_json or quiet),
-        self_contained=self_contained,
-        on_done=download_bar() if not (as_json or quiet) and sys.stderr.isatty() else None,
+        project,
+        uv_path,
+        uv_args,
+        asked,
+        make_reporter(quiet=as_json or quiet),
+        download_bar() if not (as_json or quiet) and sys.stderr.isatty() else None,
     )
     if not (quiet and not as_json and report.status == 0):
         click.echo(report.json() if as_json else report.text(), err=not as_json)

@@ -76,26 +76,32 @@ class BundleReport(NamedTuple):
         )
 
 
+class BundleOptions(NamedTuple):
+    """What one bundle is asked for, beyond the project, uv and uv's arguments."""
+
+    output: Path  # -o FILE
+    sources: SourceOptions  # the local sources (and mirror) to take files from first
+    targets: Sequence[Requested] = (Requested(None, None),)  # each --python x --python-platform
+    all_platforms: bool = False
+    build_deps: bool = True
+    jobs: int = 8
+    self_contained: bool = False  # also carry lockshim and uv: the far side needs only Python
+
+
 def make_bundle(
-    *,
     project_dir: Path | None,
-    output: Path,
-    sources: SourceOptions,
     uv_path: str | None,
-    targets: Sequence[Requested],
-    all_platforms: bool,
-    build_deps: bool,
-    jobs: int,
     uv_args: Sequence[str],
+    asked: BundleOptions,
     reporter: Reporter,
-    self_contained: bool = False,
     on_done: Callable[[Outcome, int, int], None] | None = None,
 ) -> BundleReport:
     """Write the bundle: local files first, then `fetch` for what the targets still lack."""
-    from lockshim.commands.fetch import run_fetch
+    from lockshim.commands.fetch import FetchOptions, run_fetch
     from lockshim.plan.files import plan_for
 
-    output = output.absolute()
+    output, sources, all_platforms = asked.output.absolute(), asked.sources, asked.all_platforms
+    build_deps, self_contained = asked.build_deps, asked.self_contained
     _refuse_to_overwrite(output)
     with _workspace(output) as work:
         with prepared(project_dir, uv_path, reporter, uv_args) as (project, uv):
@@ -110,7 +116,7 @@ def make_bundle(
         made_for: list[str] = []  # each target as it was resolved (named in the manifest)
         downloaded = from_local = 0
         args = argv.for_project(project_dir, uv_args)
-        for target in [Requested(None, None)] if all_platforms else targets:
+        for target in [Requested(None, None)] if all_platforms else asked.targets:
             builds_lacking = build_deps
             if all_platforms:
                 from_local += _seed(found, work, None)
@@ -124,22 +130,18 @@ def make_bundle(
                     builds_lacking = bool(plan.build.missing) or any(
                         (e.filename or "").endswith(SDIST_SUFFIXES) for e in plan.missing
                     )
-            report = run_fetch(
-                project_dir=project_dir,
-                dest=work,
-                uv_path=uv_path,
-                python=target.python,
-                platform=target.platform,
-                all_platforms=all_platforms,
-                build_deps=builds_lacking,
-                jobs=jobs,
-                uv_args=uv_args,
-                reporter=reporter,
-                on_done=on_done,
-                mirror_url=sources.mirror,
+            fetch = FetchOptions(
+                work,
+                target.python,
+                target.platform,
+                all_platforms,
+                builds_lacking,
+                jobs=asked.jobs,
+                mirror=sources.mirror,
                 mirror_for=sources.mirror_for,
                 every_patch=True,
             )
+            report = run_fetch(project_dir, uv_path, uv_args, fetch, reporter, on_done)
             downloaded += len(report.downloaded) + sum(g[3] == "downloaded" for g in report.git)
             failures += [
                 f"{o.wanted.name} {o.wanted.version} ({o.wanted.filename}): {o.detail}"
@@ -152,7 +154,9 @@ def make_bundle(
         carried = _seed_built(found, work) if self_contained else {}
         uv_wheels: list[Path] = []
         if self_contained:
-            uv_wheels, lacking, local_uv = find_uv_wheels(found, targets, uv.version, work / ".uv")
+            uv_wheels, lacking, local_uv = find_uv_wheels(
+                found, asked.targets, uv.version, work / ".uv"
+            )
             from_local += local_uv
             if lacking:  # a zipapp without uv cannot run on the far side: none is written
                 raise LockshimError(

@@ -43,7 +43,7 @@ from lockshim.uv import argv, runner
 from lockshim.uv.compile import in_background, resolve_build
 from lockshim.uv.runner import Uv
 from lockshim.uv.select import export, select
-from lockshim.uv.target import Target, project_interpreter, resolve_target
+from lockshim.uv.target import Requested, Target, project_interpreter, resolve_target
 
 
 class Report(NamedTuple):
@@ -182,26 +182,58 @@ def _sdists(wanted: Sequence[Wanted], dest: Path) -> list[Path]:
     return [path for path in found if path.exists()]
 
 
-def run_fetch(
-    *,
+class FetchOptions(NamedTuple):
+    """What one fetch is asked for, beyond the project, uv and uv's arguments."""
+
+    dest: Path  # the wheelhouse to fill
+    python: str | None = None  # --python
+    platform: str | None = None  # --python-platform
+    all_platforms: bool = False  # every file of every package the export names
+    build_deps: bool = True  # build requirements too
+    build_wheels: bool = False  # --build: a wheel built once from each locked sdist
+    jobs: int = 8
+    mirror: str | None = None  # --mirror (else LOCKSHIM_MIRROR, [tool.lockshim] mirror)
+    mirror_for: Sequence[str] = ()
+    every_patch: bool = False  # for every patch release of the target's Python (a bundle)
+
+
+def fetch_targets(
     project_dir: Path | None,
-    dest: Path,
     uv_path: str | None,
-    python: str | None,
-    platform: str | None,
-    all_platforms: bool,
-    build_deps: bool,
-    jobs: int,
     uv_args: Sequence[str],
+    asked: FetchOptions,
+    targets: Sequence[Requested],
     reporter: Reporter,
     on_done: Callable[[Outcome, int, int], None] | None = None,
-    build_wheels: bool = False,
-    mirror_url: str | None = None,
-    mirror_for: Sequence[str] = (),
-    every_patch: bool = False,
 ) -> Report:
-    """``every_patch``: for every patch release of the target Python's minor version (a
-    bundle)."""
+    """`lockshim fetch`: one fetch for each target (``--python`` with each
+    ``--python-platform``), reported as one."""
+    reports = [
+        run_fetch(
+            project_dir,
+            uv_path,
+            uv_args,
+            asked._replace(python=target.python, platform=target.platform),
+            reporter,
+            on_done,
+        )
+        for target in targets
+    ]
+    return merged(reports)
+
+
+def run_fetch(
+    project_dir: Path | None,
+    uv_path: str | None,
+    uv_args: Sequence[str],
+    asked: FetchOptions,
+    reporter: Reporter,
+    on_done: Callable[[Outcome, int, int], None] | None = None,
+) -> Report:
+    """Fill ``asked.dest`` with the files uv would install for one target (or every file of
+    the lock), their build requirements and git sources; what was done."""
+    python, platform, all_platforms = asked.python, asked.platform, asked.all_platforms
+    build_deps, jobs = asked.build_deps, asked.jobs
     text = None
     with prepared(project_dir, uv_path, reporter, uv_args) as (project, uv):
         with contextlib.suppress(OSError, UnicodeDecodeError):
@@ -210,7 +242,7 @@ def run_fetch(
         args = argv.for_project(project_dir, uv_args)
         # uv's export runs while the target's interpreter is asked (two uv processes)
         runner.ask_ahead(argv.export_command(uv.path, args))
-        patches_of = text if every_patch else None
+        patches_of = text if asked.every_patch else None
         target = (
             None
             if all_platforms
@@ -220,9 +252,9 @@ def run_fetch(
     wanted, unverifiable = wanted_from_export(exported, target)
     locked = list(wanted)  # the lock's own files, before any build requirement joins them
     credentials = credentials_for(project)
-    chosen = project_mirror(mirror_url, project)
-    mirror = resolve_mirror(chosen, mirror_for) if chosen is not None else None
-    dest = dest.absolute()
+    chosen = project_mirror(asked.mirror, project)
+    mirror = resolve_mirror(chosen, asked.mirror_for) if chosen is not None else None
+    dest = asked.dest.absolute()
     limits = build_constraints(
         project.lock_path.read_text(encoding="utf-8", errors="replace"),
         project.root / "pyproject.toml",
@@ -301,7 +333,7 @@ def run_fetch(
     remember_downloads(dest, [o for o in outcomes if o.status == "downloaded"])
     built: list[str] = []
     built_failures: list[str] = []
-    if build_wheels:
+    if asked.build_wheels:
         to_build = [w for w in locked if w.filename.endswith(SDIST_SUFFIXES)]
         interpreter = python or str(project_interpreter(project.root, uv.path, args))
         built, built_failures = build_from_sdists(uv, to_build, dest, interpreter, target)
