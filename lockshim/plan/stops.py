@@ -14,8 +14,8 @@ from lockshim.plan.advice import Advice
 from lockshim.project import environment_of
 from lockshim.report import Reporter
 from lockshim.sources.local import Found
+from lockshim.uv.dryrun import no_interpreter
 from lockshim.uv.runner import Uv
-from lockshim.uv.target import no_interpreter
 
 if TYPE_CHECKING:
     pass

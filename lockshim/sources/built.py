@@ -20,13 +20,12 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from lockshim.filenames import require_plain, unsafe
 from lockshim.paths import user_cache_dir
-from lockshim.sources.download import Wanted
-from lockshim.uv.compile import uv_reason
-from lockshim.uv.runner import Uv
-from lockshim.uv.target import Target
 
 if TYPE_CHECKING:
+    from lockshim.sources.download import Wanted
     from lockshim.sources.local import Found
+    from lockshim.uv.runner import Uv
+    from lockshim.uv.target import Target
 
 
 #: What older lockshim wrote beside the wheels, and what a repository may carry: never read.
@@ -209,6 +208,7 @@ def build_from_sdists(
     import tempfile
 
     from lockshim.digests import of_file
+    from lockshim.uv.compile import uv_reason
 
     done = read_provenance(dest)
     built, failures = [], []

@@ -6,14 +6,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lockshim.sources import git as gitsources
 from lockshim.sources.base import WHEELHOUSE, LocalFile
-from lockshim.sources.download import Outcome, Wanted
 from lockshim.sources.hashindex import HashIndex
 from lockshim.sources.walk import OnSkip, walk
 
 if TYPE_CHECKING:
-    from lockshim.sources.download import Outcome
+    from lockshim.sources.download import Outcome, Wanted
 
 
 class Wheelhouse:
@@ -81,6 +79,8 @@ def present(wanted: Sequence[Wanted], dest: Path) -> set[str]:
 
 
 def bundles_in(dest: Path) -> list[LocalFile]:
+    from lockshim.sources import git as gitsources
+
     if not dest.is_dir():
         return []
     house = Wheelhouse(dest, lambda path, reason: None)

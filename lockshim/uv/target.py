@@ -22,6 +22,7 @@ from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 from lockshim.errors import LockshimError, UsageError
 from lockshim.project import Project
 from lockshim.uv import argv, runner
+from lockshim.uv.dryrun import interpreter
 from lockshim.uv.runner import Uv
 
 #: What an interpreter tells about itself (stdlib only, so any interpreter can answer).
@@ -131,38 +132,6 @@ def _cpython_tags(
     return tuple(wheeltags.cpython_tags(version, [abi], platforms)) + tuple(
         wheeltags.compatible_tags(version, f"cp{nodot}", platforms)
     )
-
-
-def no_interpreter(project_root: Path, uv: Path, sync_args: Sequence[str]) -> str | None:
-    """uv's own words when it finds no interpreter for this sync (its offline dry run, the
-    same discovery as the sync's), else None."""
-    try:
-        result = runner.answer(argv.dry_run_command(uv, sync_args), project_root)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    if result.returncode == 0:
-        return None
-    said = next((line for line in result.stderr.splitlines() if "No interpreter found" in line), "")
-    return said.removeprefix("error:").strip() or None
-
-
-def _dry_run_interpreter(project_root: Path, uv: Path, sync_args: Sequence[str]) -> Path | None:
-    import re
-
-    try:
-        result = runner.answer(argv.dry_run_command(uv, sync_args), project_root)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    found = re.search(r"^Using \S+ [^\n]*? interpreter at: (.+?)\s*$", result.stderr, re.M)
-    if found:
-        return Path(found.group(1))
-    kept = re.search(r"^Would use project environment at: (.+?)\s*$", result.stderr, re.M)
-    if kept:
-        environment = project_root / kept.group(1)
-        for python in (environment / "bin" / "python", environment / "Scripts" / "python.exe"):
-            if python.exists():
-                return python
-    return None
 
 
 def _asked_here() -> str:
@@ -313,7 +282,7 @@ def project_interpreter(project_root: Path, uv: Path, sync_args: Sequence[str] =
     (`--python 3.12`, a `.python-version` the `.venv` no longer matches), or that it would keep
     the project's environment. Where it says neither: the `.venv`, else `uv python find`.
     """
-    said = _dry_run_interpreter(project_root, uv, sync_args)
+    said = interpreter(project_root, uv, sync_args)
     if said is not None:
         return said
     for candidate in (
