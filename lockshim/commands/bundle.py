@@ -142,7 +142,7 @@ def make_bundle(
                 every_patch=True,
             )
             report = run_fetch(project_dir, uv_path, uv_args, fetch, reporter, on_done)
-            downloaded += len(report.downloaded) + sum(g[3] == "downloaded" for g in report.git)
+            downloaded += len(report.downloaded) + sum(g.status == "downloaded" for g in report.git)
             failures += [
                 f"{o.wanted.name} {o.wanted.version} ({o.wanted.filename}): {o.detail}"
                 for o in report.failed
@@ -218,8 +218,10 @@ def _seed(found: Found, work: Path, wanted: set[str] | None) -> int:
         target = work / name
         if unsafe(name) is not None or target.exists():
             continue
-        algorithm = (served.artifact.digest or "sha256:").partition(":")[0]
-        if copy_bytes(served.file, target, algorithm) != served.artifact.digest:
+        pinned = served.artifact.digest
+        if pinned is None:  # never served: matched by digest
+            continue
+        if copy_bytes(served.file, target, pinned.algorithm) != pinned:
             target.unlink()  # changed since it was hashed: fetch brings it
             continue
         count += 1

@@ -14,7 +14,7 @@ import re
 import subprocess
 from collections.abc import Iterable, Sequence
 from pathlib import Path, PurePosixPath, PureWindowsPath
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 from packaging.utils import canonicalize_name
 
@@ -33,13 +33,28 @@ RESTORE = (
 )
 
 
+#: What a finding is about.
+Kind = Literal[
+    "interrupted-shim",
+    "foreign-journal",
+    "stale-journal",
+    "shimmed-lock",
+    "file-url",
+    "local-registry",
+    "local-path",
+    "local-source",
+    "mirror-url",
+    "damaged-member",
+    "leftover",
+]
+
+
 class Finding(NamedTuple):
     file: Path
     line: int
     package: str
     version: str | None
-    #: interrupted-shim, foreign-journal, file-url, local-registry, local-path, local-source
-    kind: str
+    kind: Kind
     problem: str
     fix: str
 
@@ -311,7 +326,7 @@ def _journal_only(lock: Lock) -> bool:
 def _package_findings(lock: Lock, package: Package, root: Path, shimmed: bool) -> list[Finding]:
     found = []
 
-    def add(offset: int, kind: str, problem: str, fix: str) -> None:
+    def add(offset: int, kind: Kind, problem: str, fix: str) -> None:
         found.append(
             Finding(
                 lock.path, lock.line_of(offset), package.name, package.version, kind, problem, fix

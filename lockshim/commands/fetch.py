@@ -46,6 +46,15 @@ from lockshim.uv.select import export, select
 from lockshim.uv.target import Requested, Target, project_interpreter, resolve_target
 
 
+class GitFetched(NamedTuple):
+    """A git source of the target, and what fetch did with it."""
+
+    label: str  # name version
+    commit: str
+    bundle: str  # the git bundle's file name
+    status: str  # "downloaded", "present", or why it failed
+
+
 class Report(NamedTuple):
     dest: Path
     downloaded: tuple[Outcome, ...]
@@ -54,13 +63,12 @@ class Report(NamedTuple):
     build_requirements: tuple[str, ...]  # "requirement (why)"
     unverifiable: tuple[str, ...]
     unresolved: tuple[str, ...] = ()  # build requirements uv could not resolve, with why
-    #: git sources: (name version, commit, bundle file name, "downloaded"/"present"/why failed)
-    git: tuple[tuple[str, str, str, str], ...] = ()
+    git: tuple[GitFetched, ...] = ()
     built: tuple[str, ...] = ()  # wheels built from the lock's sdists (--build)
 
     @property
     def git_failed(self) -> list[tuple[str, str, str, str]]:
-        return [g for g in self.git if g[3] not in ("downloaded", "present")]
+        return [g for g in self.git if g.status not in ("downloaded", "present")]
 
     @property
     def status(self) -> int:
@@ -88,13 +96,13 @@ class Report(NamedTuple):
         lines += [
             f"git {label} @ {commit}: {status}" for label, commit, _, status in self.git_failed
         ]
-        bundled = [g for g in self.git if g[3] == "downloaded"]
+        bundled = [g for g in self.git if g.status == "downloaded"]
         if self.git:
             names = ", ".join(name for _, _, name, _ in bundled)
             lines.append(
                 f"git sources: {len(bundled)} bundled"
                 + (f" ({names})" if names else "")
-                + f", {sum(g[3] == 'present' for g in self.git)} already there, "
+                + f", {sum(g.status == 'present' for g in self.git)} already there, "
                 f"{len(self.git_failed)} failed."
             )
         if self.git_failed:
@@ -171,7 +179,7 @@ def merged(reports: Sequence[Report]) -> Report:
         union([r.build_requirements for r in reports]),
         union([r.unverifiable for r in reports]),
         union([r.unresolved for r in reports]),
-        tuple({(g[0], g[1]): g for r in reversed(reports) for g in r.git}.values())[::-1],
+        tuple({(g.label, g.commit): g for r in reversed(reports) for g in r.git}.values())[::-1],
         union([r.built for r in reports]),
     )
 
@@ -352,7 +360,7 @@ def run_fetch(
 
 def _fetch_git(
     exported: Mapping[str, Any], target: Target | None, dest: Path, uv: Uv
-) -> tuple[list[tuple[str, str, str, str]], list[Need]]:
+) -> tuple[list[GitFetched], list[Need]]:
     """A bundle of each git source the target installs (skipping those ``dest`` holds), and
     what building their checkouts needs."""
     names = (
@@ -371,7 +379,7 @@ def _fetch_git(
                 status = gitsources.fetch_bundle(pin, dest)
             except LockshimError as error:
                 status = str(error)
-        rows.append((pin.label, pin.commit, pin.bundle_name, status))
+        rows.append(GitFetched(pin.label, pin.commit, pin.bundle_name, status))
     served = gitsources.find(pins, bundles_in(dest)).served
     copies = gitsources.prepare(served) if served else {}
     return rows, git_needs(served, copies, uv.version)

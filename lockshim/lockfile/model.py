@@ -12,9 +12,10 @@ import bisect
 import re
 from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 from urllib.parse import unquote, urlsplit
 
+from lockshim.digests import Digest, parse
 from lockshim.lockfile.text import newlines
 
 #: Source kinds whose artifacts uv downloads, so that a local file can stand in: a registry's
@@ -42,6 +43,9 @@ class Source(NamedTuple):
         return self.kind in SERVABLE_SOURCES and self.plain and _is_remote_url(self.value)
 
 
+ArtifactKind = Literal["sdist", "wheel"]
+
+
 class Artifact(NamedTuple):
     """One ``sdist`` or ``wheels`` entry.
 
@@ -49,7 +53,7 @@ class Artifact(NamedTuple):
     between the quotes), or None when the lock was read by the slow path.
     """
 
-    kind: str  # "sdist" or "wheel"
+    kind: ArtifactKind
     filename: str
     url: str | None = None
     path: str | None = None
@@ -62,19 +66,13 @@ class Artifact(NamedTuple):
     @property
     def sha256(self) -> str | None:
         """The lowercase hex sha256 the lock pins, or None if it pins no sha256."""
-        if self.hash is None:
-            return None
-        algorithm, _, digest = self.hash.partition(":")
-        if algorithm.lower() != "sha256" or len(digest) != 64:
-            return None
-        return digest.lower()
+        digest = self.digest
+        return digest.hex if digest is not None and digest.algorithm == "sha256" else None
 
     @property
-    def digest(self) -> str | None:
+    def digest(self) -> Digest | None:
         """The digest the lock pins, ``"<algorithm>:<hex>"``, when it is one lockshim checks
         (sha256, sha384, sha512); None otherwise (none, or md5, blake2b, ...)."""
-        from lockshim.digests import parse
-
         return parse(self.hash)
 
 

@@ -17,6 +17,7 @@ from lockshim._compat import tomllib
 from lockshim.errors import LockError
 from lockshim.lockfile.model import (
     Artifact,
+    ArtifactKind,
     Keep,
     Lock,
     Package,
@@ -183,7 +184,7 @@ def _from_document(document: dict[str, Any], text: str, base: int) -> tuple[Pack
         if isinstance(raw_source, dict) and raw_source:
             kind = next(iter(raw_source))
             source = Source(str(kind), str(raw_source[kind]), plain=len(raw_source) == 1)
-        entries: list[tuple[str, dict[str, Any]]] = []
+        entries: list[tuple[ArtifactKind, dict[str, Any]]] = []
         if isinstance(raw.get("sdist"), dict):
             entries.append(("sdist", raw["sdist"]))
         entries.extend(("wheel", w) for w in raw.get("wheels", []) if isinstance(w, dict))

@@ -11,7 +11,15 @@ import itertools
 import re
 from collections.abc import Iterator, Mapping, Sequence
 
-from lockshim.lockfile.model import NORMALIZE, Artifact, Keep, Package, Source, filename_of
+from lockshim.lockfile.model import (
+    NORMALIZE,
+    Artifact,
+    ArtifactKind,
+    Keep,
+    Package,
+    Source,
+    filename_of,
+)
 from lockshim.lockfile.text import at_line_start, line_at
 
 _STR = r'"([^"\\\r\n]*)"'
@@ -309,7 +317,7 @@ def _field(text: str, key: str, start: int, end: int) -> str | None:
     return match.group(1) if match else None
 
 
-def _artifact(kind: str, match: re.Match[str], base: int, index: int) -> Artifact:
+def _artifact(kind: ArtifactKind, match: re.Match[str], base: int, index: int) -> Artifact:
     key, value, digest, size = match.group(1, 2, 3, 4)
     offset = base + match.start()
     if key is None:  # an entry with no location of its own: the source says where it is

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from lockshim.atomic import atomic_write
+from lockshim.digests import Digest, parse
 from lockshim.paths import user_cache_dir
 from lockshim.report import Reporter
 from lockshim.sources.local import Found
@@ -27,25 +28,43 @@ if TYPE_CHECKING:
     from lockshim.plan.files import Plan
 
 #: Changed whenever what a memo holds changes meaning (2: the lock's own file names; 3: the
-#: sdists whose build lacks a requirement).
-_MEMO_FORMAT = "3"
+#: sdists whose build lacks a requirement; 4: each missing file as one record).
+_MEMO_FORMAT = "4"
+
+
+class Missing(NamedTuple):
+    """A file the target environment needs that no local file holds."""
+
+    name: str
+    version: str | None
+    filename: str  # empty: no file of the package fits the target
+    digest: Digest | None
+    size: int | None
+    url: str | None
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} {self.version} ({self.filename or 'no file fits this target'})"
 
 
 class Advice(NamedTuple):
     """What sync says before uv runs, and the build wheels it hands uv."""
 
-    missing: list[str]  # "name version (file)" of what no local file holds
+    missing: tuple[Missing, ...]  # what no local file holds
     build_missing: list[str]  # "requirement (who needs it)" a build would lack
     build_files: list[tuple[str, int, int, str]]  # (path, offset, size, wheel file name)
     target: str = ""
     here: tuple[int, int] | None = None  # (local, needed) files of the target environment
-    #: (name, file name, digest or None, size or None, URL or None) of each missing file
-    missing_files: tuple[tuple[str, str, str | None, int | None, str | None], ...] = ()
     #: where the local files of the target environment are: (place, files)
     places: tuple[tuple[str, int], ...] | None = None
     #: (build requirement, package, version) of each locked sdist the environment builds
     #: whose build lacks that requirement (no local wheel fits)
     sdist_builds: tuple[tuple[str, str, str], ...] = ()
+
+    @property
+    def missing_files(self) -> tuple[Missing, ...]:
+        """The missing files the lock names (those a mirror or uv's cache may hold)."""
+        return tuple(m for m in self.missing if m.filename)
 
     def say(
         self,
@@ -56,12 +75,12 @@ class Advice(NamedTuple):
         """``held``: file name -> whether uv's cache holds it (None: cannot tell); ``mirror``:
         where uv's builds take what is not local."""
         if self.missing:
-            cached = {f"({name})" for name, there in (held or {}).items() if there}
+            held = held or {}
             reporter.info(
                 f"not found locally for {self.target}:"
                 + "".join(
-                    f"\n    {item}" + ("  [in uv's cache]" if item.endswith(tuple(cached)) else "")
-                    for item in self.missing
+                    f"\n    {m.label}" + ("  [in uv's cache]" if held.get(m.filename) else "")
+                    for m in self.missing
                 )
             )
         if self.build_missing and mirror is not None:
@@ -113,26 +132,26 @@ def advise(
     not ask uv again.
     """
     if memo is None:
-        return Advice([], [], [])
+        return Advice((), [], [])
     try:  # it lists files to stage as build wheels: only a memo nobody else can have written
         data = json.loads(read_private(memo).decode("utf-8"))
         here = data["here"]
         advice = Advice(
-            [str(m) for m in data["missing"]],
+            tuple(
+                Missing(
+                    str(n),
+                    str(v) if v is not None else None,
+                    str(f),
+                    parse(d),
+                    int(z) if z is not None else None,
+                    str(u) if u else None,
+                )
+                for n, v, f, d, z, u in data["missing"]
+            ),
             [str(m) for m in data["build_missing"]],
             [(str(p), int(o), int(n), str(f)) for p, o, n, f in data["build_files"]],
             str(data["target"]),
             (int(here[0]), int(here[1])) if here else None,
-            tuple(
-                (
-                    str(n),
-                    str(f),
-                    str(d) if d else None,
-                    int(z) if z is not None else None,
-                    str(u) if u else None,
-                )
-                for n, f, d, z, u in data["missing_files"]
-            ),
             tuple((str(w), int(n)) for w, n in data["places"]) if here else None,
             tuple((str(r), str(n), str(v)) for r, n, v in data["sdist_builds"]),
         )
@@ -143,9 +162,12 @@ def advise(
             plan = plan_for(found, uv, uv_args)
         except Exception as error:  # advisory only: it must never stop the sync itself
             reporter.warn(f"could not work out what is missing ({error}).")
-            return Advice([], [], [])
+            return Advice((), [], [])
         advice = Advice(
-            [f"{e.name} {e.version} ({e.filename})" for e in plan.missing],
+            tuple(
+                Missing(e.name, e.version, e.filename or "", e.digest, e.size, e.url)
+                for e in plan.missing
+            ),
             [f"{n.requirement} ({n.why})" for n in plan.build.missing],
             [
                 (str(w.file.path), w.file.offset, w.file.size, w.filename)
@@ -154,9 +176,6 @@ def advise(
             ],
             plan.target,
             (len(plan.served), len(plan.served) + len(plan.missing)),
-            tuple(
-                (e.name, e.filename, e.digest, e.size, e.url) for e in plan.missing if e.filename
-            ),
             places(found, {e.digest for e in plan.served if e.digest}),
             _sdist_builds(plan),
         )

@@ -74,7 +74,7 @@ def redirect_to_mirror(
     from packaging.utils import canonicalize_name
 
     from lockshim.sources.download import Downloader
-    from lockshim.sources.mirror import lookup, redirected
+    from lockshim.sources.mirror import Sought, lookup, redirected
 
     index = {
         canonicalize_name(str(p.get("name"))): p.get("index") for p in exported.get("packages", [])
@@ -85,7 +85,7 @@ def redirect_to_mirror(
     dest.mkdir(parents=True, exist_ok=True)
     found = lookup(
         mirror,
-        [(w.name, w.filename, w.digest, w.size) for w in covered],
+        [Sought(w.name, w.filename, w.digest, w.size) for w in covered],
         Downloader(dest, mirror.credentials(credentials), 8),
     )
     others = [w for w in wanted if w not in covered]

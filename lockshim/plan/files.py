@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 from packaging.utils import canonicalize_name
 
-from lockshim.digests import sha256_hex
+from lockshim.digests import Digest, sha256_hex
 from lockshim.plan.builds import (
     BuildPlan,
     Need,
@@ -47,7 +47,7 @@ class Entry(NamedTuple):
     name: str
     version: str | None
     filename: str | None
-    digest: str | None  # "<algorithm>:<hex>", as the lock pins it
+    digest: Digest | None  # as the lock pins it
     url: str | None
     path: Path | None = None  # the local file, when served
     origin: str | None = None  # wheelhouse or pip cache
@@ -316,7 +316,7 @@ def with_mirror(plan: Plan, found: Found, mirror: Mirror) -> Plan:
     downloaded): those it has move to ``mirrored``; the others say why."""
     from lockshim.sources.credentials import credentials_for
     from lockshim.sources.download import Downloader
-    from lockshim.sources.mirror import covered_files, lookup
+    from lockshim.sources.mirror import Sought, covered_files, lookup
 
     files = {(e.filename, e.digest) for e in plan.missing if e.filename and e.digest}
     covered = covered_files(mirror, found.original, found.project.lock_path, files)
@@ -325,7 +325,7 @@ def with_mirror(plan: Plan, found: Found, mirror: Mirror) -> Plan:
         return plan
     found_on = lookup(
         mirror,
-        [(e.name, str(e.filename), str(e.digest), e.size) for e in asked],
+        [Sought(e.name, str(e.filename), e.digest, e.size) for e in asked if e.digest],
         Downloader(mirror.folder(), mirror.credentials(credentials_for(found.project)), 8),
     )
     mirrored = tuple(

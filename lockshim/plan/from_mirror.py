@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from lockshim.digests import Digest
 from lockshim.errors import LockshimError
 from lockshim.lockfile.model import Lock
 from lockshim.plan.advice import Advice
@@ -56,13 +57,13 @@ def through_mirror(
     linked, linked again; the others looked up on its pages. (the files found, the advice
     once they are had, the lock to shim, its linked artifacts, whether the mirror was asked)."""
     kept = _kept_links(mirror, uv, uv_args, advice)
-    rest = advice._replace(missing_files=tuple(m for m in advice.missing_files if m[1] not in kept))
+    rest = advice._replace(missing=tuple(m for m in advice.missing if m.filename not in kept))
     taken, by_name = set[str](), dict[str, str]()
     if rest.missing_files:
         taken, by_name = _from_mirror(found, mirror, rest, reporter, pages)
     if taken:  # the files came: match again
         found = find_local(found.project, sources, reporter.hashing)
-    digests = {m[1]: m[2] for m in advice.missing_files}
+    digests = {m.filename: m.digest for m in advice.missing_files}
     lock, linked = _linked(found, mirror, {**kept, **by_name}, digests)
     asked = bool(rest.missing_files)
     return found, _came(advice, mirror, taken, by_name, kept), lock, linked, asked
@@ -79,12 +80,13 @@ def _from_mirror(
     from lockshim.sources.download import Wanted
     from lockshim.sources.mirror import covered_files, fetch_into, remember_links
 
-    missing = {(m[1], m[2]) for m in advice.missing_files if m[2] is not None}
+    missing = {(m.filename, m.digest) for m in advice.missing_files if m.digest is not None}
     versions = covered_files(mirror, found.original, found.project.lock_path, missing)
     wanted = []
-    for name, filename, digest, size, _ in advice.missing_files:
-        if digest is not None and (filename, digest) in versions:  # the page gives the URL
-            wanted.append(Wanted(name, versions[filename, digest], filename, "", digest, size))
+    for m in advice.missing_files:
+        if m.digest is not None and (m.filename, m.digest) in versions:  # the page gives the URL
+            version = versions[m.filename, m.digest]
+            wanted.append(Wanted(m.name, version, m.filename, "", m.digest, m.size))
     if not wanted:
         return set(), {}
     credentials = credentials_for(found.project)  # UV_INDEX_<NAME>_* of an index at its URL
@@ -153,11 +155,11 @@ def _kept_links(mirror: Mirror, uv: Uv, uv_args: Sequence[str], advice: Advice) 
     if cache is None:
         return {}
     return {
-        filename: links[filename]
-        for name, filename, digest, _, _ in advice.missing_files
-        if filename in links
-        and digest is not None
-        and uvcache.holds(cache, name, filename, digest, links[filename])
+        m.filename: links[m.filename]
+        for m in advice.missing_files
+        if m.filename in links
+        and m.digest is not None
+        and uvcache.holds(cache, m.name, m.filename, m.digest, links[m.filename])
     }
 
 
@@ -182,15 +184,14 @@ def _came(
     if kept:
         places.append(("uv's cache (downloaded from the mirror before)", len(kept)))
     return advice._replace(
-        missing=[m for m in advice.missing if not m.endswith(tuple(f"({c})" for c in came))],
-        missing_files=tuple(m for m in advice.missing_files if m[1] not in came),
+        missing=tuple(m for m in advice.missing if m.filename not in came),
         here=(here[0] + len(came), here[1]),
         places=tuple(places),
     )
 
 
 def _linked(
-    found: Found, mirror: Mirror, by_name: dict[str, str], digests: dict[str, str | None]
+    found: Found, mirror: Mirror, by_name: dict[str, str], digests: dict[str, Digest | None]
 ) -> tuple[Lock, dict[tuple[int, int], str]]:
     """The lock to shim and (package, artifact) position -> the mirror's URL of each file
     left to uv (the entry of that file name pinning the digest it was looked up by). The

@@ -101,12 +101,12 @@ def held(uv: Uv, uv_args: Sequence[str], advice: Advice) -> dict[str, bool | Non
 
     cache = uvcache.cache_dir(uv.path, uv_args)
     if cache is None:  # --no-cache: uv keeps nothing to take
-        return {m[1]: False for m in advice.missing_files}
+        return {m.filename: False for m in advice.missing_files}
     if not uvcache.known_layout(cache):
-        return {m[1]: None for m in advice.missing_files}
+        return {m.filename: None for m in advice.missing_files}
     return {
-        filename: uvcache.holds(cache, name, filename, digest, url)
-        for name, filename, digest, _, url in advice.missing_files
+        m.filename: uvcache.holds(cache, m.name, m.filename, m.digest, m.url)
+        for m in advice.missing_files
     }
 
 
@@ -123,12 +123,10 @@ def stop_if_hopeless(
     Where lockshim cannot tell (a cache it cannot read), uv is let run and say. When uv's
     cache holds them all, say so."""
     lacking = [
-        f"{name} ({filename})"
-        for name, filename, *_ in advice.missing_files
-        if held.get(filename) is False
+        f"{m.name} ({m.filename})" for m in advice.missing_files if held.get(m.filename) is False
     ]
     if not lacking:
-        if advice.missing_files and all(held.get(m[1]) for m in advice.missing_files):
+        if advice.missing_files and all(held.get(m.filename) for m in advice.missing_files):
             count = len(advice.missing_files)
             reporter.info(
                 f"uv's cache holds the {count} file(s) not found locally (uv downloaded them "

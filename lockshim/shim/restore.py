@@ -8,18 +8,19 @@ import contextlib
 import os
 import stat
 from pathlib import Path
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 from lockshim.atomic import atomic_write, fsync_dir, replace
 from lockshim.errors import LockshimError, RestoreConflict
 from lockshim.shim.journal import Journal, foreign, free_name, journal_path, saved_path
 
+Action = Literal["restored", "unchanged", "forced"]
+
 
 class RestoreOutcome(NamedTuple):
-    """What :func:`restore` did: ``action`` is restored, unchanged or forced; ``note`` says
-    what was left alone."""
+    """What :func:`restore` did; ``note`` says what was left alone."""
 
-    action: str
+    action: Action
     saved_as: Path | None = None
     note: str | None = None
 
@@ -70,6 +71,7 @@ def _restore(
     except FileNotFoundError:
         current, owner = None, None
     saved_as = None
+    action: Action
     original = current is not None and journal.holds(current, "original")
     shimmed = current is not None and not original and journal.holds(current, "shimmed")
     if original:

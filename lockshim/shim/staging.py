@@ -112,8 +112,8 @@ def _stage(item: Served, target: Path, *, copy: bool) -> None:
     verified copy for ``copy``."""
     source = item.file
     if copy or source.offset:  # copied bytes are checked as they are copied
-        pinned = item.artifact.digest or ""
-        digest = copy_bytes(source, target, pinned.partition(":")[0] or "sha256")
+        pinned = item.artifact.digest
+        digest = copy_bytes(source, target, pinned.algorithm if pinned else "sha256")
         if digest != pinned:
             raise LockshimError(
                 f"{source.path}: its bytes changed after they were checked ({digest}, but "

@@ -214,7 +214,7 @@ def build_from_sdists(
     built, failures = [], []
     for sdist in sdists:
         path = dest / sdist.filename
-        algorithm = sdist.digest.partition(":")[0]
+        algorithm = sdist.digest.algorithm
         previous = done.get(sdist.digest)
         fits = target is None or (
             previous is not None and target.rank(previous.path.name) is not None

@@ -22,9 +22,10 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Literal, NamedTuple
 from urllib.parse import urljoin, urlsplit
 
+from lockshim.digests import Digest
 from lockshim.filenames import unsafe
 
 if TYPE_CHECKING:
@@ -49,13 +50,17 @@ class Wanted(NamedTuple):
     version: str | None
     filename: str
     url: str
-    digest: str  # "<algorithm>:<hex>": sha256, sha384 or sha512, as the lock pins it
+    digest: Digest  # sha256, sha384 or sha512, as the lock pins it
     size: int | None
+
+
+#: What became of a download.
+Status = Literal["downloaded", "present", "failed"]
 
 
 class Outcome(NamedTuple):
     wanted: Wanted
-    status: str  # downloaded, present, failed
+    status: Status
     detail: str = ""
     size: int = 0
 
@@ -187,7 +192,7 @@ class Downloader:
         """(the URL it came from after redirects, Content-Type, body) of an index page, with
         the same credential and redirect rules as a download; the body is decoded as the
         server compressed it and never longer than ``limit`` bytes. Raises PageFailure."""
-        wanted = Wanted("", None, "", url, "", None)
+        wanted = Wanted("", None, "", url, Digest(""), None)  # a page: no digest to check
         try:
             response, final = self._open(wanted, {"Accept": accept})
         except _Refused as refused:
@@ -248,7 +253,7 @@ class Downloader:
         part = self.dest / f".{wanted.filename}.{os.urandom(6).hex()}.part"
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
         flags |= getattr(os, "O_BINARY", 0)
-        algorithm, _, pinned = wanted.digest.partition(":")
+        algorithm, pinned = wanted.digest.algorithm, wanted.digest.hex
         digest = hashlib.new(algorithm)
         received = 0
         cap = limit if limit is not None else UNKNOWN_SIZE_LIMIT

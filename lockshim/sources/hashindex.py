@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from lockshim.atomic import atomic_write, read_regular
-from lockshim.digests import ALGORITHMS, Stopped, hex_of, of_file
+from lockshim.digests import ALGORITHMS, Digest, Stopped, of_file
 from lockshim.paths import user_cache_dir
 from lockshim.trust import yours
 
@@ -41,7 +41,7 @@ def sha256_file(
 ) -> str:
     """sha256 (hex) of a file, or of ``length`` bytes of it from ``offset``; ``stop`` set ends
     it between two chunks (:class:`lockshim.digests.Stopped`)."""
-    return hex_of(of_file(path, ("sha256",), offset, length, stop)["sha256"])
+    return of_file(path, ("sha256",), offset, length, stop)["sha256"].hex
 
 
 class HashIndex:
@@ -118,22 +118,22 @@ class HashIndex:
         """sha256 (hex) of every file, hashing (in parallel) only those the index does not
         know."""
         found = self.digest_all(files, ("sha256",), on_done)
-        return {key: hex_of(value["sha256"]) for key, value in found.items()}
+        return {key: value["sha256"].hex for key, value in found.items()}
 
     def digest_all(
         self,
         files: Iterable[LocalFile],
         algorithms: Iterable[str],
         on_done: Callable[[LocalFile], None] | None = None,
-    ) -> dict[tuple[Path, int], dict[str, str]]:
+    ) -> dict[tuple[Path, int], dict[str, Digest]]:
         """Every digest wanted of every file (algorithm -> ``"<algorithm>:<hex>"``): what the
         index knows, and the rest computed in one read of each file, in parallel."""
         wanted = tuple(dict.fromkeys(algorithms))
-        result: dict[tuple[Path, int], dict[str, str]] = {}
+        result: dict[tuple[Path, int], dict[str, Digest]] = {}
         todo: list[tuple[LocalFile, tuple[str, ...]]] = []
         for file in files:
             have = {a: self.known(file, a) for a in wanted}
-            result[file.key] = {a: f"{a}:{v}" for a, v in have.items() if v is not None}
+            result[file.key] = {a: Digest(f"{a}:{v}") for a, v in have.items() if v is not None}
             lacking = tuple(a for a, v in have.items() if v is None)
             if lacking:
                 todo.append((file, lacking))
@@ -203,7 +203,7 @@ def _umask() -> int:
     return mask
 
 
-def _try_hash(file: LocalFile, algorithms: Iterable[str], stop: Event) -> dict[str, str] | None:
+def _try_hash(file: LocalFile, algorithms: Iterable[str], stop: Event) -> dict[str, Digest] | None:
     try:
         if file.offset:
             return of_file(file.path, algorithms, file.offset, file.size, stop)

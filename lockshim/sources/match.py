@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
+from lockshim.digests import Digest
 from lockshim.lockfile.model import Artifact, Lock, Package
 from lockshim.sources.base import LocalFile
 
@@ -64,7 +65,7 @@ def match(lock: Lock, files: Sequence[LocalFile], on_hash: OnHash | None = None)
     # Only artifacts a local file could hold are worth a look: one named like it, or (for the
     # second round) one of its size. A big lock has far more artifacts than a wheelhouse.
     named: dict[str, list[tuple[Package, Artifact]]] = defaultdict(list)
-    wanted: dict[str, list[tuple[Package, Artifact]]] = defaultdict(list)
+    wanted: dict[Digest, list[tuple[Package, Artifact]]] = defaultdict(list)
     unverifiable: list[tuple[Package, Artifact, LocalFile]] = []
     for package, artifact in lock.servable():
         sha = artifact.digest  # "<algorithm>:<hex>", whichever the lock pins
@@ -88,7 +89,7 @@ def match(lock: Lock, files: Sequence[LocalFile], on_hash: OnHash | None = None)
                     ignored.append(Ignored(package, artifact, file, reason))
                 else:
                     first_round.append(file)
-    algorithms = sorted({sha.partition(":")[0] for sha in wanted})
+    algorithms = sorted({sha.algorithm for sha in wanted})
     digests = _hash(first_round, algorithms, on_hash)
     found = _found(files, digests, wanted)
 
@@ -117,10 +118,10 @@ def match(lock: Lock, files: Sequence[LocalFile], on_hash: OnHash | None = None)
         if any(d in wanted for d in held.values()):
             continue
         for package, artifact in named[file.name]:
-            pinned = artifact.digest or ""
-            actual = held.get(pinned.partition(":")[0])
-            algorithm, _, value = (actual or "unreadable").partition(":")
-            reason = f"{algorithm} {value}, but uv.lock pins {pinned.partition(':')[2]}"
+            pinned = artifact.digest
+            actual = held.get(pinned.algorithm) if pinned is not None else None
+            had = f"{actual.algorithm} {actual.hex}" if actual is not None else "unreadable"
+            reason = f"{had}, but uv.lock pins {pinned.hex if pinned is not None else ''}"
             ignored.append(Ignored(package, artifact, file, reason))
     served.sort(key=lambda s: (s.package.position, s.artifact.position))
     return MatchResult(tuple(served), tuple(_unique(ignored)), tuple(unverifiable))
@@ -139,13 +140,13 @@ def _unique(ignored: list[Ignored]) -> list[Ignored]:
 
 def _found(
     files: Sequence[LocalFile],
-    digests: Mapping[tuple[Path, int], Mapping[str, str]],
-    wanted: Mapping[str, list[tuple[Package, Artifact]]],
-) -> dict[str, LocalFile]:
+    digests: Mapping[tuple[Path, int], Mapping[str, Digest]],
+    wanted: Mapping[Digest, list[tuple[Package, Artifact]]],
+) -> dict[Digest, LocalFile]:
     """For each wanted digest, the best file holding it: a correctly named file first, then by
     the source's rank."""
-    found: dict[str, LocalFile] = {}
-    best: dict[str, tuple[int, int]] = {}
+    found: dict[Digest, LocalFile] = {}
+    best: dict[Digest, tuple[int, int]] = {}
     for order, file in enumerate(files):
         for sha in digests.get(file.key, {}).values():
             if sha not in wanted:
@@ -160,16 +161,16 @@ def _found(
 
 def _hash(
     files: Sequence[LocalFile], algorithms: Sequence[str], on_hash: OnHash | None
-) -> dict[tuple[Path, int], dict[str, str]]:
+) -> dict[tuple[Path, int], dict[str, Digest]]:
     """Each file's digests in every algorithm the lock pins (one read of a file for all)."""
-    digests: dict[tuple[Path, int], dict[str, str]] = {}
+    digests: dict[tuple[Path, int], dict[str, Digest]] = {}
     todo: dict[int, list[LocalFile]] = defaultdict(list)
     for file in {file.key: file for file in files}.values():
         known = {a: file.source.index.known(file, a) for a in algorithms}
         if any(value is None for value in known.values()):
             todo[id(file.source)].append(file)
         else:
-            digests[file.key] = {a: f"{a}:{v}" for a, v in known.items()}
+            digests[file.key] = {a: Digest(f"{a}:{v}") for a, v in known.items()}
     total = sum(len(group) for group in todo.values())
     done = 0
 

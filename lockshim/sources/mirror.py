@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 
 from packaging.utils import canonicalize_name
 
+from lockshim.digests import Digest
 from lockshim.errors import UsageError
 from lockshim.filenames import PLAIN_URL
 
@@ -94,8 +95,8 @@ class Mirror(NamedTuple):
 
 
 def covered_files(
-    mirror: Mirror, original: bytes, lock_path: Path, files: set[tuple[str, str]]
-) -> dict[tuple[str, str], str | None]:
+    mirror: Mirror, original: bytes, lock_path: Path, files: set[tuple[str, Digest]]
+) -> dict[tuple[str, Digest], str | None]:
     """(file name, digest) -> the locked version, of each of ``files`` whose lock entry is a
     registry package the mirror stands in for. By entry, not by name: a fork locks one name at
     two versions, and one name may come from two registries (``--mirror-for`` one of them)."""
@@ -172,16 +173,22 @@ class Lookup(NamedTuple):
     problems: Mapping[str, str]  # file name -> why it cannot come from the mirror
 
 
-def lookup(
-    mirror: Mirror, wanted: Sequence[tuple[str, str, str, int | None]], downloader: Downloader
-) -> Lookup:
-    """For each (project, file name, digest as the lock pins it, size or None): the mirror's
-    entry for that very file name, when its digest (where the page gives one in the lock's
-    algorithm) and size (where both give one) are the lock's. One page a project, several at
-    once."""
+class Sought(NamedTuple):
+    """A file looked up on the mirror's pages, as the lock pins it."""
+
+    project: str
+    filename: str
+    digest: Digest
+    size: int | None
+
+
+def lookup(mirror: Mirror, wanted: Sequence[Sought], downloader: Downloader) -> Lookup:
+    """For each file sought: the mirror's entry for that very file name, when its digest
+    (where the page gives one in the lock's algorithm) and size (where both give one) are the
+    lock's. One page a project, several at once."""
     from concurrent.futures import ThreadPoolExecutor
 
-    projects = sorted({str(canonicalize_name(item[0])) for item in wanted})
+    projects = sorted({str(canonicalize_name(item.project)) for item in wanted})
     with ThreadPoolExecutor(max_workers=min(PAGES_AT_ONCE, max(1, len(projects)))) as pool:
         pages = dict(
             zip(projects, pool.map(lambda p: _page(mirror, p, downloader), projects), strict=True)
@@ -264,7 +271,7 @@ def _judge(
     mirror: Mirror,
     name: str,
     filename: str,
-    digest: str,
+    digest: Digest,
     size: int | None,
     listed: Listing | str,
 ) -> tuple[IndexFile | None, str]:
@@ -279,7 +286,7 @@ def _judge(
     entry = listed.find(filename)
     if entry is None:
         return None, f"not on the mirror ({where} lists no file of that name)"
-    algorithm, _, value = digest.partition(":")
+    algorithm, value = digest.algorithm, digest.hex
     given = entry.hashes.get(algorithm)
     if given is not None and given != value:
         return None, (
@@ -311,10 +318,10 @@ class Taken(NamedTuple):
     linked: dict[str, str]  # file name -> the mirror's URL, left for uv to download
 
 
-def linkable(entry: IndexFile, digest: str) -> bool:
+def linkable(entry: IndexFile, digest: Digest) -> bool:
     """The page vouches for exactly the lock's digest, and its URL can stand in uv.lock."""
-    algorithm, _, value = digest.partition(":")
-    return entry.hashes.get(algorithm) == value and PLAIN_URL.match(entry.url) is not None
+    vouched = entry.hashes.get(digest.algorithm) == digest.hex
+    return vouched and PLAIN_URL.match(entry.url) is not None
 
 
 def fetch_into(

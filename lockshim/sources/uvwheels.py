@@ -9,6 +9,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+from lockshim.digests import parse as parse_digest
 from lockshim.sources.base import LocalFile
 from lockshim.sources.copying import copy_bytes
 from lockshim.sources.credentials import redact
@@ -127,7 +128,10 @@ def _uv_from_index(
             reasons.append(f"{redact(index)}: no uv {version} wheel for it")
             continue
         best = min(fits, key=lambda f: environment.rank(f.filename) or 0)
-        sha256 = f"sha256:{best.hashes['sha256']}"
+        sha256 = parse_digest(f"sha256:{best.hashes['sha256']}")
+        if sha256 is None:
+            reasons.append(f"{redact(index)}: its uv {version} wheel names no valid sha256")
+            continue
         wanted = Wanted("uv", version, best.filename, best.url, sha256, best.size)
         outcome = downloader.fetch(wanted)
         if outcome.status == "downloaded":

@@ -70,7 +70,7 @@ def present(wanted: Sequence[Wanted], dest: Path) -> set[str]:
     house = Wheelhouse(dest, lambda path, reason: None)
     files = {f.name: f for f in house.scan() if f.path.parent == dest}
     candidates = [files[w.filename] for w in wanted if w.filename in files]
-    algorithms = {w.digest.partition(":")[0] for w in wanted}
+    algorithms = {w.digest.algorithm for w in wanted}
     digests = house.index.digest_all(candidates, sorted(algorithms))
     house.index.save()
     return {

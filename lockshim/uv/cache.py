@@ -21,6 +21,8 @@ from pathlib import Path
 
 from packaging.utils import canonicalize_name
 
+from lockshim.digests import Digest
+
 #: The cache folders of uv's wheels and source builds lockshim knows the layout of.
 _WHEELS = "wheels-v"
 _SDISTS = "sdists-v"
@@ -82,7 +84,7 @@ def known_layout(cache: Path) -> bool:
 
 
 def holds(
-    cache: Path, name: str, filename: str, digest: str | None, url: str | None = None
+    cache: Path, name: str, filename: str, digest: Digest | None, url: str | None = None
 ) -> bool | None:
     """Whether uv's cache has this wheel (with the lock's digest, ``"<algorithm>:<hex>"``,
     where the lock has one, downloaded from ``url`` where given: offline, uv takes a cached
@@ -93,7 +95,7 @@ def holds(
     ``<version>-<tags>``, or ``<version>-<hash>`` when the tags make the name long (several
     platform tags), so the file name is not always in the path. Each record names the file,
     its URL and its digest."""
-    value = digest.partition(":")[2] if digest else None
+    value = digest.hex if digest else None
     project = canonicalize_name(name)
     if filename.endswith(".whl"):
         unreadable = False

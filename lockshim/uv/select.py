@@ -10,14 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 from lockshim._compat import tomllib
-from lockshim.digests import from_hashes
+from lockshim.digests import Digest, from_hashes
 from lockshim.errors import LockshimError
 from lockshim.lockfile.model import filename_of
 from lockshim.uv import argv, runner
 from lockshim.uv.target import Target
+
+#: The file uv installs for a package, a package built from local source, or none that fits.
+Kind = Literal["wheel", "sdist", "archive", "local", "none"]
 
 
 class Selected(NamedTuple):
@@ -25,10 +28,10 @@ class Selected(NamedTuple):
 
     name: str
     version: str | None
-    kind: str  # wheel, sdist, archive, local, or none (no file fits this target)
+    kind: Kind  # none: no file of the package fits the target
     filename: str | None = None
     url: str | None = None
-    digest: str | None = None  # "<algorithm>:<hex>" as the lock pins it (lockshim.digests)
+    digest: Digest | None = None  # as the lock pins it
     size: int | None = None
 
 
@@ -85,7 +88,7 @@ def entry_filename(entry: Mapping[str, Any]) -> str:
 
 
 def _selected(
-    name: str, version: str | None, kind: str, filename: str, entry: Mapping[str, Any]
+    name: str, version: str | None, kind: Kind, filename: str, entry: Mapping[str, Any]
 ) -> Selected:
     size = entry.get("size")
     return Selected(
