@@ -7,6 +7,7 @@ import contextlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from lockshim import context
 from lockshim.project import Project, find_project, script_project
 from lockshim.report import Reporter
 from lockshim.shim.guard import project_lock, signals_raise
@@ -24,6 +25,7 @@ def prepared(
 
     With ``--script PATH`` among the uv arguments, the lock is the script's (``PATH.lock``).
     """
+    context.start_run()
     script = argv.script_arg(uv_args)
     project = script_project(Path(script)) if script else find_project(project_dir)
     uv = runner.find_uv(uv_path)

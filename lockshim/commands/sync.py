@@ -124,7 +124,7 @@ def _git_sources(found: Found, reporter: Reporter) -> dict[str, str] | None:
     plan = gitsources.find(pins, found.files)
     if plan.served:
         copies = gitsources.prepare(plan.served)
-        for line in gitsources.skipped:
+        for line in gitsources.skipped():
             reporter.warn(line)
         served = ", ".join(f"{s.pin.label} @ {s.pin.commit[:12]}" for s in plan.served)
         reporter.info(f"git sources served from local bundles: {served}.")

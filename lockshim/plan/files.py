@@ -307,7 +307,7 @@ def _git_plan(found: Found, selected: Sequence[Selected], uv: Uv) -> tuple[GitPl
         return plan, []
     copies = gitsources.prepare(plan.served)
     needs = git_needs(plan.served, copies, uv.version)
-    notes = [*gitsources.skipped, *gitsources.checkout_notes(plan.served, copies)]
+    notes = [*gitsources.skipped(), *gitsources.checkout_notes(plan.served, copies)]
     return plan._replace(notes=tuple(notes)), needs
 
 

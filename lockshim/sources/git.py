@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from lockshim import context
 from lockshim.errors import LockshimError
 from lockshim.filenames import unsafe
 from lockshim.lockfile.model import Lock
@@ -238,13 +239,14 @@ def _has_commit(repo: Path, commit: str) -> bool:
 def prepare(served: Sequence[GitServed]) -> dict[str, Path]:
     """The local copy of each served repository (in lockshim's cache), holding every served
     commit; filled from the bundles once per commit. A bundle that lists the commit but
-    cannot deliver it (thin, damaged) is skipped, said in :data:`skipped` (once a run), and
+    cannot deliver it (thin, damaged) is skipped, said in :func:`skipped` (once a run), and
     the next bundle holding the commit is tried; LockshimError when none can."""
     copies: dict[str, Path] = {}
+    run = context.current()
     for item in served:
         repo = _mirror(item.pin.repository)
-        if (repo, item.pin.commit) in _held or _has_commit(repo, item.pin.commit):
-            _held.add((repo, item.pin.commit))
+        if (repo, item.pin.commit) in run.git_held or _has_commit(repo, item.pin.commit):
+            run.git_held.add((repo, item.pin.commit))
             copies[item.pin.repository] = repo
             continue
         if not repo.is_dir():
@@ -269,8 +271,8 @@ def prepare(served: Sequence[GitServed]) -> dict[str, Path]:
                 f"skipped {bundle}: it lists commit {item.pin.commit[:12]} of "
                 f"{item.pin.label} but git cannot take it from there ({why})."
             )
-            if line not in skipped:
-                skipped.append(line)
+            if line not in run.notes:
+                run.notes.append(line)
         else:
             raise LockshimError(
                 f"no local bundle delivers commit {item.pin.commit} of {item.pin.label}: "
@@ -278,15 +280,14 @@ def prepare(served: Sequence[GitServed]) -> dict[str, Path]:
                 + ". Make a bundle from any clone that has it (`git bundle create FILE.bundle "
                 "--all`) and put it in a wheelhouse, or fetch it again (`lockshim fetch`)."
             )
-        _held.add((repo, item.pin.commit))
+        run.git_held.add((repo, item.pin.commit))
         copies[item.pin.repository] = repo
     return copies
 
 
-#: Bundles that named a commit they could not deliver, in this run (for people).
-skipped: list[str] = []
-#: (local copy, commit) known to be there in this run: a commit once fetched stays.
-_held: set[tuple[Path, str]] = set()
+def skipped() -> list[str]:
+    """The bundles that named a commit they could not deliver, in this run (for people)."""
+    return list(context.current().notes)
 
 
 def environment(

@@ -13,7 +13,6 @@ and uv is asked.
 
 from __future__ import annotations
 
-import functools
 import os
 import subprocess
 from collections.abc import Sequence
@@ -21,6 +20,7 @@ from pathlib import Path
 
 from packaging.utils import canonicalize_name
 
+from lockshim import context
 from lockshim.digests import Digest
 
 #: The cache folders of uv's wheels and source builds lockshim knows the layout of.
@@ -34,10 +34,13 @@ def cache_dir(uv_path: Path, uv_args: Sequence[str]) -> Path | None:
     """The cache uv will use for these arguments; None when it uses none to keep
     (``--no-cache``) or it cannot be told. Asked of uv once a run."""
     settings = (os.environ.get("UV_NO_CACHE"), os.environ.get("UV_CACHE_DIR"))
-    return _cache_dir(uv_path, tuple(uv_args), settings)
+    question = ("uv cache dir", uv_path, tuple(uv_args), settings)
+    answers = context.current().answers
+    if question not in answers:
+        answers[question] = _cache_dir(uv_path, tuple(uv_args), settings)
+    return answers[question]
 
 
-@functools.cache
 def _cache_dir(
     uv_path: Path, uv_args: tuple[str, ...], settings: tuple[str | None, str | None]
 ) -> Path | None:

@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
+from lockshim import context
 from lockshim.errors import Interrupted, LockshimError, UsageError
 from lockshim.paths import user_cache_dir
 
@@ -180,19 +181,13 @@ def check_platform(uv: Uv, triple: str) -> None:
         )
 
 
-#: uv runs asked ahead (lockshim.commands.sync starts the plan's two uv runs before it has
-#: imported what reads their answers): (command, cwd) -> (the thread reading the answer,
-#: where it lands).
-_AHEAD: dict[
-    tuple[tuple[str, ...], str | None],
-    tuple[threading.Thread, list[subprocess.CompletedProcess[str] | BaseException]],
-] = {}
-
-
 def ask_ahead(command: Sequence[str], cwd: Path | None = None) -> None:
-    """Start ``command`` now, in the background; :func:`answer` takes its answer later."""
+    """Start ``command`` now, in the background; :func:`answer` takes its answer later, in
+    this run (lockshim.commands.sync starts the plan's two uv runs before it has imported
+    what reads their answers)."""
     key = (tuple(command), str(cwd) if cwd is not None else None)
-    if key in _AHEAD:
+    ahead = context.current().ahead
+    if key in ahead:
         return
     landed: list[subprocess.CompletedProcess[str] | BaseException] = []
 
@@ -203,14 +198,15 @@ def ask_ahead(command: Sequence[str], cwd: Path | None = None) -> None:
             landed.append(error)
 
     thread = threading.Thread(target=read, name="lockshim-uv-ahead", daemon=True)
-    _AHEAD[key] = (thread, landed)
+    ahead[key] = (thread, landed)
     thread.start()
 
 
 def answer(command: Sequence[str], cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     """uv's answer to ``command`` (output captured, NO_COLOR): from the run asked ahead with
     the same command and folder (kept for the rest of the run), else from running it now."""
-    ahead = _AHEAD.get((tuple(command), str(cwd) if cwd is not None else None))
+    key = (tuple(command), str(cwd) if cwd is not None else None)
+    ahead = context.current().ahead.get(key)
     if ahead is None:
         return _run_captured(command, cwd)
     thread, landed = ahead
