@@ -16,17 +16,8 @@ from pathlib import Path
 
 import pytest
 from packaging.utils import parse_wheel_filename
-from support.projects import (
-    FORKY_OTHER,
-    build_wheel,
-    clean_env,
-    git,
-    lockshim,
-    pip_download,
-    serving,
-    uv_lock,
-    venv_run,
-)
+from support import build_wheel, uv_lock
+from support.projects import FORKY_OTHER, clean_env, git, lockshim, pip_download, serving, venv_run
 from support.uvenv import make_project
 from support.wheelhouse import wheels_into
 from support.wheels import hatchling_sdist
@@ -297,7 +288,7 @@ def test_a_build_record_a_repository_carries_is_never_believed(
     registry, sdist, project = _locked_gamma(hatchling_wheelhouse, tmp_path, "repo")
     house = project / "wheelhouse"
     shutil.copytree(registry, house)
-    evil = build_wheel(house, "gamma", "1.0", payload=b"PWNED = True\n")
+    evil = build_wheel(house, "gamma", "1.0", code=b"PWNED = True\n")
     claim = {
         "sha256": hashlib.sha256(evil.read_bytes()).hexdigest(),
         "size": evil.stat().st_size,

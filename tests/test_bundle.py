@@ -202,7 +202,8 @@ def test_a_self_contained_bundle_needs_only_python(
     (-I -S: no site-packages), no uv on PATH, no network, empty caches."""
     import sys
 
-    from support.projects import build_wheel, serving, uv_lock
+    from support import build_wheel, uv_lock
+    from support.projects import serving
     from support.uvenv import make_project
 
     registry = wheels_into(tmp_path / "registry", hatchling_wheelhouse)
@@ -339,8 +340,7 @@ def test_a_self_contained_bundle_runs_on_python_3_10(example: Path, tmp_path: Pa
 def _alpha_app(tmp_path: Path) -> tuple[Path, Path, Path]:
     """(an index folder holding alpha, a wheelhouse holding alpha too, a virtual project that
     depends on alpha, not locked yet)."""
-    from support import make_project
-    from support.projects import build_wheel
+    from support import build_wheel, make_project
 
     registry = tmp_path / "registry"
     wheelhouse = tmp_path / "wheelhouse"
@@ -519,8 +519,8 @@ def test_a_self_contained_bundle_carries_the_wheels_built_once(
     with another lockshim does not believe it, and builds gamma instead."""
     import sys
 
-    from support import make_project
-    from support.projects import build_wheel, serving, uv_lock
+    from support import build_wheel, make_project, uv_lock
+    from support.projects import serving
     from support.wheels import hatchling_sdist
 
     registry = wheels_into(tmp_path / "registry", hatchling_wheelhouse)
@@ -563,8 +563,8 @@ def test_a_default_bundle_serves_every_patch_release_of_its_python(tmp_path: Pat
     """Made on this Python (3.11.7 here), the bundle also carries async-timeout, which only
     Pythons before 3.11.3 need: a far side on 3.11.2 installs from it offline. The manifest
     names what the bundle was made for."""
-    from support import make_project
-    from support.projects import build_wheel, serving, uv_lock, venv_run
+    from support import build_wheel, make_project, uv_lock
+    from support.projects import serving, venv_run
 
     far_python = Path("/usr/bin/python3.11")
     if sys.version_info[:2] != (3, 11) or not far_python.exists():

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 from pytest_regressions.data_regression import DataRegressionFixture
-from support import uv_bin
-from support.projects import build_sdist, build_wheel, clean_env, git, serving, uv_lock, write
+from support import build_wheel, uv_bin, uv_lock
+from support.projects import build_sdist, clean_env, git, serving, write
 
 from lockshim.atomic import atomic_write
 from lockshim.lockfile.read import read_lock

@@ -9,8 +9,8 @@ import json
 from pathlib import Path
 
 import pytest
-from support import LoopbackIndex, make_project, uv_lock
-from support.projects import build_wheel, clean_env, lockshim, venv_run
+from support import LoopbackIndex, build_wheel, make_project, uv_lock
+from support.projects import clean_env, lockshim, venv_run
 
 from lockshim.digests import of_file, parse
 

@@ -19,17 +19,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from support import servers, uv_bin
-from support.projects import (
-    BACKEND,
-    build_wheel,
-    clean_env,
-    git,
-    lockshim,
-    serving,
-    uv_lock,
-    venv_run,
-)
+from support import build_wheel, servers, uv_bin, uv_lock
+from support.projects import BACKEND, clean_env, git, lockshim, serving, venv_run
 
 
 def _package(folder: Path, name: str, version: str) -> None:

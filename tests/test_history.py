@@ -16,15 +16,13 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from support import uv_bin
+from support import build_wheel, uv_bin, uv_lock
 from support.projects import (
     BUILD_SYSTEM,
     build_backend_wheel,
-    build_wheel,
     clean_env,
     lockshim,
     serving,
-    uv_lock,
     venv_run,
     write,
 )

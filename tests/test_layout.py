@@ -7,8 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from support import sha256_of
-from support.projects import build_wheel
+from support import build_wheel, sha256_of
 
 from lockshim.lockfile.read import parse_lock
 from lockshim.sources.base import LocalFile

@@ -15,16 +15,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support import LoopbackIndex, servers, uv_lock
-from support.projects import (
-    BUILD_SYSTEM,
-    build_backend_wheel,
-    build_wheel,
-    clean_env,
-    lockshim,
-    venv_run,
-    write,
-)
+from support import LoopbackIndex, build_wheel, servers, uv_lock
+from support.projects import BUILD_SYSTEM, build_backend_wheel, clean_env, lockshim, venv_run, write
 
 
 @contextlib.contextmanager

@@ -11,12 +11,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from support import sha256_of, uv_bin
+from support import build_wheel, sha256_of, uv_bin
 from support.projects import (
     FORKY_HERE,
     FORKY_OTHER,
     OTHER_FORK_PYTHON,
-    build_wheel,
     clean_env,
     lockshim,
     pip_download,

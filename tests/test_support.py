@@ -64,9 +64,7 @@ def test_wheel_metadata_wheel_and_record_are_valid(tmp_path: Path) -> None:
         requires=["alpha>=1", "beta; os_name == 'nt'"],
         extras={"fast": ["gamma", "delta; python_version < '3.12'"]},
         requires_python=">=3.9",
-        python_tag="cp311",
-        abi_tag="cp311",
-        platform_tag="manylinux_2_17_x86_64.linux_x86_64",
+        tag="cp311-cp311-manylinux_2_17_x86_64.linux_x86_64",
     )
     name, version, _, tags = parse_wheel_filename(path.name)
     assert (name, str(version)) == ("fancy-pkg", "2.0.post1")

@@ -11,8 +11,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from support import can_unshare_net, sha256_of, uv_bin
-from support.projects import FORKY_HERE, build_wheel, clean_env, lockshim, serving, write
+from support import build_wheel, can_unshare_net, sha256_of, uv_bin
+from support.projects import FORKY_HERE, clean_env, lockshim, serving, write
 
 
 def _installed(project: Path) -> dict[str, str]:

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support import make_project, uv_bin
-from support.projects import build_wheel, clean_env, lockshim, serving, uv_lock, venv_run
+from support import build_wheel, make_project, uv_bin, uv_lock
+from support.projects import clean_env, lockshim, serving, venv_run
 from test_git import _dumb_http, _repository
 
 LONG_TAG = "py3-none-manylinux1_x86_64.manylinux_2_28_x86_64.manylinux_2_5_x86_64"

@@ -14,38 +14,8 @@ from pathlib import Path
 
 from . import wheels as support_wheels
 from .index import LoopbackIndex
-from .uvenv import can_unshare_net, isolated_env, uv_bin
-
-
-def build_wheel(
-    dest: Path,
-    name: str,
-    version: str,
-    *,
-    requires: Sequence[str] = (),
-    extras: Mapping[str, Sequence[str]] | None = None,
-    tag: str = "py3-none-any",
-    requires_python: str | None = None,
-    payload: bytes = b"",
-    extra_files: Mapping[str, bytes] | None = None,
-) -> Path:
-    """A real, installable wheel (support.wheels), tagged ``tag``; ``payload`` is code that
-    ``import <name>`` runs."""
-    python, abi, platform = tag.split("-")
-    return support_wheels.build_wheel(
-        dest,
-        name,
-        version,
-        requires=requires,
-        extras=extras,
-        python_tag=python,
-        abi_tag=abi,
-        platform_tag=platform,
-        requires_python=requires_python,
-        code=payload,
-        extra_files=extra_files,
-    )
-
+from .uvenv import can_unshare_net, isolated_env, uv_lock
+from .wheels import build_wheel
 
 #: A PEP 517 backend small enough to ship inside an sdist or a wheel (support.intree_backend):
 #: it builds a wheel (or an editable wheel) of the package in the current folder from its
@@ -70,19 +40,6 @@ def clean_env(tmp: Path, **extra: str) -> dict[str, str]:
     """No pip or uv configuration of this machine, fresh caches under ``tmp``, HOME kept
     (support.uvenv.isolated_env)."""
     return isolated_env(tmp, keep_home=True, **extra)
-
-
-def uv_lock(project: Path, index: LoopbackIndex, env: Mapping[str, str]) -> bytes:
-    """Lock ``project`` with the real uv against the loopback index; the lock's bytes."""
-    result = subprocess.run(
-        [uv_bin(), "lock", "--index-url", index.url, "--project", str(project)],
-        env=dict(env),
-        capture_output=True,
-        text=True,
-    )
-    if result.returncode != 0:
-        raise AssertionError(f"uv lock failed:\n{result.stderr}")
-    return (project / "uv.lock").read_bytes()
 
 
 def git(cwd: Path, *args: str) -> str:

@@ -9,11 +9,14 @@ import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import pytest
 
 from .wheels import BACKEND_MODULE, BACKEND_SOURCE, module_name
+
+if TYPE_CHECKING:
+    from .index import LoopbackIndex
 
 #: Inherited variables that would change what uv or pip does (prefixes, then exact names).
 _DROPPED_PREFIXES = ("PIP_", "UV_", "LOCKSHIM_", "CONDA_")
@@ -112,18 +115,19 @@ def make_venv(path: Path, env: Mapping[str, str]) -> Path:
 
 def uv_lock(
     project: Path,
-    index_url: str | None,
+    index: str | LoopbackIndex | None,
     env: Mapping[str, str],
     *,
     no_build: bool = False,
     args: Sequence[str] = (),
 ) -> Path:
-    """``uv lock`` the project against ``index_url`` (None: ``--offline --no-index``).
-
-    Returns the path of the uv.lock it wrote.
-    """
+    """``uv lock`` the project with the real uv against ``index`` (a loopback index or its URL;
+    None: ``--offline --no-index``); the uv.lock it wrote."""
     command: list[str | os.PathLike[str]] = ["lock", "--project", project]
-    command += ["--offline", "--no-index"] if index_url is None else ["--index-url", index_url]
+    if index is None:
+        command += ["--offline", "--no-index"]
+    else:
+        command += ["--index-url", index if isinstance(index, str) else index.url]
     if no_build:
         command.append("--no-build")
     run_uv([*command, *args], env)

@@ -101,9 +101,7 @@ def build_wheel(
     version: str,
     *,
     requires: Sequence[str] = (),
-    python_tag: str = "py3",
-    abi_tag: str = "none",
-    platform_tag: str = "any",
+    tag: str = "py3-none-any",
     requires_python: str | None = None,
     extras: Mapping[str, Sequence[str]] | None = None,
     payload: bytes = b"",
@@ -115,8 +113,10 @@ def build_wheel(
     ``import <module>`` gives ``__version__``, then runs ``code``. A non-empty ``payload`` is
     stored uncompressed as ``<module>/payload.bin``: the wheel is at least that big, and other
     bytes give another hash. ``extra_files`` are added as they are (a module replaced, say).
-    Compressed tags (``py2.py3``) are written as one ``Tag:`` line per combination.
+    ``tag`` is ``python-abi-platform``; compressed tags (``py2.py3``) are written as one
+    ``Tag:`` line per combination.
     """
+    python_tag, abi_tag, platform_tag = tag.split("-")
     module = module_name(name)
     info = f"{module}-{version}.dist-info"
     files: dict[str, bytes] = {
