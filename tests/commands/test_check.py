@@ -20,7 +20,7 @@ from lockshim.lockfile.read import read_lock
 from lockshim.lockfile.rewrite import rewrite
 from lockshim.shim.journal import journal_path, write_journal
 
-ROOT = Path(__file__).parent.parent
+ROOT = Path(__file__).parents[2]
 
 
 def _lockshim(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 from support import build_wheel, make_project, uv_bin, uv_lock
+from support.gitrepos import dumb_http, repository
 from support.projects import clean_env, lockshim, serving, venv_run
-from test_git import _dumb_http, _repository
 
 LONG_TAG = "py3-none-manylinux1_x86_64.manylinux_2_28_x86_64.manylinux_2_5_x86_64"
 
@@ -54,11 +54,11 @@ def test_a_workspace_of_the_corpus_shapes_syncs_offline_without_frozen(tmp_path:
     pyproject.toml afterwards is still named before uv, and nothing is installed."""
     served = tmp_path / "served"
     served.mkdir()
-    _repository(tmp_path, served, "gitdep", None)
+    repository(tmp_path, served, "gitdep", None)
     registry = tmp_path / "registry"
     build_wheel(registry, "alpha", "1.0")
     wheels = tmp_path / "wheels"
-    with _dumb_http(served) as url, serving(registry) as index:
+    with dumb_http(served) as url, serving(registry) as index:
         project = _workspace(tmp_path, url)
         uv_lock(project, index, clean_env(tmp_path / "lock-env"))
         fetched = lockshim(

@@ -16,7 +16,7 @@ from lockshim.lockfile.model import Package
 from lockshim.lockfile.read import parse_lock, read_lock
 from lockshim.lockfile.scan import package_places, scan_only
 
-FIXTURES = Path(__file__).parent.parent / "fixtures" / "locks"
+FIXTURES = Path(__file__).parents[2] / "fixtures" / "locks"
 LOCKS = sorted(FIXTURES.glob("*.lock"))
 
 

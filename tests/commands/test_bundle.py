@@ -14,7 +14,7 @@ import pytest
 from support.projects import clean_env, lockshim
 from support.wheelhouse import wheels_into
 
-EXAMPLE = Path(__file__).parent.parent / "fixtures" / "example"
+EXAMPLE = Path(__file__).parents[2] / "fixtures" / "example"
 ARGS = ["--", "--all-extras"]
 
 

@@ -16,7 +16,7 @@ from lockshim.lockfile.model import Lock
 from lockshim.lockfile.read import parse_lock, read_lock
 from lockshim.lockfile.rewrite import file_url, rewrite
 
-FIXTURES = Path(__file__).parent.parent / "fixtures" / "locks"
+FIXTURES = Path(__file__).parents[2] / "fixtures" / "locks"
 LOCKS = sorted(FIXTURES.glob("*.lock"))
 WHEELHOUSE = PurePosixPath("/srv/wheel house/ü#1")
 

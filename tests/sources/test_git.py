@@ -8,58 +8,17 @@ it, with an empty uv cache.
 
 from __future__ import annotations
 
-import functools
-import http.server
 import json
 import os
 import shutil
 import subprocess
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from support import build_wheel, servers, uv_bin, uv_lock
-from support.projects import BACKEND, clean_env, git, lockshim, serving, venv_run
-
-
-def _package(folder: Path, name: str, version: str) -> None:
-    """A package that builds with nothing installed (its backend is in its own tree)."""
-    (folder / "src" / name).mkdir(parents=True)
-    (folder / "intree.py").write_text(BACKEND)
-    (folder / "pyproject.toml").write_text(
-        '[build-system]\nrequires = []\nbuild-backend = "intree"\nbackend-path = ["."]\n\n'
-        f'[project]\nname = "{name}"\nversion = "{version}"\ndependencies = []\n'
-    )
-    (folder / "src" / name / "__init__.py").write_text(f"WHERE = {name!r}\n")
-
-
-def _repository(base: Path, served: Path, name: str, subdirectory: str | None) -> str:
-    """A repository with one package (in ``subdirectory``), tagged v0.3 on branch main, and a
-    later commit on main; published bare under ``served``. Returns the tagged commit."""
-    work = base / f"{name}-work"
-    work.mkdir(parents=True)
-    git(work, "init", "-q")
-    _package(work / subdirectory if subdirectory else work, name, "0.3")
-    git(work, "add", "-A")
-    git(work, "commit", "-qm", "0.3")
-    git(work, "tag", "v0.3")
-    tagged = git(work, "rev-parse", "HEAD")
-    bare = served / f"{name}.git"
-    git(base, "clone", "-q", "--bare", str(work), str(bare))
-    git(bare, "update-server-info")  # what git's dumb HTTP protocol reads
-    return tagged
-
-
-@contextmanager
-def _dumb_http(folder: Path) -> Iterator[str]:
-    with servers.handling(functools.partial(_Quiet, directory=str(folder))) as origin:
-        yield origin
-
-
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
+from support import build_wheel, uv_bin, uv_lock
+from support.gitrepos import dumb_http, package, repository
+from support.projects import clean_env, git, lockshim, serving, venv_run
 
 
 @pytest.fixture
@@ -69,14 +28,14 @@ def git_project(tmp_path: Path) -> Iterator[tuple[Path, dict[str, str], str]]:
     served = tmp_path / "served"
     served.mkdir()
     commits = {
-        "gitpkg": _repository(tmp_path, served, "gitpkg", "sub"),
-        "gitroot": _repository(tmp_path, served, "gitroot", None),
+        "gitpkg": repository(tmp_path, served, "gitpkg", "sub"),
+        "gitroot": repository(tmp_path, served, "gitroot", None),
     }
     registry = tmp_path / "registry"
     build_wheel(registry, "alpha", "1.0")
     project = tmp_path / "project"
-    _package(project / "localpkg", "localpkg", "0.1")
-    with _dumb_http(served) as url, serving(registry) as index:
+    package(project / "localpkg", "localpkg", "0.1")
+    with dumb_http(served) as url, serving(registry) as index:
         (project / "pyproject.toml").write_text(
             '[project]\nname = "app"\nversion = "0.1"\nrequires-python = ">=3.9"\n'
             "dependencies = [\n"
@@ -174,7 +133,7 @@ def test_submodules_and_lfs_are_named(tmp_path: Path, monkeypatch: pytest.Monkey
     work = tmp_path / "repo"
     work.mkdir()
     git(work, "init", "-q")
-    _package(work, "withsub", "1.0")
+    package(work, "withsub", "1.0")
     (work / ".gitmodules").write_text('[submodule "x"]\n\tpath = x\n\turl = https://example/x\n')
     (work / ".gitattributes").write_text("*.bin filter=lfs diff=lfs merge=lfs -text\n")
     git(work, "add", "-A")

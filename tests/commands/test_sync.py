@@ -250,7 +250,7 @@ def test_bad_lock_is_named_and_left_alone(
 def test_missing_uv_names_every_place_looked(project: Path, tmp_path: Path) -> None:
     env = clean_env(tmp_path, PATH=str(tmp_path / "empty"))
     env.pop("LOCKSHIM_UV")
-    path = [str(Path(__file__).parent.parent)]
+    path = [str(Path(__file__).parents[2])]
     if sys.version_info < (3, 11):  # tomli, which lockshim needs there, without the uv package
         import tomli
 
@@ -352,7 +352,7 @@ def test_quiet_quiets_uv_too_and_uv_options_need_the_separator(
     assert "put it after `--`" in forgot.stderr and "-- --all-extras" in forgot.stderr
 
 
-EXAMPLE = Path(__file__).parent.parent / "fixtures" / "example"
+EXAMPLE = Path(__file__).parents[2] / "fixtures" / "example"
 UNCHANGED = "nothing changed since the last sync"
 
 
