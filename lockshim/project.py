@@ -9,6 +9,7 @@ from typing import Any, NamedTuple
 
 from lockshim._compat import tomllib
 from lockshim.errors import LockshimError, UsageError
+from lockshim.runtime import RUNNING_BUNDLE
 
 WHEELHOUSE_ENV = "LOCKSHIM_WHEELHOUSE"
 MIRROR_ENV = "LOCKSHIM_MIRROR"
@@ -41,6 +42,15 @@ def find_project(start: Path | None = None, *, lock_name: str = "uv.lock") -> Pr
         candidate = folder / lock_name
         if candidate.is_file():
             return Project(folder, candidate, read_settings(folder / "pyproject.toml"))
+    bundle = os.environ.get(RUNNING_BUNDLE)
+    if bundle:  # the far side of an air gap: `uv lock` cannot run there
+        raise LockshimError(
+            f"no {lock_name} in {here} or any folder above it: this bundle installs a project "
+            "it does not find here. Either run it in the project's folder (carry the project "
+            f"beside the bundle, or pass --project DIR), or unpack the project it carries: "
+            f"`python3 {Path(bundle).name} sync --into DIR -- ...` (a bundle made with "
+            "`lockshim bundle --with-project`)."
+        )
     raise LockshimError(
         f"no {lock_name} in {here} or any folder above it. Run lockshim inside a uv project "
         "(or pass --project DIR), and create the lock first with `uv lock`."

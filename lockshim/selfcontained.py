@@ -4,9 +4,10 @@
 dependencies (``lib/``, imported from the zip), the ``uv`` wheel of each target platform
 (``uv/<wheel>``, listed with its sha256 in the manifest) and a ``__main__.py``. On a machine
 with a plain Python 3.10+ (no pip, no uv, no network), ``python FILE sync -- UV_SYNC_ARGS`` in
-the project folder picks the uv wheel for this machine, checks it against the manifest,
-unpacks its binary once into lockshim's cache, and runs `lockshim sync` with the bundle as the
-wheelhouse.
+the project folder (or ``python FILE sync --into DIR -- ...`` anywhere, for a bundle made
+``--with-project``: the project is unpacked into DIR, checked member by member) picks the uv
+wheel for this machine, checks it against the manifest, unpacks its binary once into
+lockshim's cache, and runs `lockshim sync` with the bundle as the wheelhouse.
 """
 
 from __future__ import annotations
@@ -41,10 +42,53 @@ def run(bundle: str, argv: Sequence[str]) -> None:
         sys.exit(status)
     args = list(argv)
     if args[:1] in (["sync"], ["plan"]):  # the bundle is always a source, -w DIR adds more
+        into, args = _into(args)
+        if into is not None:
+            unpacked: list[Path] = []
+
+            def unpack() -> int:
+                unpacked.append(unpack_project(Path(bundle), into))
+                return 0
+
+            status = guarded(unpack)
+            if status:
+                sys.exit(status)
+            args[1:1] = ["--project", str(unpacked[0])]
         args[1:1] = ["--wheelhouse", bundle]
     from lockshim.entry import main
 
     main(args)
+
+
+def _into(args: list[str]) -> tuple[Path | None, list[str]]:
+    """``--into DIR`` (a self-contained bundle's own option, before ``--``) taken out of the
+    command line: (DIR or None, the rest)."""
+    end = args.index("--") if "--" in args else len(args)
+    for position in range(1, end):
+        arg = args[position]
+        if arg == "--into" and position + 1 < end:
+            return Path(args[position + 1]), args[:position] + args[position + 2 :]
+        if arg.startswith("--into="):
+            return Path(arg.partition("=")[2]), args[:position] + args[position + 1 :]
+    return None, args
+
+
+def unpack_project(bundle: Path, into: Path) -> Path:
+    """The project a bundle carries (--with-project), unpacked into ``into``; its folder."""
+    from lockshim.sources.bundlefile import read_manifest
+    from lockshim.sources.bundletree import unpack
+
+    try:
+        with zipfile.ZipFile(bundle) as archive:
+            manifest = read_manifest(archive, bundle)
+    except (OSError, zipfile.BadZipFile) as error:
+        raise LockshimError(f"{bundle}: cannot be read as a lockshim bundle ({error}).") from None
+    if manifest.tree is None:
+        raise LockshimError(
+            f"{bundle} carries no project (made without --with-project): run it in the "
+            "project's folder instead, or make the bundle again with --with-project."
+        )
+    return unpack(bundle, into, manifest.tree, manifest.code or {})
 
 
 #: No uv binary is this large (0.13.9's is about 40 MB): a wheel claiming one is refused.

@@ -288,6 +288,26 @@ def fetch(
     is_flag=True,
     help="Also carry lockshim and uv: `python FILE sync` then needs nothing but Python.",
 )
+@click.option(
+    "--with-project",
+    is_flag=True,
+    help="Also carry the project's own files (what git tracks): `python FILE sync --into DIR` "
+    "then needs no copy of the project.",
+)
+@click.option(
+    "--sign",
+    "sign_key",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    metavar="KEY",
+    help="Sign the finished file with this ssh key (a private key, or a public key whose "
+    "private half is in ssh-agent): FILE.sig, checked with `ssh-keygen -Y verify`.",
+)
+@click.option(
+    "--allowed-signers",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    metavar="FILE",
+    help="With --verify: also check FILE.sig against these signers (ssh-keygen's format).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print what was done as JSON.")
 @click.argument("uv_args", nargs=-1, type=click.UNPROCESSED, metavar="[-- UV_SYNC_ARGS...]")
 @errors
@@ -306,6 +326,9 @@ def bundle(
     all_platforms: bool,
     no_build_deps: bool,
     self_contained: bool,
+    with_project: bool,
+    sign_key: Path | None,
+    allowed_signers: Path | None,
     jobs: int,
     quiet: bool,
     as_json: bool,
@@ -324,11 +347,13 @@ def bundle(
     if (output is None) == (verify_path is None):
         raise click.UsageError("give either -o FILE (to write a bundle) or --verify FILE.")
     if verify_path is not None:
-        from lockshim.sources.bundlefile import verify
+        from lockshim.commands.bundle import verify_bundle
 
-        checked = verify(verify_path)
-        click.echo(checked.text())
-        sys.exit(checked.status)
+        text, status = verify_bundle(verify_path, allowed_signers)
+        click.echo(text)
+        sys.exit(status)
+    if allowed_signers is not None:
+        raise click.UsageError("--allowed-signers goes with --verify FILE.")
     assert output is not None
     targets = [
         Requested(python, platform)
@@ -343,6 +368,8 @@ def bundle(
         not no_build_deps,
         jobs,
         self_contained,
+        with_project,
+        sign_key,
     )
     report = bundles.make_bundle(
         project,

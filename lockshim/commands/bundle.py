@@ -26,7 +26,9 @@ from lockshim.errors import LockshimError
 from lockshim.filenames import unsafe
 from lockshim.plan import verdict
 from lockshim.plan.builds import SDIST_SUFFIXES, BuildPlan
+from lockshim.plan.project_files import project_tree
 from lockshim.report import Reporter
+from lockshim.signature import sign
 from lockshim.sources import git as gitsources
 from lockshim.sources.bundlefile import write_bundle
 from lockshim.sources.copying import copy_bytes
@@ -44,6 +46,8 @@ class BundleReport(NamedTuple):
     from_local: int
     downloaded: int
     failures: tuple[str, ...]
+    project_files: int = 0  # the project's own files carried (--with-project)
+    signature: Path | None = None  # FILE.sig (--sign)
 
     @property
     def status(self) -> int:
@@ -59,8 +63,12 @@ class BundleReport(NamedTuple):
         lines.append(
             f"wrote {self.output}{whole}: {len(self.members)} package files "
             f"({size / 1e6:.1f} MB), {self.from_local} from local sources, "
-            f"{self.downloaded} downloaded."
+            f"{self.downloaded} downloaded"
+            + (f"; the project's {self.project_files} files" if self.project_files else "")
+            + "."
         )
+        if self.signature is not None:
+            lines.append(f"signed: {self.signature} (ssh-keygen -Y, namespace lockshim-bundle).")
         return "\n".join(lines)
 
     def json(self) -> str:
@@ -71,6 +79,8 @@ class BundleReport(NamedTuple):
                 "from_local": self.from_local,
                 "downloaded": self.downloaded,
                 "failures": list(self.failures),
+                "project_files": self.project_files,
+                "signature": str(self.signature) if self.signature else None,
             },
             indent=2,
         )
@@ -86,6 +96,8 @@ class BundleOptions(NamedTuple):
     build_deps: bool = True
     jobs: int = 8
     self_contained: bool = False  # also carry lockshim and uv: the far side needs only Python
+    with_project: bool = False  # also carry the project's own files (what git tracks)
+    sign: Path | None = None  # an ssh key to sign the finished file with
 
 
 def make_bundle(
@@ -112,6 +124,9 @@ def make_bundle(
             raise LockshimError(judged.refusal)
         if judged.warning:
             reporter.warn(judged.warning)
+        tree = project_tree(found.project, found.lock) if asked.with_project else None
+        for note in tree.notes if tree is not None else ():
+            reporter.info(note)
         failures: list[str] = []
         made_for: list[str] = []  # each target as it was resolved (named in the manifest)
         downloaded = from_local = 0
@@ -175,9 +190,17 @@ def make_bundle(
             uv_args,
             uv_wheels if self_contained else None,
             carried,
+            (tree.project, tree.files) if tree is not None else None,
         )
+    signed = sign(output, asked.sign) if asked.sign is not None else None
     return BundleReport(
-        output, tuple(members), from_local, downloaded, tuple(dict.fromkeys(failures))
+        output,
+        tuple(members),
+        from_local,
+        downloaded,
+        tuple(dict.fromkeys(failures)),
+        len(tree.files) if tree is not None else 0,
+        signed,
     )
 
 
@@ -263,3 +286,31 @@ def _seed_built(found: Found, work: Path) -> dict[str, str]:
         else:
             target.unlink()
     return carried
+
+
+def verify_bundle(path: Path, allowed_signers: Path | None) -> tuple[str, int]:
+    """`lockshim bundle --verify`: with ``allowed_signers``, the signature beside the file
+    first (it needs nothing of the file's contents to be readable), then every member against
+    the manifest; (what was found, exit status)."""
+    from lockshim.signature import check, signature_path
+    from lockshim.sources.bundlefile import verify
+
+    lines: list[str] = []
+    status = 0
+    if allowed_signers is not None:
+        signed = check(path, allowed_signers)
+        lines.append(signed.text)
+        status = 0 if signed.good else 1
+    try:
+        checked = verify(path)
+    except LockshimError as error:
+        if allowed_signers is None:
+            raise
+        return "\n".join([*lines, f"damaged: {error}"]), 1
+    lines.insert(0, checked.text())
+    if allowed_signers is None and signature_path(path).is_file():
+        lines.append(
+            f"a signature lies beside it ({signature_path(path)}): check it with "
+            "--allowed-signers FILE, or with `ssh-keygen -Y verify`."
+        )
+    return "\n".join(lines), status or checked.status

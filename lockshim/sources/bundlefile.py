@@ -17,6 +17,7 @@ import json
 import os
 import struct
 import zipfile
+import zlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -26,6 +27,7 @@ from lockshim.errors import LockshimError
 from lockshim.filenames import unsafe
 from lockshim.project import Project
 from lockshim.sources.base import LocalFile
+from lockshim.sources.bundletree import ProjectFile, write_tree
 from lockshim.sources.hashindex import HashIndex, sha256_file
 from lockshim.sources.walk import OnSkip
 
@@ -48,6 +50,8 @@ class Manifest(NamedTuple):
     #: every other member (the project's files, a self-contained bundle's code): member ->
     #: (sha256, size); None in a bundle made before lockshim listed them
     code: Mapping[str, tuple[str, int]] | None = None
+    #: the project's folder inside ``tree/`` (made --with-project); None: no project inside
+    tree: str | None = None
 
 
 #: The most a bundle's manifest, or the lock it carries, may be (they are read whole).
@@ -113,6 +117,7 @@ def read_manifest(archive: zipfile.ZipFile, path: Path) -> Manifest:
             if "code" in data
             else None
         )
+        tree = data.get("tree")
         return Manifest(
             str(data["lock_sha256"]),
             str(data.get("lock_name", "uv.lock")),
@@ -123,6 +128,7 @@ def read_manifest(archive: zipfile.ZipFile, path: Path) -> Manifest:
             uv,
             built,
             code,
+            str(tree["project"]) if tree is not None else None,
         )
     except KeyError as error:
         reason = f"no {error.args[0]}"
@@ -285,8 +291,12 @@ def verify(path: Path) -> Verified:
                 if info.file_size != size:
                     damaged.append(f"{name}: {info.file_size} bytes, the manifest says {size}")
                     continue
-                with archive.open(info) as member:
-                    actual = hashlib.sha256(member.read(size + 1)).hexdigest()
+                try:
+                    with archive.open(info) as member:
+                        actual = hashlib.sha256(member.read(size + 1)).hexdigest()
+                except (zipfile.BadZipFile, zlib.error, EOFError) as error:
+                    damaged.append(f"{name}: cannot be read ({error})")
+                    continue
                 if actual != sha:
                     damaged.append(f"{name}: sha256 {actual}, the manifest says {sha}")
                 else:
@@ -336,8 +346,10 @@ def write_bundle(
     uv_args: Sequence[str],
     uv_wheels: Sequence[Path] | None = None,
     built: Mapping[str, str] | None = None,
+    tree: tuple[str, Sequence[ProjectFile]] | None = None,
 ) -> list[tuple[str, int]]:
-    """The zip file, written beside ``output`` and renamed into place."""
+    """The zip file, written beside ``output`` and renamed into place; ``tree``: the project's
+    folder in its repository and the project's own files (--with-project)."""
     files = sorted(
         p
         for p in work.iterdir()
@@ -362,6 +374,8 @@ def write_bundle(
                 uv[member] = {"sha256": sha256_file(wheel), "size": wheel.stat().st_size}
                 archive.write(wheel, member)
             runtime.write_runtime(archive)
+        if tree is not None:
+            write_tree(archive, tree[1])
         manifest = {
             "format": MANIFEST_FORMAT,
             "uv": uv,
@@ -372,6 +386,7 @@ def write_bundle(
             "uv_args": list(uv_args),
             "files": listed,
             "built": {FILES + name: digest for name, digest in (built or {}).items()},
+            **({"tree": {"project": tree[0]}} if tree is not None else {}),
         }
     with zipfile.ZipFile(temp) as written:  # every other member, by its digest
         code = {}

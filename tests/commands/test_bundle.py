@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from support.projects import clean_env, lockshim
 from support.wheelhouse import wheels_into
+from support.wheels import uv_wheel
 
 EXAMPLE = Path(__file__).parents[2] / "fixtures" / "example"
 ARGS = ["--", "--all-extras"]
@@ -138,31 +139,6 @@ def test_a_file_that_is_not_a_bundle_is_refused(example: Path, tmp_path: Path) -
     assert f"{fake}: not a lockshim bundle" in result.stderr
 
 
-def _uv_wheel(folder: Path) -> Path:
-    """A wheel of the uv in use, as the index ships it for this machine (its real binary)."""
-    from importlib.metadata import distribution
-
-    from support.wheels import wheel_bytes
-    from uv import find_uv_bin
-
-    uv = distribution("uv")
-    tag = next(
-        line.split(": ", 1)[1]
-        for line in uv.read_text("WHEEL").splitlines()
-        if line.startswith("Tag: ")
-    )
-    version = uv.version
-    files = {
-        f"uv-{version}.data/scripts/uv": Path(find_uv_bin()).read_bytes(),
-        f"uv-{version}.dist-info/METADATA": (
-            f"Metadata-Version: 2.1\nName: uv\nVersion: {version}\n".encode()
-        ),
-    }
-    path = folder / f"uv-{version}-{tag}.whl"
-    path.write_bytes(wheel_bytes(files, f"uv-{version}.dist-info", tag))
-    return path
-
-
 def _far_side(example: Path, tmp_path: Path) -> Path:
     """The example's project files alone on the far side (no wheelhouse, none configured)."""
     far = tmp_path / "far"
@@ -214,7 +190,7 @@ def test_a_self_contained_bundle_needs_only_python(
     )
     with serving(registry) as index:
         uv_lock(project, index, clean_env(tmp_path / "lock"))
-    _uv_wheel(registry)
+    uv_wheel(registry)
     bundle = tmp_path / "app.pyz"
     made = lockshim(
         [
@@ -307,7 +283,7 @@ def test_a_self_contained_bundle_runs_on_python_3_10(example: Path, tmp_path: Pa
     python = _python310()
     if python is None:
         pytest.skip("no Python 3.10 on this machine")
-    _uv_wheel(example / "wheelhouse")
+    uv_wheel(example / "wheelhouse")
     bundle = tmp_path / "example.pyz"
     made = lockshim(
         [
@@ -375,7 +351,7 @@ def test_a_self_contained_bundle_takes_uv_from_the_simple_api_of_the_projects_in
     bundle = tmp_path / "app.pyz"
     with LoopbackIndex(registry, json_api=json_api) as index:
         uv_lock(project, index.url, env)
-        uv = _uv_wheel(registry)  # on the index only
+        uv = uv_wheel(registry)  # on the index only
         made = _self_contained(
             bundle, project, env, "--no-pip-cache", "-w", str(wheelhouse), offline=False
         )
@@ -400,7 +376,7 @@ def test_a_self_contained_bundle_takes_uv_from_pips_cache(tmp_path: Path) -> Non
     cache = tmp_path / "pip cache"
     with LoopbackIndex(registry) as index:
         uv_lock(project, index.url, env)
-        uv = _uv_wheel(registry)
+        uv = uv_wheel(registry)
         pip_download(index.url, cache, tmp_path / "downloads", env, f"uv=={uv.name.split('-')[1]}")
     bundle = tmp_path / "app.pyz"
     made = _self_contained(bundle, project, env, "--pip-cache", str(cache), "-w", str(wheelhouse))
@@ -535,7 +511,7 @@ def test_a_self_contained_bundle_carries_the_wheels_built_once(
             ["fetch", "--dest", str(wheels), "--build"], project, here, offline=False
         )
     assert fetched.returncode == 0, fetched.stderr
-    _uv_wheel(wheels)
+    uv_wheel(wheels)
     bundle = tmp_path / "app.pyz"
     made = _self_contained(bundle, project, here, "--no-pip-cache", "-w", str(wheels))
     assert made.returncode == 0, made.stderr
@@ -612,7 +588,7 @@ def _self_contained_example(example: Path, tmp_path: Path) -> Path:
     """A self-contained bundle of the example (its wheelhouse and the uv in use)."""
     registry = tmp_path / "registry"
     shutil.copytree(example / "wheelhouse", registry)
-    _uv_wheel(registry)
+    uv_wheel(registry)
     bundle = tmp_path / "app.pyz"
     made = lockshim(
         ["bundle", "-o", str(bundle), "--self-contained", "--no-pip-cache", "-w", str(registry)],

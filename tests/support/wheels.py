@@ -257,3 +257,27 @@ def hatchling_sdist(dest: Path, name: str, version: str) -> Path:
             info.size, info.mtime = len(data), 1704067200
             archive.addfile(info, io.BytesIO(data))
     return path
+
+
+def uv_wheel(folder: Path) -> Path:
+    """A wheel of the uv in use, as the index ships it for this machine (its real binary)."""
+    from importlib.metadata import distribution
+
+    from uv import find_uv_bin
+
+    uv = distribution("uv")
+    tag = next(
+        line.split(": ", 1)[1]
+        for line in uv.read_text("WHEEL").splitlines()
+        if line.startswith("Tag: ")
+    )
+    version = uv.version
+    files = {
+        f"uv-{version}.data/scripts/uv": Path(find_uv_bin()).read_bytes(),
+        f"uv-{version}.dist-info/METADATA": (
+            f"Metadata-Version: 2.1\nName: uv\nVersion: {version}\n".encode()
+        ),
+    }
+    path = folder / f"uv-{version}-{tag}.whl"
+    path.write_bytes(wheel_bytes(files, f"uv-{version}.dist-info", tag))
+    return path
