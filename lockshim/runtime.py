@@ -7,10 +7,12 @@ lockshim/selfcontained.py, the zipapp's start, which sits above everything else.
 
 from __future__ import annotations
 
-import importlib.util
-import zipfile
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # zipfile costs start-up on every command that finds a project
+    import zipfile
 
 UV_PREFIX = "uv/"
 #: Set by the zipapp's start to the bundle it runs from (lockshim.sources.built believes its
@@ -52,6 +54,8 @@ def library_files() -> Iterable[tuple[str, Path]]:
 
 def _package_root(name: str) -> Path | None:
     try:
+        import importlib.util
+
         spec = importlib.util.find_spec(name)
     except ModuleNotFoundError:
         return None

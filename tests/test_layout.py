@@ -164,11 +164,11 @@ def test_package_faces_are_empty() -> None:
 def test_lockshim_sync_starts_without_click() -> None:
     """Loading the sync command loads none of the heavy dependencies: each is imported where a
     run needs it (click for help and errors, packaging for plans, urllib3 for downloads,
-    tomlkit for hand-edited locks)."""
+    tomlkit for hand-edited locks, zipfile for bundles)."""
     code = (
         "import sys, lockshim.entry, lockshim.commands.sync; "
         "print(sorted({m.split('.')[0] for m in sys.modules} "
-        "& {'click', 'packaging', 'urllib3', 'tomlkit'}))"
+        "& {'click', 'packaging', 'urllib3', 'tomlkit', 'zipfile'}))"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.stdout.strip() == "[]", result.stderr
