@@ -65,10 +65,37 @@ def _package_root(name: str) -> Path | None:
 
 
 def write_runtime(archive: zipfile.ZipFile) -> None:
-    """``__main__.py`` and ``lib/``: what makes the bundle run with only Python."""
+    """``__main__.py`` and ``lib/``: what makes the bundle run with only Python. Each module
+    also goes in compiled by this Python (``NAME.pyc`` beside ``NAME.py``, where zipimport
+    looks): a far side on the same minor version imports without compiling (0.2 s a run);
+    any other compiles from the source as before."""
     for member, path in library_files():
         archive.write(path, member)
+        if member.endswith(".py"):
+            compiled = _compiled(path, member)
+            if compiled is not None:
+                archive.writestr(member + "c", compiled)
     archive.writestr("__main__.py", MAIN)
+
+
+def _compiled(path: Path, member: str) -> bytes | None:
+    """``path`` as an unchecked hash-based .pyc (zipimport takes it as it is), or None."""
+    import py_compile
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        target = Path(folder) / "module.pyc"
+        try:
+            py_compile.compile(
+                str(path),
+                cfile=str(target),
+                dfile=member,
+                doraise=True,
+                invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
+            )
+        except (py_compile.PyCompileError, OSError, ValueError):
+            return None
+        return target.read_bytes()
 
 
 def uv_binary_name(wheel_member: str) -> str:

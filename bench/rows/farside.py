@@ -25,6 +25,7 @@ def measure(pairs: int) -> list[Row]:
     _tests_support()
     from support.wheels import uv_wheel
 
+    uv_wheels.mkdir()
     uv_wheel(uv_wheels)  # the uv in use, as a wheel for this machine
     caches = WORK / "farside-caches"
     far = WORK / "farside"
@@ -44,6 +45,9 @@ def measure(pairs: int) -> list[Row]:
             + "environments = [\"sys_platform == 'linux' and python_version == '3.11'\"]\n"
         )
         run([uv_bin(), "lock", "--index-url", index_url], folder, UV_CACHE_DIR=str(caches))
+        identity = ["git", "-c", "user.name=bench", "-c", "user.email=bench@example.com"]
+        for command in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "app"]):
+            run([*identity, *command], folder)  # a repository of its own (.work is ignored)
         bundle.unlink(missing_ok=True)
         run(
             [

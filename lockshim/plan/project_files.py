@@ -119,7 +119,24 @@ def _git_tree(root: Path, project: Project, folders: Sequence[Path]) -> ProjectT
             continue
         else:
             files.append(ProjectFile(relative, path, mode == b"100755"))
+    inside = _relative(project.root, root)
+    own = [f for f in files if _under(f.relative, inside)]
+    if not own:
+        raise LockshimError(
+            f"git tracks no file under {project.root} (it is inside the repository {root}, "
+            "ignored or never added): a bundle made --with-project carries what git tracks. "
+            "`git add` the project (and commit it), or make the bundle without --with-project."
+        )
     notes = []
+    untracked = []
+    for needed in ("pyproject.toml", project.lock_path.name):  # what the far side syncs from
+        path = project.root / needed
+        relative = _relative(path, root)
+        if path.is_file() and not any(f.relative == relative for f in files):
+            files.append(ProjectFile(relative, path, False))
+            untracked.append(relative)
+    if untracked:
+        notes.append(f"not tracked by git, carried all the same: {', '.join(untracked)}.")
     if left:
         notes.append(f"not carried: {', '.join(left)}.")
     changed = _changed(root, prefixes)
@@ -131,7 +148,6 @@ def _git_tree(root: Path, project: Project, folders: Sequence[Path]) -> ProjectT
             f"carried as they are now, with changes not committed: {shown} (the lock was made "
             "from these)."
         )
-    inside = _relative(project.root, root)
     return ProjectTree(root, "" if inside == "." else inside, tuple(files), tuple(notes))
 
 
