@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 
-from common import PYTHON, WORK, Row, cold, compare, lockshim_cmd, run, uv_bin
+from common import PYTHON, WORK, Row, cold, lockshim_cmd, paired, run, uv_bin
 
 from fixtures import _tests_support, app_project, pypiserver_on
 
@@ -64,13 +64,9 @@ def measure(pairs: int) -> list[Row]:
         def theirs() -> float:
             return cold([uv_bin(), "sync", "--frozen", "-q"], folder, fresh, caches)
 
-        return [
-            compare(
-                "11. far side from one file: python app.pyz sync --into DIR (empty folder and "
-                "caches, offline) / uv sync --frozen from a pypiserver on 127.0.0.1",
-                ours,
-                theirs,
-                pairs,
-                1.5,
-            )
-        ]
+        name = (
+            "11. far side from one file: python app.pyz sync --into DIR (empty folder and "
+            "caches, offline) / uv sync --frozen from a pypiserver on 127.0.0.1"
+        )
+        ours_s, theirs_s, ratio = paired(ours, theirs, pairs)
+        return [(name, ours_s, theirs_s, ratio, "for scale", True)]
