@@ -41,6 +41,8 @@ def run(bundle: str, argv: Sequence[str]) -> None:
     if status:
         sys.exit(status)
     args = list(argv)
+    if args[:1] == ["unpack"]:
+        sys.exit(guarded(lambda: unpack_for_installers(Path(bundle), args[1:])))
     if args[:1] in (["sync"], ["plan"]):  # the bundle is always a source, -w DIR adds more
         into, args = _into(args)
         if into is not None:
@@ -89,6 +91,39 @@ def unpack_project(bundle: Path, into: Path) -> Path:
             "project's folder instead, or make the bundle again with --with-project."
         )
     return unpack(bundle, into, manifest.tree, manifest.code or {})
+
+
+def unpack_for_installers(bundle: Path, args: Sequence[str]) -> int:
+    """`python3 FILE unpack DIR`: the bundle's files, its pylock.toml and its SBOM into DIR,
+    for the far side's own tools (pip, uv pip, an auditor): no lockshim needed afterwards."""
+    from lockshim.report import StderrReporter
+    from lockshim.sources.bundlefile import read_manifest
+    from lockshim.sources.bundletree import unpack_files
+
+    if len(args) != 1 or args[0].startswith("-"):
+        raise LockshimError("usage: python3 BUNDLE unpack DIR (a new or empty folder).")
+    into = Path(args[0])
+    try:
+        with zipfile.ZipFile(bundle) as archive:
+            manifest = read_manifest(archive, bundle)
+    except (OSError, zipfile.BadZipFile) as error:
+        raise LockshimError(f"{bundle}: cannot be read as a lockshim bundle ({error}).") from None
+    documents = ("pylock.toml", "sbom.cdx.json")
+    written = unpack_files(bundle, into, manifest.files, manifest.code or {}, documents)
+    reporter = StderrReporter()
+    lock = into / "pylock.toml"
+    reporter.info(
+        f"unpacked {sum(w.startswith('files/') for w in written)} files into {into / 'files'}"
+        + (f", with {lock} and {into / 'sbom.cdx.json'}." if "pylock.toml" in written else ".")
+    )
+    if "pylock.toml" in written:
+        reporter.info(
+            f"install with no index: `python3 -m pip install --no-index -r {lock}` (pip 26.3 or "
+            f"newer; pip calls pylock.toml support experimental) or `uv pip install -r {lock}`."
+        )
+    for item in manifest.left_out:
+        reporter.warn(f"not in pylock.toml: {item}.")
+    return 0
 
 
 #: No uv binary is this large (0.13.9's is about 40 MB): a wheel claiming one is refused.

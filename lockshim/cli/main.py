@@ -303,6 +303,13 @@ def fetch(
     "private half is in ssh-agent): FILE.sig, checked with `ssh-keygen -Y verify`.",
 )
 @click.option(
+    "--sbom",
+    "sbom_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Write the CycloneDX SBOM of what the bundle installs to FILE (alone, without -o).",
+)
+@click.option(
     "--allowed-signers",
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
     metavar="FILE",
@@ -328,6 +335,7 @@ def bundle(
     self_contained: bool,
     with_project: bool,
     sign_key: Path | None,
+    sbom_path: Path | None,
     allowed_signers: Path | None,
     jobs: int,
     quiet: bool,
@@ -344,8 +352,10 @@ def bundle(
     from lockshim.commands import bundle as bundles
     from lockshim.uv.target import Requested
 
-    if (output is None) == (verify_path is None):
-        raise click.UsageError("give either -o FILE (to write a bundle) or --verify FILE.")
+    if (output is None and sbom_path is None) == (verify_path is None):
+        raise click.UsageError(
+            "give -o FILE (to write a bundle), --sbom FILE (its SBOM alone) or --verify FILE."
+        )
     if verify_path is not None:
         from lockshim.commands.bundle import verify_bundle
 
@@ -354,14 +364,13 @@ def bundle(
         sys.exit(status)
     if allowed_signers is not None:
         raise click.UsageError("--allowed-signers goes with --verify FILE.")
-    assert output is not None
     targets = [
         Requested(python, platform)
         for python in (pythons or (None,))
         for platform in (platforms or (None,))
     ]
     asked = bundles.BundleOptions(
-        output,
+        output or Path(),
         SourceOptions(wheelhouse, pip_cache_choice(pip_cache, no_pip_cache), mirror, mirror_for),
         targets,
         all_platforms,
@@ -371,6 +380,13 @@ def bundle(
         with_project,
         sign_key,
     )
+    if output is None:
+        assert sbom_path is not None
+        written = bundles.write_sbom(
+            project, uv_path, uv_args, asked, make_reporter(quiet), sbom_path
+        )
+        click.echo(f"wrote {written}: the CycloneDX SBOM of what the bundle would install.")
+        sys.exit(0)
     report = bundles.make_bundle(
         project,
         uv_path,
@@ -379,6 +395,8 @@ def bundle(
         make_reporter(quiet=as_json or quiet),
         download_bar() if not (as_json or quiet) and sys.stderr.isatty() else None,
     )
+    if sbom_path is not None:
+        bundles.copy_sbom(report.output, sbom_path)
     if not (quiet and not as_json and report.status == 0):
         click.echo(report.json() if as_json else report.text(), err=not as_json)
     sys.exit(report.status)

@@ -17,16 +17,19 @@ import os
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
+from lockshim.atomic import atomic_write
 from lockshim.commands.session import prepared
 from lockshim.errors import LockshimError
 from lockshim.filenames import unsafe
 from lockshim.plan import verdict
 from lockshim.plan.builds import SDIST_SUFFIXES, BuildPlan
 from lockshim.plan.project_files import project_tree
+from lockshim.plan.pylock import PYLOCK_NAME, pylock
+from lockshim.plan.sbom import SBOM_NAME, GitInstalled, Installed, installed_of, sbom, subject
 from lockshim.report import Reporter
 from lockshim.signature import sign
 from lockshim.sources import git as gitsources
@@ -37,7 +40,11 @@ from lockshim.sources.hashindex import sha256_file
 from lockshim.sources.local import Found, SourceOptions, find_local
 from lockshim.sources.uvwheels import uv_wheels as find_uv_wheels
 from lockshim.uv import argv
+from lockshim.uv.select import export
 from lockshim.uv.target import Requested
+
+if TYPE_CHECKING:
+    from lockshim.plan.files import Plan
 
 
 class BundleReport(NamedTuple):
@@ -129,15 +136,18 @@ def make_bundle(
             reporter.info(note)
         failures: list[str] = []
         made_for: list[str] = []  # each target as it was resolved (named in the manifest)
+        contents = _Contents()  # what the bundle installs: its SBOM and pylock.toml
         downloaded = from_local = 0
         args = argv.for_project(project_dir, uv_args)
         for target in [Requested(None, None)] if all_platforms else asked.targets:
             builds_lacking = build_deps
             if all_platforms:
                 from_local += _seed(found, work, None)
+                contents.add_export(export(uv.path, args))
             else:  # what this target needs, from the local sources first
                 plan = plan_for(found, uv, args, target.python, target.platform, every_patch=True)
                 made_for.append(plan.target)
+                contents.add_plan(plan)
                 from_local += _seed(found, work, {e.digest for e in plan.served if e.digest})
                 if build_deps:
                     from_local += _seed_builds(plan.build, work)
@@ -181,6 +191,7 @@ def make_bundle(
                     "--only-binary=:all: uv==VERSION --platform TAG -d DIR`) in a wheelhouse "
                     "given with -w, or reach an index that has it."
                 )
+        documents, left_out = contents.documents(found, work)
         members = write_bundle(
             output,
             work,
@@ -191,6 +202,8 @@ def make_bundle(
             uv_wheels if self_contained else None,
             carried,
             (tree.project, tree.files) if tree is not None else None,
+            documents,
+            left_out,
         )
     signed = sign(output, asked.sign) if asked.sign is not None else None
     return BundleReport(
@@ -202,6 +215,83 @@ def make_bundle(
         len(tree.files) if tree is not None else 0,
         signed,
     )
+
+
+class _Contents:
+    """What a bundle installs, gathered target by target: the files (as the lock records
+    them), git sources, and each target's `uv export` and marker (for pylock.toml)."""
+
+    def __init__(self) -> None:
+        self.files: list[Installed] = []
+        self.git: list[GitInstalled] = []
+        self.exports: list[Mapping[str, Any]] = []
+        self.environments: list[str] = []
+
+    def add_plan(self, plan: Plan) -> None:
+        files, git = installed_of(plan)
+        self.files += files
+        self.git += git
+        self.exports.append(plan.exported)
+        if plan.environment:
+            self.environments.append(plan.environment)
+
+    def add_export(self, exported: Mapping[str, Any]) -> None:
+        from lockshim.plan.downloads import wanted_from_export
+
+        wanted, _ = wanted_from_export(exported, None)
+        self.files += [Installed(w.name, w.version, w.filename, w.url, w.digest) for w in wanted]
+        self.exports.append(exported)
+
+    def documents(self, found: Found, work: Path | None) -> tuple[dict[str, bytes], list[str]]:
+        """(``sbom.cdx.json`` and ``pylock.toml``, what pylock.toml leaves out); with ``work``,
+        of the files there (what the bundle holds), else of every file the targets install."""
+        held = [f for f in self.files if work is None or (work / f.filename).is_file()]
+        project = subject(found.project.root / "pyproject.toml", found.project.root.name)
+        text = sbom(project, {(f.filename, f.digest): f for f in held}.values(), _unique(self.git))
+        documents = {SBOM_NAME: text.encode()}
+        locked = pylock(
+            self.exports,
+            {f.filename: str(f.digest) for f in held if f.digest},
+            self.environments,
+            next((str(e["requires-python"]) for e in self.exports if "requires-python" in e), None),
+        )
+        documents[PYLOCK_NAME] = locked.text.encode()
+        return documents, list(locked.left_out)
+
+
+def _unique(pins: Sequence[GitInstalled]) -> list[GitInstalled]:
+    return list(dict.fromkeys(pins))
+
+
+def write_sbom(
+    project_dir: Path | None,
+    uv_path: str | None,
+    uv_args: Sequence[str],
+    asked: BundleOptions,
+    reporter: Reporter,
+    path: Path,
+) -> Path:
+    """`lockshim bundle --sbom FILE`: the SBOM alone, of every file the targets install
+    (nothing downloaded)."""
+    from lockshim.plan.files import plan_for
+
+    with prepared(project_dir, uv_path, reporter, uv_args) as (project, uv):
+        found = find_local(project, asked.sources, reporter.hashing)
+    args = argv.for_project(project_dir, uv_args)
+    contents = _Contents()
+    if asked.all_platforms:
+        contents.add_export(export(uv.path, args))
+    for target in () if asked.all_platforms else asked.targets:
+        contents.add_plan(plan_for(found, uv, args, target.python, target.platform, True))
+    documents, _ = contents.documents(found, None)
+    atomic_write(path.absolute(), documents[SBOM_NAME], 0o644)
+    return path
+
+
+def copy_sbom(bundle: Path, path: Path) -> None:
+    """The SBOM a bundle just written carries, also as a file of its own."""
+    with zipfile.ZipFile(bundle) as archive:
+        atomic_write(path.absolute(), archive.read(SBOM_NAME), 0o644)
 
 
 def _refuse_to_overwrite(output: Path) -> None:

@@ -10,9 +10,9 @@ sources) are not files to serve and are listed apart.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from packaging.utils import canonicalize_name
 
@@ -67,6 +67,8 @@ class Plan(NamedTuple):
     mirrored: tuple[Entry, ...] = ()
     why_missing: tuple[tuple[str, str], ...] = ()
     build_mirror: str = ""  # build requirements not local come from this mirror (uv resolves)
+    environment: str = ""  # the target as one PEP 508 marker
+    exported: Mapping[str, Any] = {}  # what `uv export` said the target installs (pylock.toml)
 
     @property
     def status(self) -> int:
@@ -289,7 +291,8 @@ def plan_for(
     needs = local_needs((Path.cwd(), found.project.root), exported, uv.version)
     selected = select(exported, target)
     git, git_builds = _git_plan(found, selected, uv)
-    return make_plan(found, selected, target, [*needs, *git_builds], git)
+    made = make_plan(found, selected, target, [*needs, *git_builds], git)
+    return made._replace(environment=target.marker(), exported=exported)
 
 
 def git_names(git: GitPlan) -> list[str]:

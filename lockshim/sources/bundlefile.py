@@ -52,6 +52,8 @@ class Manifest(NamedTuple):
     code: Mapping[str, tuple[str, int]] | None = None
     #: the project's folder inside ``tree/`` (made --with-project); None: no project inside
     tree: str | None = None
+    #: what the bundle's pylock.toml leaves out, and why
+    left_out: tuple[str, ...] = ()
 
 
 #: The most a bundle's manifest, or the lock it carries, may be (they are read whole).
@@ -129,6 +131,7 @@ def read_manifest(archive: zipfile.ZipFile, path: Path) -> Manifest:
             built,
             code,
             str(tree["project"]) if tree is not None else None,
+            tuple(str(item) for item in data.get("pylock_left_out", [])),
         )
     except KeyError as error:
         reason = f"no {error.args[0]}"
@@ -347,9 +350,13 @@ def write_bundle(
     uv_wheels: Sequence[Path] | None = None,
     built: Mapping[str, str] | None = None,
     tree: tuple[str, Sequence[ProjectFile]] | None = None,
+    documents: Mapping[str, bytes] | None = None,
+    left_out: Sequence[str] = (),
 ) -> list[tuple[str, int]]:
     """The zip file, written beside ``output`` and renamed into place; ``tree``: the project's
-    folder in its repository and the project's own files (--with-project)."""
+    folder in its repository and the project's own files (--with-project); ``documents``: what
+    the far side's own tools read (``sbom.cdx.json``, ``pylock.toml``), at the top, and what
+    ``pylock.toml`` leaves out."""
     files = sorted(
         p
         for p in work.iterdir()
@@ -376,6 +383,8 @@ def write_bundle(
             runtime.write_runtime(archive)
         if tree is not None:
             write_tree(archive, tree[1])
+        for name, data in (documents or {}).items():
+            archive.writestr(name, data)
         manifest = {
             "format": MANIFEST_FORMAT,
             "uv": uv,
@@ -387,6 +396,7 @@ def write_bundle(
             "files": listed,
             "built": {FILES + name: digest for name, digest in (built or {}).items()},
             **({"tree": {"project": tree[0]}} if tree is not None else {}),
+            "pylock_left_out": list(left_out),
         }
     with zipfile.ZipFile(temp) as written:  # every other member, by its digest
         code = {}

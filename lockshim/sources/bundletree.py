@@ -1,5 +1,7 @@
-"""The project inside a bundle (`lockshim bundle --with-project`): written under ``tree/`` with
-the layout relative to its repository, and unpacked on the far side into an empty folder.
+"""Unpacking a bundle on the far side: the project it carries (`lockshim bundle
+--with-project`, written under ``tree/`` with the layout relative to its repository), or its
+files with the ``pylock.toml`` and SBOM any installer and auditor reads (`python3 FILE unpack
+DIR`), into a new or empty folder.
 
 A bundle is data from a stranger: a member is unpacked only when the manifest lists it with
 the sha256 its bytes have, its name is a plain relative path (no ``..``, no absolute or drive
@@ -120,3 +122,59 @@ def _holds_this_project(into: Path, wanted: Mapping[str, tuple[str, bytes, bool]
         except OSError:
             return False
     return True
+
+
+def unpack_files(
+    bundle: Path,
+    into: Path,
+    files: Mapping[str, tuple[str, int]],
+    code: Mapping[str, tuple[str, int]],
+    documents: Iterable[str],
+) -> list[str]:
+    """Every package file of the bundle into ``into/files/``, and ``documents`` (its
+    ``pylock.toml`` and SBOM) into ``into``, each checked against the manifest first; the
+    names written."""
+    into = into.absolute()
+    if into.exists() and (not into.is_dir() or into.is_symlink() or any(into.iterdir())):
+        raise LockshimError(f"unpack {into}: that folder is not empty. Name a new or empty one.")
+    wanted: list[tuple[str, str, str, int]] = []  # (member, relative target, sha256, size)
+    for member, (sha, size) in sorted(files.items()):
+        name = member.removeprefix("files/")
+        if "/" in name or "\\" in name or name in ("", ".", ".."):
+            raise LockshimError(f"{bundle}: {member} is not a plain file name.")
+        wanted.append((member, f"files/{name}", sha, size))
+    for name in documents:
+        if name in code:
+            wanted.append((name, name, *code[name]))
+    try:
+        archive = zipfile.ZipFile(bundle)
+    except (OSError, zipfile.BadZipFile) as error:
+        raise LockshimError(f"{bundle}: cannot be read as a lockshim bundle ({error}).") from None
+    written = []
+    with archive:
+        (into / "files").mkdir(parents=True, exist_ok=True)
+        for member, relative, sha, size in wanted:
+            target = into.joinpath(*relative.split("/"))
+            digest = hashlib.sha256()
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+            try:
+                with (
+                    archive.open(member) as stream,
+                    open(os.open(target, flags, 0o644), "wb") as out,
+                ):
+                    left = size + 1
+                    while left > 0 and (chunk := stream.read(min(1 << 20, left))):
+                        digest.update(chunk)
+                        out.write(chunk)
+                        left -= len(chunk)
+            except (KeyError, zipfile.BadZipFile, zlib.error, EOFError) as error:
+                target.unlink(missing_ok=True)
+                raise LockshimError(f"{bundle}: {member} cannot be read ({error}).") from None
+            if digest.hexdigest() != sha:
+                target.unlink()
+                raise LockshimError(
+                    f"{bundle}: {member} is not the file its manifest names (sha256 differs); "
+                    "the bundle is damaged. `lockshim bundle --verify` names every such member."
+                )
+            written.append(relative)
+    return written

@@ -87,6 +87,11 @@ class Target(NamedTuple):
             for extra in (extras or [""])
         )
 
+    def marker(self) -> str:
+        """This environment as one PEP 508 marker: its Python's minor version and platform."""
+        keys = ("python_version", "sys_platform", "platform_machine", "implementation_name")
+        return " and ".join(f"{k} == '{self.markers[k]}'" for k in keys if self.markers.get(k))
+
     def rank(self, wheel_filename: str) -> int | None:
         """How much this environment prefers a wheel (0 best), or None if it cannot install it."""
         try:

@@ -116,3 +116,24 @@ def wheels_into(folder: Path, source: Path) -> Path:
     for wheel in source.glob("*.whl"):
         shutil.copy(wheel, folder)
     return folder
+
+
+def pip_wheel(version: str) -> Path:
+    """pip's own wheel at ``version``, downloaded once (as hatchling's are): a far side's pip.
+
+    Raises WheelhouseUnavailable when it cannot be downloaded.
+    """
+    key = f"pip=={version}"
+    folder = _cache_folder(key)
+    found = sorted(folder.glob(f"pip-{version}-*.whl"))
+    if found:
+        return found[0]
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        _download([key], folder)
+    except (OSError, subprocess.SubprocessError) as error:
+        raise WheelhouseUnavailable(f"cannot obtain pip {version}: {error!r}") from error
+    found = sorted(folder.glob(f"pip-{version}-*.whl"))
+    if not found:
+        raise WheelhouseUnavailable(f"pip download pip=={version} gave no wheel")
+    return found[0]
