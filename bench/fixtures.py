@@ -6,6 +6,7 @@ import contextlib
 import hashlib
 import http.server
 import random
+import shutil
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -213,6 +214,32 @@ def big_wheelhouse(folder: Path, total_mb: int) -> Path:
         f"dependencies = [{deps_list}]\n\n[tool.uv]\npackage = false\n"
     )
     return folder
+
+
+def lab_wheelhouse(needed: Path, count: int = 15_000, folders: int = 50) -> Path:
+    """A lab's shared wheelhouse, made deterministically once: ``count`` small wheels of other
+    projects (3,000 projects x 5 versions, 1-24 KB of random bytes) in ``folders`` folders,
+    one in ten the exact size of one of the needed files under 100 KB (other bytes: a size
+    alone proves nothing), and the needed files themselves in a folder of their own."""
+    root = WORK / f"lab-wheelhouse-{count}-{needed.name}"
+    if (root / ".complete").is_file():
+        return root
+    shutil.rmtree(root, ignore_errors=True)
+    rng = random.Random(15)
+    small = sorted(p.stat().st_size for p in needed.iterdir() if p.stat().st_size < 100_000)
+    for number in range(count):
+        folder = root / f"group{number % folders:02d}"
+        folder.mkdir(parents=True, exist_ok=True)
+        project, version = number // 5, number % 5
+        if small and number % 10 == 0:
+            size = small[number // 10 % len(small)]
+        else:
+            size = rng.randint(1_000, 24_000)
+        name = f"labpkg{project:04d}-1.{version}.0-py3-none-any.whl"
+        (folder / name).write_bytes(rng.randbytes(size))
+    shutil.copytree(needed, root / "app", ignore=shutil.ignore_patterns(".lockshim*"))
+    (root / ".complete").write_text(f"{count} {folders}\n")
+    return root
 
 
 @contextmanager

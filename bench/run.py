@@ -27,6 +27,7 @@ from rows import (
     farside,
     fetch,
     fetch_real,
+    lab,
     mirror,
     overhead,
     page,
@@ -42,7 +43,7 @@ def main() -> None:
     options = parser.parse_args()
     WORK.mkdir(exist_ok=True)
     pairs = 3 if options.quick else 11
-    wanted = set(options.only or [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11])
+    wanted = set(options.only or [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12])
     rows: dict[int, Callable[[], list[Row]]] = {
         1: lambda: resync.measure(pairs),
         2: lambda: overhead.measure(max(3, pairs // 2), [1.6] if options.quick else [1.6, 4, 16]),
@@ -57,6 +58,7 @@ def main() -> None:
         9: lambda: verdict.measure(pairs),
         10: lambda: page.measure(pairs),
         11: lambda: farside.measure(max(3, pairs // 2)),
+        12: lambda: lab.measure(max(3, pairs // 2), 3_000 if options.quick else 15_000),
     }
     uv_version = subprocess.run([uv_bin(), "--version"], capture_output=True, text=True).stdout
     print(

@@ -42,3 +42,28 @@ def require_plain(name: str, package: str, where: str) -> str:
             "where this lock came from, then re-create it with `uv lock`."
         )
     return name
+
+
+_SEPARATORS = re.compile(r"[-_.]+")
+SDIST_SUFFIXES = (".tar.gz", ".zip")
+
+
+def project_head(filename: str) -> str | None:
+    """The project part of a wheel or sdist file name as written (no version or tag
+    parsing); None for a name that is neither (a renamed file, a pip cache body, a git
+    bundle). Many files share one: normalize each head once (:func:`normalized`)."""
+    if filename.endswith(".whl"):
+        return filename.partition("-")[0] or None
+    if filename.endswith(SDIST_SUFFIXES):
+        return filename.rpartition("-")[0] or None
+    return None
+
+
+def project_of(filename: str) -> str | None:
+    """The normalized project a wheel or sdist file name is of (see :func:`project_head`)."""
+    head = project_head(filename)
+    return normalized(head) if head is not None else None
+
+
+def normalized(name: str) -> str:
+    return _SEPARATORS.sub("-", name).lower()

@@ -222,6 +222,8 @@ def _missing_key(found: Found, uv: Uv, uv_args: Sequence[str]) -> str:
     parts += [f"{s.package.position}:{s.artifact.position}" for s in found.result.served]
     # what the sources hold (build requirements are looked for among all their files)
     parts += [f"{len(found.files)}:{sum(f.mtime_ns + f.size for f in found.files)}"]
+    listed = found.listed_names  # other projects' files, by name (build requirements among them)
+    parts.append(hashlib.sha256("\0".join(sorted(listed)).encode()).hexdigest() if listed else "")
     with contextlib.suppress(OSError):  # uv picks the interpreter by it too
         parts.append((found.project.root / ".python-version").read_text(encoding="utf-8"))
     for python in (".venv/bin/python", ".venv/Scripts/python.exe"):

@@ -14,7 +14,7 @@ import contextlib
 import io
 import tarfile
 import zipfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -240,18 +240,26 @@ def satisfy(
     wheels: Sequence[Wheel],
     target: Target,
     constraints: Sequence[Requirement] = (),
+    more: Callable[[str], Sequence[Wheel]] | None = None,
 ) -> BuildPlan:
     """The newest local wheel for each need that fits the target and the build constraints,
     and for what each of those requires in turn; every need nothing local fits is missing
-    (with the constraint named, where one ruled the local wheels out)."""
+    (with the constraint named, where one ruled the local wheels out). ``more(name)``: the
+    local wheels of a project not among ``wheels`` (a wheelhouse lists other projects' files
+    by name only), asked once a project."""
     limits: dict[NormalizedName, list[Requirement]] = {}
     for constraint in constraints:
         if constraint.marker is None or target.applies(str(constraint.marker)):
             limits.setdefault(canonicalize_name(constraint.name), []).append(constraint)
     by_name: dict[NormalizedName, list[Wheel]] = {}
-    for wheel in wheels:
-        if target.rank(wheel.filename) is not None:
-            by_name.setdefault(wheel.name, []).append(wheel)
+    asked: set[NormalizedName] = set()
+
+    def add(found: Iterable[Wheel]) -> None:
+        for wheel in found:
+            if target.rank(wheel.filename) is not None:
+                by_name.setdefault(wheel.name, []).append(wheel)
+
+    add(wheels)
     chosen: dict[NormalizedName, Wheel] = {}
     touched: dict[int, HashIndex] = {}
     served: list[tuple[Need, Wheel]] = []
@@ -269,6 +277,9 @@ def satisfy(
         ):
             continue
         name = canonicalize_name(requirement.name)
+        if more is not None and name not in asked:
+            asked.add(name)
+            add(more(name))
         if name in chosen and requirement.specifier.contains(chosen[name].version, True):
             served.append((need, chosen[name]))  # the same wheel serves this need too
             continue

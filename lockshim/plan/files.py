@@ -20,6 +20,7 @@ from lockshim.digests import Digest, sha256_hex
 from lockshim.plan.builds import (
     BuildPlan,
     Need,
+    Wheel,
     build_constraints,
     git_needs,
     local_needs,
@@ -268,9 +269,13 @@ def _builds(found: Found, needs: Sequence[Need], target: Target) -> BuildPlan:
         return BuildPlan((), ())
     files = found.for_builds()  # never from a folder others can write: nothing pins them
     limits = build_constraints(found.lock.text, found.project.root / "pyproject.toml")
-    built = satisfy(needs, local_wheels(files, {}), target, limits)
+
+    def more(name: str) -> list[Wheel]:  # other projects' wheels, looked at by name
+        return local_wheels(found.for_builds(found.more({name})), {})
+
+    built = satisfy(needs, local_wheels(files, {}), target, limits, more)
     if built.missing and any(not f.name.endswith(".whl") for f in files):
-        built = satisfy(needs, local_wheels(files, read_names(files)), target, limits)
+        built = satisfy(needs, local_wheels(files, read_names(files)), target, limits, more)
     return built
 
 

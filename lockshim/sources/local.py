@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Collection, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from lockshim.errors import LockshimError
+from lockshim.filenames import normalized, project_head
 from lockshim.lockfile.model import Keep, Lock, filename_of
 from lockshim.lockfile.read import parse_lock, read_header
 from lockshim.project import Project, mirror_url, wheelhouses
@@ -48,8 +50,29 @@ class Found(NamedTuple):
     counts: tuple[int, ...]  # files listed in each source
     result: MatchResult
     skipped: tuple[tuple[Path, str], ...]  # entries of a source that were not read, and why
-    files: tuple[LocalFile, ...] = ()  # every file listed, of every source
+    #: every file looked at, of every source (a wheelhouse's files of projects the lock does
+    #: not name are listed by name only: :meth:`more` looks at them when a build asks)
+    files: tuple[LocalFile, ...] = ()
     notes: tuple[str, ...] = ()  # what the sources say about themselves (a bundle's lock)
+
+    def more(self, projects: Collection[str]) -> list[LocalFile]:
+        """The files of these (normalized) projects that were listed by name only."""
+        found: list[LocalFile] = []
+        for source in self.sources:
+            deferred = getattr(source, "more", None)
+            if deferred is not None:
+                found += deferred(projects)
+        return found
+
+    @property
+    def listed_names(self) -> tuple[str, ...]:
+        """The paths of the files listed by name only (what a memo depends on)."""
+        return tuple(
+            path
+            for source in self.sources
+            for paths in getattr(source, "deferred", {}).values()
+            for path in paths
+        )
 
     @property
     def shared(self) -> tuple[FileSource, ...]:
@@ -66,9 +89,10 @@ class Found(NamedTuple):
             s.find_links for s in self.sources if s.find_links is not None and s not in shared
         )
 
-    def for_builds(self) -> list[LocalFile]:
-        """The files build requirements may come from: in sources nobody else can write, each
-        behind folders (from its source's root down) and a file nobody else can write."""
+    def for_builds(self, files: Iterable[LocalFile] | None = None) -> list[LocalFile]:
+        """The files build requirements may come from (of ``files``, default: every file
+        looked at): in sources nobody else can write, each behind folders (from its source's
+        root down) and a file nobody else can write."""
         shared = self.shared
         verdicts: dict[Path, bool] = {}
 
@@ -82,7 +106,7 @@ class Found(NamedTuple):
 
         return [
             f
-            for f in self.files
+            for f in (self.files if files is None else files)
             if f.source not in shared
             and closed(f.path.parent, f.source.root)
             and not open_to_others(f.path)
@@ -140,7 +164,11 @@ def find_local(project: Project, options: SourceOptions, on_hash: OnHash | None 
     header = read_header(original, project.lock_path)  # a broken lock is said first
     skipped: list[tuple[Path, str]] = []
     sources = gather(project, options, skipped)
-    listed: list[Sequence[LocalFile]] = [source.scan() for source in sources]
+    defer = _named_in(header.text) if header.plain else None
+    listed: list[Sequence[LocalFile]] = [
+        source.scan(defer) if isinstance(source, Wheelhouse) else source.scan()
+        for source in sources
+    ]
     keep, only = _could_serve(listed)
     lock = parse_lock(original, project.lock_path, keep=keep, only=only, header=header)
     result = match(lock, [file for files in listed for file in files], on_hash)
@@ -151,12 +179,40 @@ def find_local(project: Project, options: SourceOptions, on_hash: OnHash | None 
         lock,
         original,
         tuple(sources),
-        tuple(len(files) for files in listed),
+        tuple(
+            len(files) + getattr(source, "listed", 0)
+            for source, files in zip(sources, listed, strict=True)
+        ),
         result,
         tuple(dict.fromkeys(skipped)),
         tuple(file for files in listed for file in files),
         tuple(_notes(sources, original, project)),
     )
+
+
+def _named_in(text: str) -> Callable[[str], str | None] | None:
+    """Which file names are not worth a look yet: a wheel or sdist of a project the lock does
+    not name (its project part, the key it is listed under); every other file is looked at (a
+    package the lock names, a renamed file, a git bundle). None (look at every file) when the
+    lock's package names cannot be read this way."""
+    names = {normalized(m) for m in _PACKAGE_NAME.findall(text)}
+    if not names:
+        return None
+    heads: dict[str, bool] = {}  # a lab's wheelhouse holds several versions of each project
+
+    def defer(filename: str) -> str | None:
+        head = project_head(filename)
+        if head is None:
+            return None
+        if head not in heads:
+            heads[head] = normalized(head) not in names
+        return head if heads[head] else None
+
+    return defer
+
+
+#: A package's name, as uv writes each ``[[package]]`` table's first line.
+_PACKAGE_NAME = re.compile(r'^name = "([^"\\\r\n]+)"\r?$', re.M)
 
 
 def _could_serve(

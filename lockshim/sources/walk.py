@@ -19,9 +19,18 @@ OnSkip = Callable[[Path, str], None]
 
 
 def walk(
-    root: Path, what: str, on_skip: OnSkip, suffix: str | None = None
+    root: Path,
+    what: str,
+    on_skip: OnSkip,
+    suffix: str | None = None,
+    defer: Callable[[str], str | None] | None = None,
+    deferred: dict[str, list[str]] | None = None,
 ) -> Iterator[tuple[Path, os.stat_result, str]]:
     """(path, stat, relative path with forward slashes) of every regular file under ``root``.
+
+    With ``defer``, a plain file for whose name it gives a key is not even looked at (no
+    ``stat``, no path object: a lab's wheelhouse holds thousands of other projects' files);
+    its path goes to ``deferred`` under that key, for a later, closer look.
 
     Symlinks are followed only while their target stays inside ``root`` (resolved); a folder
     reached twice (a loop, or two links to one folder) is read once. lockshim's own files (its
@@ -53,6 +62,16 @@ def walk(
             name = entry.name
             if name.startswith((".lockshim", "..lockshim")) or name.endswith(".lockshim-tmp"):
                 continue  # lockshim's own index, markers and files being written
+            key = defer(name) if defer is not None else None
+            if key is not None:
+                try:
+                    plain = entry.is_file(follow_symlinks=False)  # the folder's own listing
+                except OSError:
+                    plain = False
+                if plain:
+                    if deferred is not None:
+                        deferred.setdefault(key, []).append(entry.path)
+                    continue
             path = Path(entry.path)
             try:
                 if entry.is_symlink():

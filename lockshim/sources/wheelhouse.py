@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+import stat
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from lockshim.filenames import normalized
 from lockshim.sources.base import WHEELHOUSE, LocalFile
 from lockshim.sources.hashindex import HashIndex
 from lockshim.sources.walk import OnSkip, walk
@@ -28,6 +31,9 @@ class Wheelhouse:
         self.root = root
         self.index = HashIndex.for_folder(root)
         self._on_skip = on_skip
+        #: files of other projects, listed by name only: the project part of the file name as
+        #: written -> their paths
+        self.deferred: dict[str, list[str]] = {}
 
     @property
     def label(self) -> str:
@@ -37,11 +43,39 @@ class Wheelhouse:
     def find_links(self) -> Path | None:
         return self.root
 
-    def scan(self) -> list[LocalFile]:
+    def scan(self, defer: Callable[[str], str | None] | None = None) -> list[LocalFile]:
+        """Every file, but those for whose names ``defer`` gives a key: listed by name only, in
+        :attr:`deferred` (see :func:`lockshim.sources.walk.walk`)."""
+        self.deferred = {}
         return [
             LocalFile(path, self, info.st_size, info.st_mtime_ns, info.st_ino, relative)
-            for path, info, relative in walk(self.root, WHEELHOUSE, self._on_skip)
+            for path, info, relative in walk(
+                self.root, WHEELHOUSE, self._on_skip, defer=defer, deferred=self.deferred
+            )
         ]
+
+    @property
+    def listed(self) -> int:
+        """How many files were listed by name only."""
+        return sum(len(paths) for paths in self.deferred.values())
+
+    def more(self, projects: Collection[str]) -> list[LocalFile]:
+        """The deferred files of these (normalized) projects, looked at now."""
+        prefix = len(os.path.join(str(self.root), ""))
+        found = []
+        for head, paths in self.deferred.items():
+            if normalized(head) not in projects:
+                continue
+            for path in paths:
+                try:
+                    info = os.stat(path, follow_symlinks=False)
+                except OSError:
+                    continue
+                if stat.S_ISREG(info.st_mode):
+                    relative = path[prefix:].replace(os.sep, "/")
+                    size, mtime, inode = info.st_size, info.st_mtime_ns, info.st_ino
+                    found.append(LocalFile(Path(path), self, size, mtime, inode, relative))
+        return found
 
     def __repr__(self) -> str:
         return f"Wheelhouse({str(self.root)!r})"
