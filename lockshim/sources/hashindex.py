@@ -64,6 +64,9 @@ class HashIndex:
         self.fresh_requires: dict[str, Entry] = {}
         self.fresh_others: dict[str, dict[str, Entry]] = {}
         self.seen: set[str] = set()
+        #: the files listed by name only this run (a lab's other projects): still there, so
+        #: their entries are kept when the index is saved
+        self.also_listed: Callable[[], Iterable[str]] | None = None
         self.hashed_files = 0
         self.hashed_bytes = 0
 
@@ -82,8 +85,10 @@ class HashIndex:
         since it was hashed."""
         self.seen.add(file.relative)
         if algorithm == "sha256":
-            return _current(file, self.fresh, self.entries)
-        return _current(file, self.fresh_others.get(algorithm, {}), self.others.get(algorithm, {}))
+            return _current(file, self.fresh, self.entries, 64)
+        stored = self.others.get(algorithm, {})
+        length = ALGORITHMS.get(algorithm, -1)
+        return _current(file, self.fresh_others.get(algorithm, {}), stored, length)
 
     def remember(self, file: LocalFile, digest: str) -> None:
         """A digest of ``file`` known without hashing it here (checked as it was written):
@@ -172,8 +177,12 @@ class HashIndex:
             self.location.parent.mkdir(parents=True, exist_ok=True)
             stored = _load(self.location)  # what other writers saved meanwhile, merged
 
+            there = self.seen
+            if self.also_listed is not None:
+                there = there | set(self.also_listed())
+
             def merged(table: dict[str, Entry], fresh: dict[str, Entry]) -> dict[str, Entry]:
-                kept = {k: v for k, v in table.items() if k in self.seen}  # gone files drop out
+                kept = {k: v for k, v in table.items() if k in there}  # gone files drop out
                 kept.update(fresh)
                 return kept
 
@@ -229,11 +238,27 @@ class _Tables(NamedTuple):
     others: dict[str, dict[str, Entry]]  # algorithm (sha384, sha512) -> its digests
 
 
-def _current(file: LocalFile, fresh: dict[str, Entry], stored: dict[str, Entry]) -> str | None:
-    """The value remembered for ``file``, if the file is unchanged since (size, mtime, inode)."""
-    entry = fresh.get(file.relative) or stored.get(file.relative)
-    if entry and entry[:3] == (file.size, file.mtime_ns, file.inode):
-        return entry[3]
+def _current(
+    file: LocalFile, fresh: dict[str, Entry], stored: dict[str, Entry], length: int | None = None
+) -> str | None:
+    """The value remembered for ``file``, if the file is unchanged since (size, mtime, inode).
+    A stored entry is data from a file: its shape (and the value's ``length``) is checked here,
+    when it is asked for, not for every entry when the index is read (a lab's index holds
+    thousands that a run never asks for)."""
+    entry: object = fresh.get(file.relative)
+    if entry is None:
+        entry = stored.get(file.relative)
+        if not (
+            isinstance(entry, (list, tuple))
+            and len(entry) == 4
+            and all(type(n) is int for n in entry[:3])
+            and isinstance(entry[3], str)
+            and (length is None or len(entry[3]) == length)
+        ):
+            return None
+    assert isinstance(entry, (list, tuple))
+    if (entry[0], entry[1], entry[2]) == (file.size, file.mtime_ns, file.inode):
+        return str(entry[3])
     return None
 
 
@@ -248,33 +273,18 @@ def _load(location: Path) -> _Tables:
         return _Tables({}, {}, {}, {})
     others = data.get("digests")
     return _Tables(
-        _table(data.get("files"), _length(64)),
-        _table(data.get("names"), None),
-        _table(data.get("requires"), None),
+        _table(data.get("files")),
+        _table(data.get("names")),
+        _table(data.get("requires")),
         {
-            str(algorithm): _table(entries, _length(ALGORITHMS[algorithm]))
+            str(algorithm): _table(entries)
             for algorithm, entries in (others.items() if isinstance(others, dict) else ())
             if algorithm in ALGORITHMS and algorithm != "sha256"
         },
     )
 
 
-def _length(n: int) -> Callable[[str], bool]:
-    return lambda value: len(value) == n
-
-
-def _table(raw: object, valid: Callable[[str], bool] | None) -> dict[str, Entry]:
-    """One table: path -> (size, mtime_ns, inode, value), entries of another shape left out."""
-    if not isinstance(raw, dict):
-        return {}
-    try:
-        return {
-            str(name): (int(e[0]), int(e[1]), int(e[2]), e[3])
-            for name, e in raw.items()
-            if isinstance(e, list)
-            and len(e) == 4
-            and isinstance(e[3], str)
-            and (valid is None or valid(e[3]))
-        }
-    except (ValueError, TypeError):
-        return {}
+def _table(raw: object) -> dict[str, Entry]:
+    """One table: path -> [size, mtime_ns, inode, value], as read (each entry's shape is
+    checked when it is asked for, :func:`_current`)."""
+    return raw if isinstance(raw, dict) else {}

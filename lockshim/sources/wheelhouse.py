@@ -47,12 +47,17 @@ class Wheelhouse:
         """Every file, but those for whose names ``defer`` gives a key: listed by name only, in
         :attr:`deferred` (see :func:`lockshim.sources.walk.walk`)."""
         self.deferred = {}
+        self.index.also_listed = self._deferred_relatives
         return [
             LocalFile(path, self, info.st_size, info.st_mtime_ns, info.st_ino, relative)
             for path, info, relative in walk(
                 self.root, WHEELHOUSE, self._on_skip, defer=defer, deferred=self.deferred
             )
         ]
+
+    def _deferred_relatives(self) -> list[str]:
+        prefix = len(os.path.join(str(self.root), ""))
+        return [p[prefix:].replace(os.sep, "/") for paths in self.deferred.values() for p in paths]
 
     @property
     def listed(self) -> int:

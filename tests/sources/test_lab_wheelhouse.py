@@ -81,3 +81,24 @@ def test_build_requirements_still_come_from_other_projects_wheels(
     assert planned.returncode == 0, planned.stderr
     served = json.loads(planned.stdout)["build"]["served"]
     assert backend.name in {item["filename"] for item in served}
+
+
+def test_what_other_projects_hashed_stays_in_the_shared_index(
+    project: Path, wheelhouse: Path, tmp_path: Path
+) -> None:
+    """A lab's index holds what every project's runs hashed: a run that lists other projects'
+    files by name only keeps their entries when it saves what it hashed."""
+    from lockshim.sources.wheelhouse import Wheelhouse
+
+    lab = _lab(wheelhouse, tmp_path)
+    everything = Wheelhouse(lab, lambda path, reason: None)
+    everything.index.hash_all(everything.scan())  # another project hashed every file once
+    everything.index.save()
+    before = set(json.loads((lab / INDEX_NAME).read_text())["files"])
+    assert len([r for r in before if "labpkg" in r]) == 300
+    alpha = lab / "ours" / "alpha-1.0-py3-none-any.whl"
+    info = alpha.stat()
+    os.utime(alpha, ns=(info.st_atime_ns, info.st_mtime_ns + 10**9))  # this run hashes it again
+    found = find_local(find_project(project), SourceOptions((lab,), False))
+    assert sum(s.index.hashed_files for s in found.sources) == 1
+    assert set(json.loads((lab / INDEX_NAME).read_text())["files"]) == before
