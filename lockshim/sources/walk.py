@@ -60,9 +60,11 @@ def walk(
             continue
         for entry in entries:
             name = entry.name
-            if name.startswith((".lockshim", "..lockshim")) or name.endswith(".lockshim-tmp"):
+            key = defer(name) if defer is not None else None  # first: most entries, in a lab
+            if key is None and (
+                name.startswith((".lockshim", "..lockshim")) or name.endswith(".lockshim-tmp")
+            ):
                 continue  # lockshim's own index, markers and files being written
-            key = defer(name) if defer is not None else None
             if key is not None:
                 try:
                     plain = entry.is_file(follow_symlinks=False)  # the folder's own listing

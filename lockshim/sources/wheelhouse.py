@@ -34,6 +34,7 @@ class Wheelhouse:
         #: files of other projects, listed by name only: the project part of the file name as
         #: written -> their paths
         self.deferred: dict[str, list[str]] = {}
+        self._projects: dict[str, str] = {}  # head -> its normalized project
 
     @property
     def label(self) -> str:
@@ -46,7 +47,7 @@ class Wheelhouse:
     def scan(self, defer: Callable[[str], str | None] | None = None) -> list[LocalFile]:
         """Every file, but those for whose names ``defer`` gives a key: listed by name only, in
         :attr:`deferred` (see :func:`lockshim.sources.walk.walk`)."""
-        self.deferred = {}
+        self.deferred, self._projects = {}, {}
         self.index.also_listed = self._deferred_relatives
         return [
             LocalFile(path, self, info.st_size, info.st_mtime_ns, info.st_ino, relative)
@@ -67,9 +68,11 @@ class Wheelhouse:
     def more(self, projects: Collection[str]) -> list[LocalFile]:
         """The deferred files of these (normalized) projects, looked at now."""
         prefix = len(os.path.join(str(self.root), ""))
+        if len(self._projects) != len(self.deferred):  # each head normalized once a run
+            self._projects = {head: normalized(head) for head in self.deferred}
         found = []
         for head, paths in self.deferred.items():
-            if normalized(head) not in projects:
+            if self._projects[head] not in projects:
                 continue
             for path in paths:
                 try:
