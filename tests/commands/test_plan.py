@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from support import build_wheel, sha256_of, uv_bin
+from support import build_wheel, index_entries, sha256_of, uv_bin
 from support.projects import (
     FORKY_HERE,
     FORKY_OTHER,
@@ -195,7 +195,7 @@ def test_a_second_run_hashes_nothing(project: Path, wheelhouse: Path) -> None:
     # A corrupt index is rebuilt, never trusted.
     index.write_text("{ not json")
     assert _find(project, wheelhouse) == files - 1
-    assert json.loads(index.read_text())["format"] == 1
+    assert json.loads(index.read_text())["format"] == 2
 
 
 def _hash_and_save(folder: str) -> None:
@@ -212,9 +212,9 @@ def test_concurrent_writers_never_corrupt_the_index(tmp_path: Path) -> None:
     context = multiprocessing.get_context("spawn")
     with context.Pool(4) as pool:
         pool.map(_hash_and_save, [str(folder)] * 8)
-    data = json.loads((folder / INDEX_NAME).read_text())
-    assert len(data["files"]) == 30
-    assert all(entry[3] == sha256_of(folder / name) for name, entry in data["files"].items())
+    entries = index_entries(folder)
+    assert len(entries) == 30
+    assert all(entry[3] == sha256_of(folder / name) for name, entry in entries.items())
 
 
 def test_old_pip_cache_layout_serves_an_offline_sync(

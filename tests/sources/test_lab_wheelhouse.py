@@ -8,7 +8,7 @@ import os
 import shutil
 from pathlib import Path
 
-from support import sha256_of
+from support import index_entries, sha256_of
 from support.projects import clean_env, lockshim
 
 from lockshim.project import find_project
@@ -39,7 +39,7 @@ def test_other_projects_wheels_are_listed_by_name_only(
     looked_at = {f.relative for f in found.files}
     assert not [r for r in looked_at if "labpkg" in r]  # not even a stat
     assert found.counts == (300 + len(list(wheelhouse.iterdir())),)  # all listed, all counted
-    hashed = set(json.loads((lab / INDEX_NAME).read_text())["files"])
+    hashed = set(index_entries(lab))
     assert not [r for r in hashed if "labpkg" in r]  # sizes alike, never hashed
     assert {s.package.name for s in found.result.served} >= {"alpha", "forky"}
     assert {f.name for f in found.more({"labpkg07"})} == {
@@ -94,11 +94,35 @@ def test_what_other_projects_hashed_stays_in_the_shared_index(
     everything = Wheelhouse(lab, lambda path, reason: None)
     everything.index.hash_all(everything.scan())  # another project hashed every file once
     everything.index.save()
-    before = set(json.loads((lab / INDEX_NAME).read_text())["files"])
+    before = set(index_entries(lab))
     assert len([r for r in before if "labpkg" in r]) == 300
     alpha = lab / "ours" / "alpha-1.0-py3-none-any.whl"
     info = alpha.stat()
     os.utime(alpha, ns=(info.st_atime_ns, info.st_mtime_ns + 10**9))  # this run hashes it again
     found = find_local(find_project(project), SourceOptions((lab,), False))
     assert sum(s.index.hashed_files for s in found.sources) == 1
-    assert set(json.loads((lab / INDEX_NAME).read_text())["files"]) == before
+    assert set(index_entries(lab)) == before
+
+
+def test_an_index_written_by_an_older_lockshim_is_still_read(tmp_path: Path) -> None:
+    """Format 1 (each table one JSON object) is read as it is; the next save writes format 2
+    (shards by folder, decoded when asked for)."""
+    from lockshim.sources.wheelhouse import Wheelhouse
+
+    folder = tmp_path / "house"
+    (folder / "sub").mkdir(parents=True)
+    wheel = folder / "sub" / "alpha-1.0-py3-none-any.whl"
+    wheel.write_bytes(b"alpha bytes")
+    info = wheel.stat()
+    entry = [info.st_size, info.st_mtime_ns, info.st_ino, sha256_of(wheel)]
+    (folder / INDEX_NAME).write_text(
+        json.dumps({"format": 1, "files": {"sub/" + wheel.name: entry}})
+    )
+    house = Wheelhouse(folder, lambda path, reason: None)
+    (file,) = house.scan()
+    assert house.index.known(file) == sha256_of(wheel)
+    house.index.remember_name(file, "")  # something fresh: the index is written again
+    house.index.save()
+    written = json.loads((folder / INDEX_NAME).read_text())
+    assert written["format"] == 2 and set(written["files"]) == {"sub"}
+    assert index_entries(folder) == {"sub/" + wheel.name: entry}

@@ -11,6 +11,8 @@ Nothing here reaches the network beyond 127.0.0.1, except :mod:`.wheelhouse`, wh
 hatchling's wheels once with this machine's pip configuration.
 """
 
+from pathlib import Path
+
 from .index import LoopbackIndex
 from .uvenv import (
     can_unshare_net,
@@ -33,6 +35,7 @@ __all__ = [
     "build_wheel",
     "can_unshare_net",
     "hatchling_wheelhouse",
+    "index_entries",
     "isolated_env",
     "make_project",
     "make_venv",
@@ -45,3 +48,20 @@ __all__ = [
     "uv_bin",
     "uv_lock",
 ]
+
+
+def index_entries(
+    folder: Path, table: str = "files", algorithm: str | None = None
+) -> dict[str, list[object]]:
+    """A wheelhouse's hash index as path -> entry, whichever format it is written in (2:
+    each table in shards by folder, each shard a JSON text)."""
+    import json
+
+    data = json.loads((folder / ".lockshim-index.json").read_text())
+    raw = data["digests"][algorithm] if algorithm else data[table]
+    if data["format"] == 1:
+        return dict(raw)
+    entries: dict[str, list[object]] = {}
+    for shard in raw.values():
+        entries.update(json.loads(shard))
+    return entries
