@@ -402,5 +402,27 @@ def bundle(
     sys.exit(report.status)
 
 
+@cli.group()
+def cache() -> None:
+    """lockshim's download cache: what fetch, bundle and a mirror downloaded, kept by digest."""
+
+
+@cache.command()
+@click.option(
+    "--max-size",
+    type=float,
+    default=0,
+    show_default=True,
+    metavar="MB",
+    help="Keep at most this many megabytes, the most recently used (0: empty it).",
+)
+@errors
+def prune(max_size: float) -> None:
+    """Remove the least recently used downloads until the cache is within --max-size."""
+    from lockshim.commands.cache import run_prune
+
+    click.echo(run_prune(max_size))
+
+
 def main(args: list[str] | None = None) -> None:
     cli.main(args=args, prog_name="lockshim")

@@ -168,6 +168,7 @@ def make_bundle(
             )
             report = run_fetch(project_dir, uv_path, uv_args, fetch, reporter, on_done)
             downloaded += len(report.downloaded) + sum(g.status == "downloaded" for g in report.git)
+            from_local += len(report.cached)  # lockshim's own download cache
             failures += [
                 f"{o.wanted.name} {o.wanted.version} ({o.wanted.filename}): {o.detail}"
                 for o in report.failed

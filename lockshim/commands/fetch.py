@@ -65,6 +65,7 @@ class Report(NamedTuple):
     unresolved: tuple[str, ...] = ()  # build requirements uv could not resolve, with why
     git: tuple[GitFetched, ...] = ()
     built: tuple[str, ...] = ()  # wheels built from the lock's sdists (--build)
+    cached: tuple[Outcome, ...] = ()  # taken from lockshim's download cache: not downloaded
 
     @property
     def git_failed(self) -> list[tuple[str, str, str, str]]:
@@ -115,11 +116,16 @@ class Report(NamedTuple):
             f"not fetched (uv.lock pins no digest lockshim checks: sha256, sha384, sha512): {name}"
             for name in self.unverifiable
         ]
+        cached = (
+            f", {len(self.cached)} more from lockshim's download cache (downloaded before)"
+            if self.cached
+            else ""
+        )
         lines.append(
-            f"fetched {len(self.downloaded)} files ({size / 1e6:.1f} MB) into {self.dest}; "
-            f"{len(self.present)} already there; "
+            f"fetched {len(self.downloaded)} files ({size / 1e6:.1f} MB) into {self.dest}"
+            f"{cached}; {len(self.present)} already there; "
             f"{len(self.failed) + len(self.git_failed) + len(self.unverifiable)} failed."
-            + ("" if self.downloaded or self.status else " Nothing to download.")
+            + ("" if self.downloaded or self.cached or self.status else " Nothing to download.")
         )
         return "\n".join(lines)
 
@@ -139,6 +145,7 @@ class Report(NamedTuple):
             {
                 "dest": str(self.dest),
                 "downloaded": [row(o.wanted, size=o.size) for o in self.downloaded],
+                "cached": [row(o.wanted, size=o.size) for o in self.cached],
                 "skipped": [row(w) for w in self.present],
                 "failed": [row(o.wanted, reason=o.detail) for o in self.failed],
                 "build_requirements": list(self.build_requirements),
@@ -160,12 +167,23 @@ def merged(reports: Sequence[Report]) -> Report:
     if len(reports) == 1:
         return reports[0]
     downloaded = {o.wanted.filename: o for r in reports for o in r.downloaded}
-    present = {w.filename: w for r in reports for w in r.present if w.filename not in downloaded}
+    cached = {
+        o.wanted.filename: o
+        for r in reports
+        for o in r.cached
+        if o.wanted.filename not in downloaded
+    }
+    present = {
+        w.filename: w
+        for r in reports
+        for w in r.present
+        if w.filename not in downloaded and w.filename not in cached
+    }
     failed = {
         o.wanted.filename: o
         for r in reports
         for o in r.failed
-        if o.wanted.filename not in downloaded and o.wanted.filename not in present
+        if o.wanted.filename not in {**downloaded, **cached} and o.wanted.filename not in present
     }
 
     def union(values: Sequence[tuple[Any, ...]]) -> tuple[Any, ...]:
@@ -181,6 +199,7 @@ def merged(reports: Sequence[Report]) -> Report:
         union([r.unresolved for r in reports]),
         tuple({(g.label, g.commit): g for r in reversed(reports) for g in r.git}.values())[::-1],
         union([r.built for r in reports]),
+        tuple(cached.values()),
     )
 
 
@@ -338,7 +357,7 @@ def run_fetch(
             present_names |= more_present
             failed = {item.partition(": ")[0] for item in unresolved}
             build = [f"{r} ({why})" for r, why in dict.fromkeys(requirements) if r not in failed]
-    remember_downloads(dest, [o for o in outcomes if o.status == "downloaded"])
+    remember_downloads(dest, [o for o in outcomes if o.status in ("downloaded", "cached")])
     built: list[str] = []
     built_failures: list[str] = []
     if asked.build_wheels:
@@ -355,6 +374,7 @@ def run_fetch(
         tuple(unresolved + built_failures),
         tuple(git),
         tuple(built),
+        tuple(o for o in outcomes if o.status == "cached"),
     )
 
 

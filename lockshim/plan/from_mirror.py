@@ -94,7 +94,7 @@ def _from_mirror(
         mirror, wanted, mirror.folder(), credentials=credentials, link=True, pages=pages
     )
     remember_links(mirror, taken.linked)
-    got = [o for o in taken.outcomes if o.status == "downloaded"]
+    got = [o for o in taken.outcomes if o.status in ("downloaded", "cached")]
     problems = taken.problems
     if (got or taken.linked) and not problems:  # said only when the run goes on to uv
         reporter.info(

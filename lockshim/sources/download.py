@@ -55,7 +55,8 @@ class Wanted(NamedTuple):
 
 
 #: What became of a download.
-Status = Literal["downloaded", "present", "failed"]
+#: ("cached": taken from what lockshim downloaded before, :mod:`lockshim.sources.kept`)
+Status = Literal["downloaded", "cached", "present", "failed"]
 
 
 class Outcome(NamedTuple):
@@ -103,10 +104,14 @@ class Stopped(Exception):
 class Downloader:
     """Downloads into one folder over a shared connection pool."""
 
-    def __init__(self, dest: Path, credentials: Credentials, jobs: int) -> None:
+    def __init__(
+        self, dest: Path, credentials: Credentials, jobs: int, *, keep: bool = True
+    ) -> None:
         import urllib3
 
         self.dest = dest
+        #: files are taken from, and kept in, lockshim's download cache (by digest)
+        self.keep = keep
         self.credentials = credentials
         self.stop = threading.Event()
         #: Origins found unreachable (no route, no name, refused): their files fail at once.
@@ -127,6 +132,12 @@ class Downloader:
         reason = unsafe(wanted.filename)
         if reason is not None:
             return Outcome(wanted, "failed", f"not a plain file name ({reason}): refused")
+        if self.keep:
+            from lockshim.sources import kept
+
+            size = kept.take(wanted.digest, wanted.size, self.dest / wanted.filename)
+            if size is not None:
+                return Outcome(wanted, "cached", size=size)
         last = ""
         where = origin(wanted.url)
         for attempt in range(RETRIES + 1):
@@ -277,6 +288,10 @@ class Downloader:
                 raise _Refused(
                     f"{algorithm} {digest.hexdigest()}, but uv.lock pins {pinned}: refused"
                 )
+            if self.keep:
+                from lockshim.sources import kept
+
+                kept.keep(part, wanted.digest)  # the same file is never downloaded twice
             os.replace(part, self.dest / wanted.filename)
             return received
         finally:
@@ -355,4 +370,7 @@ def fetch_all(
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
         downloader.pool.clear()
+    from lockshim.sources import kept
+
+    kept.within_limit()
     return [done[i] for i in range(len(wanted))]

@@ -382,7 +382,7 @@ def fetch_into(
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
         downloader.pool.clear()
-    remember_downloads(dest, [o for o in outcomes if o.status == "downloaded"])
+    remember_downloads(dest, [o for o in outcomes if o.status in ("downloaded", "cached")])
     for outcome in outcomes:
         if outcome.status == "failed":
             problems[outcome.wanted.filename] = f"from {mirror.label}: {outcome.detail}"

@@ -30,9 +30,10 @@ def uv_wheels(
     from lockshim.sources.wheelnames import read_names
 
     version = ".".join(map(str, uv_version))
-    names = read_names(found.files)
+    files = [*found.files, *found.more({"uv"})]  # uv's wheel: listed by name only
+    names = read_names(files)
     local: list[tuple[str, LocalFile]] = []
-    for file in found.files:
+    for file in files:
         filename = file.name if file.name.endswith(".whl") else names.get(file.key, "")
         if filename.startswith("uv-") and filename.endswith(".whl"):
             try:
@@ -134,7 +135,7 @@ def _uv_from_index(
             continue
         wanted = Wanted("uv", version, best.filename, best.url, sha256, best.size)
         outcome = downloader.fetch(wanted)
-        if outcome.status == "downloaded":
+        if outcome.status in ("downloaded", "cached"):
             return folder / wanted.filename, ""
         reasons.append(f"{redact(best.url)}: {outcome.detail}")
     return None, "not in the local sources; " + "; ".join(reasons)

@@ -144,9 +144,10 @@ def test_another_target_selects_other_files(
 
     result, report = _fetch(copy, tmp_path / "all", tmp_path, "--all-platforms", "--no-build-deps")
     assert result.returncode == 0, result.stderr
-    assert {"forky-1.0-py3-none-any.whl", "forky-2.0-py3-none-any.whl"} <= _names(
-        report["downloaded"]
-    )
+    assert "forky-2.0-py3-none-any.whl" in _names(report["downloaded"])
+    # what the first fetch downloaded comes from lockshim's download cache: never twice
+    assert "forky-1.0-py3-none-any.whl" in _names(report["cached"])
+    assert not _names(report["downloaded"]) & _names(report["cached"])
 
 
 def test_a_dropped_connection_leaves_no_partial_file(
@@ -208,8 +209,9 @@ def test_credentials_the_way_uv_takes_them(
     netrc = tmp_path / "netrc"
     netrc.write_text("machine 127.0.0.1 login lab password s3cr3t-token\n")
     netrc.chmod(0o600)
+    fresh = tmp_path / "netrc-case"  # lockshim's download cache of its own: nothing kept yet
     result, report = _fetch(
-        copy, tmp_path / "netrc-dest", tmp_path, "--no-build-deps", NETRC=str(netrc)
+        copy, tmp_path / "netrc-dest", fresh, "--no-build-deps", NETRC=str(netrc)
     )
     assert result.returncode == 0, result.stderr
     assert report["downloaded"] and "s3cr3t-token" not in result.stdout + result.stderr
@@ -441,3 +443,47 @@ def test_quiet_fetch_prints_nothing_when_all_is_well(copy: Path, tmp_path: Path)
     )
     assert (quiet.returncode, quiet.stdout, quiet.stderr) == (0, "", "")
     assert (dest / "alpha-1.0-py3-none-any.whl").is_file()
+
+
+def test_a_second_fetch_downloads_nothing_even_with_no_network(
+    copy: Path, index: LoopbackIndex, tmp_path: Path
+) -> None:
+    """What a fetch downloaded is kept by digest in lockshim's cache: a second fetch of the
+    same lock into a new folder takes it from there (under `unshare -n` where allowed); a kept
+    file that changed is not served but downloaded again; `cache prune` empties the cache."""
+    from support import can_unshare_net
+
+    first, report = _fetch(copy, tmp_path / "one", tmp_path, "--no-build-deps")
+    assert first.returncode == 0 and report["downloaded"] and not report["cached"]
+    env = clean_env(tmp_path)
+    second = lockshim(
+        ["fetch", "--dest", str(tmp_path / "two"), "--json", "--no-build-deps"],
+        copy,
+        env,
+        offline=True,  # under `unshare -n` where the machine allows it
+    )
+    assert second.returncode == 0, second.stderr
+    again = json.loads(second.stdout)
+    assert not again["downloaded"] and not again["failed"]
+    assert _names(again["cached"]) == _names(report["downloaded"])
+    for name in _names(again["cached"]):
+        assert sha256_of(tmp_path / "two" / name) == sha256_of(tmp_path / "one" / name)
+    if can_unshare_net():
+        assert "unshare" in " ".join(second.args)
+
+    kept = tmp_path / ".isolated" / "lockshim-cache" / "downloads"
+    alpha = sha256_of(tmp_path / "one" / "alpha-1.0-py3-none-any.whl")
+    entry = kept / "sha256" / alpha[:2] / alpha
+    assert entry.is_file()
+    (tmp_path / "one" / "alpha-1.0-py3-none-any.whl").unlink()  # a hard link: the bytes stay
+    entry.chmod(0o644)
+    with open(entry, "r+b") as stream:  # changed in place since it was kept
+        stream.write(b"XX")
+    third, changed = _fetch(copy, tmp_path / "three", tmp_path, "--no-build-deps")
+    assert third.returncode == 0, third.stderr
+    assert "alpha-1.0-py3-none-any.whl" in _names(changed["downloaded"])
+    assert sha256_of(tmp_path / "three" / "alpha-1.0-py3-none-any.whl") == alpha
+
+    pruned = lockshim(["cache", "prune"], copy, env)
+    assert pruned.returncode == 0 and "removed" in pruned.stdout, pruned.stderr
+    assert not [p for p in kept.rglob("*") if p.is_file()]
