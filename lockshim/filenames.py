@@ -52,9 +52,11 @@ def project_head(filename: str) -> str | None:
     """The project part of a wheel or sdist file name as written (no version or tag
     parsing); None for a name that is neither (a renamed file, a pip cache body, a git
     bundle). Many files share one: normalize each head once (:func:`normalized`)."""
-    if filename.endswith(".whl"):
+    if filename.endswith(".whl"):  # name-version(-build)-python-abi-platform.whl
+        if not 4 <= filename.count("-") <= 5:
+            return None  # not a wheel's name: a renamed file
         return filename.partition("-")[0] or None
-    if filename.endswith(SDIST_SUFFIXES):
+    if filename.endswith(SDIST_SUFFIXES):  # name-version.tar.gz
         return filename.rpartition("-")[0] or None
     return None
 

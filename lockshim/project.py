@@ -149,3 +149,21 @@ def _folder(path: Path, where: str) -> Path:
 def environment_of(root: Path) -> Path:
     """The project environment uv syncs (``UV_PROJECT_ENVIRONMENT``, else ``.venv``)."""
     return root / (os.environ.get("UV_PROJECT_ENVIRONMENT") or ".venv")
+
+
+def git_work_tree(folder: Path) -> Path | None:
+    """The git work tree holding ``folder`` (git's own answer; hooks never run), or None."""
+    import subprocess
+
+    try:
+        found = subprocess.run(
+            ["git", "-c", "core.hooksPath=/dev/null", "rev-parse", "--show-toplevel"],
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    except OSError:
+        return None
+    top = found.stdout.strip()
+    return Path(top) if found.returncode == 0 and top else None

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
 from collections.abc import Iterable, Sequence
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Literal, NamedTuple
@@ -21,7 +20,7 @@ from packaging.utils import canonicalize_name
 from lockshim.errors import LockshimError
 from lockshim.lockfile.model import Lock, Package
 from lockshim.lockfile.read import read_lock
-from lockshim.project import MIRROR_ENV, read_settings
+from lockshim.project import MIRROR_ENV, git_work_tree, read_settings
 from lockshim.shim.journal import foreign, journal_path
 from lockshim.shim.swap import MARKER, marker_count
 
@@ -416,18 +415,7 @@ def _outside(value: str, base: Path, root: Path) -> str | None:
 def repository_root(lock_path: Path) -> Path:
     """The git work tree holding the lock, else the lock's own folder."""
     folder = lock_path.absolute().parent
-    try:
-        result = subprocess.run(
-            ["git", "rev-parse", "--show-toplevel"],
-            cwd=folder,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-    except OSError:
-        return folder
-    top = result.stdout.strip()
-    return Path(top) if result.returncode == 0 and top else folder
+    return git_work_tree(folder) or folder
 
 
 def _is_remote(value: str) -> bool:

@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 from lockshim.errors import LockshimError
 from lockshim.lockfile.model import Lock
-from lockshim.project import Project
+from lockshim.project import Project, git_work_tree
 from lockshim.sources.bundletree import ProjectFile
 
 #: The source kinds uv builds from a folder (or takes from a file) on this machine.
@@ -37,7 +37,8 @@ class ProjectTree(NamedTuple):
 
 def project_tree(project: Project, lock: Lock) -> ProjectTree:
     """The project's own files to carry; LockshimError naming a local source outside."""
-    root = _repository(project.root)
+    top = git_work_tree(project.root)
+    root = top.absolute() if top is not None else None
     base = project.lock_path.parent.absolute()
     folders = [project.root.absolute()]
     for package in lock.packages:
@@ -66,21 +67,6 @@ def _inside(target: Path, root: Path) -> bool:
         return os.path.commonpath([target, root.absolute()]) == str(root.absolute())
     except ValueError:  # another drive
         return False
-
-
-def _repository(folder: Path) -> Path | None:
-    try:
-        found = subprocess.run(
-            ["git", "-c", "core.hooksPath=/dev/null", "rev-parse", "--show-toplevel"],
-            cwd=folder,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-    except OSError:
-        return None
-    top = found.stdout.strip()
-    return Path(top).absolute() if found.returncode == 0 and top else None
 
 
 def _relative(path: Path, root: Path) -> str:

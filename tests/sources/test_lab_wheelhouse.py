@@ -57,10 +57,13 @@ def test_a_renamed_file_is_served_unless_named_for_another_project(
     plain = tmp_path / "plain"
     plain.mkdir()
     shutil.copy(alpha, plain / "downloaded.bin")  # renamed: served, by size and digest
+    odd = tmp_path / "odd"
+    odd.mkdir()
+    shutil.copy(alpha, odd / "renamed.whl")  # ends like a wheel, is no wheel's name: served
     foreign = tmp_path / "foreign"
     foreign.mkdir()
     shutil.copy(alpha, foreign / "zzz_other-9.9-py3-none-any.whl")  # another project's name
-    for folder, served in ((plain, True), (foreign, False)):
+    for folder, served in ((plain, True), (odd, True), (foreign, False)):
         found = find_local(find_project(project), SourceOptions((folder,), False))
         alphas = [s for s in found.result.served if s.package.name == "alpha"]
         assert bool(alphas) == served, folder
