@@ -43,6 +43,8 @@ def run(bundle: str, argv: Sequence[str]) -> None:
     args = list(argv)
     if args[:1] == ["unpack"]:
         sys.exit(guarded(lambda: unpack_for_installers(Path(bundle), args[1:])))
+    if args[:1] == ["publish"]:  # this bundle's files, into the far side's own index
+        args[1:1] = [bundle]
     if args[:1] in (["sync"], ["plan"]):  # the bundle is always a source, -w DIR adds more
         into, args = _into(args)
         if into is not None:

@@ -402,20 +402,40 @@ def bundle(
     sys.exit(report.status)
 
 
+@cli.command()
+@click.argument(
+    "bundle_path", metavar="BUNDLE", type=click.Path(dir_okay=False, exists=True, path_type=Path)
+)
+@click.option(
+    "--to", "to", required=True, metavar="URL", help="The index's upload URL (as twine takes it)."
+)
+@click.option("--simple", metavar="URL", help="Its simple API, where not beside the upload URL.")
+@click.option("--with-built", is_flag=True, help="Also publish wheels lockshim built from sdists.")
+@click.option("--json", "as_json", is_flag=True, help="Print what was done as JSON.")
+@errors
+def publish(
+    bundle_path: Path, to: str, simple: str | None, with_built: bool, as_json: bool
+) -> None:
+    """Upload a bundle's registry files to an index (pypiserver, devpi, Nexus, Artifactory).
+
+    A file the index holds with the same digest is skipped; one it holds under the same name
+    with other bytes is refused. Credentials: TWINE_USERNAME/TWINE_PASSWORD, UV_INDEX_<NAME>_*,
+    netrc.
+    """
+    from lockshim.commands.publish import run_publish
+
+    report = run_publish(bundle_path, to, make_reporter(quiet=as_json), simple, with_built)
+    click.echo(report.json() if as_json else report.text(), err=not as_json)
+    sys.exit(report.status)
+
+
 @cli.group()
 def cache() -> None:
     """lockshim's download cache: what fetch, bundle and a mirror downloaded, kept by digest."""
 
 
 @cache.command()
-@click.option(
-    "--max-size",
-    type=float,
-    default=0,
-    show_default=True,
-    metavar="MB",
-    help="Keep at most this many megabytes, the most recently used (0: empty it).",
-)
+@click.option("--max-size", type=float, default=0, metavar="MB", help="Keep at most this (MB).")
 @errors
 def prune(max_size: float) -> None:
     """Remove the least recently used downloads until the cache is within --max-size."""

@@ -118,3 +118,22 @@ def redact(url: str) -> str:
     host = parts.hostname or ""
     netloc = f"{host}:{parts.port}" if parts.port else host
     return urlunsplit(parts._replace(netloc=netloc))
+
+
+def credentials_for_upload(url: str) -> Credentials:
+    """An index's upload credentials as twine and uv take them: ``TWINE_USERNAME`` and
+    ``TWINE_PASSWORD``, else ``UV_INDEX_<NAME>_*`` of an index ``UV_INDEX`` names at that URL's
+    origin, else netrc (per host)."""
+    user, password = os.environ.get("TWINE_USERNAME"), os.environ.get("TWINE_PASSWORD")
+    if user is not None or password is not None:
+        return Credentials({url: (user or "", password or "")})
+    by_prefix: dict[str, tuple[str, str]] = {}
+    for variable in ("UV_INDEX", "UV_DEFAULT_INDEX"):
+        for entry in os.environ.get(variable, "").split():
+            named, equals, address = entry.partition("=")
+            key = re.sub(r"[^A-Z0-9]", "_", named.upper())
+            user = os.environ.get(f"UV_INDEX_{key}_USERNAME")
+            password = os.environ.get(f"UV_INDEX_{key}_PASSWORD")
+            if equals and (user is not None or password is not None):
+                by_prefix[address] = (user or "", password or "")
+    return Credentials(by_prefix)

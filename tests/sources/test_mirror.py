@@ -279,64 +279,12 @@ def test_fetch_fills_a_wheelhouse_from_the_mirror(
     assert not [r for r in pypi.requests if "/files/" in r or "/simple/" in r]
 
 
-@contextlib.contextmanager
-def devpi(files: Path, tmp_path: Path) -> Iterator[str]:
-    """A real devpi-server (PEP 691 JSON pages, relative `../../+f/…` file URLs) with an index
-    `root/dev` holding ``files`` (uploaded with devpi-client); yields its simple API root."""
-    bin_dir = Path(sys.executable).parent
-    server, client = bin_dir / "devpi-server", bin_dir / "devpi"
-    if not server.exists() or not client.exists():
-        pytest.skip("devpi-server and devpi-client are not installed")
-    serverdir = tmp_path / "devpi-server"
-    init = subprocess.run(
-        [str(bin_dir / "devpi-init"), "--serverdir", str(serverdir), "--no-root-pypi"],
-        capture_output=True,
-        text=True,
-    )
-    assert init.returncode == 0, init.stderr
-    port = servers.free_port()
-    process = subprocess.Popen(
-        [
-            str(server),
-            "--serverdir",
-            str(serverdir),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--offline-mode",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        try:
-            servers.wait_for(port, process, 60, "devpi-server")
-        except servers.ServerUnavailable as error:
-            pytest.skip(str(error))
-        env = {**clean_env(tmp_path / "devpi-env"), "DEVPI_CLIENTDIR": str(tmp_path / "client")}
-        for args in (
-            ["use", url],
-            ["login", "root", "--password", ""],
-            ["index", "-c", "dev", "volatile=True"],
-            ["use", "root/dev"],
-            ["upload", "--from-dir", str(files)],
-        ):
-            step = subprocess.run([str(client), *args], env=env, capture_output=True, text=True)
-            assert step.returncode == 0, (args, step.stdout + step.stderr)
-        yield f"{url}/root/dev/+simple/"
-    finally:
-        process.terminate()
-        process.wait(20)
-
-
 def test_a_devpi_mirror_with_json_pages_and_relative_paths(
     locked_elsewhere: tuple[Path, Path, LoopbackIndex], tmp_path: Path
 ) -> None:
     project, files, pypi = locked_elsewhere
     original = (project / "uv.lock").read_bytes()
-    with devpi(files, tmp_path) as mirror:
+    with servers.devpi(files, tmp_path) as (mirror, _):
         result = _mirror_sync(project, mirror, clean_env(tmp_path))
     assert result.returncode == 0, result.stderr
     assert "2 file(s), 2 for uv to download from it" in result.stderr, result.stderr

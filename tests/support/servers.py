@@ -13,7 +13,10 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+import pytest
 
 
 class ServerUnavailable(RuntimeError):
@@ -66,3 +69,63 @@ def pypiserver(folder: Path, *extra: str) -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(10)
+
+
+@contextmanager
+def devpi(files: Path | None, tmp_path: Path, password: str = "") -> Iterator[tuple[str, str]]:
+    """A real devpi-server (PEP 691 JSON pages, relative `../../+f/…` file URLs) with an index
+    `root/dev` holding ``files`` (uploaded with devpi-client; None: empty), its root user's
+    password ``password``; yields (its simple API root, its upload URL). Skips the test where
+    devpi is not installed or does not start."""
+    bin_dir = Path(sys.executable).parent
+    server, client = bin_dir / "devpi-server", bin_dir / "devpi"
+    if not server.exists() or not client.exists():
+        pytest.skip("devpi-server and devpi-client are not installed")
+    serverdir = tmp_path / "devpi-server"
+    init = subprocess.run(
+        [str(bin_dir / "devpi-init"), "--serverdir", str(serverdir), "--no-root-pypi"],
+        capture_output=True,
+        text=True,
+    )
+    assert init.returncode == 0, init.stderr
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            str(server),
+            "--serverdir",
+            str(serverdir),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--offline-mode",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        try:
+            wait_for(port, process, 60, "devpi-server")
+        except ServerUnavailable as error:
+            pytest.skip(str(error))
+        from .uvenv import isolated_env
+
+        env = {
+            **isolated_env(tmp_path / "devpi-env", keep_home=True),
+            "DEVPI_CLIENTDIR": str(tmp_path / "client"),
+        }
+        for args in (
+            ["use", url],
+            ["login", "root", "--password", ""],
+            ["index", "-c", "dev", "volatile=True"],
+            ["use", "root/dev"],
+            *([["upload", "--from-dir", str(files)]] if files is not None else []),
+            *([["user", "-m", "root", f"password={password}"]] if password else []),
+        ):
+            step = subprocess.run([str(client), *args], env=env, capture_output=True, text=True)
+            assert step.returncode == 0, (args, step.stdout + step.stderr)
+        yield f"{url}/root/dev/+simple/", f"{url}/root/dev/"
+    finally:
+        process.terminate()
+        process.wait(20)
