@@ -34,8 +34,8 @@ def measure(pairs: int) -> list[Row]:
             UV_CACHE_DIR=str(WORK / "uv-cache-fetch-lock"),
         )
         dest = WORK / "fetch-dest"
-        # The peer keeps every download in a store inside uv's cache: empty it too, or the
-        # peer's "downloads" after the first run are copies from that store.
+        # The peer keeps every download in a store inside uv's cache, and lockshim in its own
+        # download cache: both are emptied, or the "downloads" after the first run are copies.
         cache = WORK / "fetch-uv-cache"
 
         def empty() -> None:
@@ -48,6 +48,7 @@ def measure(pairs: int) -> list[Row]:
             folder,
             before=empty,
             UV_CACHE_DIR=str(cache),
+            LOCKSHIM_CACHE_DIR=str(cache / "lockshim"),  # its download cache: cold too
         )
         theirs = functools.partial(
             timed,
@@ -55,6 +56,7 @@ def measure(pairs: int) -> list[Row]:
             folder,
             before=empty,
             UV_CACHE_DIR=str(cache),
+            LOCKSHIM_CACHE_DIR=str(cache / "lockshim"),  # its download cache: cold too
         )
         rows.append(
             compare(
@@ -161,6 +163,7 @@ def _packaged(app: Path, wheels: Path, peer: Path, pairs: int) -> Row:
             folder,
             before=empty,
             UV_CACHE_DIR=str(cache),
+            LOCKSHIM_CACHE_DIR=str(cache / "lockshim"),  # its download cache: cold too
             UV_INDEX_URL=index_url,
         )
         theirs = functools.partial(
@@ -169,6 +172,7 @@ def _packaged(app: Path, wheels: Path, peer: Path, pairs: int) -> Row:
             folder,
             before=empty,
             UV_CACHE_DIR=str(cache),
+            LOCKSHIM_CACHE_DIR=str(cache / "lockshim"),  # its download cache: cold too
         )
         return compare(
             "5c. packaged app, extras and groups: lockshim fetch (build requirements included) "

@@ -23,15 +23,15 @@ def measure(pairs: int) -> list[Row]:
     project, _ = app_project()
     peer = peer_venv()
     dest = WORK / "fetch-real"
-    # The peer keeps every download in a store inside uv's cache: an empty wheelhouse is only
-    # filled from the network when that cache is empty too.
+    # The peer keeps every download in a store inside uv's cache, lockshim in its download
+    # cache: an empty wheelhouse is only filled from the network when both are empty too.
     cache = WORK / "fetch-real-uv-cache"
 
     def empty() -> None:
         shutil.rmtree(dest, ignore_errors=True)
         shutil.rmtree(cache, ignore_errors=True)
 
-    env = {"UV_CACHE_DIR": str(cache)}
+    env = {"UV_CACHE_DIR": str(cache), "LOCKSHIM_CACHE_DIR": str(cache / "lockshim")}
     ours = functools.partial(
         timed, [*lockshim_cmd(), "fetch", "--dest", str(dest)], project, before=empty, **env
     )
