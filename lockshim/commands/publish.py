@@ -12,7 +12,6 @@ them (``TWINE_USERNAME``/``TWINE_PASSWORD``, ``UV_INDEX_<NAME>_*`` of an index n
 
 from __future__ import annotations
 
-import hashlib
 import json
 import tempfile
 import zipfile
@@ -176,8 +175,8 @@ def _held(downloader: Downloader, root: str, item: Upload) -> Uploaded | None:
     if entry is None or entry.filename != item.filename:
         return None
     given = entry.hashes.get("sha256")
-    if given is None:  # the page gives no sha256: the index's bytes decide
-        given = _sha256_of(downloader, entry.url)
+    if given is None:  # the page gives no sha256: the index's bytes decide, streamed and checked
+        return _same_bytes(downloader, entry.url, item)
     if given == item.sha256:
         return Uploaded(item.filename, "present")
     return Uploaded(
@@ -188,9 +187,23 @@ def _held(downloader: Downloader, root: str, item: Upload) -> Uploaded | None:
     )
 
 
-def _sha256_of(downloader: Downloader, url: str) -> str:
-    try:
-        _, _, body = downloader.read_page(url, "*/*", 4 << 30)
-    except PageFailure as error:
-        return f"unreadable ({error})"
-    return hashlib.sha256(body).hexdigest()
+def _same_bytes(downloader: Downloader, url: str, item: Upload) -> Uploaded:
+    """Whether the index's file at ``url`` is the bundle's: downloaded into a private folder
+    (never kept), checked against the bundle's digest as it streams."""
+    from lockshim.digests import Digest
+    from lockshim.sources.download import Wanted
+
+    with tempfile.TemporaryDirectory(prefix="lockshim-compare-") as folder:
+        probe = Downloader(Path(folder), downloader.credentials, 1, keep=False)
+        wanted = Wanted(
+            item.name, item.version, item.filename, url, Digest(f"sha256:{item.sha256}"), None
+        )
+        outcome = probe.fetch(wanted)
+    if outcome.status == "downloaded":
+        return Uploaded(item.filename, "present")
+    return Uploaded(
+        item.filename,
+        "refused",
+        f"the index holds that name and its bytes are not the bundle's ({outcome.detail}); "
+        "nothing uploaded over it",
+    )

@@ -172,3 +172,51 @@ def test_a_self_contained_bundle_publishes_itself(
     assert ran.returncode == 0, ran.stderr
     assert (served / "alpha-1.0-py3-none-any.whl").is_file()
     assert not (served / "direct-1.0-py3-none-any.whl").exists()
+
+
+@pytest.mark.parametrize("same", [True, False])
+def test_an_index_that_gives_no_digest_is_asked_for_the_bytes(tmp_path: Path, same: bool) -> None:
+    """A page without a sha256 (some Artifactory setups): the file is downloaded into a private
+    folder and checked against the bundle's digest before anything is uploaded over it."""
+    import http.server
+
+    from lockshim.commands.publish import _held
+    from lockshim.sources.credentials import Credentials
+    from lockshim.sources.download import Downloader
+    from lockshim.sources.upload import Upload
+
+    ours = tmp_path / "alpha-1.0-py3-none-any.whl"
+    ours.write_bytes(b"the bundle's bytes")
+    served = ours.read_bytes() if same else b"other bytes here!!"
+
+    class Index(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            if self.path.startswith("/simple/alpha"):
+                body = b'<a href="/files/alpha-1.0-py3-none-any.whl">alpha-1.0-py3-none-any.whl</a>'
+                kind = "text/html"
+            else:
+                body, kind = served, "application/octet-stream"
+            self.send_response(200)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    item = Upload(
+        ours,
+        ours.name,
+        "alpha",
+        "1.0",
+        "bdist_wheel",
+        "py3",
+        hashlib.sha256(ours.read_bytes()).hexdigest(),
+    )
+    with servers.handling(Index) as origin:
+        held = _held(
+            Downloader(tmp_path, Credentials({}), 1, keep=False), f"{origin}/simple/", item
+        )
+    assert held is not None
+    assert held.status == ("present" if same else "refused"), held
