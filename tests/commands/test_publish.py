@@ -9,6 +9,8 @@ import hashlib
 import json
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,20 @@ from support import servers
 from support.projects import clean_env, lockshim
 
 PASSWORD = "s3cr3t-upload"
+
+
+@contextmanager
+def _pypiserver(served: Path, *options: str) -> Iterator[str]:
+    """A real pypiserver (its simple API root); the test is skipped where it cannot start."""
+    try:
+        server = servers.pypiserver(served, *options)
+        simple = server.__enter__()
+    except servers.ServerUnavailable as error:
+        pytest.skip(str(error))
+    try:
+        yield simple
+    finally:
+        server.__exit__(None, None, None)
 
 
 def _bundle(project: Path, wheelhouse: Path, tmp_path: Path) -> Path:
@@ -52,12 +68,7 @@ def test_publish_fills_a_pypiserver_then_a_fresh_copy_installs_from_it(
     served.mkdir()
     sha1 = base64.b64encode(hashlib.sha1(PASSWORD.encode()).digest()).decode()
     (tmp_path / "htpasswd").write_text(f"alice:{{SHA}}{sha1}\n")
-    try:
-        server = servers.pypiserver(served, "-a", "update", "-P", str(tmp_path / "htpasswd"))
-        simple = server.__enter__()
-    except servers.ServerUnavailable as error:
-        pytest.skip(str(error))
-    try:
+    with _pypiserver(served, "-a", "update", "-P", str(tmp_path / "htpasswd")) as simple:
         upload = simple.removesuffix("simple/")
         status, denied, _ = _publish(bundle, upload, tmp_path / "a")
         assert status == 1 and any(r["status"] == "failed" for r in denied["files"])
@@ -94,8 +105,6 @@ def test_publish_fills_a_pypiserver_then_a_fresh_copy_installs_from_it(
         )
         assert synced.returncode == 0, synced.stderr
         assert (fresh / "uv.lock").read_bytes() == (project / "uv.lock").read_bytes()
-    finally:
-        server.__exit__(None, None, None)
 
 
 def test_other_bytes_under_a_published_name_are_refused_by_name(
@@ -105,15 +114,8 @@ def test_other_bytes_under_a_published_name_are_refused_by_name(
     served = tmp_path / "served"
     served.mkdir()
     (served / "devtool-1.0-py3-none-any.whl").write_bytes(os.urandom(2000))  # planted before
-    try:
-        server = servers.pypiserver(served, "-a", ".", "-P", ".")
-        simple = server.__enter__()
-    except servers.ServerUnavailable as error:
-        pytest.skip(str(error))
-    try:
+    with _pypiserver(served, "-a", ".", "-P", ".") as simple:
         status, report, _ = _publish(bundle, simple.removesuffix("simple/"), tmp_path)
-    finally:
-        server.__exit__(None, None, None)
     assert status == 1
     devtool = next(r for r in report["files"] if r["filename"] == "devtool-1.0-py3-none-any.whl")
     assert devtool["status"] == "refused" and "other bytes under that name" in devtool["detail"]
@@ -155,20 +157,13 @@ def test_a_self_contained_bundle_publishes_itself(
     assert made.returncode == 0, made.stderr
     served = tmp_path / "served"
     served.mkdir()
-    try:
-        server = servers.pypiserver(served, "-a", ".", "-P", ".")
-        simple = server.__enter__()
-    except servers.ServerUnavailable as error:
-        pytest.skip(str(error))
-    try:
+    with _pypiserver(served, "-a", ".", "-P", ".") as simple:
         ran = subprocess.run(
             [sys.executable, "-I", "-S", str(bundle), "publish", "--to", simple[: -len("simple/")]],
             capture_output=True,
             text=True,
             env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path / "home")},
         )
-    finally:
-        server.__exit__(None, None, None)
     assert ran.returncode == 0, ran.stderr
     assert (served / "alpha-1.0-py3-none-any.whl").is_file()
     assert not (served / "direct-1.0-py3-none-any.whl").exists()
