@@ -55,14 +55,19 @@ def post(pool: urllib3.PoolManager, url: str, item: Upload, credentials: Credent
         "md5_digest": hashlib.md5(data, usedforsecurity=False).hexdigest(),
         "content": (item.filename, data, "application/octet-stream"),
     }
-    headers = {"User-Agent": "lockshim"}
+    # A connection of its own for each upload: some servers (devpi's waitress) answer the
+    # next request on a kept-alive connection with the rest of the last one's reply.
+    headers = {"User-Agent": "lockshim", "Connection": "close"}
     header = credentials.header_for(url)
     if header:
         headers["Authorization"] = header
-    try:
-        response = pool.request("POST", url, fields=fields, headers=headers, redirect=False)
-    except Exception as error:  # urllib3's and the OS's: said, never raised
-        return Uploaded(item.filename, "failed", f"{redact(url)}: {error}")
+    for attempt in range(2):  # once more after a broken connection
+        try:
+            response = pool.request("POST", url, fields=fields, headers=headers, redirect=False)
+            break
+        except Exception as error:  # urllib3's and the OS's: said, never raised
+            if attempt:
+                return Uploaded(item.filename, "failed", f"{redact(url)}: {error}")
     if 200 <= response.status < 300:
         return Uploaded(item.filename, "uploaded")
     reason = f"HTTP {response.status} {response.reason or ''}".strip()

@@ -128,7 +128,7 @@ def test_publish_into_devpi(project: Path, wheelhouse: Path, tmp_path: Path) -> 
     with servers.devpi(None, tmp_path, PASSWORD) as (_, upload):
         creds = {"TWINE_USERNAME": "root", "TWINE_PASSWORD": PASSWORD}
         status, report, said = _publish(bundle, upload, tmp_path, **creds)
-        assert status == 0, said
+        assert status == 0, (said, report)
         uploaded = {n for n, s in _statuses(report).items() if s == "uploaded"}
         assert "alpha-1.0-py3-none-any.whl" in uploaded
         status, again, _ = _publish(bundle, upload, tmp_path / "again", **creds)
@@ -215,3 +215,34 @@ def test_an_index_that_gives_no_digest_is_asked_for_the_bytes(tmp_path: Path, sa
         )
     assert held is not None
     assert held.status == ("present" if same else "refused"), held
+
+
+@pytest.mark.skipif(shutil.which("ip") is None, reason="needs ip(8) to bring loopback up")
+def test_publish_with_no_network_but_loopback(tmp_path: Path) -> None:
+    """The publish tests above again, inside a network namespace whose only network is
+    loopback (`unshare -n`, then `ip link set lo up`): the servers, lockshim and uv all run
+    there, nothing else can be reached."""
+    import subprocess
+    import sys
+
+    from support import can_unshare_net
+
+    if os.environ.get("LOCKSHIM_TEST_IN_NAMESPACE"):
+        pytest.skip("already inside the namespace")
+    if not can_unshare_net():
+        pytest.skip("`unshare -n` is not permitted here")
+    inner = [
+        *(sys.executable, "-m", "pytest", "-q", "-rA", "-p", "no:cacheprovider", __file__),
+        *("-k", "pypiserver or devpi or refused", "--basetemp", str(tmp_path / "inner")),
+    ]
+    ran = subprocess.run(
+        ["unshare", "-n", "sh", "-c", 'ip link set lo up && exec "$@"', "sh", *inner],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "LOCKSHIM_TEST_IN_NAMESPACE": "1"},
+        cwd=Path(__file__).parents[2],
+    )
+    assert ran.returncode == 0, ran.stdout[-4000:] + ran.stderr[-2000:]
+    passed = [line for line in ran.stdout.splitlines() if line.startswith("PASSED")]
+    for name in ("fills_a_pypiserver", "refused_by_name"):  # devpi's: where it is installed
+        assert any(name in line for line in passed), ran.stdout[-2000:]
