@@ -72,17 +72,29 @@ def credentials_for(project: Project) -> Credentials:
         data = tomllib.loads((project.root / "pyproject.toml").read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError):
         data = {}
-    by_prefix: dict[str, tuple[str, str]] = {}
     indexes: list[tuple[object, object]] = [
         (index.get("name"), index.get("url"))
         for index in data.get("tool", {}).get("uv", {}).get("index", [])
         if isinstance(index, dict)
     ]
-    for variable in ("UV_INDEX", "UV_DEFAULT_INDEX"):  # `[NAME=]URL`, space-separated
+    return Credentials(_passwords([*indexes, *_named_in_environment()]))
+
+
+def _named_in_environment() -> list[tuple[object, object]]:
+    """(name, URL) of each index ``UV_INDEX`` / ``UV_DEFAULT_INDEX`` name (``[NAME=]URL``,
+    space-separated)."""
+    found: list[tuple[object, object]] = []
+    for variable in ("UV_INDEX", "UV_DEFAULT_INDEX"):
         for entry in os.environ.get(variable, "").split():
             named, equals, address = entry.partition("=")
             if equals and re.fullmatch(r"[A-Za-z0-9_.-]+", named):
-                indexes.append((named, address))
+                found.append((named, address))
+    return found
+
+
+def _passwords(indexes: list[tuple[object, object]]) -> dict[str, tuple[str, str]]:
+    """Index URL -> (user, password) from ``UV_INDEX_<NAME>_USERNAME``/``_PASSWORD``."""
+    by_prefix: dict[str, tuple[str, str]] = {}
     for name, url in indexes:
         if not name or not url:
             continue
@@ -91,7 +103,7 @@ def credentials_for(project: Project) -> Credentials:
         password = os.environ.get(f"UV_INDEX_{key}_PASSWORD")
         if user is not None or password is not None:
             by_prefix[str(url)] = (user or "", password or "")
-    return Credentials(by_prefix)
+    return by_prefix
 
 
 def _basic(user: str, password: str) -> str:
@@ -127,13 +139,4 @@ def credentials_for_upload(url: str) -> Credentials:
     user, password = os.environ.get("TWINE_USERNAME"), os.environ.get("TWINE_PASSWORD")
     if user is not None or password is not None:
         return Credentials({url: (user or "", password or "")})
-    by_prefix: dict[str, tuple[str, str]] = {}
-    for variable in ("UV_INDEX", "UV_DEFAULT_INDEX"):
-        for entry in os.environ.get(variable, "").split():
-            named, equals, address = entry.partition("=")
-            key = re.sub(r"[^A-Z0-9]", "_", named.upper())
-            user = os.environ.get(f"UV_INDEX_{key}_USERNAME")
-            password = os.environ.get(f"UV_INDEX_{key}_PASSWORD")
-            if equals and (user is not None or password is not None):
-                by_prefix[address] = (user or "", password or "")
-    return Credentials(by_prefix)
+    return Credentials(_passwords(_named_in_environment()))
