@@ -52,16 +52,9 @@ def take(digest: Digest, size: int | None, target: Path) -> int | None:
     if of_file(entry, (digest.algorithm,))[digest.algorithm] != digest:
         _remove(entry)  # changed since it was kept: never served, downloaded again
         return None
-    temporary = target.with_name(f".{target.name}.{os.urandom(6).hex()}.part")
     try:
-        try:
-            os.link(entry, temporary)
-        except OSError:  # another file system, or no hard links here
-            _copy(entry, temporary)
-        os.replace(temporary, target)
+        _place(entry, target)
     except OSError:
-        with contextlib.suppress(OSError):
-            temporary.unlink()
         return None
     with contextlib.suppress(OSError):
         os.utime(entry)  # recently used: pruned last
@@ -76,17 +69,7 @@ def keep(path: Path, digest: Digest) -> None:
     with contextlib.suppress(OSError):
         private_folder(folder())
         entry.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        temporary = entry.with_name(f".{entry.name}.{os.urandom(6).hex()}")
-        try:
-            try:
-                os.link(path, temporary)
-            except OSError:
-                _copy(path, temporary)
-            os.chmod(temporary, 0o644)
-            os.replace(temporary, entry)
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                temporary.unlink()
+        _place(path, entry, 0o644)
 
 
 class Pruned(NamedTuple):
@@ -136,6 +119,24 @@ def _remove(path: Path) -> bool:
     except OSError:
         return False
     return True
+
+
+def _place(source: Path, target: Path, mode: int | None = None) -> None:
+    """``target`` holding ``source``'s bytes: a hard link where it can be made, else a copy,
+    through a temporary name renamed into place (``mode``: set on it first); OSError, and
+    nothing left behind, otherwise."""
+    temporary = target.with_name(f".{target.name}.{os.urandom(6).hex()}.part")
+    try:
+        try:
+            os.link(source, temporary)
+        except OSError:  # another file system, or no hard links here
+            _copy(source, temporary)
+        if mode is not None:
+            os.chmod(temporary, mode)
+        os.replace(temporary, target)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            temporary.unlink()
 
 
 def _copy(source: Path, target: Path) -> None:
