@@ -79,14 +79,10 @@ def _into(args: list[str]) -> tuple[Path | None, list[str]]:
 
 def unpack_project(bundle: Path, into: Path) -> Path:
     """The project a bundle carries (--with-project), unpacked into ``into``; its folder."""
-    from lockshim.sources.bundlefile import read_manifest
+    from lockshim.sources.bundlefile import manifest_of
     from lockshim.sources.bundletree import unpack
 
-    try:
-        with zipfile.ZipFile(bundle) as archive:
-            manifest = read_manifest(archive, bundle)
-    except (OSError, zipfile.BadZipFile) as error:
-        raise LockshimError(f"{bundle}: cannot be read as a lockshim bundle ({error}).") from None
+    manifest = manifest_of(bundle)
     if manifest.tree is None:
         raise LockshimError(
             f"{bundle} carries no project (made without --with-project): run it in the "
@@ -99,17 +95,13 @@ def unpack_for_installers(bundle: Path, args: Sequence[str]) -> int:
     """`python3 FILE unpack DIR`: the bundle's files, its pylock.toml and its SBOM into DIR,
     for the far side's own tools (pip, uv pip, an auditor): no lockshim needed afterwards."""
     from lockshim.report import StderrReporter
-    from lockshim.sources.bundlefile import read_manifest
+    from lockshim.sources.bundlefile import manifest_of
     from lockshim.sources.bundletree import unpack_files
 
     if len(args) != 1 or args[0].startswith("-"):
         raise LockshimError("usage: python3 BUNDLE unpack DIR (a new or empty folder).")
     into = Path(args[0])
-    try:
-        with zipfile.ZipFile(bundle) as archive:
-            manifest = read_manifest(archive, bundle)
-    except (OSError, zipfile.BadZipFile) as error:
-        raise LockshimError(f"{bundle}: cannot be read as a lockshim bundle ({error}).") from None
+    manifest = manifest_of(bundle)
     documents = ("pylock.toml", "sbom.cdx.json")
     written = unpack_files(bundle, into, manifest.files, manifest.code or {}, documents)
     reporter = StderrReporter()

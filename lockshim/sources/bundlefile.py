@@ -27,7 +27,7 @@ from lockshim.errors import LockshimError
 from lockshim.filenames import unsafe
 from lockshim.project import Project
 from lockshim.sources.base import LocalFile
-from lockshim.sources.bundletree import ProjectFile, write_tree
+from lockshim.sources.bundletree import ProjectFile, open_bundle, write_tree
 from lockshim.sources.hashindex import HashIndex, sha256_file
 from lockshim.sources.walk import OnSkip
 
@@ -141,6 +141,15 @@ def read_manifest(archive: zipfile.ZipFile, path: Path) -> Manifest:
         f"{path}: not a lockshim bundle, or a damaged one ({reason}). Make it again with "
         "`lockshim bundle -o FILE`."
     )
+
+
+def manifest_of(path: Path) -> Manifest:
+    """The manifest of the bundle at ``path``, or LockshimError naming it."""
+    with open_bundle(path) as archive:
+        try:
+            return read_manifest(archive, path)
+        except (OSError, zipfile.BadZipFile) as error:
+            raise LockshimError(f"{path}: cannot be read as a lockshim bundle ({error}).") from None
 
 
 def member_offset(stream: Any, info: zipfile.ZipInfo) -> int:

@@ -31,6 +31,14 @@ class ProjectFile(NamedTuple):
     executable: bool
 
 
+def open_bundle(bundle: Path) -> zipfile.ZipFile:
+    """The bundle opened as a zip file, or LockshimError naming it."""
+    try:
+        return zipfile.ZipFile(bundle)
+    except (OSError, zipfile.BadZipFile) as error:
+        raise LockshimError(f"{bundle}: cannot be read as a lockshim bundle ({error}).") from None
+
+
 def write_tree(archive: zipfile.ZipFile, files: Iterable[ProjectFile]) -> None:
     """Each project file as ``tree/<relative>`` (deflated: source files compress well),
     with its executable bit."""
@@ -65,10 +73,7 @@ def unpack(bundle: Path, into: Path, project: str, code: Mapping[str, tuple[str,
     written unless all of them pass."""
     into = into.absolute()
     wanted: dict[str, tuple[str, bytes, bool]] = {}  # relative -> (member, bytes, executable)
-    try:
-        archive = zipfile.ZipFile(bundle)
-    except (OSError, zipfile.BadZipFile) as error:
-        raise LockshimError(f"{bundle}: cannot be read as a lockshim bundle ({error}).") from None
+    archive = open_bundle(bundle)
     with archive:
         for info in archive.infolist():
             if not info.filename.startswith(TREE) or info.is_dir():
@@ -146,10 +151,7 @@ def unpack_files(
     for name in documents:
         if name in code:
             wanted.append((name, name, *code[name]))
-    try:
-        archive = zipfile.ZipFile(bundle)
-    except (OSError, zipfile.BadZipFile) as error:
-        raise LockshimError(f"{bundle}: cannot be read as a lockshim bundle ({error}).") from None
+    archive = open_bundle(bundle)
     written = []
     with archive:
         (into / "files").mkdir(parents=True, exist_ok=True)
