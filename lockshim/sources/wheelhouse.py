@@ -56,9 +56,12 @@ class Wheelhouse:
             )
         ]
 
+    def _relative(self, path: str) -> str:
+        """A listed path as the hash index keys it (under the root, forward slashes)."""
+        return path[len(os.path.join(str(self.root), "")) :].replace(os.sep, "/")
+
     def _deferred_relatives(self) -> list[str]:
-        prefix = len(os.path.join(str(self.root), ""))
-        return [p[prefix:].replace(os.sep, "/") for paths in self.deferred.values() for p in paths]
+        return [self._relative(p) for paths in self.deferred.values() for p in paths]
 
     @property
     def listed(self) -> int:
@@ -67,7 +70,6 @@ class Wheelhouse:
 
     def more(self, projects: Collection[str]) -> list[LocalFile]:
         """The deferred files of these (normalized) projects, looked at now."""
-        prefix = len(os.path.join(str(self.root), ""))
         if len(self._projects) != len(self.deferred):  # each head normalized once a run
             self._projects = {head: normalized(head) for head in self.deferred}
         found = []
@@ -80,7 +82,7 @@ class Wheelhouse:
                 except OSError:
                     continue
                 if stat.S_ISREG(info.st_mode):
-                    relative = path[prefix:].replace(os.sep, "/")
+                    relative = self._relative(path)
                     size, mtime, inode = info.st_size, info.st_mtime_ns, info.st_ino
                     found.append(LocalFile(Path(path), self, size, mtime, inode, relative))
         return found
