@@ -69,33 +69,34 @@ def write_runtime(archive: zipfile.ZipFile) -> None:
     also goes in compiled by this Python (``NAME.pyc`` beside ``NAME.py``, where zipimport
     looks): a far side on the same minor version imports without compiling (0.2 s a run);
     any other compiles from the source as before."""
-    for member, path in library_files():
-        archive.write(path, member)
-        if member.endswith(".py"):
-            compiled = _compiled(path, member)
-            if compiled is not None:
-                archive.writestr(member + "c", compiled)
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:  # where each .pyc is made, then read
+        for member, path in library_files():
+            archive.write(path, member)
+            if member.endswith(".py"):
+                compiled = _compiled(path, member, Path(folder) / "module.pyc")
+                if compiled is not None:
+                    archive.writestr(member + "c", compiled)
     archive.writestr("__main__.py", MAIN)
 
 
-def _compiled(path: Path, member: str) -> bytes | None:
-    """``path`` as an unchecked hash-based .pyc (zipimport takes it as it is), or None."""
+def _compiled(path: Path, member: str, target: Path) -> bytes | None:
+    """``path`` as an unchecked hash-based .pyc (zipimport takes it as it is), made at
+    ``target``; or None."""
     import py_compile
-    import tempfile
 
-    with tempfile.TemporaryDirectory() as folder:
-        target = Path(folder) / "module.pyc"
-        try:
-            py_compile.compile(
-                str(path),
-                cfile=str(target),
-                dfile=member,
-                doraise=True,
-                invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
-            )
-        except (py_compile.PyCompileError, OSError, ValueError):
-            return None
+    try:
+        py_compile.compile(
+            str(path),
+            cfile=str(target),
+            dfile=member,
+            doraise=True,
+            invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
+        )
         return target.read_bytes()
+    except (py_compile.PyCompileError, OSError, ValueError):
+        return None
 
 
 def uv_binary_name(wheel_member: str) -> str:
