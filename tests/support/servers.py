@@ -41,11 +41,17 @@ def wait_for(port: int, process: subprocess.Popen[bytes], seconds: float, what: 
         time.sleep(0.1)
 
 
+class _Server(http.server.ThreadingHTTPServer):
+    #: the listen backlog of a real server (socketserver's default is 5: eight downloads opening
+    #: their connections at once lost a SYN, retried by the kernel a second later)
+    request_queue_size = 128
+
+
 @contextlib.contextmanager
 def handling(handler: Callable[..., http.server.BaseHTTPRequestHandler]) -> Iterator[str]:
     """A threaded HTTP server on 127.0.0.1 answering with ``handler``, for as long as inside;
     its origin (``http://127.0.0.1:PORT``)."""
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server = _Server(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"
