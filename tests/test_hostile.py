@@ -440,8 +440,8 @@ def test_a_build_record_beside_the_wheels_is_never_read(
 
 
 def test_fetch_makes_its_destination_private_to_writes_under_umask_002(tmp_path: Path) -> None:
+    from lockshim.sources.batch import fetch_all
     from lockshim.sources.credentials import Credentials
-    from lockshim.sources.download import fetch_all
 
     old = os.umask(0o002)
     try:

@@ -136,6 +136,7 @@ def download_bar() -> Callable[[object, int, int], None]:
     def progress(outcome: object, done: int, total: int) -> None:
         if not bars:
             bars.append(progress_bar(total, "lockshim: fetching"))
+        bars[-1].length = total  # files join a batch while it runs (build requirements)
         bars[-1].update(1)
         if done >= total:
             bars.pop().render_finish()
@@ -164,7 +165,7 @@ def download_options(leave_out: str) -> Callable[[F], F]:
                 "--jobs",
                 "-j",
                 type=click.IntRange(1, 64),
-                default=8,
+                default=16,  # lockshim.sources.download.AT_ONCE
                 show_default=True,
                 help="Downloads at once.",
             ),

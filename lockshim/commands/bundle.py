@@ -35,7 +35,7 @@ from lockshim.signature import sign
 from lockshim.sources import git as gitsources
 from lockshim.sources.bundlefile import write_bundle
 from lockshim.sources.copying import copy_bytes
-from lockshim.sources.download import Outcome
+from lockshim.sources.download import AT_ONCE, Outcome
 from lockshim.sources.hashindex import sha256_file
 from lockshim.sources.local import Found, SourceOptions, find_local
 from lockshim.sources.uvwheels import uv_wheels as find_uv_wheels
@@ -101,7 +101,7 @@ class BundleOptions(NamedTuple):
     targets: Sequence[Requested] = (Requested(None, None),)  # each --python x --python-platform
     all_platforms: bool = False
     build_deps: bool = True
-    jobs: int = 8
+    jobs: int = AT_ONCE
     self_contained: bool = False  # also carry lockshim and uv: the far side needs only Python
     with_project: bool = False  # also carry the project's own files (what git tracks)
     sign: Path | None = None  # an ssh key to sign the finished file with

@@ -34,9 +34,11 @@ from lockshim.project import mirror_url as project_mirror
 from lockshim.report import Reporter
 from lockshim.shim.guard import signals_raise
 from lockshim.sources import git as gitsources
+from lockshim.sources import tls
+from lockshim.sources.batch import Batch
 from lockshim.sources.built import build_from_sdists
 from lockshim.sources.credentials import credentials_for, redact
-from lockshim.sources.download import Outcome, Wanted, fetch_all
+from lockshim.sources.download import AT_ONCE, HOST_FAILURES, Outcome, Wanted
 from lockshim.sources.mirror import resolve as resolve_mirror
 from lockshim.sources.wheelhouse import bundles_in, present, remember_downloads
 from lockshim.uv import argv, runner
@@ -44,6 +46,7 @@ from lockshim.uv.compile import in_background, resolve_build
 from lockshim.uv.runner import Uv
 from lockshim.uv.select import export, select
 from lockshim.uv.target import Requested, Target, project_interpreter, resolve_target
+from lockshim.uv.target import ask_ahead as ask_target_ahead
 
 
 class GitFetched(NamedTuple):
@@ -82,7 +85,7 @@ class Report(NamedTuple):
             by_detail.setdefault(failure.detail, []).append(failure)
         lines = []
         for detail, failures in by_detail.items():
-            if detail.startswith("cannot connect to ") and len(failures) > 1:
+            if detail.startswith(HOST_FAILURES) and len(failures) > 1:
                 lines.append(f"{len(failures)} files not fetched: {detail}.")
                 continue
             lines += [
@@ -218,7 +221,7 @@ class FetchOptions(NamedTuple):
     all_platforms: bool = False  # every file of every package the export names
     build_deps: bool = True  # build requirements too
     build_wheels: bool = False  # --build: a wheel built once from each locked sdist
-    jobs: int = 8
+    jobs: int = AT_ONCE
     mirror: str | None = None  # --mirror (else LOCKSHIM_MIRROR, [tool.lockshim] mirror)
     mirror_for: Sequence[str] = ()
     every_patch: bool = False  # for every patch release of the target's Python (a bundle)
@@ -267,19 +270,23 @@ def run_fetch(
             text = project.lock_path.read_bytes().decode("utf-8")
             argv.check_python(text, python, project.lock_path.name)
         args = argv.for_project(project_dir, uv_args)
-        # uv's export runs while the target's interpreter is asked (two uv processes)
+        # uv's export and its dry run naming the target's interpreter run side by side; the
+        # export is read while the dry run goes on, and the https downloads' TLS set up
         runner.ask_ahead(argv.export_command(uv.path, args))
+        if not all_platforms:
+            ask_target_ahead(project, uv, python, platform, args)
+        chosen = project_mirror(asked.mirror, project)
+        tls.warm(_https(text, chosen))
+        exported = export(uv.path, args)
         patches_of = text if asked.every_patch else None
         target = (
             None
             if all_platforms
             else resolve_target(project, uv, python, platform, args, patches_of)
         )
-        exported = export(uv.path, args)
     wanted, unverifiable = wanted_from_export(exported, target)
     locked = list(wanted)  # the lock's own files, before any build requirement joins them
     credentials = credentials_for(project)
-    chosen = project_mirror(asked.mirror, project)
     mirror = resolve_mirror(chosen, asked.mirror_for) if chosen is not None else None
     dest = asked.dest.absolute()
     limits = build_constraints(
@@ -303,7 +310,8 @@ def run_fetch(
     if mirror is not None:  # the registry files come from the mirror, by name, or fail here
         wanted, redirected = redirect_to_mirror(mirror, wanted, exported, dest, credentials)
         credentials = mirror.credentials(credentials)
-    with signals_raise():  # Ctrl-C ends the downloads in flight and removes their .part files
+    # Ctrl-C ends the downloads in flight and removes their .part files
+    with signals_raise(), Batch(dest, credentials, jobs, on_done) as batch:
         present_names = present(wanted, dest)
         # What is known to need building before anything is downloaded (the project's own
         # packages, sdists already here) is resolved by uv while the lock's files download.
@@ -314,18 +322,17 @@ def run_fetch(
             first += [n for s in read for n in sdist_needs(s, s.name)]
         early = in_background(resolve_build, uv, requirements_of(first), *options)
         try:
-            outcomes = redirected + fetch_all(
-                [w for w in wanted if w.filename not in present_names],
-                dest,
-                credentials,
-                jobs,
-                on_done,
-            )
+            lock_files = batch.add([w for w in wanted if w.filename not in present_names])
             git, git_builds = _fetch_git(exported, target, dest, uv)
             resolved, unresolved = early.result() if early is not None else ([], [])
         finally:
             if early is not None:
                 early.cancel()
+        # their files download beside the lock's own
+        more, more_unverifiable = _files_of(resolved, target, {w.filename for w in wanted})
+        more_present = present(more, dest)
+        more_files = batch.add([w for w in more if w.filename not in more_present])
+        outcomes = redirected + batch.wait(lock_files)
         if build_deps:
             # then what only the downloads showed: sdists fetched just now, git checkouts
             requirements = [*first, *git_builds]
@@ -334,29 +341,21 @@ def run_fetch(
             ]
             later = [r for r in requirements_of(requirements) if r not in requirements_of(first)]
             if later:
-                more_resolved, more_unresolved = resolve_build(uv, later, *options)
-                resolved += more_resolved
-                unresolved += more_unresolved
-            more, more_unverifiable = [], []
-            for compiled in resolved:
-                files, skipped = wanted_from_export(compiled, target)
-                more += files
-                more_unverifiable += skipped
-            known = {w.filename for w in wanted}
-            more = [w for w in {w.filename: w for w in more}.values() if w.filename not in known]
-            unverifiable += more_unverifiable
-            more_present = present(more, dest)
-            outcomes += fetch_all(
-                [w for w in more if w.filename not in more_present],
-                dest,
-                credentials,
-                jobs,
-                on_done,
-            )
-            wanted += more
-            present_names |= more_present
+                latest_resolved, latest_unresolved = resolve_build(uv, later, *options)
+                unresolved += latest_unresolved
+                known = {w.filename for w in [*wanted, *more]}
+                latest, latest_unverifiable = _files_of(latest_resolved, target, known)
+                latest_present = present(latest, dest)
+                more_files += batch.add([w for w in latest if w.filename not in latest_present])
+                more += latest
+                more_present |= latest_present
+                more_unverifiable += latest_unverifiable
             failed = {item.partition(": ")[0] for item in unresolved}
             build = [f"{r} ({why})" for r, why in dict.fromkeys(requirements) if r not in failed]
+        outcomes += batch.wait(more_files)
+    unverifiable += more_unverifiable
+    wanted += more
+    present_names |= more_present
     remember_downloads(dest, [o for o in outcomes if o.status in ("downloaded", "cached")])
     built: list[str] = []
     built_failures: list[str] = []
@@ -376,6 +375,27 @@ def run_fetch(
         tuple(built),
         tuple(o for o in outcomes if o.status == "cached"),
     )
+
+
+def _files_of(
+    resolved: Sequence[Mapping[str, Any]], target: Target | None, known: set[str]
+) -> tuple[list[Wanted], list[str]]:
+    """The files of resolved build requirements not ``known`` already (each once), and those
+    whose digest cannot be checked."""
+    files: dict[str, Wanted] = {}
+    unverifiable: list[str] = []
+    for compiled in resolved:
+        found, skipped = wanted_from_export(compiled, target)
+        files.update((w.filename, w) for w in found if w.filename not in known)
+        unverifiable += skipped
+    return list(files.values()), unverifiable
+
+
+def _https(lock_text: str | None, mirror: str | None) -> bool:
+    """The downloads will be over https (as far as the lock and ``--mirror`` show)."""
+    if mirror:
+        return mirror.lower().startswith("https:")
+    return lock_text is None or "https://" in lock_text
 
 
 def _fetch_git(

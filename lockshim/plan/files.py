@@ -38,10 +38,8 @@ from lockshim.sources.wheelnames import read_names
 from lockshim.uv import argv, runner
 from lockshim.uv.runner import Uv
 from lockshim.uv.select import Selected, export, select
-from lockshim.uv.target import (
-    Target,
-    resolve_target,
-)
+from lockshim.uv.target import Target, resolve_target
+from lockshim.uv.target import ask_ahead as ask_target_ahead
 
 
 class Entry(NamedTuple):
@@ -289,10 +287,13 @@ def plan_for(
 ) -> Plan:
     """``every_patch``: for every patch release of the target Python's minor version."""
     argv.check_python(found.lock.text, python, found.project.lock_path.name)
-    runner.ask_ahead(argv.export_command(uv.path, sync_args))  # runs while the target is found
+    # uv's export and its dry run naming the interpreter side by side; the export is read
+    # while the dry run goes on
+    runner.ask_ahead(argv.export_command(uv.path, sync_args))
+    ask_target_ahead(found.project, uv, python, platform, sync_args)
+    exported = export(uv.path, sync_args)
     patches_of = found.lock.text if every_patch else None
     target = resolve_target(found.project, uv, python, platform, sync_args, patches_of)
-    exported = export(uv.path, sync_args)
     needs = local_needs((Path.cwd(), found.project.root), exported, uv.version)
     selected = select(exported, target)
     git, git_builds = _git_plan(found, selected, uv)

@@ -328,7 +328,7 @@ def fetch_into(
     mirror: Mirror,
     wanted: Sequence[Wanted],
     dest: Path,
-    jobs: int = 8,
+    jobs: int = PAGES_AT_ONCE,
     credentials: Credentials | None = None,
     link: bool = False,
     pages: Pages | None = None,

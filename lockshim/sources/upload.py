@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from lockshim.sources.credentials import Credentials, redact
+from lockshim.sources.download import USER_AGENT
 
 if TYPE_CHECKING:
     import urllib3
@@ -57,7 +58,7 @@ def post(pool: urllib3.PoolManager, url: str, item: Upload, credentials: Credent
     }
     # A connection of its own for each upload: some servers (devpi's waitress) answer the
     # next request on a kept-alive connection with the rest of the last one's reply.
-    headers = {"User-Agent": "lockshim", "Connection": "close"}
+    headers = {"User-Agent": USER_AGENT, "Connection": "close"}
     header = credentials.header_for(url)
     if header:
         headers["Authorization"] = header

@@ -343,18 +343,33 @@ def _resolve_target(
         runner.check_platform(uv, platform)
     if python and platform:
         return for_platform(for_python(target("", {}, ()), python), platform)
+    asked = _interpreter_args(python, sync_args)
     if python:  # an explicit --python wins, as in uv (over a .python-version, say)
         try:
-            asked = [*argv.without_python(sync_args), "--python", python]
             found = project_interpreter(project.root, uv.path, asked)
         except LockshimError:  # none of that version installed: judge for it all the same
             found = Path(sys.executable)
         base = for_python(probe(found), python)
     else:
-        base = probe(project_interpreter(project.root, uv.path, sync_args))
+        base = probe(project_interpreter(project.root, uv.path, asked))
     if platform:
         base = for_platform(base, platform)
     return base
+
+
+def _interpreter_args(python: str | None, sync_args: Sequence[str]) -> list[str]:
+    """The arguments of the uv dry run that names the target's interpreter."""
+    return [*argv.without_python(sync_args), "--python", python] if python else list(sync_args)
+
+
+def ask_ahead(
+    project: Project, uv: Uv, python: str | None, platform: str | None, sync_args: Sequence[str]
+) -> None:
+    """Start now the uv run :func:`resolve_target` will read (its dry run), so that what comes
+    before (reading `uv export`'s answer, say) runs beside it."""
+    if not (python and platform):  # else no interpreter is asked
+        asked = _interpreter_args(python, sync_args)
+        runner.ask_ahead(argv.dry_run_command(uv.path, asked), project.root)
 
 
 class Requested(NamedTuple):

@@ -323,6 +323,25 @@ def test_an_unresolvable_build_requirement_is_one_named_line(
     assert (tmp_path / "dest" / "alpha-1.0-py3-none-any.whl").exists()
 
 
+def test_build_requirements_download_while_the_locks_own_files_still_do(
+    copy: Path, index: LoopbackIndex, tmp_path: Path
+) -> None:
+    before = len(index.requests)
+    index.stall_after("alpha-1.0-py3-none-any.whl", 100, seconds=2)  # then retried
+    result, report = _fetch(copy, tmp_path / "wheels", tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "minibackend-1.0-py3-none-any.whl" in _names(report["downloaded"])
+    asked = [
+        path.split("?")[0].rsplit("/", 1)[-1]
+        for path, agent in zip(index.requests[before:], index.agents[before:], strict=True)
+        if "/files/" in path and agent.startswith("lockshim/")  # not uv's, reading metadata
+    ]
+    alphas = [i for i, name in enumerate(asked) if name == "alpha-1.0-py3-none-any.whl"]
+    assert len(alphas) == 2  # the stalled try and the retry
+    # the project's build backend was asked for while alpha was still on its way
+    assert asked.index("minibackend-1.0-py3-none-any.whl") < alphas[1]
+
+
 def test_a_percent_encoded_path_in_an_artifact_url_writes_nothing_outside(
     copy: Path, index: LoopbackIndex, tmp_path: Path
 ) -> None:

@@ -22,6 +22,8 @@ import html
 import http.server
 import json
 import socket
+import ssl
+import sys
 import tarfile
 import threading
 import zipfile
@@ -102,13 +104,32 @@ class _Fault:
 class _Server(http.server.ThreadingHTTPServer):
     daemon_threads = False  # server_close() joins every handler thread
     block_on_close = True
+    #: a real server's listen backlog (socketserver's 5 lost SYNs when 16 downloads opened
+    #: their connections at once; the kernel retried each a second later)
+    request_queue_size = 128
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        if isinstance(sys.exc_info()[1], ssl.SSLError | ConnectionError):
+            return  # a client that does not trust the certificate hung up: said by the client
+        super().handle_error(request, client_address)  # type: ignore[arg-type]
 
 
 class LoopbackIndex:
     """Serve ``folder`` as a simple index at :attr:`url` (only ever bound to 127.0.0.1)."""
 
-    def __init__(self, folder: Path, *, json_api: bool = True, algorithm: str = "sha256") -> None:
+    def __init__(
+        self,
+        folder: Path,
+        *,
+        json_api: bool = True,
+        algorithm: str = "sha256",
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
         self.folder = Path(folder)
+        #: Served over https with this server context (:mod:`.tls`), else plain http.
+        self.tls = tls
+        #: Connections accepted (with ``tls``: TLS handshakes completed).
+        self.connections = 0
         #: Whether PEP 691 JSON is served to clients that ask for it.
         self.json_api = json_api
         #: The digest the pages give for each file (sha256; sha384 or sha512 as some company
@@ -117,6 +138,8 @@ class LoopbackIndex:
         self.folder.mkdir(parents=True, exist_ok=True)
         #: Every request path, in arrival order (the query string included).
         self.requests: list[str] = []
+        #: The User-Agent of each of :attr:`requests` ("lockshim", uv's, pip's).
+        self.agents: list[str] = []
         self._faults: dict[str, list[_Fault]] = {}
         self._auth: str | None = None
         self._hashes: dict[tuple[str, int, int], tuple[str, str | None]] = {}
@@ -142,7 +165,7 @@ class LoopbackIndex:
 
     @property
     def root(self) -> str:
-        return f"http://{HOST}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{HOST}:{self.port}"
 
     @property
     def url(self) -> str:
@@ -158,7 +181,8 @@ class LoopbackIndex:
         return f"{self.files_url}/{quote(filename)}"
 
     def url_with_auth(self, user: str, password: str) -> str:
-        return f"http://{quote(user, safe='')}:{quote(password, safe='')}@{HOST}:{self.port}/simple"
+        scheme, rest = self.url.split("://", 1)
+        return f"{scheme}://{quote(user, safe='')}:{quote(password, safe='')}@{rest}"
 
     # --- assertions -----------------------------------------------------------------------------
 
@@ -298,6 +322,10 @@ class LoopbackIndex:
 
     def __enter__(self) -> LoopbackIndex:
         self._server = _Server((HOST, 0), _handler(self))
+        if self.tls is not None:  # each handler thread does its own handshake
+            self._server.socket = self.tls.wrap_socket(
+                self._server.socket, server_side=True, do_handshake_on_connect=False
+            )
         self._port = int(self._server.server_address[1])
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
@@ -345,9 +373,13 @@ def _handler(index: LoopbackIndex) -> type[http.server.BaseHTTPRequestHandler]:
         head_only = False
 
         def setup(self) -> None:
+            if index.tls is not None:
+                self.request.settimeout(self.timeout)
+                self.request.do_handshake()  # a client that does not trust it ends here
             super().setup()
             with index._lock:
                 index._sockets.add(self.request)
+                index.connections += 1
 
         def finish(self) -> None:
             with index._lock:
@@ -385,6 +417,7 @@ def _handler(index: LoopbackIndex) -> type[http.server.BaseHTTPRequestHandler]:
         def do_GET(self) -> None:
             with index._lock:
                 index.requests.append(self.path)
+                index.agents.append(self.headers.get("User-Agent", ""))
                 if urlsplit(self.path).path.startswith("/files/"):
                     index.authorizations.append(self.headers.get("Authorization"))
             if index._auth and self.headers.get("Authorization") != f"Basic {index._auth}":
