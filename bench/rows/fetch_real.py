@@ -1,6 +1,7 @@
 """Row 7: filling an empty wheelhouse from PyPI itself (the real network, not loopback):
-`lockshim fetch` against the peer `uv-wheel-download`, on the 43-package app. Skipped, and
-said so, where files.pythonhosted.org cannot be reached.
+`lockshim fetch` against the peer `uv-wheel-download`, on the 43-package app; 7b: the same on
+real projects' locks from the shared corpus (../shared/real-locks), with every extra and group.
+Skipped, and said so, where files.pythonhosted.org cannot be reached.
 """
 
 from __future__ import annotations
@@ -8,10 +9,16 @@ from __future__ import annotations
 import functools
 import shutil
 import socket
+from pathlib import Path
 
 from common import WORK, Row, compare, lockshim_cmd, timed
 
 from fixtures import app_project, peer_venv
+
+#: real locks of the corpus, fetched with every extra and group (lockshim adds the build
+#: backend, flit_core and pdm-backend: the peer leaves it out)
+REAL_PROJECTS = ("flask-lib-groups", "typer-lib")
+CORPUS = Path(__file__).resolve().parents[3] / "shared" / "real-locks"
 
 
 def measure(pairs: int) -> list[Row]:
@@ -21,6 +28,23 @@ def measure(pairs: int) -> list[Row]:
     except OSError:
         return [(f"{name}: skipped, no network", 0.0, 0.0, 0.0, "n/a", True)]
     project, _ = app_project()
+    rows = [_row(name, project, [], pairs)]
+    for entry in REAL_PROJECTS:
+        label = (
+            f"7b. {entry} (real lock, every extra and group, from PyPI): lockshim fetch "
+            "(build backend included) / uv-wheel-download"
+        )
+        if not (CORPUS / entry / "uv.lock").exists():
+            rows.append((f"{label}: skipped, no {CORPUS}", 0.0, 0.0, 0.0, "n/a", True))
+            continue
+        copy = WORK / f"real-{entry}"
+        shutil.rmtree(copy, ignore_errors=True)
+        shutil.copytree(CORPUS / entry, copy)  # the corpus is read-only
+        rows.append(_row(label, copy, ["--all-extras", "--all-groups"], pairs))
+    return rows
+
+
+def _row(name: str, project: Path, args: list[str], pairs: int) -> Row:
     peer = peer_venv()
     dest = WORK / "fetch-real"
     # The peer keeps every download in a store inside uv's cache, lockshim in its download
@@ -32,10 +56,19 @@ def measure(pairs: int) -> list[Row]:
         shutil.rmtree(cache, ignore_errors=True)
 
     env = {"UV_CACHE_DIR": str(cache), "LOCKSHIM_CACHE_DIR": str(cache / "lockshim")}
+    uv_args = ["--", *args] if args else []
     ours = functools.partial(
-        timed, [*lockshim_cmd(), "fetch", "--dest", str(dest)], project, before=empty, **env
+        timed,
+        [*lockshim_cmd(), "fetch", "--dest", str(dest), *uv_args],
+        project,
+        before=empty,
+        **env,
     )
     theirs = functools.partial(
-        timed, [str(peer), "-d", str(dest), "--no-requirements"], project, before=empty, **env
+        timed,
+        [str(peer), "-d", str(dest), "--no-requirements", *args],
+        project,
+        before=empty,
+        **env,
     )
-    return [compare(name, ours, theirs, pairs, 0.8)]
+    return compare(name, ours, theirs, pairs, 0.8)
