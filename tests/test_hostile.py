@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from support import index_entries, sha256_of
+from support import index_entries, make_project, sha256_of, uv_lock
 from support.projects import clean_env, git, lockshim
 
 from lockshim.filenames import unsafe
@@ -440,14 +440,16 @@ def test_a_build_record_beside_the_wheels_is_never_read(
 
 
 def test_fetch_makes_its_destination_private_to_writes_under_umask_002(tmp_path: Path) -> None:
-    from lockshim.sources.batch import fetch_all
-    from lockshim.sources.credentials import Credentials
-
+    # a lock with nothing to download: the folder is made all the same, and made private
+    project = make_project(tmp_path / "project", "app", [], build_backend=None)
+    env = clean_env(tmp_path)
+    uv_lock(project, None, env)
     old = os.umask(0o002)
     try:
-        fetch_all([], tmp_path / "dest", Credentials({}), 1)
+        result = lockshim(["fetch", "--dest", str(tmp_path / "dest")], project, env)
     finally:
         os.umask(old)
+    assert result.returncode == 0, result.stderr
     assert (tmp_path / "dest").stat().st_mode & 0o777 == 0o755
 
 

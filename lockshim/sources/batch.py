@@ -36,6 +36,8 @@ class Batch:
         self._pool: ThreadPoolExecutor | None = None
 
     def __enter__(self) -> Batch:
+        # the folder, even with nothing to download; never group-writable by umask 002
+        self.dest.mkdir(mode=0o755, parents=True, exist_ok=True)
         return self
 
     def add(self, wanted: Sequence[Wanted]) -> list[Future[Outcome]]:
@@ -44,7 +46,6 @@ class Batch:
         if not wanted:
             return []
         if self._pool is None:
-            self.dest.mkdir(mode=0o755, parents=True, exist_ok=True)  # never group-writable
             self._downloader = Downloader(self.dest, self.credentials, self.jobs)
             self._pool = ThreadPoolExecutor(max_workers=max(1, self.jobs))
         downloader, pool = self._downloader, self._pool
@@ -99,6 +100,5 @@ def fetch_all(
 ) -> list[Outcome]:
     """Download every file, ``jobs`` at a time (a :class:`Batch` of one); the outcomes in the
     order given."""
-    dest.mkdir(mode=0o755, parents=True, exist_ok=True)  # never group-writable by umask 002
     with Batch(dest, credentials, min(jobs, len(wanted)) or 1, on_done) as batch:
         return batch.wait(batch.add(wanted))
