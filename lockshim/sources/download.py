@@ -158,10 +158,12 @@ class Downloader:
             except Stopped:
                 return Outcome(wanted, "failed", "stopped")
             except Exception as error:  # urllib3's and the OS's errors: worth a retry, but
-                untrusted = _untrusted(error, where[1])  # a certificate never trusted
+                untrusted = _untrusted(error, where)  # a certificate is refused for good
                 if untrusted is not None:
                     self.down.setdefault(where, untrusted)
                     return Outcome(wanted, "failed", untrusted)
+                if isinstance(error, _Unreachable) and error.certain:
+                    return Outcome(wanted, "failed", str(error))
                 last = _describe(error)
                 if last == "cannot connect" and not _reachable(where):
                     self.down.setdefault(
@@ -221,7 +223,7 @@ class Downloader:
         except _Refused as refused:
             raise PageFailure(str(refused)) from None
         except Exception as error:
-            raise PageFailure(_untrusted(error, origin(url)[1]) or _describe(error)) from None
+            raise PageFailure(_untrusted(error, origin(url)) or _describe(error)) from None
         try:
             if response.status >= 400:
                 raise PageFailure(f"HTTP {response.status} {response.reason or ''}".strip())
@@ -328,30 +330,44 @@ class _Unreachable(Exception):
     failed: say which did)."""
 
     def __init__(self, url: str, error: BaseException) -> None:
-        super().__init__(f"it redirects to {url}, which cannot be reached ({_describe(error)})")
+        untrusted = _untrusted(error, origin(url))
+        #: its certificate is refused: no retry will do
+        self.certain = untrusted is not None
+        why = untrusted or _describe(error)
+        super().__init__(f"it redirects to {url}, which cannot be reached ({why})")
 
 
 #: How a failure that holds for every file of a host begins (said once for all of them).
 HOST_FAILURES = ("cannot connect to ", "the TLS certificate of ")
+#: OpenSSL's verify codes for a certificate whose authority is not among those trusted here
+#: (self-signed, self-signed in the chain, issuer unknown locally, leaf not verifiable).
+_UNKNOWN_AUTHORITY = frozenset({18, 19, 20, 21})
 
 
-def _untrusted(error: BaseException, host: str) -> str | None:
-    """Why ``host``'s certificate is not trusted here, if that is what ``error`` says."""
+def _untrusted(error: BaseException, where: tuple[str, str, int | None]) -> str | None:
+    """Why the certificate of ``where`` (an origin) is refused, if ``error`` is its failing
+    verification (a redirect's target failing is not: :class:`_Unreachable` names it)."""
     import ssl
+
+    scheme, host, port = where
+    if port is not None and port != {"http": 80, "https": 443}.get(scheme):
+        host = f"{host}:{port}"
 
     seen: list[BaseException] = [error]
     looked: set[int] = set()
     while seen:
         cause = seen.pop()
-        if id(cause) in looked:
+        if id(cause) in looked or isinstance(cause, _Unreachable):
             continue
         looked.add(id(cause))
         if isinstance(cause, ssl.SSLCertVerificationError):
-            return (
-                f"the TLS certificate of {host} is not trusted here ({cause.verify_message}): "
-                "an index behind your organisation's own certificate authority needs that "
-                "CA's certificate named in SSL_CERT_FILE (as uv takes it)"
-            )
+            said = f"the TLS certificate of {host} is not trusted here ({cause.verify_message})"
+            if cause.verify_code in _UNKNOWN_AUTHORITY:
+                said += (
+                    ": an index behind your organisation's own certificate authority needs "
+                    "that CA's certificate named in SSL_CERT_FILE (as uv takes it)"
+                )
+            return said
         seen += [c for c in (cause.__cause__, cause.__context__) if c is not None]
         seen += [a for a in cause.args if isinstance(a, BaseException)]
     return None

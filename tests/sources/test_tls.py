@@ -20,7 +20,6 @@ from lockshim.sources.credentials import Credentials
 from lockshim.sources.download import Wanted
 
 NAMES = [f"pkg{i}" for i in range(6)]
-UNTRUSTED = "the TLS certificate of 127.0.0.1 is not trusted here"
 
 
 def _digest(path: Path) -> Digest:
@@ -64,7 +63,8 @@ def test_every_https_connection_shares_one_context_built_for_the_ca_named_now(
         untrusted = fetch_all(wanted, tmp_path / "first", Credentials({}, False), 4)
         assert time.perf_counter() - start < 2  # retrying would take 3.5 s of backoff
         assert {o.status for o in untrusted} == {"failed"}
-        assert all(o.detail.startswith(UNTRUSTED) for o in untrusted)
+        untrusted_here = f"the TLS certificate of 127.0.0.1:{index.port} is not trusted here"
+        assert all(o.detail.startswith(untrusted_here) for o in untrusted)
         assert "SSL_CERT_FILE" in untrusted[0].detail
         assert not list((tmp_path / "first").iterdir())  # no file, no .part
         # named in SSL_CERT_FILE (in the same process: the context follows the variable)
@@ -90,7 +90,8 @@ def test_fetch_from_an_index_behind_its_own_ca_as_uv_locks_against_it(
         assert refused.returncode == 1
         said = [line for line in refused.stderr.splitlines() if "TLS certificate" in line]
         assert said == [
-            f"{len(NAMES)} files not fetched: the TLS certificate of 127.0.0.1 is not trusted here "
+            f"{len(NAMES)} files not fetched: the TLS certificate of 127.0.0.1:{index.port} is "
+            "not trusted here "
             "(unable to get local issuer certificate): an index behind your organisation's own "
             "certificate authority needs that CA's certificate named in SSL_CERT_FILE (as uv "
             "takes it)."
@@ -106,3 +107,54 @@ def test_fetch_from_an_index_behind_its_own_ca_as_uv_locks_against_it(
         f"{name}-1.0-py3-none-any.whl" for name in NAMES
     )
     assert (project / "uv.lock").read_bytes() == lock
+
+
+def test_a_redirect_to_a_host_whose_certificate_is_refused_names_that_host_not_the_index(
+    authority: Authority, registry: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An index (plain http here) that sends its files to a storage host over https: the
+    storage host's certificate is the one refused, named with its port; the index is not taken
+    for down, and nothing is retried."""
+    monkeypatch.setenv("LOCKSHIM_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    with (
+        LoopbackIndex(registry, tls=authority.server_context()) as storage,
+        LoopbackIndex(registry) as index,
+    ):
+        index.redirect_files = storage.root
+        wanted = [
+            Wanted(p.name, "1.0", p.name, index.file_url(p.name), _digest(p), p.stat().st_size)
+            for p in sorted(registry.iterdir())
+        ]
+        start = time.perf_counter()
+        outcomes = fetch_all(wanted, tmp_path / "dest", Credentials({}, False), 2)
+        assert time.perf_counter() - start < 2  # no retry
+        storage_host = f"127.0.0.1:{storage.port}"
+        for item, outcome in zip(wanted, outcomes, strict=True):
+            assert outcome.status == "failed"
+            assert outcome.detail.startswith(
+                f"it redirects to {storage.file_url(item.filename)}, which cannot be reached "
+                f"(the TLS certificate of {storage_host} is not trusted here"
+            )
+            assert index.downloads(item.filename) == 1  # each file asked of the index once
+    assert not list((tmp_path / "dest").iterdir())
+
+
+def test_a_certificate_for_another_name_is_refused_without_the_ca_advice(
+    authority: Authority, registry: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The CA is trusted, but the certificate is for 127.0.0.1 and the URL says localhost:
+    naming a CA would not help, so it is not advised."""
+    monkeypatch.setenv("LOCKSHIM_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("SSL_CERT_FILE", str(authority.ca_file))
+    with LoopbackIndex(registry, tls=authority.server_context()) as index:
+        path = sorted(registry.iterdir())[0]
+        url = index.file_url(path.name).replace("127.0.0.1", "localhost")
+        wanted = Wanted(path.name, "1.0", path.name, url, _digest(path), path.stat().st_size)
+        [outcome] = fetch_all([wanted], tmp_path / "dest", Credentials({}, False), 1)
+    assert outcome.status == "failed"
+    said = outcome.detail
+    assert said.startswith(f"the TLS certificate of localhost:{index.port} is not trusted here")
+    assert "localhost" in said.partition("(")[2]  # OpenSSL's words: the name
+    assert "SSL_CERT_FILE" not in said
