@@ -93,3 +93,35 @@ def test_sync_does_not_import_click(tmp_path: Path) -> None:
     )
     assert result.stdout.split() == ["3", "False"]
     assert "no uv.lock" in result.stderr
+
+
+def test_the_download_bar_counts_files_that_join_a_batch_after_its_bar_ended(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Build requirements join a fetch's batch after the lock's own files are all done: the
+    bar drawn for them goes on from where the batch is, to its new total."""
+    from lockshim.cli import options
+
+    class Bar:
+        def __init__(self, length: int) -> None:
+            self.length, self.pos, self.finished = length, 0, False
+
+        def update(self, n: int) -> None:
+            self.pos += n
+
+        def render_finish(self) -> None:
+            self.finished = True
+
+    drawn: list[Bar] = []
+
+    def bar(total: int, label: str) -> Bar:
+        drawn.append(Bar(total))
+        return drawn[-1]
+
+    monkeypatch.setattr(options, "progress_bar", bar)
+    progress = options.download_bar()
+    for done in (1, 2, 3):
+        progress(None, done, 3)  # the lock's own files
+    for done in (4, 5):
+        progress(None, done, 5)  # two build requirements, added later
+    assert [(b.length, b.pos, b.finished) for b in drawn] == [(3, 3, True), (5, 5, True)]

@@ -136,6 +136,7 @@ def download_bar() -> Callable[[object, int, int], None]:
     def progress(outcome: object, done: int, total: int) -> None:
         if not bars:
             bars.append(progress_bar(total, "lockshim: fetching"))
+            bars[-1].update(done - 1)  # a batch that files joined after the last bar ended
         bars[-1].length = total  # files join a batch while it runs (build requirements)
         bars[-1].update(1)
         if done >= total:
