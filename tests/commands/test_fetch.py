@@ -327,7 +327,10 @@ def test_build_requirements_download_while_the_locks_own_files_still_do(
     copy: Path, index: LoopbackIndex, tmp_path: Path
 ) -> None:
     before = len(index.requests)
-    index.stall_after("alpha-1.0-py3-none-any.whl", 100, seconds=2)  # then retried
+    # alpha hangs until lockshim asks for the project's build backend (or 30 s), then is
+    # retried: the backend must be asked for while the lock's own files still download
+    backend = "minibackend-1.0-py3-none-any.whl"
+    index.stall_after("alpha-1.0-py3-none-any.whl", 100, 30, until=backend, agent="lockshim/")
     result, report = _fetch(copy, tmp_path / "wheels", tmp_path)
     assert result.returncode == 0, result.stderr
     assert "minibackend-1.0-py3-none-any.whl" in _names(report["downloaded"])
@@ -339,7 +342,7 @@ def test_build_requirements_download_while_the_locks_own_files_still_do(
     alphas = [i for i, name in enumerate(asked) if name == "alpha-1.0-py3-none-any.whl"]
     assert len(alphas) == 2  # the stalled try and the retry
     # the project's build backend was asked for while alpha was still on its way
-    assert asked.index("minibackend-1.0-py3-none-any.whl") < alphas[1]
+    assert asked.index(backend) < alphas[1]
 
 
 def test_a_percent_encoded_path_in_an_artifact_url_writes_nothing_outside(

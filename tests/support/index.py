@@ -26,8 +26,9 @@ import ssl
 import sys
 import tarfile
 import threading
+import time
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.parser import HeaderParser
 from pathlib import Path
 from types import TracebackType
@@ -99,6 +100,9 @@ class _Fault:
     status: int = 503
     data: bytes | None = None
     seconds: float = 0.0
+    #: a stall also ends when this (file name, User-Agent prefix) is asked for
+    until: tuple[str, str] | None = None
+    released: threading.Event = field(default_factory=threading.Event)
 
 
 class _Server(http.server.ThreadingHTTPServer):
@@ -210,10 +214,20 @@ class LoopbackIndex:
         (same length). Every request unless ``times`` is given."""
         self._add(filename, _Fault("corrupt", times, data=data))
 
-    def stall_after(self, filename: str, nbytes: int, seconds: float = 20.0) -> None:
+    def stall_after(
+        self,
+        filename: str,
+        nbytes: int,
+        seconds: float = 20.0,
+        *,
+        until: str | None = None,
+        agent: str = "",
+    ) -> None:
         """Next download of ``filename``: the full Content-Length, ``nbytes``, then nothing
-        for ``seconds`` (a server that hangs mid-file)."""
-        self._add(filename, _Fault("stall", 1, nbytes=nbytes, seconds=seconds))
+        for ``seconds`` (a server that hangs mid-file), or until ``until`` is asked for by a
+        client whose User-Agent begins with ``agent``; then it hangs up."""
+        ends = (until, agent) if until is not None else None
+        self._add(filename, _Fault("stall", 1, nbytes=nbytes, seconds=seconds, until=ends))
 
     def pending_faults(self, filename: str) -> int:
         """How many of the faults set for ``filename`` have not been met yet."""
@@ -418,6 +432,11 @@ def _handler(index: LoopbackIndex) -> type[http.server.BaseHTTPRequestHandler]:
             with index._lock:
                 index.requests.append(self.path)
                 index.agents.append(self.headers.get("User-Agent", ""))
+                name = unquote(urlsplit(self.path).path.rsplit("/", 1)[-1])
+                for fault in [f for faults in index._faults.values() for f in faults]:
+                    until = fault.until
+                    if until is not None and until == (name, index.agents[-1][: len(until[1])]):
+                        fault.released.set()
                 if urlsplit(self.path).path.startswith("/files/"):
                     index.authorizations.append(self.headers.get("Authorization"))
             if index._auth and self.headers.get("Authorization") != f"Basic {index._auth}":
@@ -468,7 +487,10 @@ def _handler(index: LoopbackIndex) -> type[http.server.BaseHTTPRequestHandler]:
                     self.wfile.write(body[: fault.nbytes])
                     self.wfile.flush()
                 if fault.kind == "stall":
-                    index._closing.wait(fault.seconds)
+                    deadline = time.monotonic() + fault.seconds
+                    while not index._closing.is_set() and time.monotonic() < deadline:
+                        if fault.released.wait(0.05):
+                            break
                 self.close_connection = True
                 with contextlib.suppress(OSError):
                     self.request.shutdown(socket.SHUT_RDWR)
