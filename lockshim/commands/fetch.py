@@ -14,7 +14,7 @@ import contextlib
 import json
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from lockshim.commands.session import prepared
 from lockshim.digests import sha256_hex
@@ -47,6 +47,9 @@ from lockshim.uv.runner import Uv
 from lockshim.uv.select import export, select
 from lockshim.uv.target import Requested, Target, project_interpreter, resolve_target
 from lockshim.uv.target import ask_ahead as ask_target_ahead
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 
 class GitFetched(NamedTuple):
@@ -206,9 +209,13 @@ def merged(reports: Sequence[Report]) -> Report:
     )
 
 
+def _is_sdist(wanted: Wanted) -> bool:
+    return wanted.filename.endswith(SDIST_SUFFIXES)
+
+
 def _sdists(wanted: Sequence[Wanted], dest: Path) -> list[Path]:
     """The lock's sdists that are in ``dest`` now."""
-    found = (dest / w.filename for w in wanted if w.filename.endswith(SDIST_SUFFIXES))
+    found = (dest / w.filename for w in wanted if _is_sdist(w))
     return [path for path in found if path.exists()]
 
 
@@ -289,23 +296,10 @@ def run_fetch(
     credentials = credentials_for(project)
     mirror = resolve_mirror(chosen, asked.mirror_for) if chosen is not None else None
     dest = asked.dest.absolute()
-    limits = build_constraints(
-        project.lock_path.read_text(encoding="utf-8", errors="replace"),
-        project.root / "pyproject.toml",
-    )
-    constraints_file = None
-    if limits:  # for `uv pip compile --constraint`: a file in lockshim's cache, by its content
-        import hashlib
-
-        text = "\n".join(str(c) for c in limits) + "\n"
-        key = hashlib.sha256(text.encode()).hexdigest()[:24]
-        constraints_file = user_cache_dir() / "build-constraints" / f"{key}.txt"
-        constraints_file.parent.mkdir(parents=True, exist_ok=True)
-        constraints_file.write_text(text, encoding="utf-8")
+    constraints_file = _constraints_file(project.lock_path, project.root / "pyproject.toml")
     build_index = mirror.url if mirror is not None else index_url(exported)  # for builds
     options = (build_index, python, platform, all_platforms, constraints_file)
     build: list[str] = []
-    unresolved: list[str] = []
     redirected: list[Outcome] = []
     if mirror is not None:  # the registry files come from the mirror, by name, or fail here
         wanted, redirected = redirect_to_mirror(mirror, wanted, exported, dest, credentials)
@@ -321,38 +315,33 @@ def run_fetch(
             first = local_needs((Path.cwd(), project.root), exported, uv.version)
             first += [n for s in read for n in sdist_needs(s, s.name)]
         early = in_background(resolve_build, uv, requirements_of(first), *options)
-        try:
-            lock_files = batch.add([w for w in wanted if w.filename not in present_names])
-            git, git_builds = _fetch_git(exported, target, dest, uv)
-            resolved, unresolved = early.result() if early is not None else ([], [])
-        finally:
-            if early is not None:
-                early.cancel()
-        # their files download beside the lock's own
-        more, more_unverifiable = _files_of(resolved, target, {w.filename for w in wanted})
-        more_present = present(more, dest)
-        more_files = batch.add([w for w in more if w.filename not in more_present])
-        outcomes = redirected + batch.wait(lock_files)
+        to_get = [w for w in wanted if w.filename not in present_names]
+        # the sdists first: what building them needs is read while the wheels download
+        sdist_files = batch.add([w for w in to_get if _is_sdist(w)])
+        lock_files = sdist_files + batch.add([w for w in to_get if not _is_sdist(w)])
+        git, git_builds = _fetch_git(exported, target, dest, uv)
+        builds = _BuildFiles(batch, dest, target, {w.filename for w in wanted})
+        resolved, unresolved = early.result() if early is not None else ([], [])
+        builds.add(resolved)  # their files download beside the lock's own
+        requirements: list[Need] = []
         if build_deps:
-            # then what only the downloads showed: sdists fetched just now, git checkouts
+            # then what only the downloads show: git checkouts, and the sdists fetched now,
+            # read as soon as they are in, resolved while the wheels still download
+            batch.wait(sdist_files)
             requirements = [*first, *git_builds]
             requirements += [
                 n for s in _sdists(wanted, dest) if s not in read for n in sdist_needs(s, s.name)
             ]
-            later = [r for r in requirements_of(requirements) if r not in requirements_of(first)]
-            if later:
-                latest_resolved, latest_unresolved = resolve_build(uv, later, *options)
-                unresolved += latest_unresolved
-                known = {w.filename for w in [*wanted, *more]}
-                latest, latest_unverifiable = _files_of(latest_resolved, target, known)
-                latest_present = present(latest, dest)
-                more_files += batch.add([w for w in latest if w.filename not in latest_present])
-                more += latest
-                more_present |= latest_present
-                more_unverifiable += latest_unverifiable
+            asked_first = requirements_of(first)
+            unasked = [r for r in requirements_of(requirements) if r not in asked_first]
+            if unasked:
+                resolved, more_unresolved = resolve_build(uv, unasked, *options)
+                builds.add(resolved)
+                unresolved += more_unresolved
             failed = {item.partition(": ")[0] for item in unresolved}
             build = [f"{r} ({why})" for r, why in dict.fromkeys(requirements) if r not in failed]
-        outcomes += batch.wait(more_files)
+        outcomes = redirected + batch.wait(lock_files) + batch.wait(builds.futures)
+    more, more_present, more_unverifiable = builds.files, builds.present, builds.unverifiable
     unverifiable += more_unverifiable
     wanted += more
     present_names |= more_present
@@ -360,7 +349,7 @@ def run_fetch(
     built: list[str] = []
     built_failures: list[str] = []
     if asked.build_wheels:
-        to_build = [w for w in locked if w.filename.endswith(SDIST_SUFFIXES)]
+        to_build = [w for w in locked if _is_sdist(w)]
         interpreter = python or str(project_interpreter(project.root, uv.path, args))
         built, built_failures = build_from_sdists(uv, to_build, dest, interpreter, target)
     return Report(
@@ -377,18 +366,45 @@ def run_fetch(
     )
 
 
-def _files_of(
-    resolved: Sequence[Mapping[str, Any]], target: Target | None, known: set[str]
-) -> tuple[list[Wanted], list[str]]:
-    """The files of resolved build requirements not ``known`` already (each once), and those
-    whose digest cannot be checked."""
-    files: dict[str, Wanted] = {}
-    unverifiable: list[str] = []
-    for compiled in resolved:
-        found, skipped = wanted_from_export(compiled, target)
-        files.update((w.filename, w) for w in found if w.filename not in known)
-        unverifiable += skipped
-    return list(files.values()), unverifiable
+class _BuildFiles:
+    """The files of resolved build requirements, each added to the running batch once, as
+    soon as uv names it."""
+
+    def __init__(self, batch: Batch, dest: Path, target: Target | None, known: set[str]):
+        self.batch, self.dest, self.target, self.known = batch, dest, target, known
+        self.files: list[Wanted] = []
+        self.present: set[str] = set()  # those the folder holds already
+        self.unverifiable: list[str] = []  # pinned by no digest lockshim checks
+        self.futures: list[Future[Outcome]] = []
+
+    def add(self, resolved: Sequence[Mapping[str, Any]]) -> None:
+        """Start downloading the files of ``resolved`` (`uv pip compile`'s answers)."""
+        files: dict[str, Wanted] = {}
+        for compiled in resolved:
+            found, skipped = wanted_from_export(compiled, self.target)
+            files.update((w.filename, w) for w in found if w.filename not in self.known)
+            self.unverifiable += skipped
+        self.known |= set(files)
+        there = present(list(files.values()), self.dest)
+        self.futures += self.batch.add([w for w in files.values() if w.filename not in there])
+        self.files += files.values()
+        self.present |= there
+
+
+def _constraints_file(lock_path: Path, pyproject: Path) -> Path | None:
+    """The lock's build constraints as a file for `uv pip compile --constraint` (in lockshim's
+    cache, named by its content), or None where there are none."""
+    limits = build_constraints(lock_path.read_text(encoding="utf-8", errors="replace"), pyproject)
+    if not limits:
+        return None
+    import hashlib
+
+    text = "\n".join(str(c) for c in limits) + "\n"
+    key = hashlib.sha256(text.encode()).hexdigest()[:24]
+    path = user_cache_dir() / "build-constraints" / f"{key}.txt"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
 
 
 def _https(lock_text: str | None, mirror: str | None) -> bool:

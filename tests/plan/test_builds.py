@@ -268,6 +268,39 @@ def test_a_bundle_made_with_nothing_local_carries_what_builds_the_sdists_it_down
     assert imported.returncode == 0, imported.stderr
 
 
+def test_what_an_sdist_needs_to_build_comes_while_the_wheels_still_download(
+    hatchling_wheelhouse: Path, tmp_path: Path
+) -> None:
+    """gamma's sdist is fetched first and read at once: hatchling, which builds it, is asked
+    for while delta's wheel is still on its way (delta hangs until lockshim asks for
+    hatchling, or 30 s, then is retried)."""
+    registry = wheels_into(tmp_path / "registry", hatchling_wheelhouse)
+    hatchling_sdist(registry, "gamma", "1.0")
+    build_wheel(registry, "delta", "1.0")
+    hatchling = next(p.name for p in registry.glob("hatchling-*.whl"))
+    project = make_project(tmp_path / "virtual", "virtual", ["gamma", "delta"], build_backend=None)
+    with serving(registry) as index:
+        uv_lock(project, index, clean_env(tmp_path))
+        before = len(index.requests)
+        index.stall_after("delta-1.0-py3-none-any.whl", 100, 30, until=hatchling, agent="lockshim/")
+        result = lockshim(
+            ["fetch", "--dest", str(tmp_path / "wheels")],
+            project,
+            clean_env(tmp_path),
+            offline=False,
+        )
+        assert result.returncode == 0, result.stderr
+        asked = [
+            path.rsplit("/", 1)[-1]
+            for path, agent in zip(index.requests[before:], index.agents[before:], strict=True)
+            if "/files/" in path and agent.startswith("lockshim/")
+        ]
+    deltas = [i for i, name in enumerate(asked) if name == "delta-1.0-py3-none-any.whl"]
+    assert len(deltas) == 2, asked  # the stalled try and the retry
+    assert asked.index(hatchling) < deltas[1]
+    assert "hatchling" in result.stderr  # said among the build requirements added
+
+
 def _locked_gamma(hatchling: Path, tmp_path: Path, folder: str) -> tuple[Path, Path, Path]:
     """(an index folder with gamma's sdist, built with hatchling, and hatchling's wheels; that
     sdist; a virtual project in ``folder`` needing gamma, locked against it)."""
