@@ -15,9 +15,15 @@ from common import WORK, Row, compare, lockshim_cmd, timed
 
 from fixtures import app_project, peer_venv
 
-#: real locks of the corpus, fetched with every extra and group (lockshim adds the build
-#: backend, flit_core and pdm-backend: the peer leaves it out)
-REAL_PROJECTS = ("flask-lib-groups", "typer-lib")
+#: real locks of the corpus (entry, the lock's folder in it), fetched with every extra and
+#: group; lockshim adds what builds the project, its path sources and sdists (flit_core,
+#: pdm-backend, hatchling, setuptools): the peer leaves that out. langgraph: 179 files, 123 MB,
+#: six editable path sources and one sdist.
+REAL_PROJECTS = (
+    ("flask-lib-groups", "."),
+    ("typer-lib", "."),
+    ("langgraph-editable-paths", "libs/langgraph"),
+)
 CORPUS = Path(__file__).resolve().parents[3] / "shared" / "real-locks"
 
 
@@ -29,18 +35,18 @@ def measure(pairs: int) -> list[Row]:
         return [(f"{name}: skipped, no network", 0.0, 0.0, 0.0, "n/a", True)]
     project, _ = app_project()
     rows = [_row(name, project, [], pairs)]
-    for entry in REAL_PROJECTS:
+    for entry, folder in REAL_PROJECTS:
         label = (
             f"7b. {entry} (real lock, every extra and group, from PyPI): lockshim fetch "
-            "(build backend included) / uv-wheel-download"
+            "(build requirements included) / uv-wheel-download"
         )
-        if not (CORPUS / entry / "uv.lock").exists():
+        if not (CORPUS / entry / folder / "uv.lock").exists():
             rows.append((f"{label}: skipped, no {CORPUS}", 0.0, 0.0, 0.0, "n/a", True))
             continue
         copy = WORK / f"real-{entry}"
         shutil.rmtree(copy, ignore_errors=True)
         shutil.copytree(CORPUS / entry, copy)  # the corpus is read-only
-        rows.append(_row(label, copy, ["--all-extras", "--all-groups"], pairs))
+        rows.append(_row(label, copy / folder, ["--all-extras", "--all-groups"], pairs))
     return rows
 
 
