@@ -32,8 +32,8 @@ class Batch:
         self._futures: list[Future[Outcome]] = []
         self._done = self._total = 0
         self._lock = threading.Lock()
-        self._downloader: Downloader | None = None
-        self._pool: ThreadPoolExecutor | None = None
+        #: made with the first file added (a batch with nothing to download imports nothing)
+        self._started: tuple[Downloader, ThreadPoolExecutor] | None = None
 
     def __enter__(self) -> Batch:
         # the folder, even with nothing to download; never group-writable by umask 002
@@ -45,11 +45,10 @@ class Batch:
         one); their outcomes, in the order given."""
         if not wanted:
             return []
-        if self._pool is None:
-            self._downloader = Downloader(self.dest, self.credentials, self.jobs)
-            self._pool = ThreadPoolExecutor(max_workers=max(1, self.jobs))
-        downloader, pool = self._downloader, self._pool
-        assert downloader is not None
+        if self._started is None:
+            downloader = Downloader(self.dest, self.credentials, self.jobs)
+            self._started = downloader, ThreadPoolExecutor(max_workers=max(1, self.jobs))
+        downloader, pool = self._started
         with self._lock:
             self._total += len(wanted)
         futures: dict[int, Future[Outcome]] = {}
@@ -72,12 +71,13 @@ class Batch:
         return [future.result() for future in futures]
 
     def __exit__(self, kind: object, error: BaseException | None, trace: object) -> None:
-        if self._pool is None or self._downloader is None:
+        if self._started is None:
             return
+        downloader, pool = self._started
         if error is not None:
-            self._downloader.halt()
-        self._pool.shutdown(wait=True, cancel_futures=True)
-        self._downloader.pool.clear()
+            downloader.halt()
+        pool.shutdown(wait=True, cancel_futures=True)
+        downloader.pool.clear()
         downloaded = any(
             f.done()
             and not f.cancelled()
@@ -89,16 +89,3 @@ class Batch:
             from lockshim.sources import kept
 
             kept.within_limit()
-
-
-def fetch_all(
-    wanted: Sequence[Wanted],
-    dest: Path,
-    credentials: Credentials,
-    jobs: int,
-    on_done: Callable[[Outcome, int, int], None] | None = None,
-) -> list[Outcome]:
-    """Download every file, ``jobs`` at a time (a :class:`Batch` of one); the outcomes in the
-    order given."""
-    with Batch(dest, credentials, min(jobs, len(wanted)) or 1, on_done) as batch:
-        return batch.wait(batch.add(wanted))

@@ -15,15 +15,20 @@ from support.projects import clean_env, lockshim
 from support.tls import Authority, make_authority
 
 from lockshim.digests import Digest
-from lockshim.sources.batch import fetch_all
+from lockshim.sources.batch import Batch
 from lockshim.sources.credentials import Credentials
-from lockshim.sources.download import Wanted
+from lockshim.sources.download import Outcome, Wanted
 
 NAMES = [f"pkg{i}" for i in range(6)]
 
 
 def _digest(path: Path) -> Digest:
     return Digest(f"sha256:{sha256_of(path)}")
+
+
+def fetch_all(wanted: list[Wanted], dest: Path, jobs: int) -> list[Outcome]:
+    with Batch(dest, Credentials({}, False), jobs) as batch:
+        return batch.wait(batch.add(wanted))
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +65,7 @@ def test_every_https_connection_shares_one_context_built_for_the_ca_named_now(
         ]
         # this machine's CAs do not know the index's: refused at once, not retried
         start = time.perf_counter()
-        untrusted = fetch_all(wanted, tmp_path / "first", Credentials({}, False), 4)
+        untrusted = fetch_all(wanted, tmp_path / "first", 4)
         assert time.perf_counter() - start < 2  # retrying would take 3.5 s of backoff
         assert {o.status for o in untrusted} == {"failed"}
         untrusted_here = f"the TLS certificate of 127.0.0.1:{index.port} is not trusted here"
@@ -69,7 +74,7 @@ def test_every_https_connection_shares_one_context_built_for_the_ca_named_now(
         assert not list((tmp_path / "first").iterdir())  # no file, no .part
         # named in SSL_CERT_FILE (in the same process: the context follows the variable)
         monkeypatch.setenv("SSL_CERT_FILE", str(authority.ca_file))
-        trusted = fetch_all(wanted, tmp_path / "second", Credentials({}, False), 4)
+        trusted = fetch_all(wanted, tmp_path / "second", 4)
         assert [o.status for o in trusted] == ["downloaded"] * len(NAMES)
         assert index.connections == len(NAMES)  # a handshake a file (HTTP/1.0), one context
     for item in wanted:
@@ -128,7 +133,7 @@ def test_a_redirect_to_a_host_whose_certificate_is_refused_names_that_host_not_t
             for p in sorted(registry.iterdir())
         ]
         start = time.perf_counter()
-        outcomes = fetch_all(wanted, tmp_path / "dest", Credentials({}, False), 2)
+        outcomes = fetch_all(wanted, tmp_path / "dest", 2)
         assert time.perf_counter() - start < 2  # no retry
         storage_host = f"127.0.0.1:{storage.port}"
         for item, outcome in zip(wanted, outcomes, strict=True):
@@ -152,7 +157,7 @@ def test_a_certificate_for_another_name_is_refused_without_the_ca_advice(
         path = sorted(registry.iterdir())[0]
         url = index.file_url(path.name).replace("127.0.0.1", "localhost")
         wanted = Wanted(path.name, "1.0", path.name, url, _digest(path), path.stat().st_size)
-        [outcome] = fetch_all([wanted], tmp_path / "dest", Credentials({}, False), 1)
+        [outcome] = fetch_all([wanted], tmp_path / "dest", 1)
     assert outcome.status == "failed"
     said = outcome.detail
     assert said.startswith(f"the TLS certificate of localhost:{index.port} is not trusted here")
