@@ -158,12 +158,10 @@ class Downloader:
             except Stopped:
                 return Outcome(wanted, "failed", "stopped")
             except Exception as error:  # urllib3's and the OS's errors: worth a retry, but
-                untrusted = _untrusted(error, where)  # a certificate is refused for good
+                untrusted = _untrusted(error, wanted.url)  # refused for good, for every file
                 if untrusted is not None:
                     self.down.setdefault(where, untrusted)
                     return Outcome(wanted, "failed", untrusted)
-                if isinstance(error, _Unreachable) and error.certain:
-                    return Outcome(wanted, "failed", str(error))
                 last = _describe(error)
                 if last == "cannot connect" and not _reachable(where):
                     self.down.setdefault(
@@ -194,6 +192,10 @@ class Downloader:
             except Exception as error:
                 if url == start:
                     raise
+                untrusted = _untrusted(error, url)  # no retry will do: refused
+                if untrusted is not None:
+                    said = f"it redirects to {url}, which cannot be reached ({untrusted})"
+                    raise _Refused(said) from None
                 raise _Unreachable(url, error) from None  # name where it was sent
             with self._lock:
                 self._active.add(response)
@@ -223,7 +225,7 @@ class Downloader:
         except _Refused as refused:
             raise PageFailure(str(refused)) from None
         except Exception as error:
-            raise PageFailure(_untrusted(error, origin(url)) or _describe(error)) from None
+            raise PageFailure(_untrusted(error, url) or _describe(error)) from None
         try:
             if response.status >= 400:
                 raise PageFailure(f"HTTP {response.status} {response.reason or ''}".strip())
@@ -330,11 +332,7 @@ class _Unreachable(Exception):
     failed: say which did)."""
 
     def __init__(self, url: str, error: BaseException) -> None:
-        untrusted = _untrusted(error, origin(url))
-        #: its certificate is refused: no retry will do
-        self.certain = untrusted is not None
-        why = untrusted or _describe(error)
-        super().__init__(f"it redirects to {url}, which cannot be reached ({why})")
+        super().__init__(f"it redirects to {url}, which cannot be reached ({_describe(error)})")
 
 
 #: How a failure that holds for every file of a host begins (said once for all of them).
@@ -344,19 +342,17 @@ HOST_FAILURES = ("cannot connect to ", "the TLS certificate of ")
 _UNKNOWN_AUTHORITY = frozenset({18, 19, 20, 21})
 
 
-def _untrusted(error: BaseException, where: tuple[str, str, int | None]) -> str | None:
-    """Why the certificate of ``where`` (an origin) is refused, if ``error`` is its failing
-    verification (a redirect's target failing is not: :class:`_Unreachable` names it)."""
+def _untrusted(error: BaseException, url: str) -> str | None:
+    """Why the certificate of ``url``'s host is refused, if ``error`` (asking for ``url``) is
+    its failing verification."""
     import ssl
 
-    scheme, host, port = where
-    if port is not None and port != {"http": 80, "https": 443}.get(scheme):
-        host = f"{host}:{port}"
+    host = urlsplit(url).netloc.rpartition("@")[2]  # with a port, where the URL names one
     seen: list[BaseException] = [error]
     looked: set[int] = set()
     while seen:
         cause = seen.pop()
-        if id(cause) in looked or isinstance(cause, _Unreachable):
+        if id(cause) in looked:
             continue
         looked.add(id(cause))
         if isinstance(cause, ssl.SSLCertVerificationError):
