@@ -314,7 +314,8 @@ def run_fetch(
         if build_deps:
             first = local_needs((Path.cwd(), project.root), exported, uv.version)
             first += [n for s in read for n in sdist_needs(s, s.name)]
-        early = in_background(resolve_build, uv, requirements_of(first), *options)
+        asked_first = requirements_of(first)
+        early = in_background(resolve_build, uv, asked_first, *options)
         to_get = [w for w in wanted if w.filename not in present_names]
         # the sdists first: what building them needs is read while the wheels download
         sdist_files = batch.add([w for w in to_get if _is_sdist(w)])
@@ -332,7 +333,6 @@ def run_fetch(
             requirements += [
                 n for s in _sdists(wanted, dest) if s not in read for n in sdist_needs(s, s.name)
             ]
-            asked_first = requirements_of(first)
             unasked = [r for r in requirements_of(requirements) if r not in asked_first]
             if unasked:
                 resolved, more_unresolved = resolve_build(uv, unasked, *options)
@@ -341,10 +341,9 @@ def run_fetch(
             failed = {item.partition(": ")[0] for item in unresolved}
             build = [f"{r} ({why})" for r, why in dict.fromkeys(requirements) if r not in failed]
         outcomes = redirected + batch.wait(lock_files) + batch.wait(builds.futures)
-    more, more_present, more_unverifiable = builds.files, builds.present, builds.unverifiable
-    unverifiable += more_unverifiable
-    wanted += more
-    present_names |= more_present
+    unverifiable += builds.unverifiable
+    wanted += builds.files
+    present_names |= builds.present
     remember_downloads(dest, [o for o in outcomes if o.status in ("downloaded", "cached")])
     built: list[str] = []
     built_failures: list[str] = []
