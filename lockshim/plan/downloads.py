@@ -11,7 +11,7 @@ from typing import Any
 from lockshim.digests import from_hashes
 from lockshim.sources.credentials import Credentials
 from lockshim.sources.download import Outcome, Wanted
-from lockshim.sources.mirror import Mirror
+from lockshim.sources.mirror import PAGES_AT_ONCE, Mirror
 from lockshim.uv.select import entry_filename, select
 from lockshim.uv.target import Target
 
@@ -86,7 +86,7 @@ def redirect_to_mirror(
     found = lookup(
         mirror,
         [Sought(w.name, w.filename, w.digest, w.size) for w in covered],
-        Downloader(dest, mirror.credentials(credentials), 8),
+        Downloader(dest, mirror.credentials(credentials), PAGES_AT_ONCE),
     )
     others = [w for w in wanted if w not in covered]
     failed = [

@@ -325,17 +325,18 @@ def with_mirror(plan: Plan, found: Found, mirror: Mirror) -> Plan:
     downloaded): those it has move to ``mirrored``; the others say why."""
     from lockshim.sources.credentials import credentials_for
     from lockshim.sources.download import Downloader
-    from lockshim.sources.mirror import Sought, covered_files, lookup
+    from lockshim.sources.mirror import PAGES_AT_ONCE, Sought, covered_files, lookup
 
     files = {(e.filename, e.digest) for e in plan.missing if e.filename and e.digest}
     covered = covered_files(mirror, found.original, found.project.lock_path, files)
     asked = [e for e in plan.missing if (e.filename, e.digest) in covered]
     if not asked:
         return plan
+    credentials = mirror.credentials(credentials_for(found.project))
     found_on = lookup(
         mirror,
         [Sought(e.name, str(e.filename), e.digest, e.size) for e in asked if e.digest],
-        Downloader(mirror.folder(), mirror.credentials(credentials_for(found.project)), 8),
+        Downloader(mirror.folder(), credentials, PAGES_AT_ONCE),
     )
     mirrored = tuple(
         e._replace(url=found_on.found[str(e.filename)].url, origin="mirror")
