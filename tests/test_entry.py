@@ -125,3 +125,14 @@ def test_the_download_bar_counts_files_that_join_a_batch_after_its_bar_ended(
     for done in (4, 5):
         progress(None, done, 5)  # two build requirements, added later
     assert [(b.length, b.pos, b.finished) for b in drawn] == [(3, 3, True), (5, 5, True)]
+
+
+def test_the_jobs_options_default_is_the_downloaders() -> None:
+    """The CLI does not import the downloader to start (it says its default as a literal):
+    the two stay one number."""
+    from lockshim.cli.main import cli
+    from lockshim.sources.download import AT_ONCE
+
+    for name in ("fetch", "bundle"):
+        (jobs,) = [p for p in cli.commands[name].params if p.name == "jobs"]
+        assert jobs.default == AT_ONCE, name
