@@ -8,6 +8,7 @@ import itertools
 import os
 import stat
 from pathlib import Path
+from typing import BinaryIO
 
 _counter = itertools.count()
 #: Windows errors of a file another process holds open (an antivirus scan, the search
@@ -35,6 +36,15 @@ def replace(source: Path, target: Path, *, patience: float = RETRY_SECONDS) -> N
         pause = min(pause * 2, 0.5)
 
 
+def new_file(path: Path, mode: int = 0o644) -> BinaryIO:
+    """``path``, created now and open for writing bytes: never a file that was there, never
+    through a symbolic link, and on Windows never in the C runtime's text mode (an ``os.open``
+    without ``O_BINARY`` writes every LF as CRLF there)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+    flags |= getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+    return open(os.open(path, flags, mode), "wb")
+
+
 def atomic_write(
     path: Path,
     data: bytes,
@@ -50,9 +60,8 @@ def atomic_write(
     (uid, gid) is kept where this process may set it (a root run over a user's repository).
     """
     temp = path.with_name(f".{path.name}.{os.getpid()}.{next(_counter)}.lockshim-tmp")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
     try:
-        with os.fdopen(fd, "wb") as stream:
+        with new_file(temp, 0o600) as stream:
             stream.write(data)
             stream.flush()
             if owner is not None and hasattr(os, "fchown"):

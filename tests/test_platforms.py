@@ -157,3 +157,16 @@ def test_check_flags_every_windows_spelling_of_a_local_source(source: str, tmp_p
     assert result.returncode == 1, result.stdout + result.stderr
     assert "pkg 1.0:" in result.stdout
     assert "is an absolute path" in result.stdout or "leaves the repository" in result.stdout
+
+
+def test_every_file_lockshim_creates_is_binary_on_windows() -> None:
+    """`os.open` without O_BINARY opens a file in the C runtime's text mode on Windows, which
+    writes every LF as CRLF: a wheel, a bundle's member or a project file would change. Every
+    file lockshim creates goes through atomic.new_file, which asks for binary mode."""
+    creating = [
+        f"{path.relative_to(ROOT)}:{number}"
+        for path in sorted((ROOT / "lockshim").rglob("*.py"))
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if "O_CREAT" in line and path != ROOT / "lockshim" / "atomic.py"
+    ]
+    assert creating == []

@@ -11,13 +11,13 @@ path, no backslash), and it lands as a new regular file inside the folder.
 from __future__ import annotations
 
 import hashlib
-import os
 import zipfile
 import zlib
 from collections.abc import Iterable, Mapping
 from pathlib import Path, PurePosixPath
 from typing import NamedTuple
 
+from lockshim.atomic import new_file
 from lockshim.errors import LockshimError
 
 TREE = "tree/"
@@ -109,8 +109,7 @@ def unpack(bundle: Path, into: Path, project: str, code: Mapping[str, tuple[str,
     for relative, (_, data, executable) in sorted(wanted.items()):
         target = into.joinpath(*relative.split("/"))
         target.parent.mkdir(parents=True, exist_ok=True)
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-        with open(os.open(target, flags, 0o755 if executable else 0o644), "wb") as out:
+        with new_file(target, 0o755 if executable else 0o644) as out:
             out.write(data)
     return folder
 
@@ -158,12 +157,8 @@ def unpack_files(
         for member, relative, sha, size in wanted:
             target = into.joinpath(*relative.split("/"))
             digest = hashlib.sha256()
-            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
             try:
-                with (
-                    archive.open(member) as stream,
-                    open(os.open(target, flags, 0o644), "wb") as out,
-                ):
+                with archive.open(member) as stream, new_file(target) as out:
                     left = size + 1
                     while left > 0 and (chunk := stream.read(min(1 << 20, left))):
                         digest.update(chunk)

@@ -7,6 +7,7 @@ import hashlib
 import os
 from pathlib import Path
 
+from lockshim.atomic import new_file
 from lockshim.sources.base import LocalFile
 
 _CHUNK = 1 << 20
@@ -41,8 +42,7 @@ def copy_range(
     source: Path, offset: int, size: int, target: Path, algorithm: str | None = None
 ) -> str:
     digest = hashlib.new(algorithm or "sha256")
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-    with open(source, "rb") as stream, open(os.open(target, flags, 0o644), "wb") as out:
+    with open(source, "rb") as stream, new_file(target) as out:
         stream.seek(offset)
         left = size
         while left > 0 and (chunk := stream.read(min(_CHUNK, left))):

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Literal, NamedTuple
 from urllib.parse import urljoin, urlsplit
 
 from lockshim import __version__
+from lockshim.atomic import new_file
 from lockshim.digests import Digest
 from lockshim.filenames import unsafe
 from lockshim.sources import tls
@@ -278,14 +279,12 @@ class Downloader:
 
     def _save(self, wanted: Wanted, response: urllib3.BaseHTTPResponse, limit: int | None) -> int:
         part = self.dest / f".{wanted.filename}.{os.urandom(6).hex()}.part"
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-        flags |= getattr(os, "O_BINARY", 0)
         algorithm, pinned = wanted.digest.algorithm, wanted.digest.hex
         digest = hashlib.new(algorithm)
         received = 0
         cap = limit if limit is not None else UNKNOWN_SIZE_LIMIT
         try:
-            with open(os.open(part, flags, 0o644), "wb") as out:
+            with new_file(part) as out:
                 for chunk in response.stream(_CHUNK, decode_content=False):
                     if self.stop.is_set():
                         raise Stopped

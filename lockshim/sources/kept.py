@@ -17,6 +17,7 @@ import stat
 from pathlib import Path
 from typing import NamedTuple
 
+from lockshim.atomic import new_file
 from lockshim.digests import ALGORITHMS, Digest, of_file
 from lockshim.paths import user_cache_dir
 from lockshim.trust import private_folder, yours
@@ -140,7 +141,7 @@ def _place(source: Path, target: Path, mode: int | None = None) -> None:
 
 
 def _copy(source: Path, target: Path) -> None:
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-    with open(source, "rb") as stream, open(os.open(target, flags, 0o644), "wb") as out:
+    """A plain copy (the file was checked against its digest just before: not hashed again)."""
+    with open(source, "rb") as stream, new_file(target) as out:
         while chunk := stream.read(1 << 20):
             out.write(chunk)
