@@ -15,6 +15,17 @@ _RESERVED = set('<>:"|?*')
 PLAIN_URL = re.compile(r"https?://[A-Za-z0-9.\-]+(:[0-9]{1,5})?/[A-Za-z0-9\-._~/%+!$&'()*,;=:@]*\Z")
 
 
+#: The name a file has while its bytes arrive or are linked into place (:func:`part_name`).
+PART = re.compile(r"\..+\.[0-9a-f]{12}\.part")
+
+
+def part_name(filename: str) -> str:
+    """A new name for ``filename``'s bytes while they arrive (or are linked into place)."""
+    import os
+
+    return f".{filename}.{os.urandom(6).hex()}.part"
+
+
 def unsafe(name: str) -> str | None:
     """Why ``name`` is not a plain file name, or None when it is one on every platform."""
     if not name or name in (".", ".."):

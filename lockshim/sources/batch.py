@@ -5,12 +5,13 @@ files start and that the files of build requirements join while they run.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from lockshim.sources.credentials import Credentials
-from lockshim.sources.download import Downloader, Outcome, Wanted
+from lockshim.sources.download import Downloader, Outcome, Wanted, sweep_parts
 
 
 class Batch:
@@ -38,6 +39,7 @@ class Batch:
     def __enter__(self) -> Batch:
         # the folder, even with nothing to download; never group-writable by umask 002
         self.dest.mkdir(mode=0o755, parents=True, exist_ok=True)
+        sweep_parts(self.dest, time.time())  # what a killed run left half-written
         return self
 
     def add(self, wanted: Sequence[Wanted]) -> list[Future[Outcome]]:

@@ -27,7 +27,7 @@ from urllib.parse import urljoin, urlsplit
 from lockshim import __version__
 from lockshim.atomic import new_file
 from lockshim.digests import Digest
-from lockshim.filenames import unsafe
+from lockshim.filenames import PART, part_name, unsafe
 from lockshim.sources import tls
 
 if TYPE_CHECKING:
@@ -278,7 +278,7 @@ class Downloader:
             response.release_conn()
 
     def _save(self, wanted: Wanted, response: urllib3.BaseHTTPResponse, limit: int | None) -> int:
-        part = self.dest / f".{wanted.filename}.{os.urandom(6).hex()}.part"
+        part = self.dest / part_name(wanted.filename)
         algorithm, pinned = wanted.digest.algorithm, wanted.digest.hex
         digest = hashlib.new(algorithm)
         received = 0
@@ -312,6 +312,21 @@ class Downloader:
         finally:
             with contextlib.suppress(FileNotFoundError):
                 part.unlink()
+
+
+def sweep_parts(folder: Path, now: float) -> None:
+    """Remove what a killed run left half-written in ``folder``: files named by
+    :func:`part_name` untouched for twice the stall limit (a download in progress writes at
+    least that often, or gives up and removes its own)."""
+    import stat
+
+    with contextlib.suppress(OSError), os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.name.startswith(".") and PART.fullmatch(entry.name):
+                with contextlib.suppress(OSError):
+                    info = entry.stat(follow_symlinks=False)
+                    if stat.S_ISREG(info.st_mode) and now - info.st_mtime > 2 * STALL_SECONDS:
+                        os.unlink(entry.path)
 
 
 def _reachable(where: tuple[str, str, int | None]) -> bool:

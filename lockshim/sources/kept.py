@@ -19,6 +19,7 @@ from typing import NamedTuple
 
 from lockshim.atomic import new_file
 from lockshim.digests import ALGORITHMS, Digest, of_file
+from lockshim.filenames import part_name
 from lockshim.paths import user_cache_dir
 from lockshim.trust import private_folder, yours
 
@@ -126,7 +127,7 @@ def _place(source: Path, target: Path, mode: int | None = None) -> None:
     """``target`` holding ``source``'s bytes: a hard link where it can be made, else a copy,
     through a temporary name renamed into place (``mode``: set on it first); OSError, and
     nothing left behind, otherwise."""
-    temporary = target.with_name(f".{target.name}.{os.urandom(6).hex()}.part")
+    temporary = target.with_name(part_name(target.name))
     try:
         try:
             os.link(source, temporary)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -343,6 +345,30 @@ def test_build_requirements_download_while_the_locks_own_files_still_do(
     assert len(alphas) == 2  # the stalled try and the retry
     # the project's build backend was asked for while alpha was still on its way
     assert asked.index(backend) < alphas[1]
+
+
+def test_a_run_after_a_killed_one_removes_what_it_left_half_written(
+    copy: Path, index: LoopbackIndex, tmp_path: Path
+) -> None:
+    """A fetch killed mid-download (SIGKILL: no cleanup) leaves `.NAME.<12 hex>.part` files;
+    the next fetch into that folder removes those untouched for over a minute, and nothing
+    else: not a part a run in progress may be writing, not a dot-file of anyone else's."""
+    dest = tmp_path / "wheels"
+    dest.mkdir()
+    left = dest / ".alpha-1.0-py3-none-any.whl.0123456789ab.part"
+    fresh = dest / ".devtool-1.0-py3-none-any.whl.ba9876543210.part"
+    others = [dest / ".alpha-1.0-py3-none-any.whl.part", dest / ".keep.0123456789ab.partial"]
+    for path in [left, fresh, *others]:
+        path.write_bytes(b"half")
+    hour_ago = time.time() - 3600
+    os.utime(left, (hour_ago, hour_ago))
+    for path in others:
+        os.utime(path, (hour_ago, hour_ago))
+    result, report = _fetch(copy, dest, tmp_path, "--no-build-deps")
+    assert result.returncode == 0, result.stderr
+    assert "alpha-1.0-py3-none-any.whl" in _names(report["downloaded"])
+    assert not left.exists()
+    assert fresh.exists() and all(path.exists() for path in others)
 
 
 def test_a_percent_encoded_path_in_an_artifact_url_writes_nothing_outside(
